@@ -39,8 +39,8 @@ pub use partner::{IllegalTransition, LifecycleStage, Partner, PartnerKind, Tier}
 pub use sales::SalesRecord;
 pub use spec::{
     Accelerator, ActivityCadence, AssessmentPlan, Cadences, GoalSetting, IncentivePlan,
-    OnboardingProgram, PartnerProgram, ProcessSpec, ProgramRebateTier, RevenueBasis, SpecStatus,
-    ThresholdBonus,
+    OnboardingProgram, PartnerProgram, ProcessRules, ProcessSpec, ProgramRebateTier, RevenueBasis,
+    SpecStatus, ThresholdBonus,
 };
 pub use strategy::{
     ActivityTarget, ActivityTargets, GoalStrategy, GoalStrategyKind, MetricWeight, MetricWeights,

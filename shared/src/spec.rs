@@ -22,7 +22,8 @@ use crate::partner::Tier;
 use crate::strategy::{GoalStrategy, MetricWeights};
 use crate::value::{Attainment, Fraction, Multiplier, Name, Notes, PositiveCount};
 
-/// A channel manager's process specification, one version of it.
+/// A channel manager's process specification, one version of it: the [`ProcessRules`] plus
+/// the bookkeeping of a stored record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProcessSpec {
@@ -30,17 +31,27 @@ pub struct ProcessSpec {
     pub id: ProcessSpecId,
     /// Version number, from 1; each publication of a change adds one.
     pub version: PositiveCount,
-    /// A short name, e.g. "FY27 potential-based".
-    pub name: Name,
-    /// What the spec is for.
-    #[serde(default)]
-    pub description: Notes,
     /// Draft, published or retired.
     pub status: SpecStatus,
     /// The day this version was published, if it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, format = Date)]
     pub published_on: Option<NaiveDate>,
+    /// What the spec says.
+    pub rules: ProcessRules,
+}
+
+/// What a process spec says: its name and the rules a channel manager publishes. This is
+/// what a spec file holds, what the API accepts when a spec is written, and what the
+/// simulator runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessRules {
+    /// A short name, e.g. "FY27 potential-based".
+    pub name: Name,
+    /// What the spec is for.
+    #[serde(default)]
+    pub description: Notes,
     /// How goals are set.
     pub goal_setting: GoalSetting,
     /// Required activity cadences per tier.

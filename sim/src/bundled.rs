@@ -1,0 +1,80 @@
+//! Examples that ship inside the binary, so a new user has something to run and copy.
+//!
+//! Process specs live in `sim/specs/` as TOML and are embedded at compile time; a test parses
+//! every one, so a bundled example can never be invalid.
+
+/// A process spec file that ships with chanlab.
+#[derive(Debug, Clone, Copy)]
+pub struct BundledSpec {
+    /// The name used on the command line, e.g. `potential-based`.
+    pub name: &'static str,
+    /// One line on what it illustrates.
+    pub summary: &'static str,
+    /// The TOML text.
+    pub text: &'static str,
+}
+
+const SPECS: &[BundledSpec] = &[
+    BundledSpec {
+        name: "flat-growth",
+        summary: "Everyone's goal is last year's result plus 8%; goals do not follow actuals.",
+        text: include_str!("../specs/flat-growth.toml"),
+    },
+    BundledSpec {
+        name: "ratchet",
+        summary: "Next goal follows this period's actual, more after a beat than after a miss.",
+        text: include_str!("../specs/ratchet.toml"),
+    },
+    BundledSpec {
+        name: "potential-based",
+        summary: "Goals are 70% of each territory's estimated potential; visits are assessed.",
+        text: include_str!("../specs/potential-based.toml"),
+    },
+    BundledSpec {
+        name: "stretch",
+        summary: "Goals 30% above the expected level, with an accelerator and no cap.",
+        text: include_str!("../specs/stretch.toml"),
+    },
+];
+
+/// Every bundled process spec.
+pub fn specs() -> &'static [BundledSpec] {
+    SPECS
+}
+
+/// The bundled spec called `name`, if there is one.
+pub fn find_spec(name: &str) -> Option<&'static BundledSpec> {
+    SPECS.iter().find(|s| s.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::files::{Format, parse_rules};
+    use chanlab_shared::GoalStrategyKind;
+
+    #[test]
+    fn every_bundled_spec_is_valid() {
+        let invalid: Vec<String> = specs()
+            .iter()
+            .filter_map(|s| parse_rules(s.text, Format::Toml).err().map(|e| format!("{}: {e}", s.name)))
+            .collect();
+        assert!(invalid.is_empty(), "invalid bundled specs: {invalid:?}");
+        assert!(specs().len() >= 4);
+    }
+
+    #[test]
+    fn each_bundled_spec_uses_the_strategy_its_name_promises() {
+        let expected = [
+            ("flat-growth", GoalStrategyKind::FlatGrowth),
+            ("ratchet", GoalStrategyKind::Ratchet),
+            ("potential-based", GoalStrategyKind::PotentialBased),
+            ("stretch", GoalStrategyKind::Stretch),
+        ];
+        for (name, kind) in expected {
+            let rules = parse_rules(find_spec(name).unwrap().text, Format::Toml).unwrap();
+            assert_eq!(rules.goal_setting.strategy.kind(), kind, "{name}");
+        }
+        assert!(find_spec("nonexistent").is_none());
+    }
+}
