@@ -36,6 +36,25 @@ impl ActivityKind {
     ];
 }
 
+impl ActivityKind {
+    /// The name used in JSON and TOML, e.g. `business_review`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ActivityKind::Visit => "visit",
+            ActivityKind::Training => "training",
+            ActivityKind::BusinessReview => "business_review",
+            ActivityKind::RecruitingCall => "recruiting_call",
+            ActivityKind::Negotiation => "negotiation",
+        }
+    }
+}
+
+impl std::fmt::Display for ActivityKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// How an activity went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

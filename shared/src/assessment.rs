@@ -74,8 +74,8 @@ impl TryFrom<AssessmentFields> for Assessment {
 }
 
 impl Assessment {
-    /// Checks each result is in its metric's unit, each metric appears once and the weights
-    /// sum to 1.
+    /// Checks each result is in its metric's unit (with target and actual in one currency),
+    /// each metric appears once and the weights sum to 1.
     pub fn new(
         id: AssessmentId,
         scope: Scope,
@@ -94,13 +94,25 @@ impl Assessment {
             let at = |e: ValidationError| e.at_index(i).within("results");
             r.target.check_for(r.metric, "target").map_err(at)?;
             r.actual.check_for(r.metric, "actual").map_err(at)?;
+            if let (Quantity::Amount(target), Quantity::Amount(actual)) = (r.target, r.actual)
+                && target.currency() != actual.currency()
+            {
+                return Err(at(ValidationError::new(
+                    "actual",
+                    format!(
+                        "must be in the target's currency {}, found {}",
+                        target.currency(),
+                        actual.currency()
+                    ),
+                )));
+            }
             if results[..i]
                 .iter()
                 .any(|earlier| earlier.metric == r.metric)
             {
                 return Err(at(ValidationError::new(
                     "metric",
-                    format!("{:?} is listed twice", r.metric),
+                    format!("{} is listed twice", r.metric),
                 )));
             }
         }

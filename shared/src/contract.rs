@@ -167,7 +167,9 @@ impl Contract {
         self.term_months
     }
 
-    /// The day after the last day in force, or `None` past the calendar's range.
+    /// The day after the last day in force, or `None` past the calendar's range. A term
+    /// starting on the 31st ends on the last day of a shorter month (Jan 31 + 1 month is
+    /// Feb 28), as in chrono's month arithmetic.
     pub fn end(&self) -> Option<NaiveDate> {
         self.start
             .checked_add_months(Months::new(self.term_months.get()))

@@ -78,6 +78,20 @@ impl Metric {
         }
     }
 
+    /// The name used in JSON and TOML, e.g. `sell_through`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Metric::SellIn => "sell_in",
+            Metric::SellThrough => "sell_through",
+            Metric::PartnersSigned => "partners_signed",
+            Metric::Visits => "visits",
+            Metric::Trainings => "trainings",
+            Metric::BusinessReviews => "business_reviews",
+            Metric::RecruitingCalls => "recruiting_calls",
+            Metric::Negotiations => "negotiations",
+        }
+    }
+
     /// The activity kind this metric counts, if it counts activities.
     pub const fn activity(self) -> Option<ActivityKind> {
         match self {
@@ -88,6 +102,12 @@ impl Metric {
             Metric::Negotiations => Some(ActivityKind::Negotiation),
             Metric::SellIn | Metric::SellThrough | Metric::PartnersSigned => None,
         }
+    }
+}
+
+impl std::fmt::Display for Metric {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -131,7 +151,7 @@ impl Quantity {
             };
             return Err(ValidationError::new(
                 field,
-                format!("metric {metric:?} is measured as {expected}"),
+                format!("metric {metric} is measured as {expected}"),
             ));
         }
         if let Quantity::Amount(m) = self {

@@ -88,39 +88,39 @@ macro_rules! define_id {
 }
 
 define_id!(
-    /// Identifies a [`Region`](crate::Region).
+    /// Identifies a region.
     RegionId, "019ac9b2-3c4d-7e5f-8a6b-1c2d3e4f5a01"
 );
 define_id!(
-    /// Identifies a [`Rep`](crate::Rep).
+    /// Identifies a rep.
     RepId, "019ac9b2-3c4d-7e5f-8a6b-1c2d3e4f5a02"
 );
 define_id!(
-    /// Identifies a [`Partner`](crate::Partner).
+    /// Identifies a partner.
     PartnerId, "019ac9b2-3c4d-7e5f-8a6b-1c2d3e4f5a03"
 );
 define_id!(
-    /// Identifies a [`Contract`](crate::Contract).
+    /// Identifies a contract.
     ContractId, "019ac9b2-3c4d-7e5f-8a6b-1c2d3e4f5a04"
 );
 define_id!(
-    /// Identifies an [`Activity`](crate::Activity).
+    /// Identifies an activity.
     ActivityId, "019ac9b2-3c4d-7e5f-8a6b-1c2d3e4f5a05"
 );
 define_id!(
-    /// Identifies a [`SalesRecord`](crate::SalesRecord).
+    /// Identifies a sales record.
     SalesRecordId, "019ac9b2-3c4d-7e5f-8a6b-1c2d3e4f5a06"
 );
 define_id!(
-    /// Identifies a [`Goal`](crate::Goal).
+    /// Identifies a goal.
     GoalId, "019ac9b2-3c4d-7e5f-8a6b-1c2d3e4f5a07"
 );
 define_id!(
-    /// Identifies a [`ProcessSpec`](crate::ProcessSpec); all versions of one spec share it.
+    /// Identifies a process spec; all its versions share it.
     ProcessSpecId, "019ac9b2-3c4d-7e5f-8a6b-1c2d3e4f5a08"
 );
 define_id!(
-    /// Identifies an [`Assessment`](crate::Assessment).
+    /// Identifies an assessment.
     AssessmentId, "019ac9b2-3c4d-7e5f-8a6b-1c2d3e4f5a09"
 );
 

@@ -129,7 +129,7 @@ impl Cadences {
                 return Err(ValidationError::new(
                     format!("[{i}]"),
                     format!(
-                        "tier {:?} already has a {:?} cadence; give one per tier and activity",
+                        "tier {:?} already has a {} cadence; give one per tier and activity",
                         c.tier, c.activity
                     ),
                 ));
@@ -354,7 +354,7 @@ impl IncentivePlan {
     }
 
     /// Commission rate on revenue earned at `attainment` (marginal rate): the base rate times
-    /// the highest accelerator reached, and zero above the cap.
+    /// the highest accelerator reached, and zero from the cap on.
     pub fn marginal_rate(&self, attainment: f64) -> f64 {
         if self.cap.is_some_and(|cap| attainment >= cap.get()) {
             return 0.0;

@@ -197,7 +197,7 @@ impl ActivityTargets {
                 return Err(ValidationError::new(
                     format!("[{i}].activity"),
                     format!(
-                        "{:?} is listed twice; give one target per activity kind",
+                        "{} is listed twice; give one target per activity kind",
                         t.activity
                     ),
                 ));
@@ -255,10 +255,7 @@ impl MetricWeights {
             if !seen.insert(w.metric) {
                 return Err(ValidationError::new(
                     format!("[{i}].metric"),
-                    format!(
-                        "{:?} is listed twice; give each metric one weight",
-                        w.metric
-                    ),
+                    format!("{} is listed twice; give each metric one weight", w.metric),
                 ));
             }
         }

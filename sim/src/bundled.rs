@@ -57,7 +57,11 @@ mod tests {
     fn every_bundled_spec_is_valid() {
         let invalid: Vec<String> = specs()
             .iter()
-            .filter_map(|s| parse_rules(s.text, Format::Toml).err().map(|e| format!("{}: {e}", s.name)))
+            .filter_map(|s| {
+                parse_rules(s.text, Format::Toml)
+                    .err()
+                    .map(|e| format!("{}: {e}", s.name))
+            })
             .collect();
         assert!(invalid.is_empty(), "invalid bundled specs: {invalid:?}");
         assert!(specs().len() >= 4);

@@ -94,7 +94,12 @@ fn parse_toml<T: DeserializeOwned>(text: &str) -> Result<T, FileError> {
     })?;
     serde_path_to_error::deserialize(deserializer).map_err(|err| {
         let (line, column) = position(err.inner());
-        file_error(display_path(err.path()), line, column, err.inner().message())
+        file_error(
+            display_path(err.path()),
+            line,
+            column,
+            err.inner().message(),
+        )
     })
 }
 
@@ -130,13 +135,18 @@ fn parse_json<T: DeserializeOwned>(text: &str) -> Result<T, FileError> {
 /// path, so the user reads `incentive.cap` rather than `incentive: cap: ...`.
 ///
 /// [`ValidationError`]: chanlab_shared::ValidationError
-fn file_error(mut field: String, line: Option<usize>, column: Option<usize>, message: &str) -> FileError {
+fn file_error(
+    mut field: String,
+    line: Option<usize>,
+    column: Option<usize>,
+    message: &str,
+) -> FileError {
     let mut message = message.to_owned();
     if let Some((head, rest)) = message.split_once(": ") {
         let is_path = !head.is_empty()
-            && head
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '.' | '[' | ']'));
+            && head.chars().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '.' | '[' | ']')
+            });
         if is_path {
             field = match (field.is_empty(), head.starts_with('[')) {
                 (true, _) => head.to_owned(),
@@ -197,7 +207,13 @@ mod tests {
         assert_eq!(err.field, "incentive.commission_rate");
         assert!(err.message.contains("between 0 and 1, found 1.5"), "{err}");
         let line = err.line.expect("TOML errors carry a line");
-        assert!(text.lines().nth(line - 1).unwrap().contains("commission_rate"), "{err}");
+        assert!(
+            text.lines()
+                .nth(line - 1)
+                .unwrap()
+                .contains("commission_rate"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -218,7 +234,8 @@ mod tests {
 
     #[test]
     fn an_unknown_strategy_lists_the_known_ones() {
-        let text = potential_based().replace("kind = \"potential_based\"", "kind = \"gut_feeling\"");
+        let text =
+            potential_based().replace("kind = \"potential_based\"", "kind = \"gut_feeling\"");
         let err = parse_rules(&text, Format::Toml).unwrap_err();
         assert!(err.field.starts_with("goal_setting.strategy"), "{err}");
         assert!(err.message.contains("flat_growth"), "{err}");
@@ -231,7 +248,10 @@ mod tests {
         assert_eq!(err.line, Some(1));
         assert!(!err.message.contains("at line"), "{err}");
         let trailing = parse::<chanlab_shared::Month>("\"2026-11\" x", Format::Json).unwrap_err();
-        assert!(trailing.message.contains("after the JSON document"), "{trailing}");
+        assert!(
+            trailing.message.contains("after the JSON document"),
+            "{trailing}"
+        );
     }
 
     #[test]

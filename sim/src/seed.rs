@@ -66,7 +66,11 @@ mod tests {
         // A golden value: if a dependency update changes the generator or its seeding, every
         // stored result stops being reproducible, and this test says so first.
         // Recorded from chanlab 0.1.0 with rand 0.10 and rand_xoshiro 0.8.
-        assert_eq!(splitmix64(0), 0xE220_A839_7B1D_CDAF, "SplitMix64 reference value");
+        assert_eq!(
+            splitmix64(0),
+            0xE220_A839_7B1D_CDAF,
+            "SplitMix64 reference value"
+        );
         let first: u64 = replication_rng(0, 0).random();
         assert_eq!(first, 4_526_510_421_850_589_242);
     }

@@ -1,0 +1,200 @@
+//! `chanlab spec ...`: the bundled process specs, and checking spec files.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use chanlab_shared::{GoalStrategy, ProcessRules};
+use chanlab_sim::bundled;
+use chanlab_sim::files::{self, FileError, Format};
+
+use super::Outcome;
+use crate::cli::{OutputFormat, SpecCommand};
+
+pub(crate) fn run(command: SpecCommand, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    match command {
+        SpecCommand::List { format } => list(format, out),
+        SpecCommand::Show { name } => show(&name, out),
+        SpecCommand::Check { files, format } => check(&files, format, out),
+    }
+}
+
+fn list(format: OutputFormat, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let specs = bundled::specs();
+    match format {
+        OutputFormat::Text => {
+            let width = specs.iter().map(|s| s.name.len()).max().unwrap_or(0);
+            for spec in specs {
+                writeln!(out, "{:width$}  {}", spec.name, spec.summary)?;
+            }
+        }
+        OutputFormat::Json => {
+            let list: Vec<_> = specs
+                .iter()
+                .map(|s| serde_json::json!({"name": s.name, "summary": s.summary}))
+                .collect();
+            serde_json::to_writer_pretty(&mut *out, &list)?;
+            writeln!(out)?;
+        }
+    }
+    Ok(Outcome::Success)
+}
+
+fn show(name: &str, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    match bundled::find_spec(name) {
+        Some(spec) => {
+            out.write_all(spec.text.as_bytes())?;
+            Ok(Outcome::Success)
+        }
+        None => {
+            let known: Vec<&str> = bundled::specs().iter().map(|s| s.name).collect();
+            let mut err = io::stderr().lock();
+            writeln!(
+                err,
+                "error: there is no bundled spec called {name:?}\n  fix: use one of: {}",
+                known.join(", ")
+            )?;
+            Ok(Outcome::InvalidInput)
+        }
+    }
+}
+
+fn check(paths: &[PathBuf], format: OutputFormat, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let mut valid = Vec::new();
+    let mut any_invalid = false;
+    let mut err = io::stderr().lock();
+    for path in paths {
+        let text =
+            fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        match files::parse_rules(&text, Format::from_path(path)) {
+            Ok(rules) => {
+                if format == OutputFormat::Text {
+                    writeln!(out, "ok: {}: {}", path.display(), summary(&rules))?;
+                }
+                valid.push(rules);
+            }
+            Err(problem) => {
+                any_invalid = true;
+                writeln!(err, "{}", report(path, &problem))?;
+            }
+        }
+    }
+    if format == OutputFormat::Json {
+        if let [one] = valid.as_slice() {
+            serde_json::to_writer_pretty(&mut *out, one)?;
+        } else {
+            serde_json::to_writer_pretty(&mut *out, &valid)?;
+        }
+        writeln!(out)?;
+    }
+    Ok(if any_invalid {
+        Outcome::InvalidInput
+    } else {
+        Outcome::Success
+    })
+}
+
+/// `error: FILE:LINE:COL: FIELD: MESSAGE` and a line saying how to fix it.
+fn report(path: &Path, problem: &FileError) -> String {
+    let mut place = path.display().to_string();
+    if let (Some(line), Some(column)) = (problem.line, problem.column) {
+        place.push_str(&format!(":{line}:{column}"));
+    }
+    let field = if problem.field.is_empty() {
+        String::new()
+    } else {
+        format!("{}: ", problem.field)
+    };
+    let fix = if problem.field.is_empty() {
+        format!("  fix: correct the syntax at {place}")
+    } else {
+        format!("  fix: change `{}` in {}", problem.field, path.display())
+    };
+    format!(
+        "error: {place}: {field}{}\n{fix}; `chanlab spec show potential-based` prints a valid spec to compare with",
+        problem.message
+    )
+}
+
+/// One line on what a spec does, for a person checking it.
+fn summary(rules: &ProcessRules) -> String {
+    let goal = &rules.goal_setting;
+    let strategy = match &goal.strategy {
+        GoalStrategy::FlatGrowth { growth } => format!("flat growth {:+.0}%", growth.get() * 100.0),
+        GoalStrategy::Ratchet {
+            growth,
+            up_weight,
+            down_weight,
+        } => format!(
+            "ratchet (up {:.0}%, down {:.0}%, {:+.0}%)",
+            up_weight.get() * 100.0,
+            down_weight.get() * 100.0,
+            growth.get() * 100.0
+        ),
+        GoalStrategy::PotentialBased { share_of_potential } => {
+            format!(
+                "{:.0}% of estimated potential",
+                share_of_potential.get() * 100.0
+            )
+        }
+        GoalStrategy::Stretch { uplift } => format!("stretch {:+.0}%", uplift.get() * 100.0),
+        GoalStrategy::Participative {
+            weight_on_proposal, ..
+        } => {
+            format!(
+                "participative ({:.0}% on reps' proposals)",
+                weight_on_proposal.get() * 100.0
+            )
+        }
+        GoalStrategy::TieredThresholds { levels, .. } => {
+            format!("{} tiered thresholds", levels.levels().len())
+        }
+        GoalStrategy::ActivityBased { targets } => {
+            format!("activity-based ({} key links)", targets.targets().len())
+        }
+        GoalStrategy::BalancedScorecard { weights, .. } => {
+            format!("balanced scorecard ({} metrics)", weights.weights().len())
+        }
+    };
+    let assessed: Vec<String> = rules
+        .assessment
+        .key_links
+        .weights()
+        .iter()
+        .map(|w| format!("{} {:.0}%", json_name(&w.metric), w.weight.get() * 100.0))
+        .collect();
+    let incentive = &rules.incentive;
+    let cap = incentive.cap().map_or("no cap".to_owned(), |c| {
+        format!("cap {:.0}%", c.get() * 100.0)
+    });
+    format!(
+        "{:?} — goals: {strategy} per {} on {}; {}; assesses {}; commission {:.1}% of {}, {}, {cap}; partner margin {:.1}%, {}",
+        rules.name.as_str(),
+        json_name(&goal.period),
+        json_name(&goal.metric),
+        count(rules.cadences.cadences().len(), "cadence"),
+        assessed.join(", "),
+        incentive.commission_rate().get() * 100.0,
+        json_name(&incentive.basis()),
+        count(incentive.accelerators().len(), "accelerator"),
+        rules.partner_program.base_margin().get() * 100.0,
+        count(rules.partner_program.rebate_tiers().len(), "rebate step"),
+    )
+}
+
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// The name a unit enum has in JSON and TOML, e.g. `sell_through`.
+fn json_name<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        other => format!("{other:?}"),
+    }
+}

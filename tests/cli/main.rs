@@ -1,0 +1,6 @@
+//! End-to-end tests of the `chanlab` binary: each test runs the real executable, as a user
+//! would, and checks what it prints and how it exits.
+
+mod helpers;
+mod openapi;
+mod spec;
