@@ -1,7 +1,7 @@
 //! Examples that ship inside the binary, so a new user has something to run and copy.
 //!
-//! Process specs live in `sim/specs/` as TOML and are embedded at compile time; a test parses
-//! every one, so a bundled example can never be invalid.
+//! Process specs live in `sim/specs/` and scenarios in `sim/scenarios/`, as TOML, embedded at
+//! compile time; tests parse every one, so a bundled example can never be invalid.
 
 /// A process spec file that ships with chanlab.
 #[derive(Debug, Clone, Copy)]
@@ -37,6 +37,45 @@ const SPECS: &[BundledSpec] = &[
     },
 ];
 
+/// A scenario file that ships with chanlab.
+#[derive(Debug, Clone, Copy)]
+pub struct BundledScenario {
+    /// The name used on the command line, e.g. `mid-size`.
+    pub name: &'static str,
+    /// One line on what it explores.
+    pub summary: &'static str,
+    /// The TOML text.
+    pub text: &'static str,
+}
+
+const SCENARIOS: &[BundledScenario] = &[
+    BundledScenario {
+        name: "mid-size",
+        summary: "32 reps, 360 partners, 3 years: flat growth vs stretch vs potential-based vs ratchet.",
+        text: include_str!("../scenarios/mid-size.toml"),
+    },
+    BundledScenario {
+        name: "recruiting-vs-farming",
+        summary: "Many prospects: revenue-only goals vs a scorecard that also rewards signing partners.",
+        text: include_str!("../scenarios/recruiting-vs-farming.toml"),
+    },
+    BundledScenario {
+        name: "dual-authority",
+        summary: "Regional managers who don't back the process: does assessing mandated visits help?",
+        text: include_str!("../scenarios/dual-authority.toml"),
+    },
+];
+
+/// Every bundled scenario.
+pub fn scenarios() -> &'static [BundledScenario] {
+    SCENARIOS
+}
+
+/// The bundled scenario called `name`, if there is one.
+pub fn find_scenario(name: &str) -> Option<&'static BundledScenario> {
+    SCENARIOS.iter().find(|s| s.name == name)
+}
+
 /// Every bundled process spec.
 pub fn specs() -> &'static [BundledSpec] {
     SPECS
@@ -65,6 +104,22 @@ mod tests {
             .collect();
         assert!(invalid.is_empty(), "invalid bundled specs: {invalid:?}");
         assert!(specs().len() >= 4);
+    }
+
+    #[test]
+    fn every_bundled_scenario_is_valid() {
+        let no_files =
+            |path: &str| Err(format!("bundled scenarios may not refer to files ({path})"));
+        let invalid: Vec<String> = scenarios()
+            .iter()
+            .filter_map(|s| {
+                crate::scenario::parse(s.text, Format::Toml, &no_files)
+                    .err()
+                    .map(|e| format!("{}: {e}", s.name))
+            })
+            .collect();
+        assert!(invalid.is_empty(), "invalid bundled scenarios: {invalid:?}");
+        assert!(scenarios().len() >= 3);
     }
 
     #[test]

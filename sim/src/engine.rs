@@ -1,0 +1,421 @@
+//! The Monte Carlo engine: replications in parallel, folded into mergeable summaries.
+//!
+//! Each replication is simulated for every spec (common random numbers, see [`crate::model`])
+//! and its outcomes are added to per-spec, per-KPI [`Summary`]s and, for every spec but the
+//! baseline, to summaries of the paired difference from the baseline. The summaries are
+//! exact and order-independent (integer counts and exact sums), so the result is
+//! bit-identical for any number of threads, and shards of a run merge into exactly the full
+//! run. Memory does not grow with the number of replications.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{ATTAINMENT_BINS, CompiledSpecs, Kpi, Outcome, simulate_replication};
+use crate::scenario::{Scenario, ScenarioFile};
+use crate::stats::{Summary, SummaryReport};
+
+/// How to run a scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Worker threads; 0 means one per core.
+    pub threads: usize,
+    /// Run only this shard of the replications.
+    pub shard: Option<Shard>,
+}
+
+/// Part `index` (1-based) of `count` equal, contiguous slices of the replications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    /// Which part, from 1.
+    pub index: u32,
+    /// How many parts.
+    pub count: u32,
+}
+
+impl Shard {
+    /// The replication indices `[start, end)` this shard runs out of `total`.
+    pub fn range(&self, total: u64) -> (u64, u64) {
+        let count = u64::from(self.count);
+        let k = u64::from(self.index - 1);
+        (total * k / count, total * (k + 1) / count)
+    }
+}
+
+impl FromStr for Shard {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("expected a shard such as 2/8 (part 2 of 8), found {s:?}");
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let index: u32 = k.trim().parse().map_err(|_| bad())?;
+        let count: u32 = n.trim().parse().map_err(|_| bad())?;
+        if count == 0 || index == 0 || index > count {
+            return Err(format!(
+                "the part must be between 1 and the number of parts, found {s:?}"
+            ));
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// Why a run or a merge could not be done.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    /// The thread pool could not be built.
+    #[error("cannot start {threads} worker threads: {reason}")]
+    Threads {
+        /// Threads asked for.
+        threads: usize,
+        /// What the system said.
+        reason: String,
+    },
+    /// The shard has no replications (more shards than replications).
+    #[error(
+        "shard {shard} of {replications} replications is empty; use at most {replications} shards"
+    )]
+    EmptyShard {
+        /// The shard.
+        shard: Shard,
+        /// Replications in the run.
+        replications: u64,
+    },
+    /// Parts to merge do not belong to one run or overlap.
+    #[error("{0}")]
+    Merge(String),
+}
+
+/// Mergeable state of one spec.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpecState {
+    /// Spec name.
+    pub name: String,
+    /// Per KPI, in [`Kpi::ALL`] order.
+    pub kpis: Vec<Summary>,
+    /// Rep goal periods by attainment bin (0.1 wide, last bin 2.0 and above).
+    pub attainment: Vec<u64>,
+    /// Sell-through per month.
+    pub monthly_sell_through: Vec<Summary>,
+    /// Sell-in per month.
+    pub monthly_sell_in: Vec<Summary>,
+    /// Paired difference from the baseline per KPI (empty for the baseline).
+    pub difference: Vec<Summary>,
+    /// Replications in which this spec did better than the baseline, per KPI (ties count half).
+    pub wins: Vec<f64>,
+}
+
+impl SpecState {
+    fn new(name: &str, months: usize, compared: bool) -> Self {
+        Self {
+            name: name.to_owned(),
+            kpis: vec![Summary::new(); Kpi::COUNT],
+            attainment: vec![0; ATTAINMENT_BINS],
+            monthly_sell_through: vec![Summary::new(); months],
+            monthly_sell_in: vec![Summary::new(); months],
+            difference: if compared {
+                vec![Summary::new(); Kpi::COUNT]
+            } else {
+                Vec::new()
+            },
+            wins: if compared {
+                vec![0.0; Kpi::COUNT]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    fn add(&mut self, outcome: &Outcome, baseline: Option<&Outcome>) {
+        for kpi in Kpi::ALL {
+            self.kpis[kpi.index()].add(outcome.get(kpi));
+        }
+        for (slot, n) in self.attainment.iter_mut().zip(outcome.attainment) {
+            *slot += u64::from(n);
+        }
+        for (s, v) in self
+            .monthly_sell_through
+            .iter_mut()
+            .zip(&outcome.monthly_sell_through)
+        {
+            s.add(*v);
+        }
+        for (s, v) in self
+            .monthly_sell_in
+            .iter_mut()
+            .zip(&outcome.monthly_sell_in)
+        {
+            s.add(*v);
+        }
+        if let Some(base) = baseline {
+            for kpi in Kpi::ALL {
+                let d = outcome.get(kpi) - base.get(kpi);
+                self.difference[kpi.index()].add(d);
+                let better = match kpi.better() {
+                    Some(false) => d < 0.0,
+                    _ => d > 0.0,
+                };
+                self.wins[kpi.index()] += if d == 0.0 {
+                    0.5
+                } else if better {
+                    1.0
+                } else {
+                    0.0
+                };
+            }
+        }
+    }
+
+    fn merge(&mut self, other: &SpecState) {
+        let pairs = |a: &mut Vec<Summary>, b: &Vec<Summary>| {
+            a.iter_mut().zip(b).for_each(|(x, y)| x.merge(y))
+        };
+        pairs(&mut self.kpis, &other.kpis);
+        pairs(&mut self.monthly_sell_through, &other.monthly_sell_through);
+        pairs(&mut self.monthly_sell_in, &other.monthly_sell_in);
+        pairs(&mut self.difference, &other.difference);
+        self.attainment
+            .iter_mut()
+            .zip(&other.attainment)
+            .for_each(|(a, b)| *a += b);
+        self.wins
+            .iter_mut()
+            .zip(&other.wins)
+            .for_each(|(a, b)| *a += b);
+    }
+}
+
+/// The result of a run (or of a shard of one): what was run and the mergeable state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResult {
+    /// The chanlab version that produced it.
+    pub chanlab_version: String,
+    /// The scenario, self-contained: every spec inline and every parameter in force.
+    pub scenario: ScenarioFile,
+    /// Replication indices covered, `[start, end)` pairs in order.
+    pub replications: Vec<(u64, u64)>,
+    /// Index of the baseline spec.
+    pub baseline: usize,
+    /// Per spec, in scenario order.
+    pub specs: Vec<SpecState>,
+}
+
+impl RunResult {
+    /// Number of replications covered.
+    pub fn replications_done(&self) -> u64 {
+        self.replications.iter().map(|(a, b)| b - a).sum()
+    }
+
+    /// True when every replication of the scenario is covered.
+    pub fn is_complete(&self) -> bool {
+        self.replications == [(0, u64::from(self.scenario.replications))]
+    }
+
+    /// Merges shards of one run. The parts must have the same scenario and cover disjoint
+    /// replications; the result equals running those replications in one go, exactly.
+    pub fn merge(mut parts: Vec<RunResult>) -> Result<RunResult, EngineError> {
+        if parts.is_empty() {
+            return Err(EngineError::Merge("nothing to merge".to_owned()));
+        }
+        parts.sort_by_key(|p| p.replications.first().copied());
+        let mut merged = parts.remove(0);
+        for part in parts {
+            if part.scenario != merged.scenario {
+                return Err(EngineError::Merge(
+                    "the parts come from different scenarios (or seeds); merge only shards of one run".to_owned(),
+                ));
+            }
+            for range in &part.replications {
+                if merged
+                    .replications
+                    .iter()
+                    .any(|r| range.0 < r.1 && r.0 < range.1)
+                {
+                    return Err(EngineError::Merge(format!(
+                        "replications {}..{} appear in two parts; each shard may be merged once",
+                        range.0, range.1
+                    )));
+                }
+            }
+            for (a, b) in merged.specs.iter_mut().zip(&part.specs) {
+                a.merge(b);
+            }
+            merged.replications.extend(part.replications);
+        }
+        merged.replications.sort_unstable();
+        merged.replications = coalesce(&merged.replications);
+        Ok(merged)
+    }
+
+    /// The figures people read: per spec and KPI, and per comparison with the baseline.
+    pub fn report(&self) -> RunReport {
+        let months = self.scenario.horizon_months as usize;
+        let specs = self
+            .specs
+            .iter()
+            .enumerate()
+            .map(|(i, s)| SpecReport {
+                name: s.name.clone(),
+                baseline: i == self.baseline,
+                kpis: Kpi::ALL
+                    .iter()
+                    .map(|k| KpiReport {
+                        kpi: *k,
+                        summary: s.kpis[k.index()].report(),
+                    })
+                    .collect(),
+                attainment_histogram: s.attainment.clone(),
+                monthly_sell_through: (0..months)
+                    .map(|m| s.monthly_sell_through[m].report())
+                    .collect(),
+                vs_baseline: if s.difference.is_empty() {
+                    Vec::new()
+                } else {
+                    Kpi::ALL
+                        .iter()
+                        .map(|k| {
+                            let d = &s.difference[k.index()];
+                            let n = d.moments().count().max(1) as f64;
+                            ComparisonReport {
+                                kpi: *k,
+                                difference: d.report(),
+                                probability_better: s.wins[k.index()] / n,
+                            }
+                        })
+                        .collect()
+                },
+            })
+            .collect();
+        RunReport {
+            replications: self.replications_done(),
+            specs,
+        }
+    }
+}
+
+fn coalesce(ranges: &[(u64, u64)]) -> Vec<(u64, u64)> {
+    let mut out: Vec<(u64, u64)> = Vec::new();
+    for &(a, b) in ranges {
+        match out.last_mut() {
+            Some(last) if last.1 == a => last.1 = b,
+            _ => out.push((a, b)),
+        }
+    }
+    out
+}
+
+/// The derived figures of a [`RunResult`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunReport {
+    /// Replications summarised.
+    pub replications: u64,
+    /// Per spec.
+    pub specs: Vec<SpecReport>,
+}
+
+/// One spec's figures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpecReport {
+    /// Spec name.
+    pub name: String,
+    /// Whether this is the baseline.
+    pub baseline: bool,
+    /// Per KPI.
+    pub kpis: Vec<KpiReport>,
+    /// Rep goal periods by attainment bin (0.1 wide from 0; last bin 2.0 and above).
+    pub attainment_histogram: Vec<u64>,
+    /// Sell-through per month.
+    pub monthly_sell_through: Vec<SummaryReport>,
+    /// Paired comparison with the baseline (empty for the baseline itself).
+    pub vs_baseline: Vec<ComparisonReport>,
+}
+
+/// One KPI's figures for one spec.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KpiReport {
+    /// The KPI.
+    pub kpi: Kpi,
+    /// Its distribution over replications.
+    pub summary: SummaryReport,
+}
+
+/// A spec against the baseline on one KPI, over paired replications.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ComparisonReport {
+    /// The KPI.
+    pub kpi: Kpi,
+    /// Distribution of (spec − baseline) over replications; its interval is the interval of
+    /// the mean paired difference.
+    pub difference: SummaryReport,
+    /// Share of replications in which the spec did better than the baseline (ties count half).
+    pub probability_better: f64,
+}
+
+/// Runs `scenario` (or one shard of it), calling `progress` once per finished replication.
+pub fn run(
+    scenario: &Scenario,
+    options: &RunOptions,
+    progress: &(dyn Fn() + Sync),
+) -> Result<RunResult, EngineError> {
+    let total = u64::from(scenario.file().replications);
+    let (start, end) = options.shard.map_or((0, total), |s| s.range(total));
+    if let Some(shard) = options.shard
+        && start == end
+    {
+        return Err(EngineError::EmptyShard {
+            shard,
+            replications: total,
+        });
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.threads)
+        .build()
+        .map_err(|e| EngineError::Threads {
+            threads: options.threads,
+            reason: e.to_string(),
+        })?;
+    let compiled = CompiledSpecs::new(scenario);
+    let months = scenario.file().horizon_months as usize;
+    let baseline = scenario.baseline();
+    let empty = || -> Vec<SpecState> {
+        scenario
+            .specs()
+            .iter()
+            .enumerate()
+            .map(|(i, s)| SpecState::new(s.name.as_str(), months, i != baseline))
+            .collect()
+    };
+    let specs = pool.install(|| {
+        (start as usize..end as usize)
+            .into_par_iter()
+            .with_min_len(4)
+            .fold(empty, |mut acc, replication| {
+                let outcomes = simulate_replication(scenario, &compiled, replication as u64);
+                for (i, outcome) in outcomes.iter().enumerate() {
+                    let base = (i != baseline).then(|| &outcomes[baseline]);
+                    acc[i].add(outcome, base);
+                }
+                progress();
+                acc
+            })
+            .reduce(empty, |mut a, b| {
+                for (x, y) in a.iter_mut().zip(&b) {
+                    x.merge(y);
+                }
+                a
+            })
+    });
+    Ok(RunResult {
+        chanlab_version: env!("CARGO_PKG_VERSION").to_owned(),
+        scenario: scenario.file().clone(),
+        replications: vec![(start, end)],
+        baseline,
+        specs,
+    })
+}

@@ -1,0 +1,287 @@
+//! A rep's monthly choices: effort, compliance with mandated activities, time on
+//! recruiting, and period-end deal timing.
+//!
+//! Compliance and recruiting follow simple rules driven by what is measured and whether the
+//! regional manager backs the process. Effort is chosen by comparing, over a grid, expected
+//! pay plus the value of a committed goal against the cost of effort and (under a ratchet)
+//! the next goal's rise. See sim/MODEL.md for the equations and their sources.
+
+use super::plan::Plan;
+use crate::params::Behaviour;
+
+/// Effort levels tried, from the lowest to the highest in `Behaviour::effort_range`.
+const GRID: usize = 11;
+
+/// What a rep knows when choosing this month.
+pub(crate) struct Situation<'a> {
+    pub(crate) plan: &'a Plan,
+    pub(crate) behaviour: &'a Behaviour,
+    /// Expected monthly goal-metric revenue at normal attention (the rep's own estimate).
+    pub(crate) revenue_at_normal: f64,
+    pub(crate) skill: f64,
+    pub(crate) ramp: f64,
+    pub(crate) backing: f64,
+    /// Mandated touches per month at full compliance, and the rep's own at normal effort.
+    pub(crate) mandated_touches: f64,
+    pub(crate) own_touches: f64,
+    pub(crate) has_prospects: bool,
+    /// The period's 100% revenue goal (0 when goals are not on revenue).
+    pub(crate) goal: f64,
+    /// Goal-metric revenue so far this period.
+    pub(crate) achieved: f64,
+    /// Months left in the period, this one included.
+    pub(crate) months_left: u32,
+    /// Attainment from activities and recruiting (already weighted), projected to period end.
+    pub(crate) other_attainment: f64,
+    /// Consecutive missed periods.
+    pub(crate) misses: u32,
+    /// Whether another goal period follows this one within the horizon.
+    pub(crate) more_periods: bool,
+    /// For each bonus: (goal-metric revenue so far in its window, months left in the window,
+    /// the window's goal).
+    pub(crate) windows: &'a [(f64, u32, f64)],
+}
+
+/// The rep's choices for the month.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Choice {
+    pub(crate) effort: f64,
+    pub(crate) compliance: f64,
+    pub(crate) recruiting: f64,
+    /// Share of the month given to selling, relative to normal.
+    pub(crate) attention: f64,
+    /// Goal-metric revenue pulled in from next month (≥ 0).
+    pub(crate) pull_in: f64,
+    /// Goal-metric revenue pushed out to next month (≥ 0).
+    pub(crate) push_out: f64,
+    /// Expected goal-metric revenue this month at the chosen effort, before timing.
+    pub(crate) expected_revenue: f64,
+}
+
+pub(crate) fn choose(s: &Situation<'_>) -> Choice {
+    let b = s.behaviour;
+    let plan = s.plan;
+    let compliance = compliance(plan, b, s.backing);
+    let measured_recruiting = (plan.goal_weights[2] + plan.assessed_recruiting).min(1.0);
+    let mut recruiting = if s.has_prospects {
+        b.recruiting_share
+            + (b.recruiting_share_if_measured - b.recruiting_share) * measured_recruiting
+    } else {
+        0.0
+    };
+    if s.months_left == 1 && measured_recruiting == 0.0 && s.goal > 0.0 && s.achieved < s.goal {
+        // Short of a revenue goal at period end, recruiting waits.
+        recruiting *= 0.5;
+    }
+    let extra_touches = (compliance * s.mandated_touches - s.own_touches).max(0.0);
+    let selling_share = (1.0 - recruiting - b.touch_time * extra_touches).max(0.2);
+    let normal_share = 1.0 - b.recruiting_share;
+    let attention_per_effort = s.skill * s.ramp * selling_share / normal_share;
+
+    let beta = b.selling_elasticity;
+    let months_left = f64::from(s.months_left);
+    let [lo, hi] = b.effort_range;
+    let revenue = |x: f64| s.revenue_at_normal * (x * attention_per_effort).powf(beta);
+    let w_rev = plan.goal_weights[0];
+    let attainment = |total: f64| {
+        if s.goal > 0.0 {
+            w_rev * total / s.goal + s.other_attainment
+        } else {
+            s.other_attainment
+        }
+    };
+    let sd_of = |r: f64, months: f64| (b.sales_uncertainty * r * months.sqrt()).max(1e-9);
+    let reach = |total: f64, r: f64, months: f64, target: f64| {
+        normal_cdf((total - target) / sd_of(r, months))
+    };
+
+    // The goal the rep works toward: the highest level still likely at full effort.
+    let r_max = revenue(hi);
+    let total_max = s.achieved + months_left * r_max;
+    let level_target = |level: f64| (level - s.other_attainment) / w_rev.max(1e-9) * s.goal;
+    let mut operative = plan.goal_levels[0];
+    let mut p_operative = 0.0;
+    for &level in &plan.goal_levels {
+        let p = if s.goal > 0.0 && w_rev > 0.0 {
+            reach(total_max, r_max, months_left, level_target(level))
+        } else if s.other_attainment >= level {
+            1.0
+        } else {
+            0.0
+        };
+        if level == plan.goal_levels[0] || p >= 0.5 {
+            operative = level;
+            p_operative = p;
+        }
+    }
+    let commitment = (1.0 - b.commitment_loss_per_miss).powi(s.misses as i32)
+        / (1.0 + (-(p_operative - b.commitment_midpoint) / b.commitment_spread).exp());
+
+    let reference_pay = b.reference_pay_rate * s.revenue_at_normal;
+    let period_value = reference_pay * f64::from(plan.period_months);
+    let cost_scale = b.effort_cost * b.reference_pay_rate * beta * s.revenue_at_normal;
+    let ratchet = if s.more_periods {
+        plan.ratchets()
+    } else {
+        None
+    };
+    let att_now = attainment(s.achieved);
+
+    let mut best = (f64::NEG_INFINITY, 1.0);
+    for k in 0..GRID {
+        let x = lo + (hi - lo) * k as f64 / (GRID - 1) as f64;
+        let r = revenue(x);
+        let total = s.achieved + months_left * r;
+        let att = attainment(total);
+        let mut pay = plan.commission(months_left * r, att_now, att);
+        for (&(level, amount, _), &(done, left, window_goal)) in plan.bonuses.iter().zip(s.windows)
+        {
+            let p = if window_goal > 0.0 && w_rev > 0.0 {
+                let window_total = done + f64::from(left) * r;
+                let target = (level - s.other_attainment) / w_rev * window_goal;
+                reach(window_total, r, f64::from(left.max(1)), target)
+            } else if s.other_attainment >= level {
+                1.0
+            } else {
+                0.0
+            };
+            pay += amount * p;
+        }
+        let goal_term = b.goal_value * period_value * commitment * (att / operative).min(1.0);
+        let cost = months_left * cost_scale * x * x / 2.0;
+        let ratchet_term = match ratchet {
+            Some((up, down)) if s.goal > 0.0 => {
+                let gap = total - s.goal;
+                let weight = if gap > 0.0 { up } else { down };
+                b.ratchet_foresight * b.reference_pay_rate * (1.0 + b.goal_value) * weight * gap
+            }
+            _ => 0.0,
+        };
+        let utility = pay + goal_term - cost - ratchet_term;
+        if utility > best.0 + 1e-9 {
+            best = (utility, x);
+        }
+    }
+    let effort = best.1;
+    let expected_revenue = revenue(effort);
+    let (pull_in, push_out) = if s.months_left == 1 {
+        timing(s, effort, expected_revenue, operative)
+    } else {
+        (0.0, 0.0)
+    };
+    Choice {
+        effort,
+        compliance,
+        recruiting,
+        attention: effort * attention_per_effort,
+        pull_in,
+        push_out,
+        expected_revenue,
+    }
+}
+
+/// Share of mandated activities a rep carries out ("what gets measured gets done", scaled
+/// by the regional manager's backing).
+pub(crate) fn compliance(plan: &Plan, b: &Behaviour, backing: f64) -> f64 {
+    let assessed = plan.assessed_activity;
+    let drive = b.compliance_unmeasured
+        + b.compliance_if_assessed * assessed
+        + b.compliance_if_in_goals * plan.goal_weights[1]
+        + b.compliance_if_paid * plan.pay_weight * assessed;
+    (backing * drive).clamp(0.0, 1.0)
+}
+
+/// Last month of a period: pull next month's deals in (at a discount) to cross a threshold
+/// within reach, or push this month's out when they would earn nothing now.
+fn timing(s: &Situation<'_>, effort: f64, r: f64, operative: f64) -> (f64, f64) {
+    let _ = effort;
+    let plan = s.plan;
+    let b = s.behaviour;
+    if s.goal <= 0.0 || plan.goal_weights[0] <= 0.0 || r <= 0.0 {
+        return (0.0, 0.0);
+    }
+    let w_rev = plan.goal_weights[0];
+    let total = s.achieved + r;
+    let to_revenue = |level: f64| (level - s.other_attainment) / w_rev * s.goal;
+    let att = w_rev * total / s.goal + s.other_attainment;
+    // Past the cap, revenue now earns nothing: push it into the next period.
+    if let Some(cap) = plan.cap
+        && att >= cap
+    {
+        let excess = total - to_revenue(cap);
+        return (0.0, excess.clamp(0.0, b.max_push_out * r));
+    }
+    // Thresholds within reach of a pull-in that pay something when crossed.
+    let reach = b.max_pull_in * r;
+    let mut thresholds: Vec<(f64, f64)> = Vec::new(); // (revenue needed, gain)
+    for &level in &plan.goal_levels {
+        let need = to_revenue(level) * 1.01 - total;
+        if need > 0.0 && need <= reach {
+            let goal_gain = if level == operative {
+                b.goal_value * b.reference_pay_rate * s.revenue_at_normal
+            } else {
+                0.0
+            };
+            thresholds.push((need, goal_gain));
+        }
+    }
+    for (&(level, amount, _), &(done, left, window_goal)) in plan.bonuses.iter().zip(s.windows) {
+        if left == 1 && window_goal > 0.0 {
+            let need = (level - s.other_attainment) / w_rev * window_goal * 1.01 - (done + r);
+            if need > 0.0 && need <= reach {
+                thresholds.push((need, amount));
+            }
+        }
+    }
+    for &(from, multiplier) in &plan.accelerators {
+        let need = to_revenue(from) * 1.01 - total;
+        if need > 0.0 && need <= reach && multiplier > 1.0 {
+            // The accelerated rate applies to the month's revenue above the start.
+            thresholds.push((need, plan.commission_rate * (multiplier - 1.0) * r * 0.5));
+        }
+    }
+    // Pull in enough for every threshold whose gain is worth it, up to the reach.
+    let pull = thresholds
+        .iter()
+        .filter(|(_, gain)| *gain > 0.0)
+        .map(|(need, _)| *need)
+        .fold(0.0, f64::max);
+    (pull, 0.0)
+}
+
+/// Standard normal CDF (Abramowitz & Stegun 7.1.26 for erfc; |error| < 1.5e-7).
+pub(crate) fn normal_cdf(z: f64) -> f64 {
+    let x = z.abs() / std::f64::consts::SQRT_2;
+    let t = 1.0 / (1.0 + 0.327_591_1 * x);
+    let poly = t
+        * (0.254_829_592
+            + t * (-0.284_496_736
+                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+    let erfc = poly * (-x * x).exp();
+    if z >= 0.0 {
+        1.0 - 0.5 * erfc
+    } else {
+        0.5 * erfc
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_normal_cdf_matches_reference_values() {
+        for (z, expected) in [
+            (0.0, 0.5),
+            (1.0, 0.841_344_746),
+            (-1.96, 0.024_997_895),
+            (3.0, 0.998_650_102),
+        ] {
+            assert!(
+                (normal_cdf(z) - expected).abs() < 2e-7,
+                "Φ({z}) = {}",
+                normal_cdf(z)
+            );
+        }
+    }
+}

@@ -1,0 +1,752 @@
+//! The monthly step: one spec simulated over the horizon in one replication.
+//!
+//! Order within a month: goal periods start (goals set), partner target periods start;
+//! each rep sizes up their territory and chooses effort, compliance, recruiting and deal
+//! timing; each partner is served, sells through, orders, loads or unwinds stock, gains or
+//! loses engagement and may change stage; reps may leave and vacant seats be filled; periods
+//! that end this month are settled (commission, bonuses, rebates, misses).
+//!
+//! Every partner-month draws exactly one normal and one uniform, every rep-month three
+//! numbers and nothing else draws, so the random stream stays aligned across specs: spec A
+//! and spec B in replication *i* see the same demand shocks and the same event draws.
+
+use chanlab_shared::LifecycleStage;
+use rand::RngExt;
+use rand_distr::StandardNormal;
+
+use super::outcome::{ATTAINMENT_BINS, Kpi, Outcome, attainment_bin};
+use super::plan::{GoalRule, Plan};
+use super::rep::{self, Situation};
+use super::world::{World, lognormal_unit_mean};
+use crate::params::Behaviour;
+use crate::seed::ReplicationRng;
+
+/// Partner margin the behaviour defaults are calibrated at; a richer margin raises partners'
+/// baseline engagement, a thinner one lowers it.
+const REFERENCE_PARTNER_MARGIN: f64 = 0.06;
+
+struct Rep {
+    region: usize,
+    first: usize,
+    end: usize,
+    filled: bool,
+    vacancy_left: u32,
+    skill: f64,
+    tenure: f64,
+    knowledge: f64,
+    estimate: f64,
+    baseline_monthly: f64,
+    misses: u32,
+    goal: f64,
+    last_goal: f64,
+    last_actual: f64,
+    touch_target: f64,
+    recruit_target: f64,
+    achieved: f64,
+    commission_revenue: f64,
+    touches_done: f64,
+    negotiations: f64,
+    last_month_revenue: f64,
+    /// Per bonus: (goal-metric revenue in window, goal accumulated over the window).
+    windows: Vec<(f64, f64)>,
+}
+
+struct Partner {
+    rep: usize,
+    tier: usize,
+    stage: LifecycleStage,
+    potential: f64,
+    engagement: f64,
+    responsiveness: f64,
+    inventory: f64,
+    forecast: f64,
+    months_selling: f64,
+    onboarding_left: u32,
+    carry: f64,
+    target: f64,
+    period_sell_in: f64,
+}
+
+/// Simulates `plan` on `world` for `horizon` months, drawing shocks from `rng`.
+pub(crate) fn simulate(
+    world: &World,
+    plan: &Plan,
+    b: &Behaviour,
+    rng: &mut ReplicationRng,
+) -> Outcome {
+    let horizon = world.market.len();
+    let beta = b.selling_elasticity;
+    let margin_pull = (plan.partner_margin / REFERENCE_PARTNER_MARGIN).powf(0.3);
+    let floor = (b.engagement_floor * margin_pull).min(0.9);
+    let half = [
+        b.touches_for_half_engagement.a,
+        b.touches_for_half_engagement.b,
+        b.touches_for_half_engagement.c,
+    ];
+    let own = [b.own_touches.a, b.own_touches.b, b.own_touches.c];
+    let monthly_quit = 1.0 - (1.0 - b.annual_attrition).powf(1.0 / 12.0);
+    let vacancy_stay = 1.0 - 1.0 / b.vacancy_months.max(1.0);
+
+    let mut partners: Vec<Partner> = Vec::with_capacity(world.partners.len());
+    let mut reps: Vec<Rep> = Vec::with_capacity(world.reps.len());
+    for (j, r) in world.reps.iter().enumerate() {
+        let ramp = ramp(r.tenure, b.rep_ramp_months);
+        let attention = (r.skill * ramp).powf(beta);
+        let mut base = 0.0;
+        for p in &world.partners[r.first..r.end] {
+            let selling = p.stage.is_selling();
+            partners.push(Partner {
+                rep: j,
+                tier: p.tier_slot,
+                stage: p.stage,
+                potential: p.potential,
+                engagement: p.engagement,
+                responsiveness: p.responsiveness,
+                inventory: if selling {
+                    b.cover_months * p.potential * p.engagement
+                } else {
+                    0.0
+                },
+                forecast: if selling {
+                    p.potential * p.engagement
+                } else {
+                    0.0
+                },
+                months_selling: if selling { 1e6 } else { 0.0 },
+                onboarding_left: 0,
+                carry: 0.0,
+                target: 0.0,
+                period_sell_in: 0.0,
+            });
+            if selling {
+                base += p.potential * p.engagement;
+            }
+        }
+        reps.push(Rep {
+            region: r.region as usize,
+            first: r.first,
+            end: r.end,
+            filled: true,
+            vacancy_left: 0,
+            skill: r.skill,
+            tenure: r.tenure,
+            knowledge: r.knowledge,
+            estimate: r.estimate,
+            baseline_monthly: base * attention * r.baseline_noise,
+            misses: 0,
+            goal: 0.0,
+            last_goal: 0.0,
+            last_actual: 0.0,
+            touch_target: 0.0,
+            recruit_target: 0.0,
+            achieved: 0.0,
+            commission_revenue: 0.0,
+            touches_done: 0.0,
+            negotiations: 0.0,
+            last_month_revenue: 0.0,
+            windows: vec![(0.0, 0.0); plan.bonuses.len()],
+        });
+    }
+
+    let mut kpi = [0.0; Kpi::COUNT];
+    let mut attainment = [0u32; ATTAINMENT_BINS];
+    let mut rep_periods = 0.0;
+    let mut rep_periods_at_goal = 0.0;
+    let mut mandated_required = 0.0;
+    let mut mandated_done = 0.0;
+    let mut spike_sum = 0.0;
+    let mut spike_periods = 0.0;
+    let mut period_revenue = 0.0;
+    let mut monthly_sell_through = vec![0.0; horizon];
+    let mut monthly_sell_in = vec![0.0; horizon];
+    let period = plan.period_months.max(1) as usize;
+    let target_period = plan.target_period_months.max(1) as usize;
+
+    // Per-rep scratch for the month, reused.
+    let mut choices = Vec::with_capacity(reps.len());
+    let mut windows_view: Vec<(f64, u32, f64)> = Vec::with_capacity(plan.bonuses.len());
+
+    for t in 0..horizon {
+        let month_in_period = t % period;
+        let months_left = (period - month_in_period).min(horizon - t) as u32;
+        let period_len_here = (period.min(horizon - (t - month_in_period))) as f64;
+        let more_periods = t - month_in_period + period < horizon;
+
+        if month_in_period == 0 {
+            for rep in reps.iter_mut() {
+                set_goal(rep, plan, b, &partners, t, period, period_len_here);
+            }
+        }
+        if t % target_period == 0 {
+            let growth = 1.0 + b.partner_target_growth;
+            for p in partners.iter_mut() {
+                p.period_sell_in = 0.0;
+                p.target = growth * p.forecast * target_period as f64;
+            }
+        }
+
+        // Reps size up their territories and choose.
+        choices.clear();
+        for rep in &reps {
+            let mut base = 0.0;
+            let mut mandated = 0.0;
+            let mut own_touches = 0.0;
+            let mut prospects = false;
+            for p in &partners[rep.first..rep.end] {
+                if p.stage.is_selling() {
+                    base +=
+                        p.potential * p.engagement * ramp(p.months_selling, b.partner_ramp_months);
+                    mandated += plan.mandated_touches[p.tier];
+                    own_touches += own[p.tier];
+                } else if p.stage == LifecycleStage::Prospect {
+                    prospects = true;
+                }
+            }
+            let other = projected_other_attainment(rep, plan, month_in_period, months_left);
+            windows_view.clear();
+            for (k, &(_, _, window)) in plan.bonuses.iter().enumerate() {
+                let window = window as usize;
+                let left = (window - t % window).min(horizon - t) as u32;
+                let (done, goal_so_far) = rep.windows[k];
+                let monthly_goal = rep.goal / period_len_here;
+                windows_view.push((done, left, goal_so_far + monthly_goal * f64::from(left)));
+            }
+            let situation = Situation {
+                plan,
+                behaviour: b,
+                revenue_at_normal: rep.knowledge * base,
+                skill: rep.skill,
+                ramp: ramp(rep.tenure, b.rep_ramp_months),
+                backing: world.regions[rep.region].backing,
+                mandated_touches: mandated,
+                own_touches,
+                has_prospects: prospects,
+                goal: rep.goal,
+                achieved: rep.achieved,
+                months_left,
+                other_attainment: other,
+                misses: rep.misses,
+                more_periods,
+                windows: &windows_view,
+            };
+            let mut choice = rep::choose(&situation);
+            if !rep.filled {
+                choice.attention = b.vacant_attention;
+                choice.compliance = 0.0;
+                choice.recruiting = 0.0;
+                choice.effort = 0.0;
+                choice.pull_in = 0.0;
+                choice.push_out = 0.0;
+            }
+            let expected = choice.expected_revenue.max(1e-9);
+            let pull = choice.pull_in / expected;
+            let push = choice.push_out / expected;
+            let prospects_left = partners[rep.first..rep.end]
+                .iter()
+                .filter(|p| p.stage == LifecycleStage::Prospect)
+                .count()
+                .max(1) as f64;
+            let conversion = (choice.recruiting * b.calls_per_month * b.call_conversion
+                / prospects_left)
+                .min(1.0);
+            choices.push((choice, pull, push, conversion));
+        }
+
+        // Partners are served, sell and order.
+        let market = world.market[t];
+        let last_target_month = (t + 1) % target_period == 0 || t + 1 == horizon;
+        let mut month_sell_in = 0.0;
+        let mut month_sell_through = 0.0;
+        for p in partners.iter_mut() {
+            let z: f64 = rng.sample(StandardNormal);
+            let u: f64 = rng.random();
+            let rep = &mut reps[p.rep];
+            let (choice, pull, push, conversion) = choices[p.rep];
+            match p.stage {
+                LifecycleStage::Active | LifecycleStage::AtRisk => {}
+                LifecycleStage::Prospect => {
+                    if u < conversion {
+                        p.stage = LifecycleStage::Negotiating;
+                        rep.negotiations += 1.0;
+                    }
+                    continue;
+                }
+                LifecycleStage::Negotiating => {
+                    let resolve = 1.0 / b.negotiation_months;
+                    if u < resolve * b.signing_probability {
+                        p.stage = LifecycleStage::Contracted;
+                        kpi[Kpi::PartnersSigned.index()] += 1.0;
+                    } else if u < resolve {
+                        p.stage = LifecycleStage::Lost;
+                    }
+                    continue;
+                }
+                LifecycleStage::Contracted => {
+                    p.stage = LifecycleStage::Active;
+                    p.months_selling = 0.0;
+                    p.onboarding_left = plan.onboarding_months;
+                    p.engagement =
+                        (floor + 0.2 + plan.onboarding_trainings * b.engagement_per_training)
+                            .min(1.0);
+                    p.forecast = p.potential * p.engagement * ramp(0.0, b.partner_ramp_months);
+                    p.target = (1.0 + b.partner_target_growth) * p.forecast * target_period as f64;
+                    continue;
+                }
+                LifecycleStage::Churned | LifecycleStage::Lost => continue,
+            }
+
+            // Service: touches and attention.
+            let onboarding = if p.onboarding_left > 0 {
+                plan.onboarding_visits
+            } else {
+                0.0
+            };
+            let mandated = plan.mandated_touches[p.tier];
+            let touches = if rep.filled {
+                (own[p.tier] * choice.effort).max(choice.compliance * mandated) + onboarding
+            } else {
+                0.0
+            };
+            mandated_required += mandated;
+            mandated_done += touches.min(mandated);
+            rep.touches_done += touches;
+
+            // Demand and deal timing.
+            let ramp_p = ramp(p.months_selling, b.partner_ramp_months);
+            let noise = lognormal_unit_mean(b.demand_noise, z);
+            let natural = p.potential
+                * p.engagement
+                * ramp_p
+                * market
+                * noise
+                * choice.attention.max(0.0).powf(beta);
+            let mut demand = (natural + p.carry).max(0.0);
+            p.carry = 0.0;
+            let mut loading = 0.0;
+            let mut held_back = 0.0;
+            if plan.goal_on_sell_in {
+                loading = pull * p.forecast;
+                held_back = push;
+            } else {
+                let pulled = pull * natural;
+                let pushed = push * natural;
+                demand += pulled - pushed;
+                p.carry = pushed - pulled;
+                kpi[Kpi::DiscountCost.index()] += b.pull_in_discount * pulled;
+            }
+            let sell_through = demand;
+
+            // Orders: replenish toward normal cover, load for a rebate step, never go negative.
+            p.forecast = 0.7 * p.forecast + 0.3 * natural;
+            let normal_stock = b.cover_months * p.forecast;
+            let mut order =
+                (sell_through + b.replenish_speed * (normal_stock - p.inventory)).max(0.0);
+            order *= 1.0 - held_back;
+            if last_target_month && p.target > 0.0 {
+                order += rebate_loading(p, plan, b, order, sell_through);
+            }
+            order += loading;
+            kpi[Kpi::DiscountCost.index()] += b.pull_in_discount * loading;
+            order = order.max(sell_through - p.inventory);
+            p.inventory += order - sell_through;
+            debug_assert!(p.inventory >= -1e-6, "negative inventory {}", p.inventory);
+            p.period_sell_in += order;
+
+            // Engagement: toward what the attention earns, minus pressure from pushed stock.
+            let target_engagement = floor + (1.0 - floor) * touches / (touches + half[p.tier]);
+            p.engagement += b.engagement_speed * (target_engagement - p.engagement);
+            if loading > 0.0 && p.forecast > 0.0 {
+                p.engagement -= b.pressure_penalty * loading / p.forecast;
+            }
+            p.engagement = p.engagement.clamp(0.0, 1.0);
+
+            // Stage.
+            match p.stage {
+                LifecycleStage::Active if p.engagement < b.at_risk_below => {
+                    p.stage = LifecycleStage::AtRisk
+                }
+                LifecycleStage::AtRisk if p.engagement > b.recovered_above => {
+                    p.stage = LifecycleStage::Active
+                }
+                LifecycleStage::AtRisk if u < b.churn_hazard_at_risk => {
+                    p.stage = LifecycleStage::Churned;
+                    kpi[Kpi::PartnersChurned.index()] += 1.0;
+                }
+                _ => {}
+            }
+            p.months_selling += 1.0;
+            p.onboarding_left = p.onboarding_left.saturating_sub(1);
+
+            // Books.
+            let goal_revenue = if plan.goal_on_sell_in {
+                order
+            } else {
+                sell_through
+            };
+            rep.achieved += goal_revenue;
+            rep.last_month_revenue += goal_revenue;
+            for w in rep.windows.iter_mut() {
+                w.0 += goal_revenue;
+            }
+            rep.commission_revenue += if plan.commission_on_sell_in {
+                order
+            } else {
+                sell_through
+            };
+            month_sell_in += order;
+            month_sell_through += sell_through;
+        }
+        monthly_sell_in[t] = month_sell_in;
+        monthly_sell_through[t] = month_sell_through;
+        kpi[Kpi::SellIn.index()] += month_sell_in;
+        kpi[Kpi::SellThrough.index()] += month_sell_through;
+        period_revenue += if plan.goal_on_sell_in {
+            month_sell_in
+        } else {
+            month_sell_through
+        };
+
+        // Reps come and go.
+        for rep in reps.iter_mut() {
+            let u_quit: f64 = rng.random();
+            let u_vacancy: f64 = rng.random();
+            let z_skill: f64 = rng.sample(StandardNormal);
+            if rep.filled {
+                let hazard = monthly_quit * (1.0 + b.attrition_per_miss * f64::from(rep.misses));
+                if u_quit < hazard {
+                    rep.filled = false;
+                    kpi[Kpi::RepAttrition.index()] += 1.0;
+                    rep.vacancy_left = geometric(u_vacancy, vacancy_stay);
+                }
+            } else if rep.vacancy_left > 0 {
+                rep.vacancy_left -= 1;
+            } else {
+                rep.filled = true;
+                rep.tenure = 0.0;
+                rep.skill = lognormal_unit_mean(b.skill_spread, z_skill);
+                rep.misses = 0;
+            }
+            rep.tenure += 1.0;
+            for (k, &(_, _, window)) in plan.bonuses.iter().enumerate() {
+                rep.windows[k].1 += rep.goal / period_len_here;
+                let window = window as usize;
+                if (t + 1) % window == 0 || t + 1 == horizon {
+                    settle_bonus(rep, plan, k, &mut kpi);
+                }
+            }
+        }
+
+        // Periods that end this month.
+        if month_in_period + 1 == period || t + 1 == horizon {
+            for rep in reps.iter_mut() {
+                let att = settle_period(rep, plan, month_in_period + 1, period, &mut kpi);
+                if rep.filled {
+                    attainment[attainment_bin(att)] += 1;
+                    rep_periods += 1.0;
+                    if att >= 1.0 {
+                        rep_periods_at_goal += 1.0;
+                    }
+                }
+            }
+            let months = (month_in_period + 1) as f64;
+            let last = if plan.goal_on_sell_in {
+                month_sell_in
+            } else {
+                month_sell_through
+            };
+            if months > 1.0 && period_revenue > 0.0 {
+                spike_sum += last / (period_revenue / months);
+                spike_periods += 1.0;
+            }
+            period_revenue = 0.0;
+        }
+        for rep in reps.iter_mut() {
+            rep.last_month_revenue = 0.0;
+        }
+        if last_target_month {
+            for p in partners.iter_mut() {
+                if p.target > 0.0 && p.period_sell_in > 0.0 {
+                    let rate = plan.rebate_rate(p.period_sell_in / p.target);
+                    kpi[Kpi::RebateCost.index()] += rate * p.period_sell_in;
+                }
+            }
+        }
+        debug_check(&partners);
+    }
+
+    let mut active = 0.0;
+    let mut inventory = 0.0;
+    for p in &partners {
+        if p.stage.is_selling() {
+            active += 1.0;
+        }
+        inventory += p.inventory;
+    }
+    kpi[Kpi::PartnersActiveAtEnd.index()] = active;
+    kpi[Kpi::ChannelInventoryAtEnd.index()] = inventory;
+    kpi[Kpi::RepsAtGoal.index()] = if rep_periods > 0.0 {
+        rep_periods_at_goal / rep_periods
+    } else {
+        0.0
+    };
+    kpi[Kpi::ProcessCompliance.index()] = if mandated_required > 0.0 {
+        mandated_done / mandated_required
+    } else {
+        1.0
+    };
+    kpi[Kpi::PeriodEndSpike.index()] = if spike_periods > 0.0 {
+        spike_sum / spike_periods
+    } else {
+        1.0
+    };
+    let margin_given = (plan.partner_margin - REFERENCE_PARTNER_MARGIN).max(-b.vendor_gross_margin);
+    kpi[Kpi::MarginAfterIncentives.index()] = (b.vendor_gross_margin - margin_given)
+        * kpi[Kpi::SellIn.index()]
+        - kpi[Kpi::IncentiveCost.index()]
+        - kpi[Kpi::RebateCost.index()]
+        - kpi[Kpi::DiscountCost.index()];
+    Outcome {
+        kpis: kpi,
+        attainment,
+        monthly_sell_through,
+        monthly_sell_in,
+    }
+}
+
+/// Sets the rep's goal for the period starting in month `t`.
+fn set_goal(
+    rep: &mut Rep,
+    plan: &Plan,
+    b: &Behaviour,
+    partners: &[Partner],
+    t: usize,
+    period: usize,
+    len: f64,
+) {
+    let baseline = rep.baseline_monthly * len;
+    let years = (t / 12) as i32 + 1;
+    let potential = || -> f64 {
+        let raw: f64 = partners[rep.first..rep.end]
+            .iter()
+            .filter(|p| p.stage.is_selling())
+            .map(|p| p.potential * ramp(p.months_selling, b.partner_ramp_months))
+            .sum();
+        raw * rep.estimate * len
+    };
+    let expected_now = || -> f64 {
+        let raw: f64 = partners[rep.first..rep.end]
+            .iter()
+            .filter(|p| p.stage.is_selling())
+            .map(|p| p.potential * p.engagement * ramp(p.months_selling, b.partner_ramp_months))
+            .sum();
+        raw * rep.knowledge * len
+    };
+    rep.touch_target = 0.0;
+    rep.recruit_target = 0.0;
+    rep.goal = match plan.goal {
+        GoalRule::FlatGrowth { growth } | GoalRule::Tiered { growth } => {
+            baseline * (1.0 + growth).powi(years)
+        }
+        GoalRule::Ratchet { growth, up, down } => {
+            let per_period = (1.0 + growth).powf(period as f64 / 12.0);
+            if t == 0 {
+                baseline * (1.0 + growth)
+            } else {
+                let gap = rep.last_actual - rep.last_goal;
+                let w = if gap > 0.0 { up } else { down };
+                ((rep.last_goal + w * gap) * per_period * len / period as f64).max(0.0)
+            }
+        }
+        GoalRule::PotentialBased { share } => share * potential(),
+        GoalRule::Stretch { uplift } => baseline * (1.0 + uplift),
+        GoalRule::Participative {
+            weight_on_proposal,
+            share,
+        } => {
+            let proposal = (1.0 - b.sandbagging) * expected_now();
+            weight_on_proposal * proposal + (1.0 - weight_on_proposal) * share * potential()
+        }
+        GoalRule::ActivityBased {
+            touches_per_period,
+            recruiting_per_period,
+        } => {
+            rep.touch_target = touches_per_period * len / period as f64;
+            rep.recruit_target = recruiting_per_period * len / period as f64;
+            0.0
+        }
+        GoalRule::Scorecard { growth } => {
+            let mandated: f64 = partners[rep.first..rep.end]
+                .iter()
+                .filter(|p| p.stage.is_selling())
+                .map(|p| {
+                    plan.mandated_touches[p.tier].max(b.own_touches.get(tier_of(p.tier)) * 1.1)
+                })
+                .sum();
+            rep.touch_target = mandated * len;
+            rep.recruit_target =
+                (b.calls_per_month * b.call_conversion * b.recruiting_share_if_measured * len)
+                    .max(0.5);
+            baseline * (1.0 + growth).powi(years)
+        }
+    };
+    rep.achieved = 0.0;
+    rep.commission_revenue = 0.0;
+    rep.touches_done = 0.0;
+    rep.negotiations = 0.0;
+}
+
+fn tier_of(slot: usize) -> chanlab_shared::Tier {
+    chanlab_shared::Tier::ALL[slot]
+}
+
+/// Attainment from activities and recruiting, projecting the current pace to period end.
+fn projected_other_attainment(
+    rep: &Rep,
+    plan: &Plan,
+    month_in_period: usize,
+    months_left: u32,
+) -> f64 {
+    let elapsed = month_in_period as f64;
+    let total = elapsed + f64::from(months_left);
+    let pace = |done: f64| {
+        if elapsed > 0.0 {
+            done / elapsed * total
+        } else {
+            done
+        }
+    };
+    let mut att = 0.0;
+    if plan.goal_weights[1] > 0.0 && rep.touch_target > 0.0 {
+        // The first month has no pace yet: assume the rep is on track.
+        let projected = if elapsed > 0.0 {
+            pace(rep.touches_done) / rep.touch_target
+        } else {
+            1.0
+        };
+        att += plan.goal_weights[1] * projected.min(2.0);
+    }
+    if plan.goal_weights[2] > 0.0 && rep.recruit_target > 0.0 {
+        let projected = if elapsed > 0.0 {
+            pace(rep.negotiations) / rep.recruit_target
+        } else {
+            1.0
+        };
+        att += plan.goal_weights[2] * projected.min(2.0);
+    }
+    att
+}
+
+/// Pays commission for the period, records the miss or the hit; returns attainment.
+fn settle_period(
+    rep: &mut Rep,
+    plan: &Plan,
+    months: usize,
+    period: usize,
+    kpi: &mut [f64; Kpi::COUNT],
+) -> f64 {
+    let share = months as f64 / period as f64;
+    let mut other = 0.0;
+    if plan.goal_weights[1] > 0.0 && rep.touch_target > 0.0 {
+        other += plan.goal_weights[1] * (rep.touches_done / (rep.touch_target * share)).min(2.0);
+    }
+    if plan.goal_weights[2] > 0.0 && rep.recruit_target > 0.0 {
+        other += plan.goal_weights[2] * (rep.negotiations / (rep.recruit_target * share)).min(2.0);
+    }
+    let revenue_att = if rep.goal > 0.0 {
+        rep.achieved / rep.goal
+    } else {
+        0.0
+    };
+    let att = plan.goal_weights[0] * revenue_att + other;
+    if rep.filled || rep.commission_revenue > 0.0 {
+        kpi[Kpi::IncentiveCost.index()] += plan.commission(rep.commission_revenue, other, att);
+    }
+    if rep.filled {
+        rep.misses = if att < 1.0 { rep.misses + 1 } else { 0 };
+    }
+    rep.last_goal = rep.goal;
+    rep.last_actual = rep.achieved;
+    att
+}
+
+/// Pays bonus `k` if its window's attainment reached its level, and opens a new window.
+fn settle_bonus(rep: &mut Rep, plan: &Plan, k: usize, kpi: &mut [f64; Kpi::COUNT]) {
+    let (level, amount, _) = plan.bonuses[k];
+    let (done, goal) = rep.windows[k];
+    let att = if plan.goal_weights[0] > 0.0 && goal > 0.0 {
+        plan.goal_weights[0] * done / goal
+    } else {
+        0.0
+    };
+    let other = if plan.goal_weights[0] < 1.0 {
+        let share = 1.0 - plan.goal_weights[0];
+        share
+            * if rep.touch_target > 0.0 {
+                (rep.touches_done / rep.touch_target).min(2.0)
+            } else {
+                0.0
+            }
+    } else {
+        0.0
+    };
+    if rep.filled && att + other >= level {
+        kpi[Kpi::IncentiveCost.index()] += amount;
+    }
+    rep.windows[k] = (0.0, 0.0);
+}
+
+/// Extra stock a partner orders in the last month of its target period to reach the next
+/// rebate step, when the rebate gained is worth more than holding the stock.
+fn rebate_loading(p: &Partner, plan: &Plan, b: &Behaviour, order: f64, sell_through: f64) -> f64 {
+    let sell_in = p.period_sell_in + order;
+    let attainment = sell_in / p.target;
+    let current = plan.rebate_rate(attainment);
+    let Some(&(step, rate)) = plan.rebates.iter().find(|(at, _)| *at > attainment) else {
+        return 0.0;
+    };
+    let extra = step * p.target * 1.001 - sell_in;
+    let room = b.max_cover_months * p.forecast - (p.inventory + order - sell_through);
+    if extra <= 0.0 || extra > room || p.forecast <= 0.0 {
+        return 0.0;
+    }
+    let gain = rate * (sell_in + extra) - current * sell_in;
+    let months_to_unwind = extra / p.forecast + 0.5;
+    let cost = b.holding_cost * extra * months_to_unwind;
+    if gain * p.responsiveness > cost {
+        extra
+    } else {
+        0.0
+    }
+}
+
+/// Ramp-up from 1/ramp_months in the first month to 1 after `ramp_months`.
+fn ramp(months: f64, ramp_months: f64) -> f64 {
+    if ramp_months <= 1.0 {
+        1.0
+    } else {
+        ((months + 1.0) / ramp_months).min(1.0)
+    }
+}
+
+/// Months of vacancy: geometric with the given monthly probability of staying vacant.
+fn geometric(u: f64, stay: f64) -> u32 {
+    if stay <= 0.0 {
+        return 0;
+    }
+    ((1.0 - u).ln() / stay.ln()).floor().clamp(0.0, 120.0) as u32
+}
+
+#[cfg(debug_assertions)]
+fn debug_check(partners: &[Partner]) {
+    for p in partners {
+        debug_assert!(p.inventory >= -1e-6, "negative inventory");
+        debug_assert!(p.potential >= 0.0, "negative potential");
+        debug_assert!(
+            (0.0..=1.0).contains(&p.engagement),
+            "engagement out of range"
+        );
+    }
+}
+
+#[cfg(not(debug_assertions))]
+fn debug_check(_: &[Partner]) {}
