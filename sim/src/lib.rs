@@ -1,7 +1,7 @@
 //! chanlab's simulator side: the Monte Carlo model of a sales channel, the files that describe
 //! what to simulate, and the bundled library of examples.
 //!
-//! The model (coming with the simulator) is a pure function of a scenario and a seed: it does
+//! The [`model`] is a pure function of a scenario and a seed: it does
 //! no I/O, reads no clock and uses no global random number generator. Every replication draws
 //! from its own generator, made by [`seed::replication_rng`] from the run's seed and the
 //! replication's index, which is what makes a run reproducible on any number of threads and
@@ -11,5 +11,10 @@
 //! reports errors with the field path; reading the file from disk is the caller's job.
 
 pub mod bundled;
+pub mod engine;
 pub mod files;
+pub mod model;
+pub mod params;
+pub mod scenario;
 pub mod seed;
+pub mod stats;
