@@ -21,6 +21,11 @@ pub(crate) enum Command {
     Spec(SpecCommand),
     /// Print the API's OpenAPI 3.1 document (as committed in openapi/openapi.json).
     Openapi,
+    /// Run the records REST API (OpenAPI at /openapi.json, Swagger UI at /docs).
+    Serve(crate::commands::serve::ServeArgs),
+    /// Bearer tokens for the records API.
+    #[command(subcommand)]
+    Token(crate::commands::token::TokenCommand),
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,14 +1,26 @@
 //! chanlab's REST API for a company's channel records.
 //!
-//! This crate will hold the actix-web server, its sled storage and its OpenAPI description.
-//! The HTTP layer is thin: handlers parse requests into `chanlab_shared` values, call the same
-//! library functions the CLI calls, and answer RFC 9457 problem+json on any rejection. Today
-//! it holds the parts the records API is built on: the [`Problem`] error body and the
-//! [`ApiDoc`] OpenAPI description of every domain schema, kept in `openapi/openapi.json` and
-//! checked against the code by a test.
+//! An actix-web server over embedded sled storage, described by utoipa. The HTTP layer is
+//! thin: handlers check the caller's token ([`auth`]), parse requests into `chanlab_shared`
+//! values, run storage work off the HTTP workers ([`storage::Store`]) and answer; every
+//! refusal is RFC 9457 problem+json ([`Problem`], [`error`]). An acknowledged write is on
+//! disk: the answer waits for a flush shared by all concurrent writers.
+//!
+//! [`startup`] builds the server on a listener; [`routes`] has one module per resource;
+//! [`views`] computes scorecards and compliance from the records.
 
+pub mod auth;
+pub mod error;
+pub mod extract;
 mod openapi;
 mod problem;
+pub mod records;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod storage;
+pub mod telemetry;
+pub mod views;
 
-pub use openapi::{ApiDoc, openapi_json};
+pub use openapi::{ApiDoc, openapi_json, operations};
 pub use problem::{FieldError, Problem};

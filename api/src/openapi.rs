@@ -5,9 +5,12 @@
 //! regenerates the file.
 
 use chanlab_shared as domain;
-use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 
+use crate::auth::{CreatedToken, RoleName, TokenRequest};
 use crate::problem::{FieldError, Problem};
+use crate::routes::{self, responses};
 
 /// The API's OpenAPI 3.1 document.
 #[derive(OpenApi)]
@@ -17,7 +20,122 @@ use crate::problem::{FieldError, Problem};
         description = "Channel records (regions, reps, partners, contracts, activities, sales, goals, process specs, assessments) and simulation of process specs on a copy of the channel.",
         license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0")
     ),
-    components(schemas(
+    modifiers(&BearerAuth),
+    tags(
+        (name = "health", description = "Liveness and readiness; no token needed."),
+        (name = "tokens", description = "Bearer tokens (admin only)."),
+        (name = "regions", description = "Regional units and their managers."),
+        (name = "reps", description = "Sales reps, managed by their regional manager."),
+        (name = "partners", description = "Channel partners and their lifecycle."),
+        (name = "contracts", description = "Contracts signed with partners."),
+        (name = "activities", description = "Key-link events logged by reps."),
+        (name = "sales", description = "Monthly sell-in and sell-through per partner."),
+        (name = "goals", description = "Targets per rep, partner or region and period."),
+        (name = "process specs", description = "Published rules, versioned; compliance."),
+        (name = "assessments", description = "Scorecards against a spec version."),
+    ),
+    paths(
+        routes::health::healthz,
+        routes::health::readyz,
+        routes::tokens::create_token,
+        routes::regions::create_region,
+        routes::regions::list_regions,
+        routes::regions::get_region,
+        routes::regions::update_region,
+        routes::regions::delete_region,
+        routes::reps::create_rep,
+        routes::reps::list_reps,
+        routes::reps::get_rep,
+        routes::reps::update_rep,
+        routes::reps::import_reps,
+        routes::reps::export_reps,
+        routes::scorecards::rep_scorecard,
+        routes::partners::create_partner,
+        routes::partners::list_partners,
+        routes::partners::get_partner,
+        routes::partners::update_partner,
+        routes::partners::transition_partner,
+        routes::partners::import_partners,
+        routes::partners::export_partners,
+        routes::scorecards::partner_scorecard,
+        routes::contracts::create_contract,
+        routes::contracts::list_contracts,
+        routes::contracts::get_contract,
+        routes::contracts::update_contract,
+        routes::contracts::delete_contract,
+        routes::activities::create_activity,
+        routes::activities::list_activities,
+        routes::activities::get_activity,
+        routes::activities::update_activity,
+        routes::activities::delete_activity,
+        routes::sales::create_sales_record,
+        routes::sales::list_sales_records,
+        routes::sales::get_sales_record,
+        routes::sales::update_sales_record,
+        routes::sales::delete_sales_record,
+        routes::sales::import_sales_records,
+        routes::sales::export_sales_records,
+        routes::goals::create_goal,
+        routes::goals::list_goals,
+        routes::goals::get_goal,
+        routes::goals::update_goal,
+        routes::goals::delete_goal,
+        routes::specs::create_process_spec,
+        routes::specs::list_process_specs,
+        routes::specs::get_process_spec,
+        routes::specs::update_process_spec,
+        routes::specs::publish_process_spec,
+        routes::specs::list_process_spec_versions,
+        routes::specs::get_process_spec_version,
+        routes::specs::process_spec_compliance,
+        routes::assessments::create_assessment,
+        routes::assessments::list_assessments,
+        routes::assessments::get_assessment,
+        routes::assessments::update_assessment,
+        routes::assessments::delete_assessment,
+    ),
+    components(responses(
+        responses::BadRequest,
+        responses::Unauthorized,
+        responses::Forbidden,
+        responses::NotFound,
+        responses::Conflict,
+        responses::PreconditionFailed,
+        responses::PayloadTooLarge,
+        responses::UnsupportedMediaType,
+        responses::Unprocessable,
+    ),
+    schemas(
+        TokenRequest,
+        CreatedToken,
+        RoleName,
+        routes::health::Health,
+        routes::regions::RegionInput,
+        routes::regions::RegionPage,
+        routes::reps::RepInput,
+        routes::reps::RepPage,
+        routes::partners::PartnerInput,
+        routes::partners::PartnerPage,
+        routes::partners::TransitionInput,
+        routes::contracts::ContractInput,
+        routes::contracts::ContractPage,
+        routes::activities::ActivityInput,
+        routes::activities::ActivityPage,
+        routes::sales::SalesRecordInput,
+        routes::sales::SalesRecordPage,
+        routes::goals::GoalInput,
+        routes::goals::GoalPage,
+        routes::specs::ProcessSpecPage,
+        routes::assessments::AssessmentInput,
+        routes::assessments::AssessmentPage,
+        routes::ImportReport,
+        crate::views::RepScorecard,
+        crate::views::PartnerScorecard,
+        crate::views::CadenceResult,
+        crate::views::GoalResult,
+        crate::views::SalesSummary,
+        crate::views::ComplianceReport,
+        crate::views::ComplianceRow,
         Problem,
         FieldError,
         domain::Region,
@@ -62,6 +180,44 @@ use crate::problem::{FieldError, Problem};
     ))
 )]
 pub struct ApiDoc;
+
+/// Adds the bearer token security scheme every protected operation refers to.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A token from `chanlab token create` or `POST /tokens`, sent as `Authorization: Bearer <token>`.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Every operation of the API as `(method, path, operation id)`, in document order: the
+/// rows of the README's role table and of the access test.
+pub fn operations() -> Vec<(String, String, String)> {
+    let doc = ApiDoc::openapi();
+    let value = serde_json::to_value(&doc).expect("the OpenAPI document serialises");
+    let mut out = Vec::new();
+    if let Some(paths) = value["paths"].as_object() {
+        for (path, item) in paths {
+            for method in ["get", "post", "put", "patch", "delete"] {
+                if let Some(id) = item[method]["operationId"].as_str() {
+                    out.push((method.to_uppercase(), path.clone(), id.to_owned()));
+                }
+            }
+        }
+    }
+    out
+}
 
 /// The OpenAPI document as pretty-printed JSON with a trailing newline, exactly as committed
 /// in `openapi/openapi.json`.

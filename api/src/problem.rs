@@ -27,6 +27,9 @@ pub struct Problem {
     /// The offending fields, for validation problems.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// For a refused lifecycle move: the stages the partner may move to instead.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed: Vec<String>,
 }
 
 /// One rejected field: its path in the request body and what was expected.
@@ -54,6 +57,19 @@ impl Problem {
                 if n == 1 { " was" } else { "s were" }
             )),
             errors,
+            allowed: Vec::new(),
+        }
+    }
+
+    /// A problem of `status` with a `type` URI ending in `slug`, a title and a detail.
+    pub fn new(status: u16, slug: &str, title: &str, detail: impl Into<String>) -> Self {
+        Self {
+            problem_type: format!("https://chanlab.dev/problems/{slug}"),
+            title: title.to_owned(),
+            status,
+            detail: Some(detail.into()),
+            errors: Vec::new(),
+            allowed: Vec::new(),
         }
     }
 }

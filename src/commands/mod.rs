@@ -1,7 +1,9 @@
 //! What each subcommand does: read input, call the libraries, print. Printing goes through
 //! explicit writers so a closed pipe is an error we can recognise, not a panic.
 
+pub(crate) mod serve;
 mod spec;
+pub(crate) mod token;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -38,5 +40,7 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
                 .context("writing the OpenAPI document")?;
             Ok(Outcome::Success)
         }
+        Command::Serve(args) => serve::run(args),
+        Command::Token(command) => token::run(command, &mut out),
     }
 }

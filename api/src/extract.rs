@@ -1,0 +1,242 @@
+//! Request extractors that answer problem+json when they refuse: JSON bodies read with the
+//! path of the offending field, `If-Match`, `Idempotency-Key`, and ids in paths.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::str::FromStr;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use chanlab_shared::ValidationError;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// Largest JSON body accepted, in bytes.
+pub const JSON_LIMIT: usize = 256 * 1024;
+/// Largest CSV import accepted, in bytes.
+pub const CSV_LIMIT: usize = 8 * 1024 * 1024;
+
+/// A JSON request body parsed into `T`, with the raw bytes kept for idempotency checks.
+///
+/// Malformed JSON is a 400; a value of the wrong type, an unknown enum value, a missing or
+/// unknown field, or a value the domain rejects is a 422 naming the field's path.
+#[derive(Debug)]
+pub struct Body<T> {
+    /// The parsed value.
+    pub value: T,
+    /// The bytes as received.
+    pub raw: web::Bytes,
+}
+
+/// Reads the payload up to `limit` bytes, answering 413 above it.
+pub fn read_limited(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    limit: usize,
+) -> Pin<Box<dyn Future<Output = Result<web::Bytes, ApiError>>>> {
+    let too_big = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .is_some_and(|n| n > limit);
+    let body = web::Payload::from_request(req, payload);
+    Box::pin(async move {
+        if too_big {
+            return Err(ApiError::PayloadTooLarge(limit));
+        }
+        let payload = body
+            .await
+            .map_err(|_| ApiError::BadRequest("the request body could not be read".to_owned()))?;
+        payload
+            .to_bytes_limited(limit)
+            .await
+            .map_err(|_| ApiError::PayloadTooLarge(limit))?
+            .map_err(|e: actix_web::Error| {
+                ApiError::BadRequest(format!("the request body could not be read: {e}"))
+            })
+    })
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    match req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    {
+        None => true,
+        Some(ct) => {
+            let essence = ct
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            essence == "application/json" || essence.ends_with("+json")
+        }
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = is_json(req);
+        let read = read_limited(req, payload, JSON_LIMIT);
+        Box::pin(async move {
+            if !json {
+                return Err(ApiError::UnsupportedMediaType(
+                    "send the body as application/json".to_owned(),
+                ));
+            }
+            let raw = read.await?;
+            let value = parse_json(&raw)?;
+            Ok(Body { value, raw })
+        })
+    }
+}
+
+/// Parses JSON into `T`, mapping errors as [`Body`] describes.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let path = match err.path().to_string() {
+            p if p == "." => String::new(),
+            p => p,
+        };
+        let inner = err.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let (field, message) = field_and_message(&path, &inner.to_string());
+                ApiError::field(field, message)
+            }
+            _ => ApiError::BadRequest(format!("the body is not valid JSON: {inner}")),
+        }
+    })?;
+    de.end()
+        .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
+    Ok(value)
+}
+
+fn join(parent: &str, child: &str) -> String {
+    match (parent.is_empty(), child.is_empty()) {
+        (true, _) => child.to_owned(),
+        (_, true) => parent.to_owned(),
+        _ if child.starts_with('[') => format!("{parent}{child}"),
+        _ => format!("{parent}.{child}"),
+    }
+}
+
+/// Splits a serde message into the full field path and a message for a person: drops
+/// serde_json's "at line 1 column 9", moves a missing field's name into the path, and joins
+/// the relative path a domain [`ValidationError`] puts in front of its message.
+fn field_and_message(path: &str, raw: &str) -> (String, String) {
+    let message = match raw.rfind(" at line ") {
+        Some(i) => &raw[..i],
+        None => raw,
+    };
+    if let Some(rest) = message.strip_prefix("missing field `")
+        && let Some(name) = rest.strip_suffix('`')
+    {
+        return (join(path, name), "this field is required".to_owned());
+    }
+    if let Some((inner, msg)) = message.split_once(": ")
+        && !inner.is_empty()
+        && inner
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']'))
+    {
+        return (join(path, inner), msg.to_owned());
+    }
+    (path.to_owned(), message.to_owned())
+}
+
+/// The `If-Match` header: `None` when absent, `Some(None)` for `*`, `Some(Some(v))` for an
+/// ETag `"v"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IfMatch(pub Option<Option<u64>>);
+
+impl FromRequest for IfMatch {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let Some(value) = req.headers().get(header::IF_MATCH) else {
+            return std::future::ready(Ok(IfMatch(None)));
+        };
+        let text = value.to_str().unwrap_or("").trim();
+        let parsed = if text == "*" {
+            Ok(IfMatch(Some(None)))
+        } else {
+            let tag = text.trim_start_matches("W/").trim_matches('"');
+            tag.parse::<u64>().map(|v| IfMatch(Some(Some(v)))).map_err(|_| {
+                ApiError::PreconditionFailed(format!(
+                    "If-Match {text:?} is not an ETag this server issued; GET the record for its ETag"
+                ))
+            })
+        };
+        std::future::ready(parsed)
+    }
+}
+
+/// The `Idempotency-Key` header of a POST, if sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(pub Option<String>);
+
+impl FromRequest for IdempotencyKey {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let Some(value) = req.headers().get("idempotency-key") else {
+            return std::future::ready(Ok(IdempotencyKey(None)));
+        };
+        let key = value.to_str().unwrap_or("").trim();
+        std::future::ready(if key.is_empty() || key.len() > 255 {
+            Err(ApiError::BadRequest(
+                "Idempotency-Key must be 1 to 255 visible ASCII characters".to_owned(),
+            ))
+        } else {
+            Ok(IdempotencyKey(Some(key.to_owned())))
+        })
+    }
+}
+
+/// Parses an id from a path segment: a malformed id is a 404 for that path (no record can
+/// have it), with the reason in the detail.
+pub fn path_id<T: FromStr<Err = ValidationError>>(
+    kind: &'static str,
+    text: &str,
+) -> Result<T, ApiError> {
+    text.parse().map_err(|_| ApiError::NotFound {
+        kind,
+        id: text.to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nested_domain_error_reads_as_one_path() {
+        let (field, message) = field_and_message(
+            "rules.incentive",
+            "cap: a cap below 1.0 stops pay at line 1 column 80",
+        );
+        assert_eq!(field, "rules.incentive.cap");
+        assert_eq!(message, "a cap below 1.0 stops pay");
+    }
+
+    #[test]
+    fn a_missing_field_is_named_in_the_path() {
+        let (field, message) = field_and_message("", "missing field `name` at line 1 column 2");
+        assert_eq!(
+            (field.as_str(), message.as_str()),
+            ("name", "this field is required")
+        );
+    }
+}

@@ -1,0 +1,163 @@
+//! The HTTP routes, one module per resource, each with a `configure` function, and the few
+//! helpers they share: ETags, idempotent writes, cursor pages.
+//!
+//! Handlers are thin: they check the caller's access, parse the request into domain values,
+//! run storage work on the blocking pool through [`Store::run`](crate::storage::Store::run),
+//! wait for durability, and answer.
+
+pub mod activities;
+pub mod assessments;
+pub mod contracts;
+pub mod goals;
+pub mod health;
+pub mod partners;
+pub mod regions;
+pub mod reps;
+pub mod responses;
+pub mod sales;
+pub mod scorecards;
+pub mod specs;
+pub mod tokens;
+
+mod csv_io;
+mod write;
+
+pub use csv_io::ImportReport;
+
+use actix_web::{HttpRequest, HttpResponse, http::header, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::error::{ApiError, problem_for_status, problem_response};
+
+pub(crate) use write::{
+    Outcome, check_if_match, created, default_field, delete_record, update_record, write,
+};
+
+/// Registers every route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    health::configure(cfg);
+    tokens::configure(cfg);
+    regions::configure(cfg);
+    reps::configure(cfg);
+    partners::configure(cfg);
+    contracts::configure(cfg);
+    activities::configure(cfg);
+    sales::configure(cfg);
+    goals::configure(cfg);
+    specs::configure(cfg);
+    assessments::configure(cfg);
+}
+
+/// A resource at `path` whose unknown methods answer 405 problem+json.
+pub(crate) fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(|| async {
+        problem_response(&problem_for_status(
+            actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+        ))
+    }))
+}
+
+/// The ETag of a record version.
+pub(crate) fn etag(version: u64) -> String {
+    format!("\"{version}\"")
+}
+
+/// A 200 with `value` as JSON and its ETag.
+pub(crate) fn json_with_etag<T: serde::Serialize>(value: &T, version: u64) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(version)))
+        .json(value)
+}
+
+/// Largest page a list returns.
+pub const MAX_LIMIT: usize = 500;
+/// Page size when `limit` is not given.
+pub const DEFAULT_LIMIT: usize = 50;
+
+/// Cursor parameters shared by every list.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+pub struct Cursor {
+    /// Page size, 1 to 500 (default 50).
+    pub limit: Option<usize>,
+    /// Return records after this id: the `next` link of the previous page carries it.
+    pub after: Option<String>,
+}
+
+impl Cursor {
+    /// The checked page size.
+    pub(crate) fn limit(&self) -> Result<usize, ApiError> {
+        match self.limit {
+            None => Ok(DEFAULT_LIMIT),
+            Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+            Some(n) => Err(ApiError::BadRequest(format!(
+                "limit must be between 1 and {MAX_LIMIT}, found {n}"
+            ))),
+        }
+    }
+}
+
+/// The `next` link for a page that ends at `last`: this request's path and query with
+/// `after` replaced.
+pub(crate) fn next_link(req: &HttpRequest, after: Option<String>) -> Option<String> {
+    let after = after?;
+    let mut parts: Vec<&str> = req
+        .query_string()
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("after="))
+        .collect();
+    let cursor = format!("after={after}");
+    parts.push(&cursor);
+    Some(format!("{}?{}", req.path(), parts.join("&")))
+}
+
+/// Defines a page type for a record, as lists answer it.
+macro_rules! page_type {
+    ($name:ident, $item:ty, $doc:literal) => {
+        #[doc = $doc]
+        #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        pub struct $name {
+            /// The records on this page, oldest first.
+            pub items: Vec<$item>,
+            /// The link to the next page, or null on the last page.
+            pub next: Option<String>,
+        }
+    };
+}
+pub(crate) use page_type;
+
+/// Parses an optional query value with the domain's parser, naming the parameter on failure.
+pub(crate) fn query_value<T: std::str::FromStr<Err = chanlab_shared::ValidationError>>(
+    name: &str,
+    value: &Option<String>,
+) -> Result<Option<T>, ApiError> {
+    value
+        .as_deref()
+        .map(|v| {
+            v.parse::<T>().map_err(|e| {
+                ApiError::BadRequest(format!("query parameter {name}: {}", e.message()))
+            })
+        })
+        .transpose()
+}
+
+/// Parses an optional query enum (a snake_case name such as `at_risk`).
+pub(crate) fn query_enum<T: serde::de::DeserializeOwned>(
+    name: &str,
+    value: &Option<String>,
+) -> Result<Option<T>, ApiError> {
+    value
+        .as_deref()
+        .map(|v| {
+            serde_json::from_value::<T>(serde_json::Value::String(v.to_owned())).map_err(|e| {
+                let msg = e.to_string();
+                ApiError::BadRequest(format!("query parameter {name}: {msg}"))
+            })
+        })
+        .transpose()
+}
+
+/// A domain rejection as a 422.
+pub(crate) fn invalid(err: chanlab_shared::ValidationError) -> ApiError {
+    ApiError::Validation(vec![err.into()])
+}

@@ -1,0 +1,561 @@
+//! `/partners`: channel partners and their lifecycle. A partner is never deleted; it moves
+//! to `churned` (or `lost`) through `POST /partners/{id}/transitions`.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chanlab_shared::{
+    LifecycleStage, Name, Partner, PartnerId, PartnerKind, RegionId, RepId, Tier,
+};
+use chrono::{NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::csv_io::{self, CsvBody, ImportReport, enum_cell};
+use super::{
+    Cursor, Outcome, check_if_match, created, json_with_etag, next_link, page_type, query_enum,
+    query_value, resource, update_record, write,
+};
+use crate::auth::{Access, Caller, Principal};
+use crate::error::ApiError;
+use crate::extract::{Body, IdempotencyKey, IfMatch, path_id};
+use crate::problem::FieldError;
+use crate::records::TransitionRecord;
+use crate::state::AppState;
+use crate::storage::{Expect, Kind, store_put};
+
+/// Registers the partner routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource("/partners")
+            .route(web::get().to(list_partners))
+            .route(web::post().to(create_partner)),
+    )
+    .service(resource("/partners/import").route(web::post().to(import_partners)))
+    .service(resource("/partners/export.csv").route(web::get().to(export_partners)))
+    .service(
+        resource("/partners/{id}")
+            .route(web::get().to(get_partner))
+            .route(web::put().to(update_partner)),
+    )
+    .service(resource("/partners/{id}/transitions").route(web::post().to(transition_partner)))
+    .service(
+        resource("/partners/{id}/scorecard")
+            .route(web::get().to(super::scorecards::partner_scorecard)),
+    );
+}
+
+fn field_of(kind: Kind) -> String {
+    match kind {
+        Kind::Rep => "owner_rep_id".to_owned(),
+        other => super::default_field(other),
+    }
+}
+
+/// A partner as written by a client. `stage` may be given on create (default `prospect`);
+/// on update it must be the current stage: stages change only through transitions.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Nordic Distribution AB", "kind": "distributor", "tier": "A", "region_id": "019ac9b2-3c4d-7e5f-8a6b-1c2d3e4f5a01", "owner_rep_id": "019ac9b2-3c4d-7e5f-8a6b-1c2d3e4f5a02"}))]
+pub struct PartnerInput {
+    /// Trading name.
+    pub name: Name,
+    /// What sort of business it is.
+    pub kind: PartnerKind,
+    /// Its tier.
+    pub tier: Tier,
+    /// Its region.
+    pub region_id: RegionId,
+    /// The rep who owns the relationship.
+    #[serde(default)]
+    pub owner_rep_id: Option<RepId>,
+    /// Lifecycle stage: on create, where the partner starts (default `prospect`).
+    #[serde(default)]
+    pub stage: Option<LifecycleStage>,
+}
+
+/// A lifecycle move.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"to": "negotiating"}))]
+pub struct TransitionInput {
+    /// The stage to move to.
+    pub to: LifecycleStage,
+    /// The day of the move (default today, UTC).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub on: Option<NaiveDate>,
+}
+
+page_type!(PartnerPage, Partner, "A page of partners.");
+
+/// Filters of `GET /partners`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PartnerQuery {
+    /// Page size, 1 to 500 (default 50).
+    pub limit: Option<usize>,
+    /// Return partners after this id (from the `next` link).
+    pub after: Option<String>,
+    /// Only partners of this region.
+    pub region_id: Option<String>,
+    /// Only partners of this tier (`A`, `B`, `C`).
+    pub tier: Option<String>,
+    /// Only partners in this stage (e.g. `at_risk`).
+    pub stage: Option<String>,
+    /// Only partners owned by this rep.
+    pub owner_rep_id: Option<String>,
+}
+
+pub(crate) fn in_scope(caller: &Caller, access: Access, partner: &Partner) -> bool {
+    match (access, caller.principal) {
+        (Access::Yes, _) => true,
+        (Access::Own, Principal::RegionalManager(r)) => partner.region_id == r,
+        (Access::Own, Principal::Rep(rep)) => partner.owner_rep_id == Some(rep),
+        _ => false,
+    }
+}
+
+fn build(id: PartnerId, input: PartnerInput, stage: LifecycleStage) -> Partner {
+    Partner::new(
+        id,
+        input.name,
+        input.kind,
+        input.tier,
+        input.region_id,
+        input.owner_rep_id,
+        stage,
+    )
+}
+
+/// Creates a partner.
+#[utoipa::path(post, path = "/partners", tag = "partners", operation_id = "create_partner",
+    request_body = PartnerInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first result and creates nothing new.")),
+    responses(
+        (status = 201, description = "Created.", body = Partner, headers(("ETag" = String), ("Location" = String))),
+        (status = 400, response = super::responses::BadRequest),
+        (status = 401, response = super::responses::Unauthorized),
+        (status = 403, response = super::responses::Forbidden),
+        (status = 413, response = super::responses::PayloadTooLarge),
+        (status = 415, response = super::responses::UnsupportedMediaType),
+        (status = 422, response = super::responses::Unprocessable),
+    ),
+    security(("bearer" = [])))]
+pub async fn create_partner(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    idem: IdempotencyKey,
+    body: Body<PartnerInput>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow("create_partner")?;
+    let input = body.value;
+    let stage = input.stage.unwrap_or(LifecycleStage::Prospect);
+    let partner = build(PartnerId::new(), input, stage);
+    write(
+        &state,
+        &caller,
+        idem,
+        &req,
+        &body.raw,
+        field_of,
+        move |_| {
+            let location = format!("/partners/{}", partner.id);
+            Ok((
+                vec![store_put(&partner, Expect::Absent)],
+                created(&partner, location),
+            ))
+        },
+    )
+    .await
+}
+
+/// Lists partners, filtered by region, tier, stage and owner rep.
+#[utoipa::path(get, path = "/partners", tag = "partners", operation_id = "list_partners",
+    params(PartnerQuery),
+    responses(
+        (status = 200, description = "A page of partners.", body = PartnerPage),
+        (status = 400, response = super::responses::BadRequest),
+        (status = 401, response = super::responses::Unauthorized),
+        (status = 403, response = super::responses::Forbidden),
+    ),
+    security(("bearer" = [])))]
+pub async fn list_partners(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    query: web::Query<PartnerQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let access = caller.allow("list_partners")?;
+    let limit = Cursor {
+        limit: query.limit,
+        after: None,
+    }
+    .limit()?;
+    let region: Option<RegionId> = query_value("region_id", &query.region_id)?;
+    let owner: Option<RepId> = query_value("owner_rep_id", &query.owner_rep_id)?;
+    let tier: Option<Tier> = query_enum("tier", &query.tier)?;
+    let stage: Option<LifecycleStage> = query_enum("stage", &query.stage)?;
+    match (access, caller.principal) {
+        (Access::Own, Principal::RegionalManager(r)) if region.is_some_and(|x| x != r) => {
+            return Err(caller.principal.out_of_scope("another region"));
+        }
+        (Access::Own, Principal::Rep(p)) if owner.is_some_and(|x| x != p) => {
+            return Err(caller.principal.out_of_scope("another rep's partners"));
+        }
+        _ => {}
+    }
+    // The most selective index first; the other filters are checked on each record.
+    let filter = match (access, caller.principal) {
+        (Access::Own, Principal::Rep(p)) => Some(("owner_rep", p.to_string())),
+        _ => owner
+            .map(|o| ("owner_rep", o.to_string()))
+            .or(region.map(|r| ("region", r.to_string())))
+            .or(stage.map(|s| ("stage", s.to_string())))
+            .or(tier.map(|t| ("tier", format!("{t:?}")))),
+    };
+    let after = query.after.clone();
+    let c = caller.clone();
+    let page = state
+        .store
+        .run(move |s| {
+            s.list::<Partner>(
+                filter.as_ref().map(|(i, v)| (*i, v.as_str())),
+                after.as_deref(),
+                limit,
+                &|p: &Partner| {
+                    region.is_none_or(|r| p.region_id == r)
+                        && owner.is_none_or(|o| p.owner_rep_id == Some(o))
+                        && tier.is_none_or(|t| p.tier == t)
+                        && stage.is_none_or(|st| p.stage() == st)
+                        && in_scope(&c, access, p)
+                },
+            )
+        })
+        .await??;
+    Ok(HttpResponse::Ok().json(PartnerPage {
+        next: next_link(&req, page.next_after),
+        items: page.items,
+    }))
+}
+
+/// Reads a partner.
+#[utoipa::path(get, path = "/partners/{id}", tag = "partners", operation_id = "get_partner",
+    params(("id" = String, Path, description = "The partner's id.")),
+    responses(
+        (status = 200, description = "The partner.", body = Partner, headers(("ETag" = String))),
+        (status = 401, response = super::responses::Unauthorized),
+        (status = 403, response = super::responses::Forbidden),
+        (status = 404, response = super::responses::NotFound),
+    ),
+    security(("bearer" = [])))]
+pub async fn get_partner(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let access = caller.allow("get_partner")?;
+    let id: PartnerId = path_id("partner", &id)?;
+    let found = state
+        .store
+        .run(move |s| s.get::<Partner>(&id.to_string()))
+        .await??;
+    let (partner, version) = found.ok_or_else(|| ApiError::NotFound {
+        kind: "partner",
+        id: id.to_string(),
+    })?;
+    if !in_scope(&caller, access, &partner) {
+        return Err(caller.principal.out_of_scope(&format!("partner {id}")));
+    }
+    Ok(json_with_etag(&partner, version))
+}
+
+/// Replaces a partner's details (not its stage: see the transitions endpoint).
+#[utoipa::path(put, path = "/partners/{id}", tag = "partners", operation_id = "update_partner",
+    params(("id" = String, Path, description = "The partner's id."),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read; 412 if the partner changed since.")),
+    request_body = PartnerInput,
+    responses(
+        (status = 200, description = "Updated.", body = Partner, headers(("ETag" = String))),
+        (status = 400, response = super::responses::BadRequest),
+        (status = 401, response = super::responses::Unauthorized),
+        (status = 403, response = super::responses::Forbidden),
+        (status = 404, response = super::responses::NotFound),
+        (status = 409, response = super::responses::Conflict),
+        (status = 412, response = super::responses::PreconditionFailed),
+        (status = 413, response = super::responses::PayloadTooLarge),
+        (status = 415, response = super::responses::UnsupportedMediaType),
+        (status = 422, response = super::responses::Unprocessable),
+    ),
+    security(("bearer" = [])))]
+pub async fn update_partner(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    if_match: IfMatch,
+    body: Body<PartnerInput>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow("update_partner")?;
+    let id: PartnerId = path_id("partner", &id)?;
+    let input = body.value;
+    write(&state, &caller, IdempotencyKey(None), &req, &body.raw, field_of, move |s| {
+        update_record::<Partner>(s, &id.to_string(), if_match.0, "partner", |current| {
+            let stage = current.stage();
+            if input.stage.is_some_and(|st| st != stage) {
+                return Err(ApiError::Conflict {
+                    detail: format!(
+                        "the partner is {stage}; change its stage with POST /partners/{id}/transitions"
+                    ),
+                    allowed: stage.allowed_next().iter().map(|s| s.to_string()).collect(),
+                });
+            }
+            Ok(build(id, input, stage))
+        })
+    })
+    .await
+}
+
+/// Moves a partner through its lifecycle; an illegal move is a 409 listing the legal ones.
+#[utoipa::path(post, path = "/partners/{id}/transitions", tag = "partners", operation_id = "transition_partner",
+    params(("id" = String, Path, description = "The partner's id."),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read; 412 if the partner changed since."),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first result and moves nothing.")),
+    request_body = TransitionInput,
+    responses(
+        (status = 200, description = "Moved; the partner as it is now.", body = Partner, headers(("ETag" = String))),
+        (status = 400, response = super::responses::BadRequest),
+        (status = 401, response = super::responses::Unauthorized),
+        (status = 403, response = super::responses::Forbidden),
+        (status = 404, response = super::responses::NotFound),
+        (status = 409, response = super::responses::Conflict),
+        (status = 412, response = super::responses::PreconditionFailed),
+        (status = 413, response = super::responses::PayloadTooLarge),
+        (status = 415, response = super::responses::UnsupportedMediaType),
+        (status = 422, response = super::responses::Unprocessable),
+    ),
+    security(("bearer" = [])))]
+pub async fn transition_partner(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    if_match: IfMatch,
+    idem: IdempotencyKey,
+    body: Body<TransitionInput>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow("transition_partner")?;
+    let id: PartnerId = path_id("partner", &id)?;
+    let input = body.value;
+    write(&state, &caller, idem, &req, &body.raw, field_of, move |s| {
+        let (mut partner, version) =
+            s.get::<Partner>(&id.to_string())?
+                .ok_or_else(|| ApiError::NotFound {
+                    kind: "partner",
+                    id: id.to_string(),
+                })?;
+        check_if_match(if_match.0, version, "partner", &id.to_string())?;
+        let from = partner.stage();
+        partner
+            .transition(input.to)
+            .map_err(|e| ApiError::Conflict {
+                detail: e.to_string(),
+                allowed: e.allowed.iter().map(|s| s.to_string()).collect(),
+            })?;
+        let record = TransitionRecord {
+            id: Uuid::now_v7(),
+            partner_id: id,
+            from,
+            to: input.to,
+            on: input.on.unwrap_or_else(|| Utc::now().date_naive()),
+            owner_rep_id: partner.owner_rep_id,
+        };
+        let outcome = Outcome {
+            status: 200,
+            version: Some(version + 1),
+            body: Some(serde_json::to_value(&partner).expect("partners serialise")),
+            location: None,
+        };
+        Ok((
+            vec![
+                store_put(&partner, Expect::Version(version)),
+                store_put(&record, Expect::Absent),
+            ],
+            outcome,
+        ))
+    })
+    .await
+}
+
+/// The columns of the partners CSV.
+pub const PARTNER_COLUMNS: [&str; 7] = [
+    "id",
+    "name",
+    "kind",
+    "tier",
+    "region_id",
+    "owner_rep_id",
+    "stage",
+];
+
+/// Imports partners from CSV (`id` may be empty for a new id, `stage` empty for
+/// `prospect`). Every row is checked first; all are imported or none.
+#[utoipa::path(post, path = "/partners/import", tag = "partners", operation_id = "import_partners",
+    request_body(content = String, content_type = "text/csv", description = "Columns: id,name,kind,tier,region_id,owner_rep_id,stage."),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first result and imports nothing new.")),
+    responses(
+        (status = 201, description = "Every row was imported.", body = ImportReport),
+        (status = 400, response = super::responses::BadRequest),
+        (status = 401, response = super::responses::Unauthorized),
+        (status = 403, response = super::responses::Forbidden),
+        (status = 409, response = super::responses::Conflict),
+        (status = 413, response = super::responses::PayloadTooLarge),
+        (status = 415, response = super::responses::UnsupportedMediaType),
+        (status = 422, response = super::responses::Unprocessable),
+    ),
+    security(("bearer" = [])))]
+pub async fn import_partners(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    idem: IdempotencyKey,
+    body: CsvBody,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow("import_partners")?;
+    let rows = csv_io::read(&body.0, &PARTNER_COLUMNS)?;
+    let mut errors = Vec::new();
+    let mut partners = Vec::new();
+    for row in &rows {
+        let id = row.optional("id", &mut errors, |t| t.parse::<PartnerId>());
+        let name = row.required("name", &mut errors, Name::parse);
+        let kind = row.required("kind", &mut errors, enum_cell::<PartnerKind>);
+        let tier = row.required("tier", &mut errors, enum_cell::<Tier>);
+        let region = row.required("region_id", &mut errors, |t| t.parse::<RegionId>());
+        let owner = row.optional("owner_rep_id", &mut errors, |t| t.parse::<RepId>());
+        let stage = row.optional("stage", &mut errors, enum_cell::<LifecycleStage>);
+        if let (
+            Ok(id),
+            Some(name),
+            Some(kind),
+            Some(tier),
+            Some(region_id),
+            Ok(owner_rep_id),
+            Ok(stage),
+        ) = (id, name, kind, tier, region, owner, stage)
+        {
+            let input = PartnerInput {
+                name,
+                kind,
+                tier,
+                region_id,
+                owner_rep_id,
+                stage: None,
+            };
+            let partner = build(
+                id.unwrap_or_else(PartnerId::new),
+                input,
+                stage.unwrap_or(LifecycleStage::Prospect),
+            );
+            if partners
+                .iter()
+                .any(|(_, p): &(usize, Partner)| p.id == partner.id)
+            {
+                row.error(&mut errors, "id", "this id appears twice in the file");
+            }
+            partners.push((row.line, partner));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    write(&state, &caller, idem, &req, &body.0, field_of, move |s| {
+        let mut errors = Vec::new();
+        for (line, p) in &partners {
+            if s.get::<chanlab_shared::Region>(&p.region_id.to_string())?
+                .is_none()
+            {
+                errors.push(FieldError {
+                    field: format!("rows[{line}].region_id"),
+                    message: format!("no region with id {}", p.region_id),
+                });
+            }
+            if let Some(rep) = p.owner_rep_id
+                && s.get::<chanlab_shared::Rep>(&rep.to_string())?.is_none()
+            {
+                errors.push(FieldError {
+                    field: format!("rows[{line}].owner_rep_id"),
+                    message: format!("no rep with id {rep}"),
+                });
+            }
+            if s.get::<Partner>(&p.id.to_string())?.is_some() {
+                errors.push(FieldError {
+                    field: format!("rows[{line}].id"),
+                    message: format!("a partner with id {} already exists", p.id),
+                });
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        let writes = partners
+            .iter()
+            .map(|(_, p)| store_put(p, Expect::Absent))
+            .collect();
+        let report = ImportReport {
+            imported: partners.len(),
+            ids: partners.iter().map(|(_, p)| p.id.to_string()).collect(),
+        };
+        Ok((
+            writes,
+            Outcome {
+                status: 201,
+                version: None,
+                body: Some(serde_json::to_value(report).expect("reports serialise")),
+                location: None,
+            },
+        ))
+    })
+    .await
+}
+
+/// Exports partners as CSV, in the import's columns.
+#[utoipa::path(get, path = "/partners/export.csv", tag = "partners", operation_id = "export_partners",
+    responses(
+        (status = 200, description = "The partners as CSV.", body = String, content_type = "text/csv"),
+        (status = 401, response = super::responses::Unauthorized),
+        (status = 403, response = super::responses::Forbidden),
+    ),
+    security(("bearer" = [])))]
+pub async fn export_partners(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let access = caller.allow("export_partners")?;
+    let c = caller.clone();
+    let partners = state
+        .store
+        .run(move |s| {
+            s.list::<Partner>(None, None, usize::MAX, &|p: &Partner| {
+                in_scope(&c, access, p)
+            })
+        })
+        .await??
+        .items;
+    let name = |v: serde_json::Value| v.as_str().map(str::to_owned).unwrap_or_default();
+    let rows = partners
+        .into_iter()
+        .map(|p| {
+            vec![
+                p.id.to_string(),
+                p.name.to_string(),
+                name(serde_json::to_value(p.kind).unwrap_or_default()),
+                format!("{:?}", p.tier),
+                p.region_id.to_string(),
+                p.owner_rep_id.map(|r| r.to_string()).unwrap_or_default(),
+                p.stage().to_string(),
+            ]
+        })
+        .collect();
+    Ok(csv_io::respond("partners.csv", &PARTNER_COLUMNS, rows))
+}

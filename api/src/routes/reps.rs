@@ -1,0 +1,434 @@
+//! `/reps`: sales reps. Only an admin or the regional manager of the rep's region creates,
+//! edits or moves a rep: a rep has one direct supervisor, and it is not the channel manager.
+//! Reps are not deleted; a rep who leaves gets status `departed`.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chanlab_shared::{Name, RegionId, Rep, RepId, RepStatus};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::csv_io::{self, CsvBody, ImportReport, enum_cell};
+use super::{
+    Cursor, Outcome, created, default_field, json_with_etag, next_link, page_type, query_enum,
+    query_value, resource, update_record, write,
+};
+use crate::auth::{Access, Caller, Principal};
+use crate::error::ApiError;
+use crate::extract::{Body, IdempotencyKey, IfMatch, path_id};
+use crate::state::AppState;
+use crate::storage::{Expect, store_put};
+
+/// Registers the rep routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource("/reps")
+            .route(web::get().to(list_reps))
+            .route(web::post().to(create_rep)),
+    )
+    .service(resource("/reps/import").route(web::post().to(import_reps)))
+    .service(resource("/reps/export.csv").route(web::get().to(export_reps)))
+    .service(
+        resource("/reps/{id}")
+            .route(web::get().to(get_rep))
+            .route(web::put().to(update_rep)),
+    )
+    .service(
+        resource("/reps/{id}/scorecard").route(web::get().to(super::scorecards::rep_scorecard)),
+    );
+}
+
+/// A rep as written by a client: everything but the id.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Lars Holm", "region_id": "019ac9b2-3c4d-7e5f-8a6b-1c2d3e4f5a01", "hired_on": "2025-03-01", "status": "active"}))]
+pub struct RepInput {
+    /// Full name.
+    pub name: Name,
+    /// The rep's region.
+    pub region_id: RegionId,
+    /// Hiring date.
+    #[schema(value_type = String, format = Date)]
+    pub hired_on: NaiveDate,
+    /// Employment status.
+    pub status: RepStatus,
+}
+
+page_type!(RepPage, Rep, "A page of reps.");
+
+/// Filters of `GET /reps`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RepQuery {
+    /// Page size, 1 to 500 (default 50).
+    pub limit: Option<usize>,
+    /// Return reps after this id (from the `next` link).
+    pub after: Option<String>,
+    /// Only reps of this region.
+    pub region_id: Option<String>,
+    /// Only reps with this status (`active`, `on_leave`, `departed`).
+    pub status: Option<String>,
+}
+
+/// The region a regional manager's request is limited to: `Ok(None)` for full access.
+fn scoped_region(caller: &Caller, access: Access) -> Option<RegionId> {
+    match (access, caller.principal) {
+        (Access::Own, Principal::RegionalManager(r)) => Some(r),
+        _ => None,
+    }
+}
+
+fn in_scope(caller: &Caller, access: Access, rep: &Rep) -> bool {
+    match (access, caller.principal) {
+        (Access::Yes, _) => true,
+        (Access::Own, Principal::RegionalManager(r)) => rep.region_id == r,
+        (Access::Own, Principal::Rep(id)) => rep.id == id,
+        _ => false,
+    }
+}
+
+fn build(id: RepId, input: RepInput) -> Rep {
+    Rep {
+        id,
+        name: input.name,
+        region_id: input.region_id,
+        hired_on: input.hired_on,
+        status: input.status,
+    }
+}
+
+/// Creates a rep (a regional manager, only in its own region).
+#[utoipa::path(post, path = "/reps", tag = "reps", operation_id = "create_rep",
+    request_body = RepInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first result and creates nothing new.")),
+    responses(
+        (status = 201, description = "Created.", body = Rep, headers(("ETag" = String), ("Location" = String))),
+        (status = 400, response = super::responses::BadRequest),
+        (status = 401, response = super::responses::Unauthorized),
+        (status = 403, response = super::responses::Forbidden),
+        (status = 413, response = super::responses::PayloadTooLarge),
+        (status = 415, response = super::responses::UnsupportedMediaType),
+        (status = 422, response = super::responses::Unprocessable),
+    ),
+    security(("bearer" = [])))]
+pub async fn create_rep(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    idem: IdempotencyKey,
+    body: Body<RepInput>,
+) -> Result<HttpResponse, ApiError> {
+    let access = caller.allow("create_rep")?;
+    let rep = build(RepId::new(), body.value);
+    if !in_scope(&caller, access, &rep) {
+        return Err(caller
+            .principal
+            .out_of_scope(&format!("region {}", rep.region_id)));
+    }
+    write(
+        &state,
+        &caller,
+        idem,
+        &req,
+        &body.raw,
+        default_field,
+        move |_| {
+            let location = format!("/reps/{}", rep.id);
+            Ok((
+                vec![store_put(&rep, Expect::Absent)],
+                created(&rep, location),
+            ))
+        },
+    )
+    .await
+}
+
+/// Lists reps, filtered by region and status.
+#[utoipa::path(get, path = "/reps", tag = "reps", operation_id = "list_reps",
+    params(RepQuery),
+    responses(
+        (status = 200, description = "A page of reps.", body = RepPage),
+        (status = 400, response = super::responses::BadRequest),
+        (status = 401, response = super::responses::Unauthorized),
+        (status = 403, response = super::responses::Forbidden),
+    ),
+    security(("bearer" = [])))]
+pub async fn list_reps(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    query: web::Query<RepQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let access = caller.allow("list_reps")?;
+    let cursor = Cursor {
+        limit: query.limit,
+        after: query.after.clone(),
+    };
+    let limit = cursor.limit()?;
+    let mut region: Option<RegionId> = query_value("region_id", &query.region_id)?;
+    let status: Option<RepStatus> = query_enum("status", &query.status)?;
+    if let Some(own) = scoped_region(&caller, access) {
+        if region.is_some_and(|r| r != own) {
+            return Err(caller.principal.out_of_scope("another region"));
+        }
+        region = Some(own);
+    }
+    let caller2 = caller.clone();
+    let page = state
+        .store
+        .run(move |s| {
+            let region = region.map(|r| r.to_string());
+            s.list::<Rep>(
+                region.as_deref().map(|r| ("region", r)),
+                cursor.after.as_deref(),
+                limit,
+                &|rep: &Rep| {
+                    status.is_none_or(|st| rep.status == st) && in_scope(&caller2, access, rep)
+                },
+            )
+        })
+        .await??;
+    Ok(HttpResponse::Ok().json(RepPage {
+        next: next_link(&req, page.next_after),
+        items: page.items,
+    }))
+}
+
+/// Reads a rep.
+#[utoipa::path(get, path = "/reps/{id}", tag = "reps", operation_id = "get_rep",
+    params(("id" = String, Path, description = "The rep's id.")),
+    responses(
+        (status = 200, description = "The rep.", body = Rep, headers(("ETag" = String))),
+        (status = 401, response = super::responses::Unauthorized),
+        (status = 403, response = super::responses::Forbidden),
+        (status = 404, response = super::responses::NotFound),
+    ),
+    security(("bearer" = [])))]
+pub async fn get_rep(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let access = caller.allow("get_rep")?;
+    let id: RepId = path_id("rep", &id)?;
+    let found = state
+        .store
+        .run(move |s| s.get::<Rep>(&id.to_string()))
+        .await??;
+    let (rep, version) = found.ok_or_else(|| ApiError::NotFound {
+        kind: "rep",
+        id: id.to_string(),
+    })?;
+    if !in_scope(&caller, access, &rep) {
+        return Err(caller.principal.out_of_scope(&format!("rep {id}")));
+    }
+    Ok(json_with_etag(&rep, version))
+}
+
+/// Replaces a rep. A regional manager may edit only reps of its region and not move them out.
+#[utoipa::path(put, path = "/reps/{id}", tag = "reps", operation_id = "update_rep",
+    params(("id" = String, Path, description = "The rep's id."),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read; 412 if the rep changed since.")),
+    request_body = RepInput,
+    responses(
+        (status = 200, description = "Updated.", body = Rep, headers(("ETag" = String))),
+        (status = 400, response = super::responses::BadRequest),
+        (status = 401, response = super::responses::Unauthorized),
+        (status = 403, response = super::responses::Forbidden),
+        (status = 404, response = super::responses::NotFound),
+        (status = 412, response = super::responses::PreconditionFailed),
+        (status = 413, response = super::responses::PayloadTooLarge),
+        (status = 415, response = super::responses::UnsupportedMediaType),
+        (status = 422, response = super::responses::Unprocessable),
+    ),
+    security(("bearer" = [])))]
+pub async fn update_rep(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    if_match: IfMatch,
+    body: Body<RepInput>,
+) -> Result<HttpResponse, ApiError> {
+    let access = caller.allow("update_rep")?;
+    let id: RepId = path_id("rep", &id)?;
+    let next = build(id, body.value);
+    if !in_scope(&caller, access, &next) {
+        return Err(caller
+            .principal
+            .out_of_scope(&format!("region {}", next.region_id)));
+    }
+    let c = caller.clone();
+    write(
+        &state,
+        &caller,
+        IdempotencyKey(None),
+        &req,
+        &body.raw,
+        default_field,
+        move |s| {
+            update_record::<Rep>(s, &id.to_string(), if_match.0, "rep", |current| {
+                if in_scope(&c, access, current) {
+                    Ok(next)
+                } else {
+                    Err(c.principal.out_of_scope(&format!("rep {id}")))
+                }
+            })
+        },
+    )
+    .await
+}
+
+/// The columns of the reps CSV.
+pub const REP_COLUMNS: [&str; 5] = ["id", "name", "region_id", "hired_on", "status"];
+
+/// Imports reps from CSV (`id` may be empty for a new id). All rows or none.
+#[utoipa::path(post, path = "/reps/import", tag = "reps", operation_id = "import_reps",
+    request_body(content = String, content_type = "text/csv", description = "Columns: id,name,region_id,hired_on,status."),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first result and imports nothing new.")),
+    responses(
+        (status = 201, description = "Every row was imported.", body = ImportReport),
+        (status = 400, response = super::responses::BadRequest),
+        (status = 401, response = super::responses::Unauthorized),
+        (status = 403, response = super::responses::Forbidden),
+        (status = 409, response = super::responses::Conflict),
+        (status = 413, response = super::responses::PayloadTooLarge),
+        (status = 415, response = super::responses::UnsupportedMediaType),
+        (status = 422, response = super::responses::Unprocessable),
+    ),
+    security(("bearer" = [])))]
+pub async fn import_reps(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    idem: IdempotencyKey,
+    body: CsvBody,
+) -> Result<HttpResponse, ApiError> {
+    let access = caller.allow("import_reps")?;
+    let rows = csv_io::read(&body.0, &REP_COLUMNS)?;
+    let mut errors = Vec::new();
+    let mut reps = Vec::new();
+    for row in &rows {
+        let id = row.optional("id", &mut errors, |t| t.parse::<RepId>());
+        let name = row.required("name", &mut errors, Name::parse);
+        let region = row.required("region_id", &mut errors, |t| t.parse::<RegionId>());
+        let hired = row.required("hired_on", &mut errors, |t| {
+            NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| {
+                chanlab_shared::ValidationError::new(
+                    "",
+                    format!("expected a date such as 2025-03-01, found {t:?}"),
+                )
+            })
+        });
+        let status = row.required("status", &mut errors, enum_cell::<RepStatus>);
+        if let (Ok(id), Some(name), Some(region_id), Some(hired_on), Some(status)) =
+            (id, name, region, hired, status)
+        {
+            let rep = build(
+                id.unwrap_or_else(RepId::new),
+                RepInput {
+                    name,
+                    region_id,
+                    hired_on,
+                    status,
+                },
+            );
+            if !in_scope(&caller, access, &rep) {
+                row.error(
+                    &mut errors,
+                    "region_id",
+                    "outside the region this token manages",
+                );
+            }
+            reps.push((row.line, rep));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    write(
+        &state,
+        &caller,
+        idem,
+        &req,
+        &body.0,
+        default_field,
+        move |s| {
+            let mut errors = Vec::new();
+            for (line, rep) in &reps {
+                if s.get::<chanlab_shared::Region>(&rep.region_id.to_string())?
+                    .is_none()
+                {
+                    errors.push(crate::problem::FieldError {
+                        field: format!("rows[{line}].region_id"),
+                        message: format!("no region with id {}", rep.region_id),
+                    });
+                }
+                if s.get::<Rep>(&rep.id.to_string())?.is_some() {
+                    errors.push(crate::problem::FieldError {
+                        field: format!("rows[{line}].id"),
+                        message: format!("a rep with id {} already exists", rep.id),
+                    });
+                }
+            }
+            if !errors.is_empty() {
+                return Err(ApiError::Validation(errors));
+            }
+            let writes = reps
+                .iter()
+                .map(|(_, r)| store_put(r, Expect::Absent))
+                .collect();
+            let report = ImportReport {
+                imported: reps.len(),
+                ids: reps.iter().map(|(_, r)| r.id.to_string()).collect(),
+            };
+            Ok((
+                writes,
+                Outcome {
+                    status: 201,
+                    version: None,
+                    body: Some(serde_json::to_value(report).expect("reports serialise")),
+                    location: None,
+                },
+            ))
+        },
+    )
+    .await
+}
+
+/// Exports reps as CSV, in the import's columns.
+#[utoipa::path(get, path = "/reps/export.csv", tag = "reps", operation_id = "export_reps",
+    responses(
+        (status = 200, description = "The reps as CSV.", body = String, content_type = "text/csv"),
+        (status = 401, response = super::responses::Unauthorized),
+        (status = 403, response = super::responses::Forbidden),
+    ),
+    security(("bearer" = [])))]
+pub async fn export_reps(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let access = caller.allow("export_reps")?;
+    let region = scoped_region(&caller, access).map(|r| r.to_string());
+    let reps = state
+        .store
+        .run(move |s| s.all::<Rep>(region.as_deref().map(|r| ("region", r))))
+        .await??;
+    let rows = reps
+        .into_iter()
+        .map(|r| {
+            vec![
+                r.id.to_string(),
+                r.name.to_string(),
+                r.region_id.to_string(),
+                r.hired_on.to_string(),
+                serde_json::to_value(r.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    Ok(csv_io::respond("reps.csv", &REP_COLUMNS, rows))
+}

@@ -1,0 +1,217 @@
+//! The one path every write takes: run the storage work on the blocking pool, commit it
+//! atomically (with the idempotent response, when the request carries an `Idempotency-Key`),
+//! wait until it is on disk, then answer.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::IdempotencyKey;
+use crate::state::AppState;
+use crate::storage::{CommitError, Expect, Kind, Record, Remember, Store, Write, store_put};
+
+/// What a write answers, kept whole so that an idempotent retry gets the same answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Outcome {
+    /// HTTP status.
+    pub status: u16,
+    /// The version of the written record, sent as the ETag.
+    pub version: Option<u64>,
+    /// The JSON body, if any.
+    pub body: Option<serde_json::Value>,
+    /// The `Location` of a created record.
+    pub location: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Remembered {
+    request: String,
+    outcome: Outcome,
+}
+
+/// A 201 for a newly created record at `location`.
+pub(crate) fn created<T: Serialize>(record: &T, location: String) -> Outcome {
+    Outcome {
+        status: 201,
+        version: Some(1),
+        body: Some(serde_json::to_value(record).expect("records serialise")),
+        location: Some(location),
+    }
+}
+
+/// The usual request field for a missing reference of `kind`.
+pub(crate) fn default_field(kind: Kind) -> String {
+    match kind {
+        Kind::Spec => "process_spec_id".to_owned(),
+        Kind::SpecVersion => "spec_version".to_owned(),
+        Kind::Sales => "sales_record_id".to_owned(),
+        other => format!("{}_id", other.name()),
+    }
+}
+
+enum Done {
+    Fresh(Outcome),
+    Replay(Vec<u8>),
+}
+
+/// Runs `work` (which reads what it needs and returns the writes and the answer), commits,
+/// flushes and answers. `field_of` names the request field of a missing reference.
+pub(crate) async fn write<F>(
+    state: &AppState,
+    caller: &Caller,
+    idempotency: IdempotencyKey,
+    req: &HttpRequest,
+    raw_body: &[u8],
+    field_of: fn(Kind) -> String,
+    work: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: FnOnce(&Store) -> Result<(Vec<Write>, Outcome), ApiError> + Send + 'static,
+{
+    let request_hash = hex(&Sha256::digest(raw_body));
+    let scoped = idempotency.0.map(|key| {
+        hex(&Sha256::digest(
+            format!(
+                "{}\n{}\n{}\n{key}",
+                caller.token_hash,
+                req.method(),
+                req.path()
+            )
+            .as_bytes(),
+        ))
+    });
+    let request = request_hash.clone();
+    let done = state
+        .store
+        .run(move |store| -> Result<Done, ApiError> {
+            if let Some(key) = &scoped
+                && let Some(previous) = store.recall(key)?
+            {
+                return Ok(Done::Replay(previous));
+            }
+            let (writes, outcome) = work(store)?;
+            let remember = scoped.map(|key| Remember {
+                key,
+                response: serde_json::to_vec(&Remembered {
+                    request,
+                    outcome: outcome.clone(),
+                })
+                .expect("outcomes serialise"),
+            });
+            match store.commit(&writes, remember.as_ref()) {
+                Ok(_) => Ok(Done::Fresh(outcome)),
+                Err(CommitError::Replayed(previous)) => Ok(Done::Replay(previous)),
+                Err(e) => Err(ApiError::from_commit(e, &field_of)),
+            }
+        })
+        .await??;
+    state.store.durable().await?;
+    match done {
+        Done::Fresh(outcome) => Ok(respond(&outcome, false)),
+        Done::Replay(bytes) => {
+            let remembered: Remembered = serde_json::from_slice(&bytes).map_err(|e| {
+                ApiError::Internal(format!("a remembered response is damaged: {e}"))
+            })?;
+            if remembered.request != request_hash {
+                return Err(ApiError::field(
+                    "Idempotency-Key",
+                    "this key was already used with a different request body; use a new key for a new request",
+                ));
+            }
+            Ok(respond(&remembered.outcome, true))
+        }
+    }
+}
+
+/// Replaces a record after checking `If-Match`; `build` gets the stored record and version.
+pub(crate) fn update_record<T: Record>(
+    store: &Store,
+    id: &str,
+    if_match: Option<Option<u64>>,
+    kind_name: &'static str,
+    build: impl FnOnce(&T) -> Result<T, ApiError>,
+) -> Result<(Vec<Write>, Outcome), ApiError> {
+    let (current, version) = store.get::<T>(id)?.ok_or_else(|| ApiError::NotFound {
+        kind: kind_name,
+        id: id.to_owned(),
+    })?;
+    check_if_match(if_match, version, kind_name, id)?;
+    let next = build(&current)?;
+    let outcome = Outcome {
+        status: 200,
+        version: Some(version + 1),
+        body: Some(serde_json::to_value(&next).expect("records serialise")),
+        location: None,
+    };
+    Ok((vec![store_put(&next, Expect::Version(version))], outcome))
+}
+
+/// Deletes a record after checking `If-Match` and that `allowed` accepts it.
+pub(crate) fn delete_record<T: Record>(
+    store: &Store,
+    id: &str,
+    if_match: Option<Option<u64>>,
+    kind_name: &'static str,
+    allowed: impl FnOnce(&T) -> Result<(), ApiError>,
+) -> Result<(Vec<Write>, Outcome), ApiError> {
+    let (current, version) = store.get::<T>(id)?.ok_or_else(|| ApiError::NotFound {
+        kind: kind_name,
+        id: id.to_owned(),
+    })?;
+    check_if_match(if_match, version, kind_name, id)?;
+    allowed(&current)?;
+    let outcome = Outcome {
+        status: 204,
+        version: None,
+        body: None,
+        location: None,
+    };
+    Ok((
+        vec![Write::Delete {
+            kind: T::KIND,
+            id: id.to_owned(),
+            expect: Expect::Version(version),
+        }],
+        outcome,
+    ))
+}
+
+/// 412 when `If-Match` names a version other than `version`.
+pub(crate) fn check_if_match(
+    if_match: Option<Option<u64>>,
+    version: u64,
+    kind_name: &str,
+    id: &str,
+) -> Result<(), ApiError> {
+    match if_match {
+        Some(Some(expected)) if expected != version => Err(ApiError::PreconditionFailed(format!(
+            "the {kind_name} {id} has changed: If-Match named version \"{expected}\" but it is at \"{version}\"; GET it again and reapply your change"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn respond(outcome: &Outcome, replayed: bool) -> HttpResponse {
+    let mut builder =
+        HttpResponse::build(StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::OK));
+    if let Some(v) = outcome.version {
+        builder.insert_header((header::ETAG, super::etag(v)));
+    }
+    if let Some(location) = &outcome.location {
+        builder.insert_header((header::LOCATION, location.as_str()));
+    }
+    if replayed {
+        builder.insert_header(("Idempotent-Replayed", "true"));
+    }
+    match &outcome.body {
+        Some(body) => builder.json(body),
+        None => builder.finish(),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,178 @@
+//! Builds the server: storage opened from the data directory, the app on a listener (port 0
+//! in tests), every route, the middleware, `/openapi.json` and Swagger UI at `/docs`.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpResponse, HttpServer, http::header, web};
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::error::{ApiError, problem_for_status, problem_response};
+use crate::openapi::ApiDoc;
+use crate::state::AppState;
+use crate::storage::{SledStorage, Storage, Store};
+use crate::{routes, telemetry};
+
+/// Where the server listens and keeps its data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServeConfig {
+    /// Address to listen on, e.g. `127.0.0.1:8080`.
+    pub bind: String,
+    /// The sled data directory; created if missing.
+    pub data_dir: PathBuf,
+    /// HTTP worker threads; `None` for one per CPU core.
+    pub workers: Option<usize>,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The address could not be bound.
+    #[error("cannot listen on {bind}: {source}")]
+    Bind {
+        /// The address.
+        bind: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The data directory could not be opened (missing permissions, or another process
+    /// holds it).
+    #[error("cannot open the data directory {dir}: {message}")]
+    Storage {
+        /// The directory.
+        dir: String,
+        /// Why.
+        message: String,
+    },
+    /// The server failed while running.
+    #[error("the server stopped with an error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A built server, not yet running.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Opens the sled storage in `dir`.
+pub fn open_storage(dir: &std::path::Path) -> Result<SledStorage, StartupError> {
+    std::fs::create_dir_all(dir).map_err(|e| StartupError::Storage {
+        dir: dir.display().to_string(),
+        message: e.to_string(),
+    })?;
+    SledStorage::open(dir).map_err(|e| StartupError::Storage {
+        dir: dir.display().to_string(),
+        message: e.0,
+    })
+}
+
+impl Application {
+    /// Binds `config.bind` and opens `config.data_dir`.
+    pub fn build(config: &ServeConfig) -> Result<Self, StartupError> {
+        let listener = TcpListener::bind(&config.bind).map_err(|source| StartupError::Bind {
+            bind: config.bind.clone(),
+            source,
+        })?;
+        let storage = open_storage(&config.data_dir)?;
+        Self::on_listener(listener, Arc::new(storage), config.workers)
+    }
+
+    /// Builds the server on an already bound listener over `backend`.
+    pub fn on_listener(
+        listener: TcpListener,
+        backend: Arc<dyn Storage>,
+        workers: Option<usize>,
+    ) -> Result<Self, StartupError> {
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState::new(Store::new(backend)));
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap(from_fn(telemetry::log_and_problem))
+                .configure(app_config(state.clone()))
+        })
+        .listen(listener)?;
+        if let Some(n) = workers {
+            server = server.workers(n);
+        }
+        Ok(Self {
+            port,
+            server: server.run(),
+        })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle to stop the server.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Runs until the server is stopped (Ctrl-C, SIGTERM or [`ServerHandle::stop`]).
+    pub async fn run_until_stopped(self) -> Result<(), StartupError> {
+        self.server.await?;
+        Ok(())
+    }
+}
+
+/// Everything an app needs besides the middleware: state, extractor error handlers,
+/// routes, the OpenAPI document and the docs. The benchmark builds its in-process app from
+/// this too.
+pub fn app_config(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        cfg.app_data(state)
+            .app_data(web::PathConfig::default().error_handler(|err, _| {
+                ApiError::BadRequest(format!("a path parameter is invalid: {err}")).into()
+            }))
+            .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                ApiError::BadRequest(format!("a query parameter is invalid: {err}")).into()
+            }))
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(crate::extract::JSON_LIMIT)
+                    .error_handler(|err, _| {
+                        ApiError::BadRequest(format!("the body could not be read as JSON: {err}"))
+                            .into()
+                    }),
+            )
+            .configure(routes::configure)
+            .service(web::resource("/docs").route(web::get().to(|| async {
+                HttpResponse::MovedPermanently()
+                    .insert_header((header::LOCATION, "/docs/"))
+                    .finish()
+            })))
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
+            .default_service(web::to(|| async {
+                problem_response(&problem_for_status(actix_web::http::StatusCode::NOT_FOUND))
+            }));
+    }
+}
+
+/// Starts the server and blocks until it stops: what `chanlab serve` runs.
+pub fn serve(config: &ServeConfig) -> Result<(), StartupError> {
+    actix_web::rt::System::new().block_on(async {
+        let app = Application::build(config)?;
+        tracing::info!(
+            bind = %config.bind,
+            port = app.port(),
+            data_dir = %config.data_dir.display(),
+            "chanlab records API listening"
+        );
+        app.run_until_stopped().await
+    })
+}

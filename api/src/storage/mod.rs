@@ -1,0 +1,240 @@
+//! Storage: one trait ([`Storage`]) that any backend implements, the sled backend behind it,
+//! and the typed layer ([`Store`]) that handlers use.
+//!
+//! The trait speaks bytes and names, never sled types, so a PostgreSQL, redb or fjall backend
+//! is one more implementation of five methods. A write is a list of [`Write`]s committed
+//! atomically together with the secondary index entries, uniqueness claims and reference
+//! counts each record declares, and (optionally) the response remembered for an
+//! `Idempotency-Key`. Either all of it lands or none of it does.
+//!
+//! Reference counts keep the records consistent both ways: a record that names another
+//! (a rep's region) can only be written when the other exists, and a record that others
+//! name cannot be deleted.
+
+mod records;
+mod sled_backend;
+mod store;
+
+pub use records::Record;
+pub(crate) use records::scope_key;
+pub use sled_backend::SledStorage;
+pub use store::{Page, Store, put as store_put};
+
+/// The collections records live in. Each has its own key space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// Regions.
+    Region,
+    /// Reps.
+    Rep,
+    /// Partners.
+    Partner,
+    /// A partner's lifecycle moves, for the `partners_signed` key link.
+    Transition,
+    /// Contracts.
+    Contract,
+    /// Activities.
+    Activity,
+    /// Monthly sales records.
+    Sales,
+    /// Goals.
+    Goal,
+    /// The latest version of each process spec.
+    Spec,
+    /// Every version of every process spec, keyed `<spec id>.<version>`.
+    SpecVersion,
+    /// Assessments.
+    Assessment,
+    /// API tokens (hashed).
+    Token,
+}
+
+impl Kind {
+    /// The collection's name, used in keys and in error messages.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Kind::Region => "region",
+            Kind::Rep => "rep",
+            Kind::Partner => "partner",
+            Kind::Transition => "transition",
+            Kind::Contract => "contract",
+            Kind::Activity => "activity",
+            Kind::Sales => "sales_record",
+            Kind::Goal => "goal",
+            Kind::Spec => "process_spec",
+            Kind::SpecVersion => "process_spec_version",
+            Kind::Assessment => "assessment",
+            Kind::Token => "token",
+        }
+    }
+}
+
+/// A stored record as bytes: its id, its version (1 when created, plus one per write) and its
+/// JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawRecord {
+    /// The record's id.
+    pub id: String,
+    /// Incremented on every write; the API's ETag.
+    pub version: u64,
+    /// The record as JSON.
+    pub data: Vec<u8>,
+}
+
+/// What a write expects to find before it applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// Nothing under this id (a create).
+    Absent,
+    /// A record under this id, any version (an update without `If-Match`).
+    Present,
+    /// A record at exactly this version (an update with `If-Match`).
+    Version(u64),
+}
+
+/// One part of an atomic commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Write {
+    /// Store a record with its index entries, unique claims and references.
+    Put {
+        /// The collection.
+        kind: Kind,
+        /// The record's id.
+        id: String,
+        /// What must be there before.
+        expect: Expect,
+        /// The record as JSON.
+        data: Vec<u8>,
+        /// Secondary index entries `(index, value)`.
+        indexes: Vec<(String, String)>,
+        /// Values that must be unique within the collection `(name, value)`.
+        unique: Vec<(String, String)>,
+        /// Records this one names; each must exist.
+        refs: Vec<(Kind, String)>,
+    },
+    /// Remove a record, which nothing may reference.
+    Delete {
+        /// The collection.
+        kind: Kind,
+        /// The record's id.
+        id: String,
+        /// What must be there before.
+        expect: Expect,
+    },
+}
+
+/// The idempotency record to store with a commit: the key (already scoped to the caller)
+/// and the response to replay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remember {
+    /// The scoped key.
+    pub key: String,
+    /// The serialised response.
+    pub response: Vec<u8>,
+}
+
+/// The storage itself failed (I/O, corruption). Logged in full, answered as a bare 500/503.
+#[derive(Debug, thiserror::Error)]
+#[error("storage failure: {0}")]
+pub struct StorageError(pub String);
+
+/// Why a commit was refused. Nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    /// A create found a record already under its id.
+    #[error("a {} with id {id} already exists", kind.name())]
+    AlreadyExists {
+        /// The collection.
+        kind: Kind,
+        /// The id.
+        id: String,
+    },
+    /// An update or delete found no record.
+    #[error("no {} with id {id}", kind.name())]
+    NotFound {
+        /// The collection.
+        kind: Kind,
+        /// The id.
+        id: String,
+    },
+    /// `If-Match` named an older version.
+    #[error("the {} {id} is at version {current}, not {expected}", kind.name())]
+    Stale {
+        /// The collection.
+        kind: Kind,
+        /// The id.
+        id: String,
+        /// The version the caller had.
+        expected: u64,
+        /// The stored version.
+        current: u64,
+    },
+    /// A referenced record does not exist.
+    #[error("no {} with id {id}", kind.name())]
+    MissingReference {
+        /// The collection of the missing record.
+        kind: Kind,
+        /// Its id.
+        id: String,
+    },
+    /// Another record already holds a unique value.
+    #[error("another {} ({existing}) already has {name} {value}", kind.name())]
+    Duplicate {
+        /// The collection.
+        kind: Kind,
+        /// The unique constraint's name.
+        name: String,
+        /// The value.
+        value: String,
+        /// The id of the record holding it.
+        existing: String,
+    },
+    /// The record is referenced by others and cannot be deleted.
+    #[error("the {} {id} is referenced by {count} other record(s)", kind.name())]
+    Referenced {
+        /// The collection.
+        kind: Kind,
+        /// The id.
+        id: String,
+        /// How many records name it.
+        count: u64,
+    },
+    /// The idempotency key was used by an earlier commit, whose response this is.
+    #[error("the idempotency key was already used")]
+    Replayed(Vec<u8>),
+    /// The storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// A storage backend. Implementations are cheap to share across threads; every method may
+/// block and is called off the HTTP workers.
+pub trait Storage: Send + Sync + 'static {
+    /// The record `id` of `kind`, if there is one.
+    fn get(&self, kind: Kind, id: &str) -> Result<Option<RawRecord>, StorageError>;
+
+    /// Visits records of `kind` in id order, starting after `after`, either all of them or
+    /// those with index entry `filter = (index, value)`, until `visit` returns `false`.
+    fn scan(
+        &self,
+        kind: Kind,
+        filter: Option<(&str, &str)>,
+        after: Option<&str>,
+        visit: &mut dyn FnMut(RawRecord) -> bool,
+    ) -> Result<(), StorageError>;
+
+    /// Applies every write, or none of them; with `remember`, stores the idempotent response
+    /// in the same commit (and refuses with [`CommitError::Replayed`] if the key is taken).
+    /// Returns the new version of each `Put`, in order.
+    fn commit(
+        &self,
+        writes: &[Write],
+        remember: Option<&Remember>,
+    ) -> Result<Vec<u64>, CommitError>;
+
+    /// The response remembered under an idempotency key.
+    fn recall(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError>;
+
+    /// Makes every commit that returned before this call durable (fsync).
+    fn flush(&self) -> Result<(), StorageError>;
+}

@@ -1,0 +1,245 @@
+//! What each record declares to the storage: its key, its secondary index entries (the list
+//! filters), its unique values and the records it references.
+
+use chanlab_shared::{
+    Activity, Assessment, Contract, Goal, Partner, ProcessSpec, Region, Rep, SalesRecord, Scope,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::Kind;
+use crate::auth::TokenRecord;
+use crate::records::{SpecVersion, TransitionRecord};
+
+/// A value stored in one collection.
+pub trait Record: Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// The collection.
+    const KIND: Kind;
+    /// The key within the collection (the id).
+    fn key(&self) -> String;
+    /// Secondary index entries `(index, value)`.
+    fn indexes(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+    /// Values no other record of the collection may hold.
+    fn unique(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+    /// The records this one names, which must exist and cannot be deleted while it does.
+    fn refs(&self) -> Vec<(Kind, String)> {
+        Vec::new()
+    }
+}
+
+fn entry(index: &str, value: impl ToString) -> (String, String) {
+    (index.to_owned(), value.to_string())
+}
+
+/// The index value of a goal's or assessment's scope: `rep:<id>`, `partner:<id>`, `region:<id>`.
+pub(crate) fn scope_key(scope: Scope) -> String {
+    match scope {
+        Scope::Rep(id) => format!("rep:{id}"),
+        Scope::Partner(id) => format!("partner:{id}"),
+        Scope::Region(id) => format!("region:{id}"),
+    }
+}
+
+fn scope_ref(scope: Scope) -> (Kind, String) {
+    match scope {
+        Scope::Rep(id) => (Kind::Rep, id.to_string()),
+        Scope::Partner(id) => (Kind::Partner, id.to_string()),
+        Scope::Region(id) => (Kind::Region, id.to_string()),
+    }
+}
+
+impl Record for Region {
+    const KIND: Kind = Kind::Region;
+    fn key(&self) -> String {
+        self.id.to_string()
+    }
+}
+
+impl Record for Rep {
+    const KIND: Kind = Kind::Rep;
+    fn key(&self) -> String {
+        self.id.to_string()
+    }
+    fn indexes(&self) -> Vec<(String, String)> {
+        vec![entry("region", self.region_id)]
+    }
+    fn refs(&self) -> Vec<(Kind, String)> {
+        vec![(Kind::Region, self.region_id.to_string())]
+    }
+}
+
+impl Record for Partner {
+    const KIND: Kind = Kind::Partner;
+    fn key(&self) -> String {
+        self.id.to_string()
+    }
+    fn indexes(&self) -> Vec<(String, String)> {
+        let mut v = vec![
+            entry("region", self.region_id),
+            entry("tier", format!("{:?}", self.tier)),
+            entry("stage", self.stage()),
+        ];
+        if let Some(rep) = self.owner_rep_id {
+            v.push(entry("owner_rep", rep));
+        }
+        v
+    }
+    fn refs(&self) -> Vec<(Kind, String)> {
+        let mut v = vec![(Kind::Region, self.region_id.to_string())];
+        if let Some(rep) = self.owner_rep_id {
+            v.push((Kind::Rep, rep.to_string()));
+        }
+        v
+    }
+}
+
+impl Record for TransitionRecord {
+    const KIND: Kind = Kind::Transition;
+    fn key(&self) -> String {
+        self.id.to_string()
+    }
+    fn indexes(&self) -> Vec<(String, String)> {
+        vec![entry("partner", self.partner_id)]
+    }
+}
+
+impl Record for Contract {
+    const KIND: Kind = Kind::Contract;
+    fn key(&self) -> String {
+        self.id().to_string()
+    }
+    fn indexes(&self) -> Vec<(String, String)> {
+        vec![entry("partner", self.partner_id())]
+    }
+    fn refs(&self) -> Vec<(Kind, String)> {
+        vec![(Kind::Partner, self.partner_id().to_string())]
+    }
+}
+
+impl Record for Activity {
+    const KIND: Kind = Kind::Activity;
+    fn key(&self) -> String {
+        self.id.to_string()
+    }
+    fn indexes(&self) -> Vec<(String, String)> {
+        vec![
+            entry("rep", self.rep_id),
+            entry("partner", self.partner_id),
+            entry("kind", self.kind),
+        ]
+    }
+    fn refs(&self) -> Vec<(Kind, String)> {
+        vec![
+            (Kind::Rep, self.rep_id.to_string()),
+            (Kind::Partner, self.partner_id.to_string()),
+        ]
+    }
+}
+
+impl Record for SalesRecord {
+    const KIND: Kind = Kind::Sales;
+    fn key(&self) -> String {
+        self.id().to_string()
+    }
+    fn indexes(&self) -> Vec<(String, String)> {
+        vec![entry("partner", self.partner_id())]
+    }
+    fn unique(&self) -> Vec<(String, String)> {
+        vec![entry(
+            "partner_month",
+            format!("{}/{}", self.partner_id(), self.month()),
+        )]
+    }
+    fn refs(&self) -> Vec<(Kind, String)> {
+        vec![(Kind::Partner, self.partner_id().to_string())]
+    }
+}
+
+impl Record for Goal {
+    const KIND: Kind = Kind::Goal;
+    fn key(&self) -> String {
+        self.id().to_string()
+    }
+    fn indexes(&self) -> Vec<(String, String)> {
+        vec![
+            entry("scope", scope_key(self.scope())),
+            entry("period", self.period()),
+        ]
+    }
+    fn refs(&self) -> Vec<(Kind, String)> {
+        let mut v = vec![scope_ref(self.scope())];
+        if let Some(spec) = self.process_spec_id() {
+            v.push((Kind::Spec, spec.to_string()));
+        }
+        v
+    }
+}
+
+impl Record for ProcessSpec {
+    const KIND: Kind = Kind::Spec;
+    fn key(&self) -> String {
+        self.id.to_string()
+    }
+}
+
+impl Record for SpecVersion {
+    const KIND: Kind = Kind::SpecVersion;
+    fn key(&self) -> String {
+        SpecVersion::key_of(self.0.id, self.0.version.get())
+    }
+    fn indexes(&self) -> Vec<(String, String)> {
+        vec![
+            entry("spec", self.0.id),
+            entry("status", format!("{:?}", self.0.status)),
+        ]
+    }
+}
+
+impl Record for Assessment {
+    const KIND: Kind = Kind::Assessment;
+    fn key(&self) -> String {
+        self.id().to_string()
+    }
+    fn indexes(&self) -> Vec<(String, String)> {
+        vec![
+            entry("scope", scope_key(self.scope())),
+            entry("period", self.period()),
+        ]
+    }
+    fn refs(&self) -> Vec<(Kind, String)> {
+        vec![
+            scope_ref(self.scope()),
+            (
+                Kind::SpecVersion,
+                SpecVersion::key_of(self.process_spec_id(), self.spec_version().get()),
+            ),
+        ]
+    }
+}
+
+impl Record for TokenRecord {
+    const KIND: Kind = Kind::Token;
+    fn key(&self) -> String {
+        self.id.to_string()
+    }
+    fn indexes(&self) -> Vec<(String, String)> {
+        vec![entry("hash", &self.hash)]
+    }
+    fn unique(&self) -> Vec<(String, String)> {
+        vec![entry("hash", &self.hash)]
+    }
+    fn refs(&self) -> Vec<(Kind, String)> {
+        let mut v = Vec::new();
+        if let Some(region) = self.region_id {
+            v.push((Kind::Region, region.to_string()));
+        }
+        if let Some(rep) = self.rep_id {
+            v.push((Kind::Rep, rep.to_string()));
+        }
+        v
+    }
+}

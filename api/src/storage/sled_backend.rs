@@ -1,0 +1,517 @@
+//! The sled backend: every record, index entry, reference count and idempotency record in
+//! one sled tree, so that one sled transaction covers a whole commit.
+//!
+//! Key layout (`\0` separates parts, so no value can forge another key):
+//!
+//! | key | value |
+//! |---|---|
+//! | `r\0kind\0id` | version (u64 BE), meta length (u32 BE), meta JSON, record JSON |
+//! | `i\0kind\0index\0value\0id` | empty |
+//! | `u\0kind\0name\0value` | id of the record holding the value |
+//! | `c\0kind\0id` | how many records reference this one (u64 BE) |
+//! | `k\0key` | remembered idempotent response |
+//!
+//! sled acknowledges a transaction before it reaches the disk; [`Storage::flush`] is what
+//! makes it durable, and the [`Store`](super::Store) calls it before any write is answered.
+
+use std::ops::Bound;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+
+use super::{CommitError, Expect, Kind, RawRecord, Remember, Storage, StorageError, Write};
+
+/// Storage in a sled database directory.
+#[derive(Debug, Clone)]
+pub struct SledStorage {
+    db: sled::Db,
+    tree: sled::Tree,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Meta {
+    #[serde(default)]
+    indexes: Vec<(String, String)>,
+    #[serde(default)]
+    unique: Vec<(String, String)>,
+    #[serde(default)]
+    refs: Vec<(String, String)>,
+}
+
+impl SledStorage {
+    /// Opens (creating if needed) the database in `dir`. Fails if another process holds it.
+    pub fn open(dir: &Path) -> Result<Self, StorageError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .open()
+            .map_err(|e| StorageError(format!("opening {}: {e}", dir.display())))?;
+        let tree = db.open_tree("records").map_err(storage)?;
+        Ok(Self { db, tree })
+    }
+}
+
+fn storage(e: sled::Error) -> StorageError {
+    StorageError(e.to_string())
+}
+
+fn key(parts: &[&str]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            k.push(0);
+        }
+        k.extend_from_slice(p.as_bytes());
+    }
+    k
+}
+
+fn record_key(kind: &str, id: &str) -> Vec<u8> {
+    key(&["r", kind, id])
+}
+
+fn index_key(kind: &str, index: &str, value: &str, id: &str) -> Vec<u8> {
+    key(&["i", kind, index, value, id])
+}
+
+fn unique_key(kind: &str, name: &str, value: &str) -> Vec<u8> {
+    key(&["u", kind, name, value])
+}
+
+fn count_key(kind: &str, id: &str) -> Vec<u8> {
+    key(&["c", kind, id])
+}
+
+fn encode(version: u64, meta: &Meta, data: &[u8]) -> Vec<u8> {
+    let meta = serde_json::to_vec(meta).expect("index metadata is plain strings");
+    let mut out = Vec::with_capacity(12 + meta.len() + data.len());
+    out.extend_from_slice(&version.to_be_bytes());
+    out.extend_from_slice(&(meta.len() as u32).to_be_bytes());
+    out.extend_from_slice(&meta);
+    out.extend_from_slice(data);
+    out
+}
+
+fn decode(bytes: &[u8]) -> Result<(u64, Meta, &[u8]), StorageError> {
+    let corrupt = || StorageError("a stored record has a damaged header".to_owned());
+    let version = u64::from_be_bytes(
+        bytes
+            .get(..8)
+            .ok_or_else(corrupt)?
+            .try_into()
+            .map_err(|_| corrupt())?,
+    );
+    let len = u32::from_be_bytes(
+        bytes
+            .get(8..12)
+            .ok_or_else(corrupt)?
+            .try_into()
+            .map_err(|_| corrupt())?,
+    ) as usize;
+    let meta_bytes = bytes.get(12..12 + len).ok_or_else(corrupt)?;
+    let meta = serde_json::from_slice(meta_bytes).map_err(|_| corrupt())?;
+    Ok((version, meta, &bytes[12 + len..]))
+}
+
+fn read_count(
+    tx: &TransactionalTree,
+    k: &[u8],
+) -> Result<u64, ConflictableTransactionError<CommitError>> {
+    Ok(tx
+        .get(k)?
+        .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
+        .unwrap_or(0))
+}
+
+fn adjust_count(
+    tx: &TransactionalTree,
+    kind: &str,
+    id: &str,
+    delta: i64,
+) -> Result<(), ConflictableTransactionError<CommitError>> {
+    let k = count_key(kind, id);
+    let n = read_count(tx, &k)?.saturating_add_signed(delta);
+    if n == 0 {
+        tx.remove(k)?;
+    } else {
+        tx.insert(k, &n.to_be_bytes())?;
+    }
+    Ok(())
+}
+
+type TxResult<T> = Result<T, ConflictableTransactionError<CommitError>>;
+
+fn abort<T>(e: CommitError) -> TxResult<T> {
+    Err(ConflictableTransactionError::Abort(e))
+}
+
+fn kind_by_name(name: &str) -> Option<Kind> {
+    use Kind::*;
+    [
+        Region,
+        Rep,
+        Partner,
+        Transition,
+        Contract,
+        Activity,
+        Sales,
+        Goal,
+        Spec,
+        SpecVersion,
+        Assessment,
+        Token,
+    ]
+    .into_iter()
+    .find(|k| k.name() == name)
+}
+
+fn check_expect(kind: Kind, id: &str, expect: Expect, found: Option<u64>) -> TxResult<()> {
+    let (kind, id) = (kind, id.to_owned());
+    match (expect, found) {
+        (Expect::Absent, Some(_)) => abort(CommitError::AlreadyExists { kind, id }),
+        (Expect::Present | Expect::Version(_), None) => abort(CommitError::NotFound { kind, id }),
+        (Expect::Version(expected), Some(current)) if expected != current => {
+            abort(CommitError::Stale {
+                kind,
+                id,
+                expected,
+                current,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+fn put(tx: &TransactionalTree, w: &Write) -> TxResult<u64> {
+    let Write::Put {
+        kind,
+        id,
+        expect,
+        data,
+        indexes,
+        unique,
+        refs,
+    } = w
+    else {
+        unreachable!("put is only called with Write::Put")
+    };
+    let k = kind.name();
+    let rkey = record_key(k, id);
+    let old = tx.get(&rkey)?;
+    let (old_version, old_meta) = match &old {
+        Some(bytes) => {
+            let (v, m, _) =
+                decode(bytes).map_err(|e| ConflictableTransactionError::Abort(e.into()))?;
+            (Some(v), m)
+        }
+        None => (None, Meta::default()),
+    };
+    check_expect(*kind, id, *expect, old_version)?;
+    for (index, value) in &old_meta.indexes {
+        tx.remove(index_key(k, index, value, id))?;
+    }
+    for (name, value) in &old_meta.unique {
+        tx.remove(unique_key(k, name, value))?;
+    }
+    for (name, value) in unique {
+        let ukey = unique_key(k, name, value);
+        if let Some(holder) = tx.get(&ukey)?
+            && holder.as_ref() != id.as_bytes()
+        {
+            return abort(CommitError::Duplicate {
+                kind: *kind,
+                name: name.clone(),
+                value: value.clone(),
+                existing: String::from_utf8_lossy(&holder).into_owned(),
+            });
+        }
+        tx.insert(ukey, id.as_bytes())?;
+    }
+    for (index, value) in indexes {
+        tx.insert(index_key(k, index, value, id), &[])?;
+    }
+    let new_refs: Vec<(String, String)> = refs
+        .iter()
+        .map(|(rk, rid)| (rk.name().to_owned(), rid.clone()))
+        .collect();
+    for (i, (rk, rid)) in new_refs.iter().enumerate() {
+        if old_meta.refs.contains(&(rk.clone(), rid.clone()))
+            || new_refs[..i].contains(&(rk.clone(), rid.clone()))
+        {
+            continue;
+        }
+        if tx.get(record_key(rk, rid))?.is_none() {
+            return abort(CommitError::MissingReference {
+                kind: refs[i].0,
+                id: rid.clone(),
+            });
+        }
+        adjust_count(tx, rk, rid, 1)?;
+    }
+    for (i, r) in old_meta.refs.iter().enumerate() {
+        if !new_refs.contains(r) && !old_meta.refs[..i].contains(r) {
+            adjust_count(tx, &r.0, &r.1, -1)?;
+        }
+    }
+    let version = old_version.unwrap_or(0) + 1;
+    let meta = Meta {
+        indexes: indexes.clone(),
+        unique: unique.clone(),
+        refs: new_refs,
+    };
+    tx.insert(rkey, encode(version, &meta, data))?;
+    Ok(version)
+}
+
+fn delete(tx: &TransactionalTree, kind: Kind, id: &str, expect: Expect) -> TxResult<()> {
+    let k = kind.name();
+    let rkey = record_key(k, id);
+    let Some(old) = tx.get(&rkey)? else {
+        return abort(CommitError::NotFound {
+            kind,
+            id: id.to_owned(),
+        });
+    };
+    let (version, meta, _) =
+        decode(&old).map_err(|e| ConflictableTransactionError::Abort(e.into()))?;
+    check_expect(kind, id, expect, Some(version))?;
+    let count = read_count(tx, &count_key(k, id))?;
+    if count > 0 {
+        return abort(CommitError::Referenced {
+            kind,
+            id: id.to_owned(),
+            count,
+        });
+    }
+    for (index, value) in &meta.indexes {
+        tx.remove(index_key(k, index, value, id))?;
+    }
+    for (name, value) in &meta.unique {
+        tx.remove(unique_key(k, name, value))?;
+    }
+    for (i, r) in meta.refs.iter().enumerate() {
+        if !meta.refs[..i].contains(r) && kind_by_name(&r.0).is_some() {
+            adjust_count(tx, &r.0, &r.1, -1)?;
+        }
+    }
+    tx.remove(rkey)?;
+    Ok(())
+}
+
+impl Storage for SledStorage {
+    fn get(&self, kind: Kind, id: &str) -> Result<Option<RawRecord>, StorageError> {
+        let Some(bytes) = self
+            .tree
+            .get(record_key(kind.name(), id))
+            .map_err(storage)?
+        else {
+            return Ok(None);
+        };
+        let (version, _, data) = decode(&bytes)?;
+        Ok(Some(RawRecord {
+            id: id.to_owned(),
+            version,
+            data: data.to_vec(),
+        }))
+    }
+
+    fn scan(
+        &self,
+        kind: Kind,
+        filter: Option<(&str, &str)>,
+        after: Option<&str>,
+        visit: &mut dyn FnMut(RawRecord) -> bool,
+    ) -> Result<(), StorageError> {
+        let k = kind.name();
+        let mut prefix = match filter {
+            Some((index, value)) => key(&["i", k, index, value]),
+            None => key(&["r", k]),
+        };
+        prefix.push(0);
+        let start = match after {
+            Some(after) => {
+                let mut s = prefix.clone();
+                s.extend_from_slice(after.as_bytes());
+                Bound::Excluded(s)
+            }
+            None => Bound::Included(prefix.clone()),
+        };
+        for item in self.tree.range::<Vec<u8>, _>((start, Bound::Unbounded)) {
+            let (key, value) = item.map_err(storage)?;
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            let id = String::from_utf8_lossy(&key[prefix.len()..]).into_owned();
+            let record = if filter.is_some() {
+                match self.get(kind, &id)? {
+                    Some(r) => r,
+                    None => continue,
+                }
+            } else {
+                let (version, _, data) = decode(&value)?;
+                RawRecord {
+                    id,
+                    version,
+                    data: data.to_vec(),
+                }
+            };
+            if !visit(record) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn commit(
+        &self,
+        writes: &[Write],
+        remember: Option<&Remember>,
+    ) -> Result<Vec<u64>, CommitError> {
+        let result = self.tree.transaction(|tx| {
+            if let Some(r) = remember {
+                let kkey = key(&["k", &r.key]);
+                if let Some(previous) = tx.get(&kkey)? {
+                    return abort(CommitError::Replayed(previous.to_vec()));
+                }
+                tx.insert(kkey, r.response.as_slice())?;
+            }
+            let mut versions = Vec::new();
+            for w in writes {
+                match w {
+                    Write::Put { .. } => versions.push(put(tx, w)?),
+                    Write::Delete { kind, id, expect } => delete(tx, *kind, id, *expect)?,
+                }
+            }
+            Ok(versions)
+        });
+        result.map_err(|e| match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => CommitError::Storage(storage(e)),
+        })
+    }
+
+    fn recall(&self, k: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self
+            .tree
+            .get(key(&["k", k]))
+            .map_err(storage)?
+            .map(|v| v.to_vec()))
+    }
+
+    fn flush(&self) -> Result<(), StorageError> {
+        self.db.flush().map_err(storage)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put(kind: Kind, id: &str, expect: Expect, refs: Vec<(Kind, String)>) -> Write {
+        Write::Put {
+            kind,
+            id: id.to_owned(),
+            expect,
+            data: b"{}".to_vec(),
+            indexes: vec![("tag".to_owned(), "x".to_owned())],
+            unique: vec![],
+            refs,
+        }
+    }
+
+    #[test]
+    fn a_referenced_record_cannot_be_deleted_until_its_referrer_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SledStorage::open(dir.path()).unwrap();
+        s.commit(&[put(Kind::Region, "r1", Expect::Absent, vec![])], None)
+            .unwrap();
+        s.commit(
+            &[put(
+                Kind::Rep,
+                "p1",
+                Expect::Absent,
+                vec![(Kind::Region, "r1".into())],
+            )],
+            None,
+        )
+        .unwrap();
+        let del = Write::Delete {
+            kind: Kind::Region,
+            id: "r1".into(),
+            expect: Expect::Present,
+        };
+        assert!(matches!(
+            s.commit(std::slice::from_ref(&del), None),
+            Err(CommitError::Referenced { count: 1, .. })
+        ));
+        s.commit(
+            &[Write::Delete {
+                kind: Kind::Rep,
+                id: "p1".into(),
+                expect: Expect::Present,
+            }],
+            None,
+        )
+        .unwrap();
+        s.commit(&[del], None).unwrap();
+        assert_eq!(s.get(Kind::Region, "r1").unwrap(), None);
+    }
+
+    #[test]
+    fn a_failed_commit_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SledStorage::open(dir.path()).unwrap();
+        let err = s
+            .commit(
+                &[
+                    put(Kind::Region, "r1", Expect::Absent, vec![]),
+                    put(
+                        Kind::Rep,
+                        "p1",
+                        Expect::Absent,
+                        vec![(Kind::Region, "nope".into())],
+                    ),
+                ],
+                None,
+            )
+            .unwrap_err();
+        assert!(matches!(err, CommitError::MissingReference { .. }));
+        assert_eq!(s.get(Kind::Region, "r1").unwrap(), None);
+        let mut seen = 0;
+        s.scan(Kind::Region, Some(("tag", "x")), None, &mut |_| {
+            seen += 1;
+            true
+        })
+        .unwrap();
+        assert_eq!(seen, 0);
+    }
+
+    #[test]
+    fn index_entries_follow_updates() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SledStorage::open(dir.path()).unwrap();
+        s.commit(&[put(Kind::Region, "r1", Expect::Absent, vec![])], None)
+            .unwrap();
+        let moved = Write::Put {
+            kind: Kind::Region,
+            id: "r1".into(),
+            expect: Expect::Version(1),
+            data: b"{}".to_vec(),
+            indexes: vec![("tag".into(), "y".into())],
+            unique: vec![],
+            refs: vec![],
+        };
+        assert_eq!(s.commit(&[moved], None).unwrap(), vec![2]);
+        let count = |v: &str| {
+            let mut n = 0;
+            s.scan(Kind::Region, Some(("tag", v)), None, &mut |_| {
+                n += 1;
+                true
+            })
+            .unwrap();
+            n
+        };
+        assert_eq!((count("x"), count("y")), (0, 1));
+    }
+}

@@ -1,0 +1,227 @@
+//! The typed layer over a [`Storage`] backend: records in and out as domain values, blocking
+//! calls moved off the HTTP workers, and group-committed durability.
+
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::watch;
+
+use super::records::Record;
+use super::{CommitError, Expect, RawRecord, Remember, Storage, StorageError, Write};
+
+/// One page of a list: the records (with their versions) and the cursor for the next page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    /// The records on this page, in id order.
+    pub items: Vec<T>,
+    /// The id to pass as `after` for the next page; `None` on the last page.
+    pub next_after: Option<String>,
+}
+
+/// Handle on the records, shared by every handler.
+///
+/// Reads and commits are blocking calls: run them through [`Store::run`]. A commit is
+/// acknowledged only after [`Store::durable`] has flushed it; concurrent writers share one
+/// flush (group commit), so throughput grows with the number of clients instead of being
+/// capped at one fsync per request.
+#[derive(Clone)]
+pub struct Store {
+    backend: Arc<dyn Storage>,
+    flusher: Arc<Flusher>,
+}
+
+struct Flusher {
+    state: Mutex<FlushState>,
+    done: watch::Sender<u64>,
+}
+
+struct FlushState {
+    /// Tickets handed out so far; a ticket is taken after a commit returns.
+    requested: u64,
+    /// Whether some caller is flushing right now.
+    running: bool,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// A store over `backend`.
+    pub fn new(backend: Arc<dyn Storage>) -> Self {
+        Self {
+            backend,
+            flusher: Arc::new(Flusher {
+                state: Mutex::new(FlushState {
+                    requested: 0,
+                    running: false,
+                }),
+                done: watch::Sender::new(0),
+            }),
+        }
+    }
+
+    /// Runs blocking storage work on actix's blocking thread pool.
+    pub async fn run<R, F>(&self, work: F) -> Result<R, StorageError>
+    where
+        F: FnOnce(&Store) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let store = self.clone();
+        actix_web::web::block(move || work(&store))
+            .await
+            .map_err(|_| StorageError("the blocking thread pool is shut down".to_owned()))
+    }
+
+    /// The record `id`, with its version. Blocking.
+    pub fn get<T: Record>(&self, id: &str) -> Result<Option<(T, u64)>, StorageError> {
+        match self.backend.get(T::KIND, id)? {
+            Some(raw) => Ok(Some((decode(&raw)?, raw.version))),
+            None => Ok(None),
+        }
+    }
+
+    /// Up to `limit` records after `after` (by id) that carry index entry `filter` and pass
+    /// `keep`. Blocking.
+    pub fn list<T: Record>(
+        &self,
+        filter: Option<(&str, &str)>,
+        after: Option<&str>,
+        limit: usize,
+        keep: &dyn Fn(&T) -> bool,
+    ) -> Result<Page<T>, StorageError> {
+        let mut items = Vec::new();
+        let mut more = false;
+        let mut last = None;
+        let mut failure = None;
+        self.backend
+            .scan(T::KIND, filter, after, &mut |raw: RawRecord| {
+                match decode::<T>(&raw) {
+                    Ok(item) if keep(&item) => {
+                        if items.len() == limit {
+                            more = true;
+                            return false;
+                        }
+                        last = Some(raw.id);
+                        items.push(item);
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        failure = Some(e);
+                        return false;
+                    }
+                }
+                true
+            })?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        Ok(Page {
+            items,
+            next_after: if more { last } else { None },
+        })
+    }
+
+    /// Every record with index entry `filter` (or every record of the kind). Blocking.
+    pub fn all<T: Record>(&self, filter: Option<(&str, &str)>) -> Result<Vec<T>, StorageError> {
+        Ok(self.list(filter, None, usize::MAX, &|_| true)?.items)
+    }
+
+    /// Applies the writes atomically. Blocking; not yet durable (see [`Store::durable`]).
+    pub fn commit(
+        &self,
+        writes: &[Write],
+        remember: Option<&Remember>,
+    ) -> Result<Vec<u64>, CommitError> {
+        self.backend.commit(writes, remember)
+    }
+
+    /// Flushes every commit to disk on the calling thread: for the CLI, which has no
+    /// server. Blocking.
+    pub fn flush_blocking(&self) -> Result<(), StorageError> {
+        self.backend.flush()
+    }
+
+    /// The response remembered under a scoped idempotency key. Blocking.
+    pub fn recall(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        self.backend.recall(key)
+    }
+
+    /// Waits until every commit that returned before this call is on disk.
+    ///
+    /// The first caller to find no flush running starts one on the blocking pool and covers
+    /// every ticket handed out so far; callers arriving meanwhile wait for the next flush
+    /// rather than starting their own.
+    pub async fn durable(&self) -> Result<(), StorageError> {
+        let ticket = {
+            let mut s = self.flusher.state.lock().expect("flush state lock");
+            s.requested += 1;
+            s.requested
+        };
+        let mut done = self.flusher.done.subscribe();
+        loop {
+            if *done.borrow_and_update() >= ticket {
+                return Ok(());
+            }
+            let lead = {
+                let mut s = self.flusher.state.lock().expect("flush state lock");
+                if s.running {
+                    None
+                } else {
+                    s.running = true;
+                    Some(s.requested)
+                }
+            };
+            let Some(upto) = lead else {
+                if done.changed().await.is_err() {
+                    return Err(StorageError("the flusher is gone".to_owned()));
+                }
+                continue;
+            };
+            let backend = self.backend.clone();
+            let result = actix_web::web::block(move || backend.flush()).await;
+            self.flusher.state.lock().expect("flush state lock").running = false;
+            match result {
+                Ok(Ok(())) => {
+                    self.flusher.done.send_modify(|d| *d = (*d).max(upto));
+                    return Ok(());
+                }
+                Ok(Err(e)) => {
+                    // Wake the waiters so one of them retries; this caller reports failure.
+                    self.flusher.done.send_modify(|_| {});
+                    return Err(e);
+                }
+                Err(_) => {
+                    self.flusher.done.send_modify(|_| {});
+                    return Err(StorageError(
+                        "the blocking thread pool is shut down".to_owned(),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// A `Put` of `record` with everything it declares.
+pub fn put<T: Record>(record: &T, expect: Expect) -> Write {
+    Write::Put {
+        kind: T::KIND,
+        id: record.key(),
+        expect,
+        data: serde_json::to_vec(record).expect("records serialise to JSON"),
+        indexes: record.indexes(),
+        unique: record.unique(),
+        refs: record.refs(),
+    }
+}
+
+fn decode<T: Record>(raw: &RawRecord) -> Result<T, StorageError> {
+    serde_json::from_slice(&raw.data).map_err(|e| {
+        StorageError(format!(
+            "stored {} {} no longer parses: {e}",
+            T::KIND.name(),
+            raw.id
+        ))
+    })
+}
