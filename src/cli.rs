@@ -21,11 +21,98 @@ pub(crate) enum Command {
     Spec(SpecCommand),
     /// Print the API's OpenAPI 3.1 document (as committed in openapi/openapi.json).
     Openapi,
+    /// Simulate a scenario and summarise each process spec on its own.
+    Run(SimulateArgs),
+    /// Simulate a scenario and compare every process spec with the baseline, side by side.
+    Compare(SimulateArgs),
+    /// Combine shard results (`--shard k/n` runs) into the result of the whole run.
+    Merge(MergeArgs),
+    /// Scenarios: list and show the bundled ones, or write a commented template.
+    #[command(subcommand)]
+    Scenario(ScenarioCommand),
     /// Run the records REST API (OpenAPI at /openapi.json, Swagger UI at /docs).
     Serve(crate::commands::serve::ServeArgs),
     /// Bearer tokens for the records API.
     #[command(subcommand)]
     Token(crate::commands::token::TokenCommand),
+}
+
+/// What to simulate and how to report it.
+#[derive(Debug, clap::Args)]
+pub(crate) struct SimulateArgs {
+    /// A scenario file (TOML, or JSON when it ends in .json) or the name of a bundled
+    /// scenario (`chanlab scenario list`).
+    pub(crate) scenario: String,
+    /// Replications, overriding the scenario's.
+    #[arg(long)]
+    pub(crate) replications: Option<u32>,
+    /// Seed, overriding the scenario's.
+    #[arg(long)]
+    pub(crate) seed: Option<u64>,
+    /// Worker threads; 0 uses every core. Results are identical for any number.
+    #[arg(long, default_value_t = 0, env = "CHANLAB_THREADS")]
+    pub(crate) threads: usize,
+    /// Run only part K of N of the replications (e.g. 2/8) and write a partial result to
+    /// merge later with `chanlab merge`; implies `--format json`.
+    #[arg(long, value_name = "K/N")]
+    pub(crate) shard: Option<String>,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+/// Where and how results are written.
+#[derive(Debug, clap::Args)]
+pub(crate) struct OutputArgs {
+    /// Output format: a table for people, JSON (complete and mergeable) or CSV.
+    #[arg(long, value_enum)]
+    pub(crate) format: Option<ReportFormat>,
+    /// Write the result to FILE instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: Option<std::path::PathBuf>,
+    /// Also draw the comparison as an SVG chart in FILE.
+    #[arg(long, value_name = "FILE.svg")]
+    pub(crate) chart: Option<std::path::PathBuf>,
+    /// No progress bar, even on a terminal.
+    #[arg(long)]
+    pub(crate) quiet: bool,
+}
+
+/// The parts to merge.
+#[derive(Debug, clap::Args)]
+pub(crate) struct MergeArgs {
+    /// Partial results written by `chanlab run --shard K/N ... --format json`.
+    #[arg(required = true)]
+    pub(crate) parts: Vec<std::path::PathBuf>,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ScenarioCommand {
+    /// List the scenarios bundled with chanlab.
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// Print a bundled scenario as TOML, to copy and edit.
+    Show {
+        /// Name of the bundled scenario, as shown by `chanlab scenario list`.
+        name: String,
+    },
+    /// Print a fully commented scenario to start from: chanlab scenario init > my.toml
+    Init,
+}
+
+/// Formats of a simulation result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ReportFormat {
+    /// A table for a terminal.
+    Text,
+    /// The complete result: scenario, seed, version, parameters, mergeable state and figures.
+    Json,
+    /// One row per spec and KPI.
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]

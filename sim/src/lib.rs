@@ -11,6 +11,7 @@
 //! reports errors with the field path; reading the file from disk is the caller's job.
 
 pub mod bundled;
+pub mod chart;
 pub mod engine;
 pub mod files;
 pub mod model;

@@ -199,7 +199,7 @@ impl Default for Behaviour {
             rep_ramp_months: 9.2,
             vacancy_months: 3.7,
             annual_attrition: 0.139,
-            attrition_per_miss: 0.5,
+            attrition_per_miss: 0.25,
             effort_range: [0.5, 1.5],
             effort_cost: 1.0,
             goal_value: 1.0,
@@ -619,6 +619,37 @@ mod documentation_tests {
             );
         }
         assert_eq!(fields.len(), documented.len());
+    }
+
+    #[test]
+    fn model_md_documents_every_parameter_with_its_default() {
+        let model = include_str!("../MODEL.md");
+        let defaults = toml::Value::try_from(Behaviour::default()).unwrap();
+        let missing: Vec<&str> = PARAMETERS
+            .iter()
+            .map(|(name, _)| *name)
+            .filter(|name| !model.contains(&format!("`{name}`")))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "sim/MODEL.md does not document: {missing:?}"
+        );
+        // Scalar defaults must appear in the parameter's table row as written in code.
+        let mut wrong = Vec::new();
+        for (name, value) in defaults.as_table().unwrap() {
+            if let Some(v) = value.as_float() {
+                let row = model
+                    .lines()
+                    .find(|l| l.starts_with('|') && l.contains(&format!("`{name}`")));
+                if !row.is_some_and(|r| r.contains(&format!("{v}"))) {
+                    wrong.push(format!("{name} = {v}"));
+                }
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "MODEL.md's table rows lack these defaults: {wrong:?}"
+        );
     }
 
     #[test]

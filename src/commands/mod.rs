@@ -1,8 +1,11 @@
 //! What each subcommand does: read input, call the libraries, print. Printing goes through
 //! explicit writers so a closed pipe is an error we can recognise, not a panic.
 
+mod scenario;
 pub(crate) mod serve;
+mod simulate;
 mod spec;
+mod table;
 pub(crate) mod token;
 
 use std::io::{self, Write};
@@ -40,6 +43,10 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
                 .context("writing the OpenAPI document")?;
             Ok(Outcome::Success)
         }
+        Command::Run(args) => simulate::run(args, simulate::View::Each, &mut out),
+        Command::Compare(args) => simulate::run(args, simulate::View::Compare, &mut out),
+        Command::Merge(args) => simulate::merge(args, &mut out),
+        Command::Scenario(command) => scenario::run(command, &mut out),
         Command::Serve(args) => serve::run(args),
         Command::Token(command) => token::run(command, &mut out),
     }

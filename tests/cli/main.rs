@@ -3,4 +3,6 @@
 
 mod helpers;
 mod openapi;
+mod scenario;
+mod simulate;
 mod spec;

@@ -54,3 +54,6 @@ pub fn simulate_replication(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests;

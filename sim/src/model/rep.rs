@@ -127,9 +127,7 @@ pub(crate) fn choose(s: &Situation<'_>) -> Choice {
     };
     let att_now = attainment(s.achieved);
 
-    let mut best = (f64::NEG_INFINITY, 1.0);
-    for k in 0..GRID {
-        let x = lo + (hi - lo) * k as f64 / (GRID - 1) as f64;
+    let utility = |x: f64| -> f64 {
         let r = revenue(x);
         let total = s.achieved + months_left * r;
         let att = attainment(total);
@@ -157,9 +155,30 @@ pub(crate) fn choose(s: &Situation<'_>) -> Choice {
             }
             _ => 0.0,
         };
-        let utility = pay + goal_term - cost - ratchet_term;
-        if utility > best.0 + 1e-9 {
-            best = (utility, x);
+        pay + goal_term - cost - ratchet_term
+    };
+    // A coarse grid, then a finer look around the best point.
+    let step = (hi - lo) / (GRID - 1) as f64;
+    let mut best = (f64::NEG_INFINITY, 1.0);
+    let candidates = (0..GRID).map(|k| lo + step * k as f64);
+    for x in candidates {
+        let u = utility(x);
+        if u > best.0 + 1e-9 {
+            best = (u, x);
+        }
+    }
+    let centre = best.1;
+    for x in [
+        centre - step / 2.0,
+        centre + step / 2.0,
+        centre - step / 4.0,
+        centre + step / 4.0,
+    ] {
+        if (lo..=hi).contains(&x) {
+            let u = utility(x);
+            if u > best.0 + 1e-9 {
+                best = (u, x);
+            }
         }
     }
     let effort = best.1;

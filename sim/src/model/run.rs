@@ -148,6 +148,11 @@ pub(crate) fn simulate(
         });
     }
 
+    let opening_inventory: f64 = partners.iter().map(|p| p.inventory).sum();
+    let opening_churned = partners
+        .iter()
+        .filter(|p| p.stage == LifecycleStage::Churned)
+        .count();
     let mut kpi = [0.0; Kpi::COUNT];
     let mut attainment = [0u32; ATTAINMENT_BINS];
     let mut rep_periods = 0.0;
@@ -191,7 +196,7 @@ pub(crate) fn simulate(
             let mut base = 0.0;
             let mut mandated = 0.0;
             let mut own_touches = 0.0;
-            let mut prospects = false;
+            let mut prospects = 0usize;
             for p in &partners[rep.first..rep.end] {
                 if p.stage.is_selling() {
                     base +=
@@ -199,7 +204,7 @@ pub(crate) fn simulate(
                     mandated += plan.mandated_touches[p.tier];
                     own_touches += own[p.tier];
                 } else if p.stage == LifecycleStage::Prospect {
-                    prospects = true;
+                    prospects += 1;
                 }
             }
             let other = projected_other_attainment(rep, plan, month_in_period, months_left);
@@ -220,7 +225,7 @@ pub(crate) fn simulate(
                 backing: world.regions[rep.region].backing,
                 mandated_touches: mandated,
                 own_touches,
-                has_prospects: prospects,
+                has_prospects: prospects > 0,
                 goal: rep.goal,
                 achieved: rep.achieved,
                 months_left,
@@ -241,15 +246,12 @@ pub(crate) fn simulate(
             let expected = choice.expected_revenue.max(1e-9);
             let pull = choice.pull_in / expected;
             let push = choice.push_out / expected;
-            let prospects_left = partners[rep.first..rep.end]
-                .iter()
-                .filter(|p| p.stage == LifecycleStage::Prospect)
-                .count()
-                .max(1) as f64;
             let conversion = (choice.recruiting * b.calls_per_month * b.call_conversion
-                / prospects_left)
+                / prospects.max(1) as f64)
                 .min(1.0);
-            choices.push((choice, pull, push, conversion));
+            // Every partner of the rep gets the same attention: raise it to β once, here.
+            let response = choice.attention.max(0.0).powf(beta);
+            choices.push((choice, pull, push, conversion, response));
         }
 
         // Partners are served, sell and order.
@@ -261,7 +263,7 @@ pub(crate) fn simulate(
             let z: f64 = rng.sample(StandardNormal);
             let u: f64 = rng.random();
             let rep = &mut reps[p.rep];
-            let (choice, pull, push, conversion) = choices[p.rep];
+            let (choice, pull, push, conversion, response) = choices[p.rep];
             match p.stage {
                 LifecycleStage::Active | LifecycleStage::AtRisk => {}
                 LifecycleStage::Prospect => {
@@ -302,24 +304,26 @@ pub(crate) fn simulate(
                 0.0
             };
             let mandated = plan.mandated_touches[p.tier];
-            let touches = if rep.filled {
-                (own[p.tier] * choice.effort).max(choice.compliance * mandated) + onboarding
+            // The compliant share of the rep's partners get the mandated cadence (or more, if
+            // the rep would do more anyway); the rest get what the rep does unprompted.
+            let unprompted = own[p.tier] * choice.effort;
+            let (touches, done) = if rep.filled {
+                let c = choice.compliance;
+                (
+                    c * mandated.max(unprompted) + (1.0 - c) * unprompted + onboarding,
+                    c * mandated + (1.0 - c) * unprompted.min(mandated),
+                )
             } else {
-                0.0
+                (0.0, 0.0)
             };
             mandated_required += mandated;
-            mandated_done += touches.min(mandated);
+            mandated_done += done;
             rep.touches_done += touches;
 
             // Demand and deal timing.
             let ramp_p = ramp(p.months_selling, b.partner_ramp_months);
             let noise = lognormal_unit_mean(b.demand_noise, z);
-            let natural = p.potential
-                * p.engagement
-                * ramp_p
-                * market
-                * noise
-                * choice.attention.max(0.0).powf(beta);
+            let natural = p.potential * p.engagement * ramp_p * market * noise * response;
             let mut demand = (natural + p.carry).max(0.0);
             p.carry = 0.0;
             let mut loading = 0.0;
@@ -482,6 +486,22 @@ pub(crate) fn simulate(
         }
         inventory += p.inventory;
     }
+    // Stock-flow identity: what partners bought minus what they sold is what they hold.
+    let flow = kpi[Kpi::SellIn.index()] - kpi[Kpi::SellThrough.index()];
+    debug_assert!(
+        (flow - (inventory - opening_inventory)).abs() <= 1e-6 * (1.0 + kpi[Kpi::SellIn.index()]),
+        "sell-in − sell-through {flow} ≠ Δinventory {}",
+        inventory - opening_inventory
+    );
+    debug_assert_eq!(
+        (partners
+            .iter()
+            .filter(|p| p.stage == LifecycleStage::Churned)
+            .count()
+            - opening_churned) as f64,
+        kpi[Kpi::PartnersChurned.index()],
+        "churn count disagrees with the stages"
+    );
     kpi[Kpi::PartnersActiveAtEnd.index()] = active;
     kpi[Kpi::ChannelInventoryAtEnd.index()] = inventory;
     kpi[Kpi::RepsAtGoal.index()] = if rep_periods > 0.0 {

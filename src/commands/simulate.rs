@@ -1,0 +1,241 @@
+//! `chanlab run`, `compare` and `merge`: load a scenario, run the engine, write the result.
+
+use std::fs;
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::{Context, bail};
+use chanlab_sim::engine::{self, RunOptions, RunReport, RunResult, Shard};
+use chanlab_sim::files::{FileError, Format};
+use chanlab_sim::scenario::{self, Scenario};
+use chanlab_sim::{bundled, chart};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use super::Outcome;
+use super::table;
+use crate::cli::{MergeArgs, OutputArgs, ReportFormat, SimulateArgs};
+
+/// Which table a text report shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum View {
+    /// Each spec's distribution on its own.
+    Each,
+    /// Specs side by side with paired differences from the baseline.
+    Compare,
+}
+
+/// The JSON document a run writes: the mergeable result plus the figures people read.
+#[derive(Serialize)]
+struct Document<'a> {
+    #[serde(flatten)]
+    result: &'a RunResult,
+    report: RunReport,
+}
+
+pub(crate) fn run(args: SimulateArgs, view: View, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let shard = match args.shard.as_deref().map(str::parse::<Shard>).transpose() {
+        Ok(shard) => shard,
+        Err(message) => {
+            writeln!(io::stderr().lock(), "error: --shard: {message}")?;
+            return Ok(Outcome::InvalidInput);
+        }
+    };
+    let scenario = match load(&args.scenario)? {
+        Ok(s) => s,
+        Err(report) => {
+            writeln!(io::stderr().lock(), "{report}")?;
+            return Ok(Outcome::InvalidInput);
+        }
+    };
+    let scenario = match scenario.with_overrides(args.replications, args.seed) {
+        Ok(s) => s,
+        Err(e) => {
+            writeln!(
+                io::stderr().lock(),
+                "error: --replications: {}",
+                e.message()
+            )?;
+            return Ok(Outcome::InvalidInput);
+        }
+    };
+    let total = u64::from(scenario.file().replications);
+    let todo = shard.map_or(total, |s| {
+        let (a, b) = s.range(total);
+        b - a
+    });
+    let bar = progress_bar(todo, args.output.quiet);
+    let done = AtomicU64::new(0);
+    let tick = || {
+        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(bar) = &bar {
+            bar.set_position(n);
+        }
+    };
+    let options = RunOptions {
+        threads: args.threads,
+        shard,
+    };
+    let result = engine::run(&scenario, &options, &tick)?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let format = args.output.format.unwrap_or(if shard.is_some() {
+        ReportFormat::Json
+    } else {
+        ReportFormat::Text
+    });
+    write_result(&result, view, format, &args.output, out)?;
+    Ok(Outcome::Success)
+}
+
+pub(crate) fn merge(args: MergeArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let mut parts = Vec::with_capacity(args.parts.len());
+    for path in &args.parts {
+        let text =
+            fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        match serde_json::from_str::<RunResult>(&text) {
+            Ok(part) => parts.push(part),
+            Err(e) => {
+                writeln!(
+                    io::stderr().lock(),
+                    "error: {}: not a chanlab result ({e})\n  fix: pass files written by `chanlab run --shard K/N --format json --out FILE`",
+                    path.display()
+                )?;
+                return Ok(Outcome::InvalidInput);
+            }
+        }
+    }
+    let merged = match RunResult::merge(parts) {
+        Ok(m) => m,
+        Err(e) => {
+            writeln!(io::stderr().lock(), "error: {e}")?;
+            return Ok(Outcome::InvalidInput);
+        }
+    };
+    if !merged.is_complete() {
+        writeln!(
+            io::stderr().lock(),
+            "note: the parts cover {} of {} replications; the result is partial",
+            merged.replications_done(),
+            merged.scenario.replications
+        )?;
+    }
+    let format = args.output.format.unwrap_or(ReportFormat::Text);
+    write_result(&merged, View::Compare, format, &args.output, out)?;
+    Ok(Outcome::Success)
+}
+
+fn write_result(
+    result: &RunResult,
+    view: View,
+    format: ReportFormat,
+    output: &OutputArgs,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let report = result.report();
+    let text = match format {
+        ReportFormat::Json => {
+            let mut text = serde_json::to_string_pretty(&Document {
+                result,
+                report: report.clone(),
+            })?;
+            text.push('\n');
+            text
+        }
+        ReportFormat::Csv => table::csv(result, &report),
+        ReportFormat::Text => match view {
+            View::Each => table::each(result, &report),
+            View::Compare => table::compare(result, &report),
+        },
+    };
+    match &output.out {
+        Some(path) => write_file(path, text.as_bytes())?,
+        None => out.write_all(text.as_bytes())?,
+    }
+    if let Some(path) = &output.chart {
+        let svg = chart::comparison_svg(
+            &report,
+            result.scenario.name.as_str(),
+            result.scenario.currency.code(),
+        );
+        write_file(path, svg.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Writes through a temporary file and a rename, so a failed write never leaves half a file.
+fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let tmp = path.with_extension("partial");
+    fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// A scenario from a path, or a bundled one by name. `Ok(Err(report))` is bad input,
+/// already worded for the user.
+fn load(arg: &str) -> anyhow::Result<Result<Scenario, String>> {
+    let path = PathBuf::from(arg);
+    if path.exists() {
+        let text =
+            fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let resolve = |spec: &str| -> Result<String, String> {
+            let spec_path = dir.join(spec);
+            fs::read_to_string(&spec_path)
+                .map_err(|e| format!("cannot read {}: {e}", spec_path.display()))
+        };
+        return Ok(
+            scenario::parse(&text, Format::from_path(&path), &resolve).map_err(|e| report(arg, &e))
+        );
+    }
+    if let Some(bundled) = bundled::find_scenario(arg) {
+        let no_files = |p: &str| Err(format!("bundled scenarios cannot refer to {p}"));
+        return Ok(
+            scenario::parse(bundled.text, Format::Toml, &no_files).map_err(|e| report(arg, &e))
+        );
+    }
+    if arg.ends_with(".toml") || arg.ends_with(".json") || arg.contains('/') {
+        bail!("cannot read {arg}: no such file");
+    }
+    let known: Vec<&str> = bundled::scenarios().iter().map(|s| s.name).collect();
+    Ok(Err(format!(
+        "error: {arg:?} is neither a scenario file nor a bundled scenario\n  fix: give a path, or one of: {}",
+        known.join(", ")
+    )))
+}
+
+fn report(file: &str, e: &FileError) -> String {
+    let mut place = file.to_owned();
+    if let (Some(line), Some(column)) = (e.line, e.column) {
+        place.push_str(&format!(":{line}:{column}"));
+    }
+    let field = if e.field.is_empty() {
+        String::new()
+    } else {
+        format!("{}: ", e.field)
+    };
+    let fix = if e.field.is_empty() {
+        format!("correct the syntax at {place}")
+    } else {
+        format!("change `{}` in {file}", e.field)
+    };
+    format!(
+        "error: {place}: {field}{}\n  fix: {fix}; `chanlab scenario init` prints a complete, commented scenario to compare with",
+        e.message
+    )
+}
+
+fn progress_bar(len: u64, quiet: bool) -> Option<ProgressBar> {
+    if quiet || !io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {pos}/{len} replications [{bar:30}] {eta} left")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    Some(bar)
+}

@@ -1,0 +1,297 @@
+//! Text and CSV renderings of a run's figures.
+
+use std::fmt::Write as _;
+
+use chanlab_sim::engine::{RunReport, RunResult, SpecReport};
+use chanlab_sim::model::{Kpi, Unit};
+use chanlab_sim::stats::SummaryReport;
+
+/// Specs side by side: the baseline's mean, each other spec's mean and its paired difference
+/// from the baseline with a 95% interval; ★ marks a KPI's winner when the interval excludes 0.
+pub(crate) fn compare(result: &RunResult, report: &RunReport) -> String {
+    let mut out = header(result, report);
+    let base = &report.specs[result.baseline];
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut head = vec!["".to_owned()];
+    for s in &report.specs {
+        head.push(if s.baseline {
+            format!("{} (baseline)", s.name)
+        } else {
+            s.name.clone()
+        });
+    }
+    rows.push(head);
+    for kpi in Kpi::ALL {
+        let base_mean = mean(base, kpi);
+        let winner = winner(report, kpi);
+        let mut row = vec![kpi.label().to_owned()];
+        for (i, s) in report.specs.iter().enumerate() {
+            let mark = if winner == Some(i) { " ★" } else { "" };
+            let value = fmt_value(kpi, mean(s, kpi));
+            let cell = match s.vs_baseline.iter().find(|c| c.kpi == kpi) {
+                Some(c) => format!("{value}  {}{mark}", fmt_diff(kpi, &c.difference, base_mean)),
+                None => {
+                    let se = s
+                        .kpis
+                        .iter()
+                        .find(|k| k.kpi == kpi)
+                        .and_then(|k| k.summary.std_error);
+                    match se {
+                        Some(se) => format!("{value} ±{}{mark}", fmt_value(kpi, Some(1.96 * se))),
+                        None => format!("{value}{mark}"),
+                    }
+                }
+            };
+            row.push(cell);
+        }
+        rows.push(row);
+    }
+    out.push_str(&layout(&rows));
+    out.push('\n');
+    let _ = writeln!(
+        out,
+        "Differences are paired (same channel and shocks in each replication): mean difference and its 95% interval,"
+    );
+    let _ = writeln!(
+        out,
+        "as % of the baseline for money and counts, in points for shares. ★ marks the best spec where its interval excludes 0."
+    );
+    for kpi in [Kpi::SellThrough, Kpi::MarginAfterIncentives] {
+        let chances: Vec<String> = report
+            .specs
+            .iter()
+            .filter_map(|s| {
+                s.vs_baseline
+                    .iter()
+                    .find(|c| c.kpi == kpi)
+                    .map(|c| format!("{} {:.0}%", s.name, 100.0 * c.probability_better))
+            })
+            .collect();
+        if !chances.is_empty() {
+            let _ = writeln!(
+                out,
+                "Chance of beating the baseline on {}: {}.",
+                kpi.label().to_lowercase(),
+                chances.join(", ")
+            );
+        }
+    }
+    out
+}
+
+/// Each spec on its own: mean, 95% interval of the mean and the spread over replications.
+pub(crate) fn each(result: &RunResult, report: &RunReport) -> String {
+    let mut out = header(result, report);
+    for s in &report.specs {
+        let _ = writeln!(
+            out,
+            "\n{}{}",
+            s.name,
+            if s.baseline { " (baseline)" } else { "" }
+        );
+        let mut rows = vec![
+            ["", "mean", "95% interval", "P5", "median", "P95"]
+                .map(str::to_owned)
+                .to_vec(),
+        ];
+        for k in &s.kpis {
+            let r = &k.summary;
+            let f = |v: Option<f64>| fmt_value(k.kpi, v);
+            rows.push(vec![
+                k.kpi.label().to_owned(),
+                f(r.mean),
+                format!("{} – {}", f(r.ci95_low), f(r.ci95_high)),
+                f(r.p5),
+                f(r.p50),
+                f(r.p95),
+            ]);
+        }
+        out.push_str(&layout(&rows));
+    }
+    out
+}
+
+/// One row per spec and KPI, with the paired comparison where there is one.
+pub(crate) fn csv(result: &RunResult, report: &RunReport) -> String {
+    let _ = result;
+    let mut out = String::from(
+        "spec,baseline,kpi,unit,n,mean,std_error,ci95_low,ci95_high,p5,p50,p95,diff_mean,diff_ci95_low,diff_ci95_high,probability_better\n",
+    );
+    let num = |v: Option<f64>| v.map_or(String::new(), |x| format!("{x}"));
+    for s in &report.specs {
+        for k in &s.kpis {
+            let r = &k.summary;
+            let cmp = s.vs_baseline.iter().find(|c| c.kpi == k.kpi);
+            let _ = writeln!(
+                out,
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                csv_field(&s.name),
+                s.baseline,
+                k.kpi.name(),
+                unit_name(k.kpi.unit()),
+                r.n,
+                num(r.mean),
+                num(r.std_error),
+                num(r.ci95_low),
+                num(r.ci95_high),
+                num(r.p5),
+                num(r.p50),
+                num(r.p95),
+                num(cmp.and_then(|c| c.difference.mean)),
+                num(cmp.and_then(|c| c.difference.ci95_low)),
+                num(cmp.and_then(|c| c.difference.ci95_high)),
+                cmp.map_or(String::new(), |c| format!("{}", c.probability_better)),
+            );
+        }
+    }
+    out
+}
+
+fn header(result: &RunResult, report: &RunReport) -> String {
+    let sc = &result.scenario;
+    let partial = if result.is_complete() {
+        String::new()
+    } else {
+        " (partial)".to_owned()
+    };
+    format!(
+        "{}\n{} replications{partial} · {} months from {} · seed {} · amounts in {}\n\n",
+        sc.name, report.replications, sc.horizon_months, sc.start, sc.seed, sc.currency
+    )
+}
+
+fn mean(s: &SpecReport, kpi: Kpi) -> Option<f64> {
+    s.kpis
+        .iter()
+        .find(|k| k.kpi == kpi)
+        .and_then(|k| k.summary.mean)
+}
+
+/// The spec to mark for `kpi`: the best whose paired interval excludes 0 in the good
+/// direction, or the baseline when every other spec is surely worse.
+fn winner(report: &RunReport, kpi: Kpi) -> Option<usize> {
+    let higher = kpi.better()?;
+    let sign = if higher { 1.0 } else { -1.0 };
+    let mut best: Option<(usize, f64)> = None;
+    let mut all_worse = true;
+    let mut any_other = false;
+    for (i, s) in report.specs.iter().enumerate() {
+        let Some(c) = s.vs_baseline.iter().find(|c| c.kpi == kpi) else {
+            continue;
+        };
+        any_other = true;
+        let (Some(lo), Some(hi), Some(m)) = (
+            c.difference.ci95_low,
+            c.difference.ci95_high,
+            c.difference.mean,
+        ) else {
+            all_worse = false;
+            continue;
+        };
+        let (good_lo, good_hi) = (sign * lo, sign * hi);
+        let surely_better = good_lo.min(good_hi) > 0.0;
+        let surely_worse = good_lo.max(good_hi) < 0.0;
+        if !surely_worse {
+            all_worse = false;
+        }
+        if surely_better && best.is_none_or(|(_, b)| sign * m > b) {
+            best = Some((i, sign * m));
+        }
+    }
+    match best {
+        Some((i, _)) => Some(i),
+        None if any_other && all_worse => report.specs.iter().position(|s| s.baseline),
+        None => None,
+    }
+}
+
+fn fmt_diff(kpi: Kpi, d: &SummaryReport, base_mean: Option<f64>) -> String {
+    let (Some(m), Some(lo), Some(hi)) = (d.mean, d.ci95_low, d.ci95_high) else {
+        return "n/a".to_owned();
+    };
+    match kpi.unit() {
+        Unit::Money | Unit::Count => match base_mean {
+            Some(b) if b.abs() > 1e-12 => {
+                let p = |x: f64| 100.0 * x / b.abs();
+                format!("{:+.1}% [{:+.1}, {:+.1}]", p(m), p(lo), p(hi))
+            }
+            _ => format!("{:+.1} [{:+.1}, {:+.1}]", m, lo, hi),
+        },
+        Unit::Share => format!(
+            "{:+.1}pp [{:+.1}, {:+.1}]",
+            100.0 * m,
+            100.0 * lo,
+            100.0 * hi
+        ),
+        Unit::Ratio => format!("{:+.3} [{:+.3}, {:+.3}]", m, lo, hi),
+    }
+}
+
+pub(crate) fn fmt_value(kpi: Kpi, v: Option<f64>) -> String {
+    let Some(v) = v else { return "n/a".to_owned() };
+    match kpi.unit() {
+        Unit::Money => fmt_money(v),
+        Unit::Share => format!("{:.1}%", 100.0 * v),
+        Unit::Count => format!("{v:.1}"),
+        Unit::Ratio => format!("{v:.3}"),
+    }
+}
+
+fn fmt_money(v: f64) -> String {
+    let a = v.abs();
+    if a >= 1e9 {
+        format!("{:.2}B", v / 1e9)
+    } else if a >= 1e6 {
+        format!("{:.2}M", v / 1e6)
+    } else if a >= 1e3 {
+        format!("{:.1}k", v / 1e3)
+    } else {
+        format!("{v:.0}")
+    }
+}
+
+fn unit_name(unit: Unit) -> &'static str {
+    match unit {
+        Unit::Money => "money",
+        Unit::Share => "share",
+        Unit::Count => "count",
+        Unit::Ratio => "ratio",
+    }
+}
+
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_owned()
+    }
+}
+
+/// Left-aligns the first column and right-aligns the rest, two spaces apart.
+fn layout(rows: &[Vec<String>]) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let width = |c: usize| {
+        rows.iter()
+            .filter_map(|r| r.get(c))
+            .map(|s| s.chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let widths: Vec<usize> = (0..cols).map(width).collect();
+    let mut out = String::new();
+    for row in rows {
+        for (c, cell) in row.iter().enumerate() {
+            let pad = widths[c] - cell.chars().count();
+            if c == 0 {
+                out.push_str(cell);
+                out.push_str(&" ".repeat(pad));
+            } else {
+                out.push_str("  ");
+                out.push_str(&" ".repeat(pad));
+                out.push_str(cell);
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
