@@ -10,12 +10,13 @@
 use std::fmt;
 use std::str::FromStr;
 
-use rayon::prelude::*;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use serde::{Deserialize, Serialize};
 
 use crate::model::{ATTAINMENT_BINS, CompiledSpecs, Kpi, Outcome, simulate_replication};
 use crate::scenario::{Scenario, ScenarioFile};
-use crate::stats::{Summary, SummaryReport};
+use crate::stats::{Moments, Summary, SummaryReport};
 
 /// How to run a scenario.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,10 +104,12 @@ pub struct SpecState {
     pub attainment: Vec<u64>,
     /// Sell-through per month.
     pub monthly_sell_through: Vec<Summary>,
-    /// Sell-in per month.
-    pub monthly_sell_in: Vec<Summary>,
-    /// Paired difference from the baseline per KPI (empty for the baseline).
-    pub difference: Vec<Summary>,
+    /// Sell-in per month (moments only; the chart and report use sell-through quantiles).
+    pub monthly_sell_in: Vec<Moments>,
+    /// Paired difference from the baseline per KPI (empty for the baseline). Moments only:
+    /// differences straddle zero, where a log-bucketed sketch would need ever more buckets,
+    /// and the comparison needs the mean and its interval, not quantiles.
+    pub difference: Vec<Moments>,
     /// Replications in which this spec did better than the baseline, per KPI (ties count half).
     pub wins: Vec<f64>,
 }
@@ -118,9 +121,9 @@ impl SpecState {
             kpis: vec![Summary::new(); Kpi::COUNT],
             attainment: vec![0; ATTAINMENT_BINS],
             monthly_sell_through: vec![Summary::new(); months],
-            monthly_sell_in: vec![Summary::new(); months],
+            monthly_sell_in: vec![Moments::new(); months],
             difference: if compared {
-                vec![Summary::new(); Kpi::COUNT]
+                vec![Moments::new(); Kpi::COUNT]
             } else {
                 Vec::new()
             },
@@ -178,8 +181,14 @@ impl SpecState {
         };
         pairs(&mut self.kpis, &other.kpis);
         pairs(&mut self.monthly_sell_through, &other.monthly_sell_through);
-        pairs(&mut self.monthly_sell_in, &other.monthly_sell_in);
-        pairs(&mut self.difference, &other.difference);
+        self.monthly_sell_in
+            .iter_mut()
+            .zip(&other.monthly_sell_in)
+            .for_each(|(x, y)| x.merge(y));
+        self.difference
+            .iter_mut()
+            .zip(&other.difference)
+            .for_each(|(x, y)| x.merge(y));
         self.attainment
             .iter_mut()
             .zip(&other.attainment)
@@ -281,10 +290,10 @@ impl RunResult {
                         .iter()
                         .map(|k| {
                             let d = &s.difference[k.index()];
-                            let n = d.moments().count().max(1) as f64;
+                            let n = d.count().max(1) as f64;
                             ComparisonReport {
                                 kpi: *k,
-                                difference: d.report(),
+                                difference: moments_report(d),
                                 probability_better: s.wins[k.index()] / n,
                             }
                         })
@@ -296,6 +305,24 @@ impl RunResult {
             replications: self.replications_done(),
             specs,
         }
+    }
+}
+
+/// The report of a difference: mean and interval; no quantiles are kept for differences.
+fn moments_report(m: &Moments) -> SummaryReport {
+    let interval = m.interval95();
+    SummaryReport {
+        n: m.count(),
+        non_finite: m.non_finite(),
+        mean: m.mean(),
+        std_error: m.std_error(),
+        ci95_low: interval.map(|i| i.0),
+        ci95_high: interval.map(|i| i.1),
+        p5: None,
+        p50: None,
+        p95: None,
+        min: None,
+        max: None,
     }
 }
 
@@ -350,8 +377,8 @@ pub struct KpiReport {
 pub struct ComparisonReport {
     /// The KPI.
     pub kpi: Kpi,
-    /// Distribution of (spec − baseline) over replications; its interval is the interval of
-    /// the mean paired difference.
+    /// Mean of (spec − baseline) over replications and its 95% interval (quantiles are not
+    /// kept for differences and are `None`).
     pub difference: SummaryReport,
     /// Share of replications in which the spec did better than the baseline (ties count half).
     pub probability_better: f64,
@@ -391,26 +418,31 @@ pub fn run(
             .map(|(i, s)| SpecState::new(s.name.as_str(), months, i != baseline))
             .collect()
     };
-    let specs = pool.install(|| {
-        (start as usize..end as usize)
-            .into_par_iter()
-            .with_min_len(4)
-            .fold(empty, |mut acc, replication| {
-                let outcomes = simulate_replication(scenario, &compiled, replication as u64);
-                for (i, outcome) in outcomes.iter().enumerate() {
-                    let base = (i != baseline).then(|| &outcomes[baseline]);
-                    acc[i].add(outcome, base);
-                }
-                progress();
-                acc
-            })
-            .reduce(empty, |mut a, b| {
-                for (x, y) in a.iter_mut().zip(&b) {
-                    x.merge(y);
-                }
-                a
-            })
+    // One accumulator per worker, each pulling the next replication index from a shared
+    // counter: memory stays at one set of summaries per thread however many replications
+    // run, and because every summary merges exactly, the order of work does not matter.
+    let next = AtomicU64::new(start);
+    let parts: Vec<Vec<SpecState>> = pool.broadcast(|_| {
+        let mut acc = empty();
+        loop {
+            let replication = next.fetch_add(1, Ordering::Relaxed);
+            if replication >= end {
+                break acc;
+            }
+            let outcomes = simulate_replication(scenario, &compiled, replication);
+            for (i, outcome) in outcomes.iter().enumerate() {
+                let base = (i != baseline).then(|| &outcomes[baseline]);
+                acc[i].add(outcome, base);
+            }
+            progress();
+        }
     });
+    let mut specs = empty();
+    for part in &parts {
+        for (x, y) in specs.iter_mut().zip(part) {
+            x.merge(y);
+        }
+    }
     Ok(RunResult {
         chanlab_version: env!("CARGO_PKG_VERSION").to_owned(),
         scenario: scenario.file().clone(),
