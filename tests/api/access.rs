@@ -1,0 +1,545 @@
+//! The role × endpoint matrix: for every operation in the OpenAPI document and every role,
+//! a real request, expecting 403 where the policy says no and success where it says yes
+//! (or "own", with a record inside the token's scope). Plus the scope edges.
+
+use awc::http::Method;
+use chanlab_api::auth::{Access, POLICY, RoleName, access, policy_table_markdown};
+use chanlab_api::operations;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, eur, rules, spawn_app};
+
+/// Records every operation can address, all inside one region and owned by one rep.
+struct World {
+    region: String,
+    spare_region: String,
+    rep: String,
+    partner: String,
+    prospect: String,
+    contract: String,
+    spare_contract: String,
+    activity: String,
+    spare_activity: String,
+    sales: String,
+    spare_sales: String,
+    goal: String,
+    spare_goal: String,
+    spec: String,
+    draft_spec: String,
+    assessment: String,
+    spare_assessment: String,
+}
+
+fn contract_body(partner: &str) -> Value {
+    json!({"partner_id": partner, "start": "2026-01-01", "term_months": 12, "margin": 0.05, "sell_in_target": eur(1_000), "target_period": "quarter"})
+}
+
+fn activity_body(rep: &str, partner: &str) -> Value {
+    json!({"rep_id": rep, "partner_id": partner, "date": "2026-11-12", "kind": "visit", "outcome": "completed"})
+}
+
+fn sales_body(partner: &str, month: &str) -> Value {
+    json!({"partner_id": partner, "month": month, "sell_in": eur(100), "sell_through": eur(80)})
+}
+
+fn goal_body(rep: &str) -> Value {
+    json!({"scope": {"kind": "rep", "id": rep}, "period": "2026-Q4", "metric": "visits", "target": {"count": 6}, "strategy": "manual"})
+}
+
+fn assessment_body(rep: &str, spec: &str) -> Value {
+    json!({"scope": {"kind": "rep", "id": rep}, "period": "2026-Q4", "process_spec_id": spec, "spec_version": 1,
+        "results": [{"metric": "visits", "weight": 1.0, "target": {"count": 6}, "actual": {"count": 5}}]})
+}
+
+async fn world(app: &TestApp) -> World {
+    let region = app.region("Nordics").await;
+    let spare_region = app.region("Spare").await;
+    let rep = app.rep(&region).await;
+    let partner = app.partner(&region, Some(&rep), "A", "active").await;
+    let prospect = app.partner(&region, Some(&rep), "B", "prospect").await;
+    let spec = app.create("/process-specs", &rules()).await;
+    assert_eq!(
+        app.post(&format!("/process-specs/{spec}/publish"), &json!({}))
+            .await
+            .status,
+        200
+    );
+    World {
+        contract: app.create("/contracts", &contract_body(&partner)).await,
+        spare_contract: app.create("/contracts", &contract_body(&partner)).await,
+        activity: app
+            .create("/activities", &activity_body(&rep, &partner))
+            .await,
+        spare_activity: app
+            .create("/activities", &activity_body(&rep, &partner))
+            .await,
+        sales: app
+            .create("/sales-records", &sales_body(&partner, "2026-11"))
+            .await,
+        spare_sales: app
+            .create("/sales-records", &sales_body(&partner, "2026-09"))
+            .await,
+        goal: app.create("/goals", &goal_body(&rep)).await,
+        spare_goal: app.create("/goals", &goal_body(&rep)).await,
+        draft_spec: app.create("/process-specs", &rules()).await,
+        assessment: app
+            .create("/assessments", &assessment_body(&rep, &spec))
+            .await,
+        spare_assessment: app
+            .create("/assessments", &assessment_body(&rep, &spec))
+            .await,
+        region,
+        spare_region,
+        rep,
+        partner,
+        prospect,
+        spec,
+    }
+}
+
+/// A valid request for `op`, addressing records of `w`: (method, path, body, content type).
+fn request(op: &str, w: &World) -> (Method, String, Option<(&'static str, Vec<u8>)>) {
+    let j = |v: Value| Some(("application/json", serde_json::to_vec(&v).unwrap()));
+    let csv = |t: String| Some(("text/csv", t.into_bytes()));
+    let region_body = json!({"name": "Norden", "regional_manager": "Astrid"});
+    let rep_body = json!({"name": "Lars", "region_id": w.region, "hired_on": "2025-03-01", "status": "active"});
+    let partner_body = json!({"name": "Acme", "kind": "agent", "tier": "A", "region_id": w.region, "owner_rep_id": w.rep});
+    match op {
+        "create_token" => (
+            Method::POST,
+            "/tokens".into(),
+            j(json!({"role": "viewer", "label": "bi"})),
+        ),
+        "create_region" => (Method::POST, "/regions".into(), j(region_body)),
+        "list_regions" => (Method::GET, "/regions".into(), None),
+        "get_region" => (Method::GET, format!("/regions/{}", w.region), None),
+        "update_region" => (
+            Method::PUT,
+            format!("/regions/{}", w.region),
+            j(region_body),
+        ),
+        "delete_region" => (Method::DELETE, format!("/regions/{}", w.spare_region), None),
+        "create_rep" => (Method::POST, "/reps".into(), j(rep_body)),
+        "list_reps" => (Method::GET, "/reps".into(), None),
+        "get_rep" => (Method::GET, format!("/reps/{}", w.rep), None),
+        "update_rep" => (Method::PUT, format!("/reps/{}", w.rep), j(rep_body)),
+        "import_reps" => (
+            Method::POST,
+            "/reps/import".into(),
+            csv(format!(
+                "id,name,region_id,hired_on,status\n,Ana,{},2024-01-01,active\n",
+                w.region
+            )),
+        ),
+        "export_reps" => (Method::GET, "/reps/export.csv".into(), None),
+        "rep_scorecard" => (
+            Method::GET,
+            format!("/reps/{}/scorecard?period=2026-11", w.rep),
+            None,
+        ),
+        "create_partner" => (Method::POST, "/partners".into(), j(partner_body)),
+        "list_partners" => (Method::GET, "/partners".into(), None),
+        "get_partner" => (Method::GET, format!("/partners/{}", w.partner), None),
+        "update_partner" => (
+            Method::PUT,
+            format!("/partners/{}", w.partner),
+            j(partner_body),
+        ),
+        "transition_partner" => (
+            Method::POST,
+            format!("/partners/{}/transitions", w.prospect),
+            j(json!({"to": "negotiating"})),
+        ),
+        "import_partners" => (
+            Method::POST,
+            "/partners/import".into(),
+            csv(format!(
+                "id,name,kind,tier,region_id,owner_rep_id,stage\n,Imp AB,agent,C,{},,\n",
+                w.region
+            )),
+        ),
+        "export_partners" => (Method::GET, "/partners/export.csv".into(), None),
+        "partner_scorecard" => (
+            Method::GET,
+            format!("/partners/{}/scorecard?period=2026-Q4", w.partner),
+            None,
+        ),
+        "create_contract" => (
+            Method::POST,
+            "/contracts".into(),
+            j(contract_body(&w.partner)),
+        ),
+        "list_contracts" => (Method::GET, "/contracts".into(), None),
+        "get_contract" => (Method::GET, format!("/contracts/{}", w.contract), None),
+        "update_contract" => (
+            Method::PUT,
+            format!("/contracts/{}", w.contract),
+            j(contract_body(&w.partner)),
+        ),
+        "delete_contract" => (
+            Method::DELETE,
+            format!("/contracts/{}", w.spare_contract),
+            None,
+        ),
+        "create_activity" => (
+            Method::POST,
+            "/activities".into(),
+            j(activity_body(&w.rep, &w.partner)),
+        ),
+        "list_activities" => (Method::GET, "/activities".into(), None),
+        "get_activity" => (Method::GET, format!("/activities/{}", w.activity), None),
+        "update_activity" => (
+            Method::PUT,
+            format!("/activities/{}", w.activity),
+            j(activity_body(&w.rep, &w.partner)),
+        ),
+        "delete_activity" => (
+            Method::DELETE,
+            format!("/activities/{}", w.spare_activity),
+            None,
+        ),
+        "create_sales_record" => (
+            Method::POST,
+            "/sales-records".into(),
+            j(sales_body(&w.partner, "2026-12")),
+        ),
+        "list_sales_records" => (Method::GET, "/sales-records".into(), None),
+        "get_sales_record" => (Method::GET, format!("/sales-records/{}", w.sales), None),
+        "update_sales_record" => (
+            Method::PUT,
+            format!("/sales-records/{}", w.sales),
+            j(sales_body(&w.partner, "2026-11")),
+        ),
+        "delete_sales_record" => (
+            Method::DELETE,
+            format!("/sales-records/{}", w.spare_sales),
+            None,
+        ),
+        "import_sales_records" => (
+            Method::POST,
+            "/sales-records/import".into(),
+            csv(format!(
+                "id,partner_id,month,currency,sell_in,sell_through\n,{},2026-08,EUR,10,9\n",
+                w.partner
+            )),
+        ),
+        "export_sales_records" => (Method::GET, "/sales-records/export.csv".into(), None),
+        "create_goal" => (Method::POST, "/goals".into(), j(goal_body(&w.rep))),
+        "list_goals" => (Method::GET, "/goals".into(), None),
+        "get_goal" => (Method::GET, format!("/goals/{}", w.goal), None),
+        "update_goal" => (
+            Method::PUT,
+            format!("/goals/{}", w.goal),
+            j(goal_body(&w.rep)),
+        ),
+        "delete_goal" => (Method::DELETE, format!("/goals/{}", w.spare_goal), None),
+        "create_process_spec" => (Method::POST, "/process-specs".into(), j(rules())),
+        "list_process_specs" => (Method::GET, "/process-specs".into(), None),
+        "get_process_spec" => (Method::GET, format!("/process-specs/{}", w.spec), None),
+        "update_process_spec" => (
+            Method::PUT,
+            format!("/process-specs/{}", w.spec),
+            j(rules()),
+        ),
+        "publish_process_spec" => (
+            Method::POST,
+            format!("/process-specs/{}/publish", w.draft_spec),
+            None,
+        ),
+        "list_process_spec_versions" => (
+            Method::GET,
+            format!("/process-specs/{}/versions", w.spec),
+            None,
+        ),
+        "get_process_spec_version" => (
+            Method::GET,
+            format!("/process-specs/{}/versions/1", w.spec),
+            None,
+        ),
+        "process_spec_compliance" => (
+            Method::GET,
+            format!("/process-specs/{}/compliance?period=2026-11", w.spec),
+            None,
+        ),
+        "create_assessment" => (
+            Method::POST,
+            "/assessments".into(),
+            j(assessment_body(&w.rep, &w.spec)),
+        ),
+        "list_assessments" => (Method::GET, "/assessments".into(), None),
+        "get_assessment" => (Method::GET, format!("/assessments/{}", w.assessment), None),
+        "update_assessment" => (
+            Method::PUT,
+            format!("/assessments/{}", w.assessment),
+            j(assessment_body(&w.rep, &w.spec)),
+        ),
+        "delete_assessment" => (
+            Method::DELETE,
+            format!("/assessments/{}", w.spare_assessment),
+            None,
+        ),
+        "healthz" => (Method::GET, "/healthz".into(), None),
+        "readyz" => (Method::GET, "/readyz".into(), None),
+        other => panic!("no request for operation {other}: add one here and a row to POLICY"),
+    }
+}
+
+#[test]
+fn every_operation_has_a_policy_row_and_every_row_an_operation() {
+    let ops: Vec<String> = operations().into_iter().map(|(_, _, id)| id).collect();
+    let public = ["healthz", "readyz"];
+    for op in &ops {
+        assert!(
+            public.contains(&op.as_str()) || POLICY.iter().any(|(p, _)| p == op),
+            "{op} has no row in auth::POLICY"
+        );
+    }
+    for (p, _) in POLICY {
+        assert!(
+            ops.iter().any(|o| o == p),
+            "POLICY row {p} is not an operation"
+        );
+    }
+}
+
+#[test]
+fn the_readme_role_table_is_the_policy() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let table = policy_table_markdown(&operations());
+    assert!(
+        readme.contains(&table),
+        "README.md's role table is out of date; replace it with:\n{table}"
+    );
+}
+
+async fn check_every_cell_for(role: RoleName) {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let token = match role {
+        RoleName::Admin => app.admin.clone(),
+        RoleName::RegionalManager => app.token("regional_manager", Some(&w.region), None).await,
+        RoleName::Rep => app.token("rep", None, Some(&w.rep)).await,
+        other => app.token(other.as_str(), None, None).await,
+    };
+    let mut failures = Vec::new();
+    for (method, template, op) in operations() {
+        let (m, path, body) = request(&op, &w);
+        assert_eq!(
+            m.as_str(),
+            method,
+            "{op}: the request uses the documented method"
+        );
+        assert_eq!(
+            template.split('/').count(),
+            path.split('?').next().unwrap().split('/').count(),
+            "{op}: {path} fits {template}"
+        );
+        let answer = app.send(m, &path, Some(&token), &[], body).await;
+        let expected_ok = !matches!(access(&op, role), Some(Access::No));
+        let ok = (200..300).contains(&answer.status);
+        if expected_ok != ok || (!expected_ok && answer.status != 403) {
+            failures.push(format!(
+                "{} {op} {method} {path}: {} {}",
+                role.as_str(),
+                answer.status,
+                answer.text()
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "cells that disagree with the policy:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[actix_web::test]
+async fn every_cell_for_admin() {
+    check_every_cell_for(RoleName::Admin).await;
+}
+
+#[actix_web::test]
+async fn every_cell_for_channel_manager() {
+    check_every_cell_for(RoleName::ChannelManager).await;
+}
+
+#[actix_web::test]
+async fn every_cell_for_regional_manager() {
+    check_every_cell_for(RoleName::RegionalManager).await;
+}
+
+#[actix_web::test]
+async fn every_cell_for_rep() {
+    check_every_cell_for(RoleName::Rep).await;
+}
+
+#[actix_web::test]
+async fn every_cell_for_viewer() {
+    check_every_cell_for(RoleName::Viewer).await;
+}
+
+#[actix_web::test]
+async fn a_regional_manager_is_limited_to_its_region() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let other_region = app.region("Iberia").await;
+    let other_rep = app.rep(&other_region).await;
+    let other_partner = app
+        .partner(&other_region, Some(&other_rep), "A", "active")
+        .await;
+    let rm = app.token("regional_manager", Some(&w.region), None).await;
+
+    app.send(
+        Method::GET,
+        &format!("/partners/{other_partner}"),
+        Some(&rm),
+        &[],
+        None,
+    )
+    .await
+    .problem(403);
+    app.send(
+        Method::GET,
+        &format!("/partners?region_id={other_region}"),
+        Some(&rm),
+        &[],
+        None,
+    )
+    .await
+    .problem(403);
+    app.send(
+        Method::GET,
+        &format!("/reps/{other_rep}/scorecard?period=2026-11"),
+        Some(&rm),
+        &[],
+        None,
+    )
+    .await
+    .problem(403);
+    let move_out = json!({"name": "Lars", "region_id": other_region, "hired_on": "2025-03-01", "status": "active"});
+    app.json_as(&rm, Method::PUT, &format!("/reps/{}", w.rep), &move_out)
+        .await
+        .problem(403);
+    app.json_as(&rm, Method::POST, "/reps", &move_out)
+        .await
+        .problem(403);
+    let listed = app
+        .send(Method::GET, "/partners", Some(&rm), &[], None)
+        .await
+        .json();
+    assert!(
+        listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["region_id"] == w.region.as_str())
+    );
+    let draft = app
+        .send(
+            Method::GET,
+            &format!("/process-specs/{}/versions/1", w.draft_spec),
+            Some(&rm),
+            &[],
+            None,
+        )
+        .await;
+    draft.problem(403);
+}
+
+#[actix_web::test]
+async fn a_rep_sees_and_logs_only_its_own() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let colleague = app.rep(&w.region).await;
+    let theirs = app
+        .partner(&w.region, Some(&colleague), "A", "active")
+        .await;
+    let rep = app.token("rep", None, Some(&w.rep)).await;
+
+    app.send(
+        Method::GET,
+        &format!("/partners/{theirs}"),
+        Some(&rep),
+        &[],
+        None,
+    )
+    .await
+    .problem(403);
+    app.json_as(
+        &rep,
+        Method::POST,
+        "/activities",
+        &activity_body(&colleague, &theirs),
+    )
+    .await
+    .problem(403);
+    app.send(
+        Method::GET,
+        &format!("/reps/{colleague}/scorecard?period=2026-11"),
+        Some(&rep),
+        &[],
+        None,
+    )
+    .await
+    .problem(403);
+    let mine = app
+        .send(Method::GET, "/partners", Some(&rep), &[], None)
+        .await
+        .json();
+    let owners: Vec<&str> = mine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["owner_rep_id"].as_str().unwrap())
+        .collect();
+    assert!(
+        !owners.is_empty() && owners.iter().all(|o| *o == w.rep),
+        "{owners:?}"
+    );
+}
+
+#[actix_web::test]
+async fn a_channel_manager_cannot_create_or_move_reps() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let cm = app.token("channel_manager", None, None).await;
+    let body = json!({"name": "Lars", "region_id": w.region, "hired_on": "2025-03-01", "status": "active"});
+
+    app.json_as(&cm, Method::POST, "/reps", &body)
+        .await
+        .problem(403);
+    app.json_as(&cm, Method::PUT, &format!("/reps/{}", w.rep), &body)
+        .await
+        .problem(403);
+    assert_eq!(
+        app.json_as(
+            &cm,
+            Method::POST,
+            "/partners",
+            &json!({"name": "Acme", "kind": "agent", "tier": "A", "region_id": w.region})
+        )
+        .await
+        .status,
+        201
+    );
+}
+
+#[actix_web::test]
+async fn a_token_is_refused_a_scope_its_role_does_not_take() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+
+    let res = app
+        .post(
+            "/tokens",
+            &json!({"role": "viewer", "region_id": w.region, "label": "x"}),
+        )
+        .await;
+
+    assert_eq!(res.problem(422)["errors"][0]["field"], "region_id");
+    let missing = app
+        .post("/tokens", &json!({"role": "rep", "label": "x"}))
+        .await;
+    assert_eq!(missing.problem(422)["errors"][0]["field"], "rep_id");
+}

@@ -1,0 +1,243 @@
+//! A real server per test: its own temporary data directory, port 0, an admin token.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use awc::http::Method;
+use chanlab_api::auth::{RoleName, TokenRequest, create_token_blocking};
+use chanlab_api::startup::{Application, open_storage};
+use chanlab_api::storage::Store;
+use chanlab_shared::Name;
+use serde_json::{Value, json};
+
+/// A running server and a client for it.
+pub(crate) struct TestApp {
+    pub(crate) address: String,
+    pub(crate) admin: String,
+    pub(crate) client: awc::Client,
+    _data: tempfile::TempDir,
+}
+
+/// An answer, read whole.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) headers: awc::http::header::HeaderMap,
+    pub(crate) body: Vec<u8>,
+}
+
+impl Answer {
+    pub(crate) fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub(crate) fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    }
+
+    /// Asserts an RFC 9457 problem with `status`, and returns its body.
+    pub(crate) fn problem(&self, status: u16) -> Value {
+        assert_eq!(self.status, status, "{}", self.text());
+        assert_eq!(
+            self.header("content-type").as_deref(),
+            Some("application/problem+json"),
+            "{}",
+            self.text()
+        );
+        let body = self.json();
+        assert_eq!(body["status"], status);
+        assert!(body["type"].as_str().unwrap().starts_with("https://"));
+        assert!(body["title"].is_string());
+        body
+    }
+}
+
+/// Starts a server on a fresh data directory.
+pub(crate) async fn spawn_app() -> TestApp {
+    let data = tempfile::tempdir().expect("temp dir");
+    let storage = Arc::new(open_storage(data.path()).expect("open storage"));
+    let admin = create_token_blocking(
+        &Store::new(storage.clone()),
+        &TokenRequest {
+            role: RoleName::Admin,
+            region_id: None,
+            rep_id: None,
+            label: Name::parse("test admin").unwrap(),
+        },
+    )
+    .expect("admin token")
+    .token;
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+    let app = Application::on_listener(listener, storage, Some(2)).expect("build app");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    actix_web::rt::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        admin,
+        client: awc::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .finish(),
+        _data: data,
+    }
+}
+
+impl TestApp {
+    /// Sends a request with `token` (if any), `headers` and a body of `content_type`.
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Answer {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.address));
+        if let Some(t) = token {
+            req = req.insert_header(("Authorization", format!("Bearer {t}")));
+        }
+        for (k, v) in headers {
+            req = req.insert_header((*k, *v));
+        }
+        let mut res = match body {
+            Some((ct, bytes)) => req
+                .insert_header(("Content-Type", ct))
+                .send_body(bytes)
+                .await
+                .expect("request"),
+            None => req.send().await.expect("request"),
+        };
+        let body = res
+            .body()
+            .limit(64 * 1024 * 1024)
+            .await
+            .expect("body")
+            .to_vec();
+        Answer {
+            status: res.status().as_u16(),
+            headers: res.headers().clone(),
+            body,
+        }
+    }
+
+    /// GET as admin.
+    pub(crate) async fn get(&self, path: &str) -> Answer {
+        self.send(Method::GET, path, Some(&self.admin), &[], None)
+            .await
+    }
+
+    /// A JSON request as `token`.
+    pub(crate) async fn json_as(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: &Value,
+    ) -> Answer {
+        self.send(
+            method,
+            path,
+            Some(token),
+            &[],
+            Some(("application/json", serde_json::to_vec(body).unwrap())),
+        )
+        .await
+    }
+
+    /// POST JSON as admin.
+    pub(crate) async fn post(&self, path: &str, body: &Value) -> Answer {
+        self.json_as(&self.admin.clone(), Method::POST, path, body)
+            .await
+    }
+
+    /// PUT JSON as admin.
+    pub(crate) async fn put(&self, path: &str, body: &Value) -> Answer {
+        self.json_as(&self.admin.clone(), Method::PUT, path, body)
+            .await
+    }
+
+    /// POST, expect 201, return the body's id.
+    pub(crate) async fn create(&self, path: &str, body: &Value) -> String {
+        let res = self.post(path, body).await;
+        assert_eq!(res.status, 201, "POST {path}: {}", res.text());
+        res.json()["id"].as_str().unwrap().to_owned()
+    }
+
+    /// A token of `role` with its scope, made through the API.
+    pub(crate) async fn token(
+        &self,
+        role: &str,
+        region: Option<&str>,
+        rep: Option<&str>,
+    ) -> String {
+        let mut body = json!({"role": role, "label": format!("{role} for tests")});
+        if let Some(r) = region {
+            body["region_id"] = json!(r);
+        }
+        if let Some(r) = rep {
+            body["rep_id"] = json!(r);
+        }
+        let res = self.post("/tokens", &body).await;
+        assert_eq!(res.status, 201, "{}", res.text());
+        res.json()["token"].as_str().unwrap().to_owned()
+    }
+
+    /// A region.
+    pub(crate) async fn region(&self, name: &str) -> String {
+        self.create(
+            "/regions",
+            &json!({"name": name, "regional_manager": "Astrid Berg"}),
+        )
+        .await
+    }
+
+    /// A rep in `region`.
+    pub(crate) async fn rep(&self, region: &str) -> String {
+        self.create(
+            "/reps",
+            &json!({"name": "Lars Holm", "region_id": region, "hired_on": "2025-03-01", "status": "active"}),
+        )
+        .await
+    }
+
+    /// A partner in `region`, owned by `rep`, in `stage` with `tier`.
+    pub(crate) async fn partner(
+        &self,
+        region: &str,
+        rep: Option<&str>,
+        tier: &str,
+        stage: &str,
+    ) -> String {
+        let mut body = json!({"name": "Nordic Distribution AB", "kind": "distributor", "tier": tier, "region_id": region, "stage": stage});
+        if let Some(r) = rep {
+            body["owner_rep_id"] = json!(r);
+        }
+        self.create("/partners", &body).await
+    }
+}
+
+/// Rules for a process spec: tier-A partners visited twice a month.
+pub(crate) fn rules() -> Value {
+    json!({
+        "name": "FY27 potential-based",
+        "goal_setting": {"strategy": {"kind": "flat_growth", "growth": 0.05}, "period": "quarter", "metric": "sell_through"},
+        "cadences": [{"tier": "A", "activity": "visit", "count": 2, "every_months": 1}],
+        "onboarding": {"months": 3, "trainings": 2, "visits_per_month": 2},
+        "assessment": {"key_links": [{"metric": "visits", "weight": 1.0}], "every": "quarter"},
+        "incentive": {"basis": "sell_through", "commission_rate": 0.03},
+        "partner_program": {"base_margin": 0.06, "target_period": "quarter"}
+    })
+}
+
+/// An amount in EUR minor units.
+pub(crate) fn eur(minor: i64) -> Value {
+    json!({"amount_minor": minor, "currency": "EUR"})
+}

@@ -1,0 +1,13 @@
+//! End-to-end tests of the records API: each test starts the real server on port 0 with its
+//! own temporary data directory and talks HTTP to it.
+
+mod access;
+mod crud;
+mod csv;
+mod helpers;
+mod lifecycle;
+mod listing;
+mod problems;
+mod restart;
+mod scorecards;
+mod writes;

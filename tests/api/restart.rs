@@ -1,0 +1,145 @@
+//! An acknowledged write survives the server being killed (SIGKILL, no shutdown) and
+//! started again on the same data directory: the real `chanlab` binary, twice.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::json;
+
+struct Server {
+    child: Child,
+    address: String,
+}
+
+fn start(dir: &std::path::Path) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chanlab"))
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--workers",
+            "2",
+            "--data-dir",
+        ])
+        .arg(dir)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start chanlab serve");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let port = loop {
+        let line = lines
+            .next()
+            .expect("the server logs where it listens")
+            .expect("stderr");
+        if let Some(rest) = line.split("port=").nth(1) {
+            break rest
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .parse::<u16>()
+                .expect("a port");
+        }
+    };
+    // Keep draining the log so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Server {
+        child,
+        address: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+fn admin_token(dir: &std::path::Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_chanlab"))
+        .args(["token", "create", "--role", "admin", "--data-dir"])
+        .arg(dir)
+        .output()
+        .expect("chanlab token create");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+async fn post(
+    client: &awc::Client,
+    server: &Server,
+    token: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    let mut res = client
+        .post(format!("{}{path}", server.address))
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .send_json(&body)
+        .await
+        .expect("request");
+    assert_eq!(res.status().as_u16(), 201);
+    res.json().await.unwrap()
+}
+
+#[actix_web::test]
+async fn acknowledged_writes_survive_a_killed_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = admin_token(dir.path());
+    let client = awc::Client::default();
+    let mut first = start(dir.path());
+    let region = post(
+        &client,
+        &first,
+        &token,
+        "/regions",
+        json!({"name": "Nordics", "regional_manager": "A"}),
+    )
+    .await;
+    let region_id = region["id"].as_str().unwrap().to_owned();
+    let rep = post(&client, &first, &token, "/reps", json!({"name": "Lars", "region_id": region_id, "hired_on": "2025-03-01", "status": "active"})).await;
+    let partner = post(
+        &client,
+        &first,
+        &token,
+        "/partners",
+        json!({"name": "Acme", "kind": "agent", "tier": "A", "region_id": region_id}),
+    )
+    .await;
+    let mut activities = Vec::new();
+    for day in 1..=20 {
+        let a = post(&client, &first, &token, "/activities", json!({"rep_id": rep["id"], "partner_id": partner["id"], "date": format!("2026-11-{day:02}"), "kind": "visit", "outcome": "completed"})).await;
+        activities.push(a["id"].as_str().unwrap().to_owned());
+    }
+
+    first.child.kill().expect("SIGKILL the server");
+    first.child.wait().unwrap();
+    let mut second = start(dir.path());
+
+    let mut res = client
+        .get(format!("{}/activities?limit=100", second.address))
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = res.json().await.unwrap();
+    let stored: Vec<&str> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(stored, activities);
+    let mut res = client
+        .get(format!("{}/regions/{region_id}", second.address))
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(
+        res.json::<serde_json::Value>().await.unwrap()["name"],
+        "Nordics"
+    );
+    second.child.kill().unwrap();
+    second.child.wait().unwrap();
+}
