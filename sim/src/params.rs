@@ -215,9 +215,9 @@ impl Default for Behaviour {
             max_pull_in: 0.5,
             max_push_out: 0.5,
             own_touches: PerTier {
-                a: 0.6,
-                b: 0.3,
-                c: 0.1,
+                a: 0.4,
+                b: 0.15,
+                c: 0.05,
             },
             touch_time: 0.02,
             compliance_unmeasured: 0.35,
