@@ -144,7 +144,7 @@ fn write_result(
             text.push('\n');
             text
         }
-        ReportFormat::Csv => table::csv(result, &report),
+        ReportFormat::Csv => table::csv(&report),
         ReportFormat::Text => match view {
             View::Each => table::each(result, &report),
             View::Compare => table::compare(result, &report),

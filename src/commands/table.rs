@@ -112,8 +112,7 @@ pub(crate) fn each(result: &RunResult, report: &RunReport) -> String {
 }
 
 /// One row per spec and KPI, with the paired comparison where there is one.
-pub(crate) fn csv(result: &RunResult, report: &RunReport) -> String {
-    let _ = result;
+pub(crate) fn csv(report: &RunReport) -> String {
     let mut out = String::from(
         "spec,baseline,kpi,unit,n,mean,std_error,ci95_low,ci95_high,p5,p50,p95,diff_mean,diff_ci95_low,diff_ci95_high,probability_better\n",
     );

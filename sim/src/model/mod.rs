@@ -6,9 +6,11 @@
 //! a difference between two specs is the specs' doing and not the luck of the draw.
 
 mod outcome;
+mod periods;
 mod plan;
 mod rep;
 mod run;
+mod state;
 mod world;
 
 pub use outcome::{ATTAINMENT_BINS, Kpi, Outcome, Unit};
@@ -26,11 +28,7 @@ impl CompiledSpecs {
     /// Compiles every spec of `scenario`.
     pub fn new(scenario: &Scenario) -> Self {
         Self {
-            plans: scenario
-                .specs()
-                .iter()
-                .map(|rules| plan::Plan::compile(rules, scenario.behaviour()))
-                .collect(),
+            plans: scenario.specs().iter().map(plan::Plan::compile).collect(),
         }
     }
 }

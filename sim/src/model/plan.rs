@@ -8,8 +8,6 @@ use chanlab_shared::{
     Tier,
 };
 
-use crate::params::Behaviour;
-
 /// How much a touch of each activity kind counts toward engagement, relative to a visit.
 pub(crate) fn touch_weight(kind: ActivityKind) -> f64 {
     match kind {
@@ -84,7 +82,7 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
-    pub(crate) fn compile(rules: &ProcessRules, behaviour: &Behaviour) -> Plan {
+    pub(crate) fn compile(rules: &ProcessRules) -> Plan {
         let period_months = months(rules.goal_setting.period);
         let goal_on_sell_in = rules.goal_setting.metric == Metric::SellIn;
         let mut mandated = [0.0; 3];
@@ -196,7 +194,6 @@ impl Plan {
         };
         let incentive: &IncentivePlan = &rules.incentive;
         let onboarding = rules.onboarding;
-        let _ = behaviour;
         Plan {
             goal,
             goal_levels,

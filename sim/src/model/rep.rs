@@ -184,7 +184,7 @@ pub(crate) fn choose(s: &Situation<'_>) -> Choice {
     let effort = best.1;
     let expected_revenue = revenue(effort);
     let (pull_in, push_out) = if s.months_left == 1 {
-        timing(s, effort, expected_revenue, operative)
+        timing(s, expected_revenue, operative)
     } else {
         (0.0, 0.0)
     };
@@ -212,8 +212,7 @@ pub(crate) fn compliance(plan: &Plan, b: &Behaviour, backing: f64) -> f64 {
 
 /// Last month of a period: pull next month's deals in (at a discount) to cross a threshold
 /// within reach, or push this month's out when they would earn nothing now.
-fn timing(s: &Situation<'_>, effort: f64, r: f64, operative: f64) -> (f64, f64) {
-    let _ = effort;
+fn timing(s: &Situation<'_>, r: f64, operative: f64) -> (f64, f64) {
     let plan = s.plan;
     let b = s.behaviour;
     if s.goal <= 0.0 || plan.goal_weights[0] <= 0.0 || r <= 0.0 {

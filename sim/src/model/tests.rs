@@ -13,7 +13,7 @@ fn rules(name: &str) -> ProcessRules {
 }
 
 fn plan(name: &str) -> Plan {
-    Plan::compile(&rules(name), &Behaviour::default())
+    Plan::compile(&rules(name))
 }
 
 /// A rep at the start of a quarter whose territory sells 10,000 a month at normal effort.
@@ -49,7 +49,7 @@ fn linear(rate: f64) -> Plan {
         Vec::new(),
     )
     .unwrap();
-    Plan::compile(&r, &Behaviour::default())
+    Plan::compile(&r)
 }
 
 fn effort_at(plan: &Plan, b: &Behaviour, goal: f64) -> f64 {
@@ -174,7 +174,7 @@ fn measured_recruiting_takes_more_of_a_reps_time() {
         },
     ])
     .unwrap();
-    let recruiting = Plan::compile(&recruiting_rules, &b);
+    let recruiting = Plan::compile(&recruiting_rules);
     let mut a = situation(&farming, &b, 30_000.0);
     a.has_prospects = true;
     let mut r = situation(&recruiting, &b, 30_000.0);

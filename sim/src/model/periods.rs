@@ -1,0 +1,190 @@
+//! Goal periods: setting each rep's goal when a period starts, projecting attainment during
+//! it, and settling commission, bonuses and misses when it ends.
+
+use super::outcome::Kpi;
+use super::plan::{GoalRule, Plan};
+use super::run::ramp;
+use super::state::{Partner, Rep};
+use crate::params::Behaviour;
+
+/// Sets the rep's goal for the period starting in month `t`.
+pub(super) fn set_goal(
+    rep: &mut Rep,
+    plan: &Plan,
+    b: &Behaviour,
+    partners: &[Partner],
+    t: usize,
+    period: usize,
+    len: f64,
+) {
+    let baseline = rep.baseline_monthly * len;
+    let years = (t / 12) as i32 + 1;
+    let potential = || -> f64 {
+        let raw: f64 = partners[rep.first..rep.end]
+            .iter()
+            .filter(|p| p.stage.is_selling())
+            .map(|p| p.potential * ramp(p.months_selling, b.partner_ramp_months))
+            .sum();
+        raw * rep.estimate * len
+    };
+    let expected_now = || -> f64 {
+        let raw: f64 = partners[rep.first..rep.end]
+            .iter()
+            .filter(|p| p.stage.is_selling())
+            .map(|p| p.potential * p.engagement * ramp(p.months_selling, b.partner_ramp_months))
+            .sum();
+        raw * rep.knowledge * len
+    };
+    rep.touch_target = 0.0;
+    rep.recruit_target = 0.0;
+    rep.goal = match plan.goal {
+        GoalRule::FlatGrowth { growth } | GoalRule::Tiered { growth } => {
+            baseline * (1.0 + growth).powi(years)
+        }
+        GoalRule::Ratchet { growth, up, down } => {
+            let per_period = (1.0 + growth).powf(period as f64 / 12.0);
+            if t == 0 {
+                baseline * (1.0 + growth)
+            } else {
+                let gap = rep.last_actual - rep.last_goal;
+                let w = if gap > 0.0 { up } else { down };
+                ((rep.last_goal + w * gap) * per_period * len / period as f64).max(0.0)
+            }
+        }
+        GoalRule::PotentialBased { share } => share * potential(),
+        GoalRule::Stretch { uplift } => baseline * (1.0 + uplift),
+        GoalRule::Participative {
+            weight_on_proposal,
+            share,
+        } => {
+            let proposal = (1.0 - b.sandbagging) * expected_now();
+            weight_on_proposal * proposal + (1.0 - weight_on_proposal) * share * potential()
+        }
+        GoalRule::ActivityBased {
+            touches_per_period,
+            recruiting_per_period,
+        } => {
+            rep.touch_target = touches_per_period * len / period as f64;
+            rep.recruit_target = recruiting_per_period * len / period as f64;
+            0.0
+        }
+        GoalRule::Scorecard { growth } => {
+            let mandated: f64 = partners[rep.first..rep.end]
+                .iter()
+                .filter(|p| p.stage.is_selling())
+                .map(|p| {
+                    plan.mandated_touches[p.tier].max(b.own_touches.get(tier_of(p.tier)) * 1.1)
+                })
+                .sum();
+            rep.touch_target = mandated * len;
+            rep.recruit_target =
+                (b.calls_per_month * b.call_conversion * b.recruiting_share_if_measured * len)
+                    .max(0.5);
+            baseline * (1.0 + growth).powi(years)
+        }
+    };
+    rep.achieved = 0.0;
+    rep.commission_revenue = 0.0;
+    rep.touches_done = 0.0;
+    rep.negotiations = 0.0;
+}
+
+fn tier_of(slot: usize) -> chanlab_shared::Tier {
+    chanlab_shared::Tier::ALL[slot]
+}
+
+/// Attainment from activities and recruiting, projecting the current pace to period end.
+pub(super) fn projected_other_attainment(
+    rep: &Rep,
+    plan: &Plan,
+    month_in_period: usize,
+    months_left: u32,
+) -> f64 {
+    let elapsed = month_in_period as f64;
+    let total = elapsed + f64::from(months_left);
+    let pace = |done: f64| {
+        if elapsed > 0.0 {
+            done / elapsed * total
+        } else {
+            done
+        }
+    };
+    let mut att = 0.0;
+    if plan.goal_weights[1] > 0.0 && rep.touch_target > 0.0 {
+        // The first month has no pace yet: assume the rep is on track.
+        let projected = if elapsed > 0.0 {
+            pace(rep.touches_done) / rep.touch_target
+        } else {
+            1.0
+        };
+        att += plan.goal_weights[1] * projected.min(2.0);
+    }
+    if plan.goal_weights[2] > 0.0 && rep.recruit_target > 0.0 {
+        let projected = if elapsed > 0.0 {
+            pace(rep.negotiations) / rep.recruit_target
+        } else {
+            1.0
+        };
+        att += plan.goal_weights[2] * projected.min(2.0);
+    }
+    att
+}
+
+/// Pays commission for the period, records the miss or the hit; returns attainment.
+pub(super) fn settle_period(
+    rep: &mut Rep,
+    plan: &Plan,
+    months: usize,
+    period: usize,
+    kpi: &mut [f64; Kpi::COUNT],
+) -> f64 {
+    let share = months as f64 / period as f64;
+    let mut other = 0.0;
+    if plan.goal_weights[1] > 0.0 && rep.touch_target > 0.0 {
+        other += plan.goal_weights[1] * (rep.touches_done / (rep.touch_target * share)).min(2.0);
+    }
+    if plan.goal_weights[2] > 0.0 && rep.recruit_target > 0.0 {
+        other += plan.goal_weights[2] * (rep.negotiations / (rep.recruit_target * share)).min(2.0);
+    }
+    let revenue_att = if rep.goal > 0.0 {
+        rep.achieved / rep.goal
+    } else {
+        0.0
+    };
+    let att = plan.goal_weights[0] * revenue_att + other;
+    if rep.filled || rep.commission_revenue > 0.0 {
+        kpi[Kpi::IncentiveCost.index()] += plan.commission(rep.commission_revenue, other, att);
+    }
+    if rep.filled {
+        rep.misses = if att < 1.0 { rep.misses + 1 } else { 0 };
+    }
+    rep.last_goal = rep.goal;
+    rep.last_actual = rep.achieved;
+    att
+}
+
+/// Pays bonus `k` if its window's attainment reached its level, and opens a new window.
+pub(super) fn settle_bonus(rep: &mut Rep, plan: &Plan, k: usize, kpi: &mut [f64; Kpi::COUNT]) {
+    let (level, amount, _) = plan.bonuses[k];
+    let (done, goal) = rep.windows[k];
+    let att = if plan.goal_weights[0] > 0.0 && goal > 0.0 {
+        plan.goal_weights[0] * done / goal
+    } else {
+        0.0
+    };
+    let other = if plan.goal_weights[0] < 1.0 {
+        let share = 1.0 - plan.goal_weights[0];
+        share
+            * if rep.touch_target > 0.0 {
+                (rep.touches_done / rep.touch_target).min(2.0)
+            } else {
+                0.0
+            }
+    } else {
+        0.0
+    };
+    if rep.filled && att + other >= level {
+        kpi[Kpi::IncentiveCost.index()] += amount;
+    }
+    rep.windows[k] = (0.0, 0.0);
+}
