@@ -285,8 +285,18 @@ pub struct CreatedToken {
 
 /// SHA-256 of a token, as hex.
 pub fn hash_token(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+/// Lower-case hex of `bytes`. Runs on every request, so it avoids `format!` per byte.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
 }
 
 impl TokenRequest {
@@ -328,10 +338,7 @@ pub fn new_token(request: &TokenRequest) -> Result<(String, TokenRecord), Storag
     rand::rngs::SysRng
         .try_fill_bytes(&mut bytes)
         .map_err(|e| StorageError(format!("the system random source failed: {e}")))?;
-    let token = format!(
-        "chl_{}",
-        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    );
+    let token = format!("chl_{}", hex(&bytes));
     let record = TokenRecord {
         id: Uuid::now_v7(),
         hash: hash_token(&token),

@@ -10,8 +10,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::goals::{scope_filter, scoped_field};
 use super::{
-    Cursor, created, delete_record, invalid, json_with_etag, next_link, page_type, query_value,
-    resource, update_record, write,
+    Cursor, created, delete_record, invalid, next_link, page_type, query_value, resource,
+    update_record, write,
 };
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -184,17 +184,16 @@ pub async fn get_assessment(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.allow("get_assessment")?;
+    let access = caller.allow("get_assessment")?;
     let id: AssessmentId = path_id("assessment", &id)?;
-    let found = state
-        .store
-        .run(move |s| s.get::<Assessment>(&id.to_string()))
-        .await??;
-    let (assessment, version) = found.ok_or_else(|| ApiError::NotFound {
-        kind: "assessment",
-        id: id.to_string(),
-    })?;
-    Ok(json_with_etag(&assessment, version))
+    super::read_one::<Assessment>(
+        &state.store,
+        &caller,
+        access,
+        "assessment",
+        &id.to_string(),
+        |_| true,
+    )
 }
 
 /// Replaces an assessment.

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{
-    Cursor, created, default_field, delete_record, invalid, json_with_etag, next_link, page_type,
-    query_value, resource, update_record, write,
+    Cursor, created, default_field, delete_record, invalid, next_link, page_type, query_value,
+    resource, update_record, write,
 };
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -184,17 +184,16 @@ pub async fn get_contract(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.allow("get_contract")?;
+    let access = caller.allow("get_contract")?;
     let id: ContractId = path_id("contract", &id)?;
-    let found = state
-        .store
-        .run(move |s| s.get::<Contract>(&id.to_string()))
-        .await??;
-    let (contract, version) = found.ok_or_else(|| ApiError::NotFound {
-        kind: "contract",
-        id: id.to_string(),
-    })?;
-    Ok(json_with_etag(&contract, version))
+    super::read_one::<Contract>(
+        &state.store,
+        &caller,
+        access,
+        "contract",
+        &id.to_string(),
+        |_| true,
+    )
 }
 
 /// Replaces a contract.

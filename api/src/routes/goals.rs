@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{
-    Cursor, created, default_field, delete_record, invalid, json_with_etag, next_link, page_type,
-    query_value, resource, update_record, write,
+    Cursor, created, default_field, delete_record, invalid, next_link, page_type, query_value,
+    resource, update_record, write,
 };
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -222,17 +222,16 @@ pub async fn get_goal(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.allow("get_goal")?;
+    let access = caller.allow("get_goal")?;
     let id: GoalId = path_id("goal", &id)?;
-    let found = state
-        .store
-        .run(move |s| s.get::<Goal>(&id.to_string()))
-        .await??;
-    let (goal, version) = found.ok_or_else(|| ApiError::NotFound {
-        kind: "goal",
-        id: id.to_string(),
-    })?;
-    Ok(json_with_etag(&goal, version))
+    super::read_one::<Goal>(
+        &state.store,
+        &caller,
+        access,
+        "goal",
+        &id.to_string(),
+        |_| true,
+    )
 }
 
 /// Replaces a goal.

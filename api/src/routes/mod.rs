@@ -161,3 +161,36 @@ pub(crate) fn query_enum<T: serde::de::DeserializeOwned>(
 pub(crate) fn invalid(err: chanlab_shared::ValidationError) -> ApiError {
     ApiError::Validation(vec![err.into()])
 }
+
+/// Answers one record by id, with its ETag. When the caller's access does not depend on the
+/// record ([`Access::Yes`]) the stored JSON is sent as it is; otherwise it is decoded and
+/// `in_scope` decides (403 when it says no).
+///
+/// Point reads run on the worker thread: sled answers them from its page cache (a miss is
+/// one small read), which costs less than the hop to the blocking pool. Scans, commits and
+/// flushes always go through [`Store::run`](crate::storage::Store::run).
+pub(crate) fn read_one<T: crate::storage::Record>(
+    store: &crate::storage::Store,
+    caller: &crate::auth::Caller,
+    access: crate::auth::Access,
+    kind: &'static str,
+    id: &str,
+    in_scope: impl FnOnce(&T) -> bool,
+) -> Result<HttpResponse, ApiError> {
+    let not_found = || ApiError::NotFound {
+        kind,
+        id: id.to_owned(),
+    };
+    if access == crate::auth::Access::Yes {
+        let raw = store.get_raw::<T>(id)?.ok_or_else(not_found)?;
+        return Ok(HttpResponse::Ok()
+            .insert_header((header::ETAG, etag(raw.version)))
+            .content_type("application/json")
+            .body(raw.data));
+    }
+    let (record, version) = store.get::<T>(id)?.ok_or_else(not_found)?;
+    if !in_scope(&record) {
+        return Err(caller.principal.out_of_scope(&format!("{kind} {id}")));
+    }
+    Ok(json_with_etag(&record, version))
+}

@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use super::csv_io::{self, CsvBody, ImportReport, enum_cell};
 use super::{
-    Cursor, Outcome, check_if_match, created, json_with_etag, next_link, page_type, query_enum,
-    query_value, resource, update_record, write,
+    Cursor, Outcome, check_if_match, created, next_link, page_type, query_enum, query_value,
+    resource, update_record, write,
 };
 use crate::auth::{Access, Caller, Principal};
 use crate::error::ApiError;
@@ -257,18 +257,14 @@ pub async fn get_partner(
 ) -> Result<HttpResponse, ApiError> {
     let access = caller.allow("get_partner")?;
     let id: PartnerId = path_id("partner", &id)?;
-    let found = state
-        .store
-        .run(move |s| s.get::<Partner>(&id.to_string()))
-        .await??;
-    let (partner, version) = found.ok_or_else(|| ApiError::NotFound {
-        kind: "partner",
-        id: id.to_string(),
-    })?;
-    if !in_scope(&caller, access, &partner) {
-        return Err(caller.principal.out_of_scope(&format!("partner {id}")));
-    }
-    Ok(json_with_etag(&partner, version))
+    super::read_one::<Partner>(
+        &state.store,
+        &caller,
+        access,
+        "partner",
+        &id.to_string(),
+        |p| in_scope(&caller, access, p),
+    )
 }
 
 /// Replaces a partner's details (not its stage: see the transitions endpoint).

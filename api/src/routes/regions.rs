@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{
-    Cursor, created, default_field, delete_record, json_with_etag, next_link, page_type, resource,
-    update_record, write,
+    Cursor, created, default_field, delete_record, next_link, page_type, resource, update_record,
+    write,
 };
 use crate::auth::{Access, Caller, Principal};
 use crate::error::ApiError;
@@ -153,16 +153,14 @@ pub async fn get_region(
 ) -> Result<HttpResponse, ApiError> {
     let access = caller.allow("get_region")?;
     let id: RegionId = path_id("region", &id)?;
-    let found = state
-        .store
-        .run(move |s| s.get::<Region>(&id.to_string()))
-        .await??;
-    let (region, version) = found.ok_or_else(|| ApiError::NotFound {
-        kind: "region",
-        id: id.to_string(),
-    })?;
-    check_scope(&caller, access, &region)?;
-    Ok(json_with_etag(&region, version))
+    super::read_one::<Region>(
+        &state.store,
+        &caller,
+        access,
+        "region",
+        &id.to_string(),
+        |r| check_scope(&caller, access, r).is_ok(),
+    )
 }
 
 /// Replaces a region's name and manager. Send `If-Match` with the ETag you read.

@@ -10,8 +10,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::csv_io::{self, CsvBody, ImportReport, enum_cell};
 use super::{
-    Cursor, Outcome, created, default_field, json_with_etag, next_link, page_type, query_enum,
-    query_value, resource, update_record, write,
+    Cursor, Outcome, created, default_field, next_link, page_type, query_enum, query_value,
+    resource, update_record, write,
 };
 use crate::auth::{Access, Caller, Principal};
 use crate::error::ApiError;
@@ -212,18 +212,9 @@ pub async fn get_rep(
 ) -> Result<HttpResponse, ApiError> {
     let access = caller.allow("get_rep")?;
     let id: RepId = path_id("rep", &id)?;
-    let found = state
-        .store
-        .run(move |s| s.get::<Rep>(&id.to_string()))
-        .await??;
-    let (rep, version) = found.ok_or_else(|| ApiError::NotFound {
-        kind: "rep",
-        id: id.to_string(),
-    })?;
-    if !in_scope(&caller, access, &rep) {
-        return Err(caller.principal.out_of_scope(&format!("rep {id}")));
-    }
-    Ok(json_with_etag(&rep, version))
+    super::read_one::<Rep>(&state.store, &caller, access, "rep", &id.to_string(), |r| {
+        in_scope(&caller, access, r)
+    })
 }
 
 /// Replaces a rep. A regional manager may edit only reps of its region and not move them out.

@@ -8,8 +8,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::csv_io::{self, CsvBody, ImportReport};
 use super::{
-    Cursor, created, default_field, delete_record, invalid, json_with_etag, next_link, page_type,
-    query_value, resource, update_record, write,
+    Cursor, created, default_field, delete_record, invalid, next_link, page_type, query_value,
+    resource, update_record, write,
 };
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -185,17 +185,16 @@ pub async fn get_sales_record(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.allow("get_sales_record")?;
+    let access = caller.allow("get_sales_record")?;
     let id: SalesRecordId = path_id("sales_record", &id)?;
-    let found = state
-        .store
-        .run(move |s| s.get::<SalesRecord>(&id.to_string()))
-        .await??;
-    let (record, version) = found.ok_or_else(|| ApiError::NotFound {
-        kind: "sales_record",
-        id: id.to_string(),
-    })?;
-    Ok(json_with_etag(&record, version))
+    super::read_one::<SalesRecord>(
+        &state.store,
+        &caller,
+        access,
+        "sales_record",
+        &id.to_string(),
+        |_| true,
+    )
 }
 
 /// Replaces a sales record.

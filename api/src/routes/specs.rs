@@ -410,8 +410,7 @@ pub async fn get_process_spec_version(
     let id: ProcessSpecId = path_id("process_spec", &id)?;
     let found = state
         .store
-        .run(move |s| s.get::<SpecVersion>(&SpecVersion::key_of(id, number)))
-        .await??;
+        .get::<SpecVersion>(&SpecVersion::key_of(id, number))?;
     let (spec, version) = found.ok_or_else(|| ApiError::NotFound {
         kind: "process_spec_version",
         id: format!("{id} version {number}"),

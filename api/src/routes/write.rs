@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, hex};
 use crate::error::ApiError;
 use crate::extract::IdempotencyKey;
 use crate::state::AppState;
@@ -210,8 +210,4 @@ fn respond(outcome: &Outcome, replayed: bool) -> HttpResponse {
         Some(body) => builder.json(body),
         None => builder.finish(),
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -82,6 +82,11 @@ impl Store {
         }
     }
 
+    /// The record `id` as stored (its JSON and version), without decoding it.
+    pub fn get_raw<T: Record>(&self, id: &str) -> Result<Option<RawRecord>, StorageError> {
+        self.backend.get(T::KIND, id)
+    }
+
     /// Up to `limit` records after `after` (by id) that carry index entry `filter` and pass
     /// `keep`. Blocking.
     pub fn list<T: Record>(
