@@ -87,10 +87,7 @@ async fn partners_filter_by_region_tier_stage_and_owner() {
         ids(&app.get("/partners?tier=A").await.json()),
         [a.clone(), c.clone()]
     );
-    assert_eq!(
-        ids(&app.get("/partners?stage=at_risk").await.json()),
-        [c]
-    );
+    assert_eq!(ids(&app.get("/partners?stage=at_risk").await.json()), [c]);
     assert_eq!(
         ids(&app
             .get(&format!("/partners?owner_rep_id={rep}"))
