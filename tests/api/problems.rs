@@ -284,3 +284,15 @@ async fn health_readiness_the_spec_and_the_docs_need_no_token() {
         serde_json::from_str::<serde_json::Value>(&chanlab_api::openapi_json()).unwrap()
     );
 }
+
+#[actix_web::test]
+async fn absurdly_deep_json_is_refused_without_harm() {
+    let app = spawn_app().await;
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+
+    let res = post_raw(&app, "/regions", "application/json", deep.as_bytes()).await;
+
+    // Bodies are read into fixed-shape types, so nesting never recurses past them.
+    res.problem(422);
+    assert_eq!(app.get("/healthz").await.status, 200);
+}
