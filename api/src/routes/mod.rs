@@ -77,6 +77,8 @@ pub const DEFAULT_LIMIT: usize = 50;
 
 /// Cursor parameters shared by every list.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct Cursor {
     /// Page size, 1 to 500 (default 50).
     pub limit: Option<usize>,
