@@ -77,16 +77,17 @@ pub(super) fn set_goal(
                 })
                 .sum();
             rep.touch_target = mandated * len;
+            // Recruiting actions (calls plus negotiations opened) a rep makes when recruiting
+            // is fully measured.
             rep.recruit_target =
-                (b.calls_per_month * b.call_conversion * b.recruiting_share_if_measured * len)
-                    .max(0.5);
+                (b.calls_per_month * b.recruiting_share_if_measured * len).max(0.5);
             baseline * (1.0 + growth).powi(years)
         }
     };
     rep.achieved = 0.0;
     rep.commission_revenue = 0.0;
     rep.touches_done = 0.0;
-    rep.negotiations = 0.0;
+    rep.recruiting_actions = 0.0;
 }
 
 fn tier_of(slot: usize) -> chanlab_shared::Tier {
@@ -121,7 +122,7 @@ pub(super) fn projected_other_attainment(
     }
     if plan.goal_weights[2] > 0.0 && rep.recruit_target > 0.0 {
         let projected = if elapsed > 0.0 {
-            pace(rep.negotiations) / rep.recruit_target
+            pace(rep.recruiting_actions) / rep.recruit_target
         } else {
             1.0
         };
@@ -130,31 +131,30 @@ pub(super) fn projected_other_attainment(
     att
 }
 
-/// Pays commission for the period, records the miss or the hit; returns attainment.
-pub(super) fn settle_period(
-    rep: &mut Rep,
-    plan: &Plan,
-    months: usize,
-    period: usize,
-    kpi: &mut [f64; Kpi::COUNT],
-) -> f64 {
-    let share = months as f64 / period as f64;
+/// Attainment from activities and recruiting so far (targets are already prorated to the
+/// period's length by [`set_goal`]).
+fn other_attainment(rep: &Rep, plan: &Plan) -> f64 {
     let mut other = 0.0;
     if plan.goal_weights[1] > 0.0 && rep.touch_target > 0.0 {
-        other += plan.goal_weights[1] * (rep.touches_done / (rep.touch_target * share)).min(2.0);
+        other += plan.goal_weights[1] * (rep.touches_done / rep.touch_target).min(2.0);
     }
     if plan.goal_weights[2] > 0.0 && rep.recruit_target > 0.0 {
-        other += plan.goal_weights[2] * (rep.negotiations / (rep.recruit_target * share)).min(2.0);
+        other += plan.goal_weights[2] * (rep.recruiting_actions / rep.recruit_target).min(2.0);
     }
+    other
+}
+
+/// Pays commission for the period, records the miss or the hit; returns attainment.
+pub(super) fn settle_period(rep: &mut Rep, plan: &Plan, kpi: &mut [f64; Kpi::COUNT]) -> f64 {
+    let other = other_attainment(rep, plan);
     let revenue_att = if rep.goal > 0.0 {
         rep.achieved / rep.goal
     } else {
         0.0
     };
     let att = plan.goal_weights[0] * revenue_att + other;
-    if rep.filled || rep.commission_revenue > 0.0 {
-        kpi[Kpi::IncentiveCost.index()] += plan.commission(rep.commission_revenue, other, att);
-    }
+    // Commission is owed on revenue booked while the seat was filled (see run.rs).
+    kpi[Kpi::IncentiveCost.index()] += plan.commission(rep.commission_revenue, other, att);
     if rep.filled {
         rep.misses = if att < 1.0 { rep.misses + 1 } else { 0 };
     }
@@ -163,27 +163,18 @@ pub(super) fn settle_period(
     att
 }
 
-/// Pays bonus `k` if its window's attainment reached its level, and opens a new window.
+/// Pays bonus `k` if its window's attainment reached its level, and opens a new window. The
+/// non-revenue part is the current goal period's (an approximation when a bonus window is
+/// longer than the goal period).
 pub(super) fn settle_bonus(rep: &mut Rep, plan: &Plan, k: usize, kpi: &mut [f64; Kpi::COUNT]) {
     let (level, amount, _) = plan.bonuses[k];
     let (done, goal) = rep.windows[k];
-    let att = if plan.goal_weights[0] > 0.0 && goal > 0.0 {
+    let revenue = if plan.goal_weights[0] > 0.0 && goal > 0.0 {
         plan.goal_weights[0] * done / goal
     } else {
         0.0
     };
-    let other = if plan.goal_weights[0] < 1.0 {
-        let share = 1.0 - plan.goal_weights[0];
-        share
-            * if rep.touch_target > 0.0 {
-                (rep.touches_done / rep.touch_target).min(2.0)
-            } else {
-                0.0
-            }
-    } else {
-        0.0
-    };
-    if rep.filled && att + other >= level {
+    if rep.filled && revenue + other_attainment(rep, plan) >= level {
         kpi[Kpi::IncentiveCost.index()] += amount;
     }
     rep.windows[k] = (0.0, 0.0);

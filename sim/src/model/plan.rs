@@ -256,6 +256,11 @@ impl Plan {
         if revenue <= 0.0 {
             return 0.0;
         }
+        if self.goal_weights[0] <= 0.0 {
+            // Goals without a revenue part (activity-based): accelerators and the cap are
+            // thresholds on revenue attainment, so they do not apply; the plain rate does.
+            return self.commission_rate * revenue;
+        }
         if (att1 - att0).abs() < 1e-12 {
             return self.commission_rate * revenue * self.multiplier(att0);
         }

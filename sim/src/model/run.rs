@@ -102,8 +102,7 @@ pub(crate) fn simulate(
             achieved: 0.0,
             commission_revenue: 0.0,
             touches_done: 0.0,
-            negotiations: 0.0,
-            last_month_revenue: 0.0,
+            recruiting_actions: 0.0,
             windows: vec![(0.0, 0.0); plan.bonuses.len()],
         });
     }
@@ -181,7 +180,8 @@ pub(crate) fn simulate(
                 behaviour: b,
                 revenue_at_normal: rep.knowledge * base,
                 skill: rep.skill,
-                ramp: ramp(rep.tenure, b.rep_ramp_months),
+                // A new hire serves partners at least as well as an empty seat.
+                ramp: ramp(rep.tenure, b.rep_ramp_months).max(b.vacant_attention),
                 backing: world.regions[rep.region].backing,
                 mandated_touches: mandated,
                 own_touches,
@@ -195,6 +195,11 @@ pub(crate) fn simulate(
                 windows: &windows_view,
             };
             let mut choice = rep::choose(&situation);
+            if t + 1 == horizon {
+                // Nothing to borrow from or push into after the last simulated month.
+                choice.pull_in = 0.0;
+                choice.push_out = 0.0;
+            }
             if !rep.filled {
                 choice.attention = b.vacant_attention;
                 choice.compliance = 0.0;
@@ -229,7 +234,7 @@ pub(crate) fn simulate(
                 LifecycleStage::Prospect => {
                     if u < conversion {
                         p.stage = LifecycleStage::Negotiating;
-                        rep.negotiations += 1.0;
+                        rep.recruiting_actions += 1.0;
                     }
                     continue;
                 }
@@ -251,7 +256,9 @@ pub(crate) fn simulate(
                         (floor + 0.2 + plan.onboarding_trainings * b.engagement_per_training)
                             .min(1.0);
                     p.forecast = p.potential * p.engagement * ramp(0.0, b.partner_ramp_months);
-                    p.target = (1.0 + b.partner_target_growth) * p.forecast * target_period as f64;
+                    // A target for what is left of the current target period.
+                    let months_left = (target_period - t % target_period) as f64;
+                    p.target = (1.0 + b.partner_target_growth) * p.forecast * months_left;
                     continue;
                 }
                 LifecycleStage::Churned | LifecycleStage::Lost => continue,
@@ -293,7 +300,8 @@ pub(crate) fn simulate(
                 held_back = push;
             } else {
                 let pulled = pull * natural;
-                let pushed = push * natural;
+                // Push out a share of what would sell now, so sell-through stays ≥ 0.
+                let pushed = push * demand;
                 demand += pulled - pushed;
                 p.carry = pushed - pulled;
                 kpi[Kpi::DiscountCost.index()] += b.pull_in_discount * pulled;
@@ -309,6 +317,10 @@ pub(crate) fn simulate(
             if last_target_month && p.target > 0.0 {
                 order += rebate_loading(p, plan, b, order, sell_through);
             }
+            // Stock a rep pushes on a partner stops where the partner's storage does.
+            let room =
+                (b.max_cover_months * p.forecast - (p.inventory + order - sell_through)).max(0.0);
+            loading = loading.min(room);
             order += loading;
             kpi[Kpi::DiscountCost.index()] += b.pull_in_discount * loading;
             order = order.max(sell_through - p.inventory);
@@ -348,15 +360,17 @@ pub(crate) fn simulate(
                 sell_through
             };
             rep.achieved += goal_revenue;
-            rep.last_month_revenue += goal_revenue;
             for w in rep.windows.iter_mut() {
                 w.0 += goal_revenue;
             }
-            rep.commission_revenue += if plan.commission_on_sell_in {
-                order
-            } else {
-                sell_through
-            };
+            if rep.filled {
+                // Nobody earns commission on what a vacant seat's partners buy.
+                rep.commission_revenue += if plan.commission_on_sell_in {
+                    order
+                } else {
+                    sell_through
+                };
+            }
             month_sell_in += order;
             month_sell_through += sell_through;
         }
@@ -371,7 +385,10 @@ pub(crate) fn simulate(
         };
 
         // Reps come and go.
-        for rep in reps.iter_mut() {
+        for (rep, (choice, ..)) in reps.iter_mut().zip(&choices) {
+            if rep.filled {
+                rep.recruiting_actions += choice.recruiting * b.calls_per_month;
+            }
             let u_quit: f64 = rng.random();
             let u_vacancy: f64 = rng.random();
             let z_skill: f64 = rng.sample(StandardNormal);
@@ -403,7 +420,7 @@ pub(crate) fn simulate(
         // Periods that end this month.
         if month_in_period + 1 == period || t + 1 == horizon {
             for rep in reps.iter_mut() {
-                let att = settle_period(rep, plan, month_in_period + 1, period, &mut kpi);
+                let att = settle_period(rep, plan, &mut kpi);
                 if rep.filled {
                     attainment[attainment_bin(att)] += 1;
                     rep_periods += 1.0;
@@ -423,9 +440,6 @@ pub(crate) fn simulate(
                 spike_periods += 1.0;
             }
             period_revenue = 0.0;
-        }
-        for rep in reps.iter_mut() {
-            rep.last_month_revenue = 0.0;
         }
         if last_target_month {
             for p in partners.iter_mut() {

@@ -23,8 +23,8 @@ pub(super) struct Rep {
     pub(super) achieved: f64,
     pub(super) commission_revenue: f64,
     pub(super) touches_done: f64,
-    pub(super) negotiations: f64,
-    pub(super) last_month_revenue: f64,
+    /// Recruiting calls made plus negotiations opened this period.
+    pub(super) recruiting_actions: f64,
     /// Per bonus: (goal-metric revenue in window, goal accumulated over the window).
     pub(super) windows: Vec<(f64, f64)>,
 }
