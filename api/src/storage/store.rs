@@ -230,3 +230,95 @@ fn decode<T: Record>(raw: &RawRecord) -> Result<T, StorageError> {
         ))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::storage::{Kind, SledStorage};
+
+    /// A backend that counts flushes and makes each one as slow as a real fsync.
+    struct CountingFlushes {
+        inner: SledStorage,
+        flushes: AtomicUsize,
+    }
+
+    impl Storage for CountingFlushes {
+        fn get(&self, kind: Kind, id: &str) -> Result<Option<RawRecord>, StorageError> {
+            self.inner.get(kind, id)
+        }
+        fn scan(
+            &self,
+            kind: Kind,
+            filter: Option<(&str, &str)>,
+            after: Option<&str>,
+            visit: &mut dyn FnMut(RawRecord) -> bool,
+        ) -> Result<(), StorageError> {
+            self.inner.scan(kind, filter, after, visit)
+        }
+        fn commit(
+            &self,
+            writes: &[Write],
+            remember: Option<&Remember>,
+        ) -> Result<Vec<u64>, CommitError> {
+            self.inner.commit(writes, remember)
+        }
+        fn recall(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
+            self.inner.recall(key)
+        }
+        fn flush(&self) -> Result<(), StorageError> {
+            self.flushes.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(20));
+            self.inner.flush()
+        }
+    }
+
+    #[actix_web::test]
+    async fn concurrent_writers_share_flushes_and_each_waits_for_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = Arc::new(CountingFlushes {
+            inner: SledStorage::open(dir.path()).unwrap(),
+            flushes: AtomicUsize::new(0),
+        });
+        let store = Store::new(backend.clone());
+        let writers: Vec<_> = (0..32)
+            .map(|i| {
+                let store = store.clone();
+                actix_web::rt::spawn(async move {
+                    let write = Write::Put {
+                        kind: Kind::Region,
+                        id: format!("r{i:02}"),
+                        expect: Expect::Absent,
+                        data: b"{}".to_vec(),
+                        indexes: Vec::new(),
+                        unique: Vec::new(),
+                        refs: Vec::new(),
+                    };
+                    store
+                        .run(move |s| s.commit(&[write], None))
+                        .await
+                        .unwrap()
+                        .unwrap();
+                    let before = Instant::now();
+                    store.durable().await.unwrap();
+                    before.elapsed()
+                })
+            })
+            .collect();
+        for w in writers {
+            let waited = w.await.unwrap();
+            assert!(
+                waited >= Duration::from_millis(15),
+                "answered before a flush: {waited:?}"
+            );
+        }
+
+        let flushes = backend.flushes.load(Ordering::SeqCst);
+        assert!(
+            (1..=16).contains(&flushes),
+            "32 writers took {flushes} flushes"
+        );
+    }
+}
