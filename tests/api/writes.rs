@@ -156,3 +156,33 @@ async fn concurrent_writers_are_all_acknowledged_and_all_stored() {
     let listed = app.get("/activities?limit=500").await.json();
     assert_eq!(listed["items"].as_array().unwrap().len(), 40);
 }
+
+#[actix_web::test]
+async fn a_retried_transition_with_the_same_key_moves_the_partner_once() {
+    let app = spawn_app().await;
+    let region = app.region("Nordics").await;
+    let partner = app.partner(&region, None, "A", "prospect").await;
+    let path = format!("/partners/{partner}/transitions");
+    let send = || {
+        app.send(
+            Method::POST,
+            &path,
+            Some(&app.admin),
+            &[("Idempotency-Key", "sign-acme")],
+            Some(("application/json", br#"{"to": "negotiating"}"#.to_vec())),
+        )
+    };
+
+    let first = send().await;
+    let retry = send().await;
+
+    assert_eq!((first.status, retry.status), (200, 200), "{}", retry.text());
+    assert_eq!(retry.json()["stage"], "negotiating");
+    let fresh = app
+        .post(
+            &format!("/partners/{partner}/transitions"),
+            &json!({"to": "negotiating"}),
+        )
+        .await;
+    assert_eq!(fresh.problem(409)["allowed"], json!(["contracted", "lost"]));
+}
