@@ -3,10 +3,10 @@
 //! Process specs live in `sim/specs/` and scenarios in `sim/scenarios/`, as TOML, embedded at
 //! compile time; tests parse every one, so a bundled example can never be invalid.
 
-/// A process spec file that ships with chanlab.
+/// A file that ships with chanlab: a process spec or a scenario.
 #[derive(Debug, Clone, Copy)]
-pub struct BundledSpec {
-    /// The name used on the command line, e.g. `potential-based`.
+pub struct Bundled {
+    /// The name used on the command line, e.g. `potential-based` or `mid-size`.
     pub name: &'static str,
     /// One line on what it illustrates.
     pub summary: &'static str,
@@ -14,52 +14,41 @@ pub struct BundledSpec {
     pub text: &'static str,
 }
 
-const SPECS: &[BundledSpec] = &[
-    BundledSpec {
+const SPECS: &[Bundled] = &[
+    Bundled {
         name: "flat-growth",
         summary: "Everyone's goal is last year's result plus 8%; goals do not follow actuals.",
         text: include_str!("../specs/flat-growth.toml"),
     },
-    BundledSpec {
+    Bundled {
         name: "ratchet",
         summary: "Next goal follows this period's actual, more after a beat than after a miss.",
         text: include_str!("../specs/ratchet.toml"),
     },
-    BundledSpec {
+    Bundled {
         name: "potential-based",
         summary: "Goals are 70% of each territory's estimated potential; visits are assessed.",
         text: include_str!("../specs/potential-based.toml"),
     },
-    BundledSpec {
+    Bundled {
         name: "stretch",
         summary: "Goals 30% above the expected level, with an accelerator and no cap.",
         text: include_str!("../specs/stretch.toml"),
     },
 ];
 
-/// A scenario file that ships with chanlab.
-#[derive(Debug, Clone, Copy)]
-pub struct BundledScenario {
-    /// The name used on the command line, e.g. `mid-size`.
-    pub name: &'static str,
-    /// One line on what it explores.
-    pub summary: &'static str,
-    /// The TOML text.
-    pub text: &'static str,
-}
-
-const SCENARIOS: &[BundledScenario] = &[
-    BundledScenario {
+const SCENARIOS: &[Bundled] = &[
+    Bundled {
         name: "mid-size",
         summary: "32 reps, 360 partners, 3 years: flat growth vs stretch vs potential-based vs ratchet.",
         text: include_str!("../scenarios/mid-size.toml"),
     },
-    BundledScenario {
+    Bundled {
         name: "recruiting-vs-farming",
         summary: "Many prospects: revenue-only goals vs a scorecard that also rewards signing partners.",
         text: include_str!("../scenarios/recruiting-vs-farming.toml"),
     },
-    BundledScenario {
+    Bundled {
         name: "dual-authority",
         summary: "Regional managers who don't back the process: does assessing mandated visits help?",
         text: include_str!("../scenarios/dual-authority.toml"),
@@ -67,22 +56,22 @@ const SCENARIOS: &[BundledScenario] = &[
 ];
 
 /// Every bundled scenario.
-pub fn scenarios() -> &'static [BundledScenario] {
+pub fn scenarios() -> &'static [Bundled] {
     SCENARIOS
 }
 
 /// The bundled scenario called `name`, if there is one.
-pub fn find_scenario(name: &str) -> Option<&'static BundledScenario> {
+pub fn find_scenario(name: &str) -> Option<&'static Bundled> {
     SCENARIOS.iter().find(|s| s.name == name)
 }
 
 /// Every bundled process spec.
-pub fn specs() -> &'static [BundledSpec] {
+pub fn specs() -> &'static [Bundled] {
     SPECS
 }
 
 /// The bundled spec called `name`, if there is one.
-pub fn find_spec(name: &str) -> Option<&'static BundledSpec> {
+pub fn find_spec(name: &str) -> Option<&'static Bundled> {
     SPECS.iter().find(|s| s.name == name)
 }
 

@@ -293,7 +293,7 @@ impl RunResult {
                             let n = d.count().max(1) as f64;
                             ComparisonReport {
                                 kpi: *k,
-                                difference: moments_report(d),
+                                difference: d.report(),
                                 probability_better: s.wins[k.index()] / n,
                             }
                         })
@@ -305,24 +305,6 @@ impl RunResult {
             replications: self.replications_done(),
             specs,
         }
-    }
-}
-
-/// The report of a difference: mean and interval; no quantiles are kept for differences.
-fn moments_report(m: &Moments) -> SummaryReport {
-    let interval = m.interval95();
-    SummaryReport {
-        n: m.count(),
-        non_finite: m.non_finite(),
-        mean: m.mean(),
-        std_error: m.std_error(),
-        ci95_low: interval.map(|i| i.0),
-        ci95_high: interval.map(|i| i.1),
-        p5: None,
-        p50: None,
-        p95: None,
-        min: None,
-        max: None,
     }
 }
 

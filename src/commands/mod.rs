@@ -12,8 +12,10 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use chanlab_sim::bundled::Bundled;
+use chanlab_sim::files::FileError;
 
-use crate::cli::Command;
+use crate::cli::{Command, OutputFormat};
 
 /// How a command that ran to completion ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,4 +52,73 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Serve(args) => serve::run(args),
         Command::Token(command) => token::run(command, &mut out),
     }
+}
+
+/// Prints bundled files as `name  summary` lines, or as a JSON list.
+fn list_bundled(
+    items: &[Bundled],
+    format: OutputFormat,
+    out: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    match format {
+        OutputFormat::Text => {
+            let width = items.iter().map(|s| s.name.len()).max().unwrap_or(0);
+            for item in items {
+                writeln!(out, "{:width$}  {}", item.name, item.summary)?;
+            }
+        }
+        OutputFormat::Json => {
+            let list: Vec<_> = items
+                .iter()
+                .map(|s| serde_json::json!({"name": s.name, "summary": s.summary}))
+                .collect();
+            serde_json::to_writer_pretty(&mut *out, &list)?;
+            writeln!(out)?;
+        }
+    }
+    Ok(Outcome::Success)
+}
+
+/// Prints the bundled file called `name`, or says which names exist.
+fn show_bundled(
+    kind: &str,
+    name: &str,
+    items: &[Bundled],
+    out: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    match items.iter().find(|item| item.name == name) {
+        Some(item) => {
+            out.write_all(item.text.as_bytes())?;
+            Ok(Outcome::Success)
+        }
+        None => {
+            let known: Vec<&str> = items.iter().map(|s| s.name).collect();
+            writeln!(
+                io::stderr().lock(),
+                "error: there is no bundled {kind} called {name:?}\n  fix: use one of: {}",
+                known.join(", ")
+            )?;
+            Ok(Outcome::InvalidInput)
+        }
+    }
+}
+
+/// `error: FILE:LINE:COL: FIELD: MESSAGE` and a line saying how to fix it, ending with `hint`.
+fn file_error_report(file: &str, problem: &FileError, hint: &str) -> String {
+    let mut place = file.to_owned();
+    if let (Some(line), Some(column)) = (problem.line, problem.column) {
+        place.push_str(&format!(":{line}:{column}"));
+    }
+    let (field, fix) = if problem.field.is_empty() {
+        (String::new(), format!("correct the syntax at {place}"))
+    } else {
+        (
+            format!("{}: ", problem.field),
+            format!("change `{}` in {file}", problem.field),
+        )
+    };
+    format!(
+        "error: {place}: {field}{}\n  fix: {fix}; {hint}",
+        problem.message
+    )
 }

@@ -207,23 +207,10 @@ fn load(arg: &str) -> anyhow::Result<Result<Scenario, String>> {
 }
 
 fn report(file: &str, e: &FileError) -> String {
-    let mut place = file.to_owned();
-    if let (Some(line), Some(column)) = (e.line, e.column) {
-        place.push_str(&format!(":{line}:{column}"));
-    }
-    let field = if e.field.is_empty() {
-        String::new()
-    } else {
-        format!("{}: ", e.field)
-    };
-    let fix = if e.field.is_empty() {
-        format!("correct the syntax at {place}")
-    } else {
-        format!("change `{}` in {file}", e.field)
-    };
-    format!(
-        "error: {place}: {field}{}\n  fix: {fix}; `chanlab scenario init` prints a complete, commented scenario to compare with",
-        e.message
+    super::file_error_report(
+        file,
+        e,
+        "`chanlab scenario init` prints a complete, commented scenario to compare with",
     )
 }
 

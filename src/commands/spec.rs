@@ -2,61 +2,21 @@
 
 use std::fs;
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
 use chanlab_shared::{GoalStrategy, ProcessRules};
 use chanlab_sim::bundled;
-use chanlab_sim::files::{self, FileError, Format};
+use chanlab_sim::files::{self, Format};
 
 use super::Outcome;
 use crate::cli::{OutputFormat, SpecCommand};
 
 pub(crate) fn run(command: SpecCommand, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     match command {
-        SpecCommand::List { format } => list(format, out),
-        SpecCommand::Show { name } => show(&name, out),
+        SpecCommand::List { format } => super::list_bundled(bundled::specs(), format, out),
+        SpecCommand::Show { name } => super::show_bundled("spec", &name, bundled::specs(), out),
         SpecCommand::Check { files, format } => check(&files, format, out),
-    }
-}
-
-fn list(format: OutputFormat, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let specs = bundled::specs();
-    match format {
-        OutputFormat::Text => {
-            let width = specs.iter().map(|s| s.name.len()).max().unwrap_or(0);
-            for spec in specs {
-                writeln!(out, "{:width$}  {}", spec.name, spec.summary)?;
-            }
-        }
-        OutputFormat::Json => {
-            let list: Vec<_> = specs
-                .iter()
-                .map(|s| serde_json::json!({"name": s.name, "summary": s.summary}))
-                .collect();
-            serde_json::to_writer_pretty(&mut *out, &list)?;
-            writeln!(out)?;
-        }
-    }
-    Ok(Outcome::Success)
-}
-
-fn show(name: &str, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    match bundled::find_spec(name) {
-        Some(spec) => {
-            out.write_all(spec.text.as_bytes())?;
-            Ok(Outcome::Success)
-        }
-        None => {
-            let known: Vec<&str> = bundled::specs().iter().map(|s| s.name).collect();
-            let mut err = io::stderr().lock();
-            writeln!(
-                err,
-                "error: there is no bundled spec called {name:?}\n  fix: use one of: {}",
-                known.join(", ")
-            )?;
-            Ok(Outcome::InvalidInput)
-        }
     }
 }
 
@@ -76,7 +36,12 @@ fn check(paths: &[PathBuf], format: OutputFormat, out: &mut dyn Write) -> anyhow
             }
             Err(problem) => {
                 any_invalid = true;
-                writeln!(err, "{}", report(path, &problem))?;
+                let report = super::file_error_report(
+                    &path.display().to_string(),
+                    &problem,
+                    "`chanlab spec show potential-based` prints a valid spec to compare with",
+                );
+                writeln!(err, "{report}")?;
             }
         }
     }
@@ -93,28 +58,6 @@ fn check(paths: &[PathBuf], format: OutputFormat, out: &mut dyn Write) -> anyhow
     } else {
         Outcome::Success
     })
-}
-
-/// `error: FILE:LINE:COL: FIELD: MESSAGE` and a line saying how to fix it.
-fn report(path: &Path, problem: &FileError) -> String {
-    let mut place = path.display().to_string();
-    if let (Some(line), Some(column)) = (problem.line, problem.column) {
-        place.push_str(&format!(":{line}:{column}"));
-    }
-    let field = if problem.field.is_empty() {
-        String::new()
-    } else {
-        format!("{}: ", problem.field)
-    };
-    let fix = if problem.field.is_empty() {
-        format!("  fix: correct the syntax at {place}")
-    } else {
-        format!("  fix: change `{}` in {}", problem.field, path.display())
-    };
-    format!(
-        "error: {place}: {field}{}\n{fix}; `chanlab spec show potential-based` prints a valid spec to compare with",
-        problem.message
-    )
 }
 
 /// One line on what a spec does, for a person checking it.

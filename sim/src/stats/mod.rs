@@ -565,6 +565,25 @@ impl Moments {
         let half = t_975(self.n - 1) * self.std_error()?;
         Some((mean - half, mean + half))
     }
+
+    /// The mean, its standard error and 95% interval as a [`SummaryReport`]; moments keep no
+    /// quantiles, so those fields are `None`.
+    pub fn report(&self) -> SummaryReport {
+        let interval = self.interval95();
+        SummaryReport {
+            n: self.count(),
+            non_finite: self.non_finite(),
+            mean: self.mean(),
+            std_error: self.std_error(),
+            ci95_low: interval.map(|i| i.0),
+            ci95_high: interval.map(|i| i.1),
+            p5: None,
+            p50: None,
+            p95: None,
+            min: None,
+            max: None,
+        }
+    }
 }
 
 /// Buckets per power of two in a [`Sketch`]'s index mapping.
@@ -1018,19 +1037,13 @@ impl Summary {
 
     /// The figures reported for the KPI.
     pub fn report(&self) -> SummaryReport {
-        let interval = self.moments.interval95();
         SummaryReport {
-            n: self.moments.count(),
-            non_finite: self.moments.non_finite(),
-            mean: self.moments.mean(),
-            std_error: self.moments.std_error(),
-            ci95_low: interval.map(|i| i.0),
-            ci95_high: interval.map(|i| i.1),
             p5: self.sketch.quantile(0.05),
             p50: self.sketch.quantile(0.5),
             p95: self.sketch.quantile(0.95),
             min: self.sketch.min(),
             max: self.sketch.max(),
+            ..self.moments.report()
         }
     }
 }
