@@ -11,6 +11,8 @@
 //! (a rep's region) can only be written when the other exists, and a record that others
 //! name cannot be deleted.
 
+#[cfg(test)]
+mod conformance;
 mod records;
 mod sled_backend;
 mod store;
