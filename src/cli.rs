@@ -50,12 +50,13 @@ pub(crate) struct SimulateArgs {
     #[arg(long)]
     pub(crate) seed: Option<u64>,
     /// Worker threads; 0 uses every core. Results are identical for any number.
-    #[arg(long, default_value_t = 0, env = "CHANLAB_THREADS")]
-    pub(crate) threads: usize,
+    #[arg(long, default_value_t = 0, env = "CHANLAB_THREADS",
+          value_parser = clap::value_parser!(u16).range(0..=1024))]
+    pub(crate) threads: u16,
     /// Run only part K of N of the replications (e.g. 2/8) and write a partial result to
     /// merge later with `chanlab merge`; implies `--format json`.
     #[arg(long, value_name = "K/N")]
-    pub(crate) shard: Option<String>,
+    pub(crate) shard: Option<chanlab_sim::engine::Shard>,
     #[command(flatten)]
     pub(crate) output: OutputArgs,
 }

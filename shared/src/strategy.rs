@@ -22,14 +22,14 @@ pub enum GoalStrategy {
     /// Every scope's goal is its baseline (its actual in the period before the spec took
     /// effect) grown by `growth`; later actuals do not move the goal.
     FlatGrowth {
-        /// Growth over the baseline, e.g. 0.08 for +8%.
+        /// Annual growth over the baseline, e.g. 0.08 for +8% a year.
         growth: GrowthRate,
     },
     /// Each goal is last goal moved toward last actual, then grown: a beat raises the next
     /// goal by `up_weight` of the excess, a miss lowers it by `down_weight` of the shortfall
     /// (Leone, Misra & Zimmerman 2004 find `up_weight > down_weight`).
     Ratchet {
-        /// Growth applied after the ratchet.
+        /// Annual growth applied after the ratchet (prorated to the goal period).
         growth: GrowthRate,
         /// Share of an overshoot carried into the next goal.
         up_weight: Fraction,
@@ -56,7 +56,7 @@ pub enum GoalStrategy {
     /// Several thresholds (e.g. 90%, 100%, 120% of a grown baseline), each paying the
     /// matching threshold bonus of the incentive plan.
     TieredThresholds {
-        /// Growth over the baseline that defines the 100% level.
+        /// Annual growth over the baseline that defines the 100% level.
         growth: GrowthRate,
         /// Threshold levels as ratios of the 100% level, rising.
         levels: ThresholdLevels,
@@ -68,7 +68,7 @@ pub enum GoalStrategy {
     },
     /// Goals on several metrics at once, combined with weights.
     BalancedScorecard {
-        /// Growth applied to the revenue metrics' baselines.
+        /// Annual growth applied to the revenue metrics' baselines.
         growth: GrowthRate,
         /// Metrics and their weights, summing to 1.
         weights: MetricWeights,

@@ -17,7 +17,7 @@ pub struct Bundled {
 const SPECS: &[Bundled] = &[
     Bundled {
         name: "flat-growth",
-        summary: "Everyone's goal is last year's result plus 8%; goals do not follow actuals.",
+        summary: "Goals are the opening run rate plus 8% a year for everyone; they never follow actuals.",
         text: include_str!("../specs/flat-growth.toml"),
     },
     Bundled {

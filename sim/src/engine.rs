@@ -27,16 +27,36 @@ pub struct RunOptions {
     pub shard: Option<Shard>,
 }
 
-/// Part `index` (1-based) of `count` equal, contiguous slices of the replications.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Part `index` (1-based) of `count` equal, contiguous slices of the replications. Built
+/// only through [`Shard::new`] or parsing `K/N`, so `1 ≤ index ≤ count` always holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
-    /// Which part, from 1.
-    pub index: u32,
-    /// How many parts.
-    pub count: u32,
+    index: u32,
+    count: u32,
 }
 
 impl Shard {
+    /// Part `index` of `count`; `1 ≤ index ≤ count`.
+    pub fn new(index: u32, count: u32) -> Result<Self, String> {
+        if count == 0 || index == 0 || index > count {
+            Err(format!(
+                "the part must be between 1 and the number of parts, found {index}/{count}"
+            ))
+        } else {
+            Ok(Shard { index, count })
+        }
+    }
+
+    /// Which part, from 1.
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// How many parts.
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+
     /// The replication indices `[start, end)` this shard runs out of `total`.
     pub fn range(&self, total: u64) -> (u64, u64) {
         let count = u64::from(self.count);
@@ -52,12 +72,7 @@ impl FromStr for Shard {
         let (k, n) = s.split_once('/').ok_or_else(bad)?;
         let index: u32 = k.trim().parse().map_err(|_| bad())?;
         let count: u32 = n.trim().parse().map_err(|_| bad())?;
-        if count == 0 || index == 0 || index > count {
-            return Err(format!(
-                "the part must be between 1 and the number of parts, found {s:?}"
-            ));
-        }
-        Ok(Shard { index, count })
+        Shard::new(index, count)
     }
 }
 
@@ -232,6 +247,9 @@ impl RunResult {
         if parts.is_empty() {
             return Err(EngineError::Merge("nothing to merge".to_owned()));
         }
+        for part in &parts {
+            part.check()?;
+        }
         parts.sort_by_key(|p| p.replications.first().copied());
         let mut merged = parts.remove(0);
         for part in parts {
@@ -260,6 +278,51 @@ impl RunResult {
         merged.replications.sort_unstable();
         merged.replications = coalesce(&merged.replications);
         Ok(merged)
+    }
+
+    /// Checks that a result read from a file has the shape this version writes, so a merge
+    /// never truncates or mixes states: same version, one state per spec with every KPI and
+    /// month, a baseline that exists, replication ranges inside the run.
+    pub fn check(&self) -> Result<(), EngineError> {
+        let bad = |what: String| Err(EngineError::Merge(what));
+        if self.chanlab_version != env!("CARGO_PKG_VERSION") {
+            return bad(format!(
+                "the part was written by chanlab {}, this is {}; merge parts with the version that wrote them",
+                self.chanlab_version,
+                env!("CARGO_PKG_VERSION")
+            ));
+        }
+        if let Err(e) = crate::scenario::resolve(self.scenario.clone(), &|p| {
+            Err(format!("a result's scenario cannot refer to {p}"))
+        }) {
+            return bad(format!("the part's scenario is invalid: {e}"));
+        }
+        let months = self.scenario.horizon_months as usize;
+        let total = u64::from(self.scenario.replications);
+        if self.specs.len() != self.scenario.specs.len() || self.baseline >= self.specs.len() {
+            return bad("the part's specs do not match its scenario".to_owned());
+        }
+        for (i, s) in self.specs.iter().enumerate() {
+            let compared = if i == self.baseline { 0 } else { Kpi::COUNT };
+            let ok = s.kpis.len() == Kpi::COUNT
+                && s.attainment.len() == ATTAINMENT_BINS
+                && s.monthly_sell_through.len() == months
+                && s.monthly_sell_in.len() == months
+                && s.difference.len() == compared
+                && s.wins.len() == compared;
+            if !ok {
+                return bad(format!(
+                    "the state of spec {:?} is damaged or incomplete",
+                    s.name
+                ));
+            }
+        }
+        if self.replications.is_empty()
+            || self.replications.iter().any(|&(a, b)| a >= b || b > total)
+        {
+            return bad("the part's replication ranges are outside its run".to_owned());
+        }
+        Ok(())
     }
 
     /// The figures people read: per spec and KPI, and per comparison with the baseline.

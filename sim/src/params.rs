@@ -282,7 +282,7 @@ impl Behaviour {
         check_range("reference_pay_rate", self.reference_pay_rate, 0.0001, 1.0)?;
         check_range("skill_spread", self.skill_spread, 0.0, 2.0)?;
         check_range("rep_ramp_months", self.rep_ramp_months, 0.0, 60.0)?;
-        check_range("vacancy_months", self.vacancy_months, 0.0, 24.0)?;
+        check_range("vacancy_months", self.vacancy_months, 1.0, 24.0)?;
         unit("annual_attrition", self.annual_attrition)?;
         check_range("attrition_per_miss", self.attrition_per_miss, 0.0, 10.0)?;
         let [lo, hi] = self.effort_range;

@@ -72,7 +72,7 @@ fn shards_merged_equal_the_full_run_exactly() {
     let scenario = small();
     let full = run(&scenario, 2, None);
     let parts: Vec<RunResult> = (1..=3)
-        .map(|k| run(&scenario, 1, Some(Shard { index: k, count: 3 })))
+        .map(|k| run(&scenario, 1, Some(Shard::new(k, 3).unwrap())))
         .collect();
     assert!(!parts[0].is_complete());
     // Merge order must not matter either.
@@ -87,7 +87,7 @@ fn a_shard_result_survives_a_json_round_trip_and_still_merges() {
     let scenario = small();
     let parts: Vec<RunResult> = (1..=2)
         .map(|k| {
-            let part = run(&scenario, 1, Some(Shard { index: k, count: 2 }));
+            let part = run(&scenario, 1, Some(Shard::new(k, 2).unwrap()));
             serde_json::from_str(&json(&part)).expect("reads back")
         })
         .collect();
@@ -100,16 +100,16 @@ fn a_shard_result_survives_a_json_round_trip_and_still_merges() {
 #[test]
 fn merging_a_shard_twice_is_refused() {
     let scenario = small();
-    let part = run(&scenario, 1, Some(Shard { index: 1, count: 2 }));
+    let part = run(&scenario, 1, Some(Shard::new(1, 2).unwrap()));
     let err = RunResult::merge(vec![part.clone(), part]).unwrap_err();
     assert!(err.to_string().contains("appear in two parts"), "{err}");
 }
 
 #[test]
 fn merging_shards_of_different_runs_is_refused() {
-    let a = run(&small(), 1, Some(Shard { index: 1, count: 2 }));
+    let a = run(&small(), 1, Some(Shard::new(1, 2).unwrap()));
     let other = small().with_overrides(None, Some(7)).unwrap();
-    let b = run(&other, 1, Some(Shard { index: 2, count: 2 }));
+    let b = run(&other, 1, Some(Shard::new(2, 2).unwrap()));
     let err = RunResult::merge(vec![a, b]).unwrap_err();
     assert!(err.to_string().contains("different scenarios"), "{err}");
 }
@@ -121,7 +121,7 @@ fn more_shards_than_replications_is_an_error_not_an_empty_result() {
         &scenario,
         &RunOptions {
             threads: 1,
-            shard: Some(Shard { index: 1, count: 3 }),
+            shard: Some(Shard::new(1, 3).unwrap()),
         },
         &|| {},
     )
@@ -131,7 +131,8 @@ fn more_shards_than_replications_is_an_error_not_an_empty_result() {
 
 #[test]
 fn shard_text_is_parsed_and_checked() {
-    assert_eq!("2/8".parse::<Shard>(), Ok(Shard { index: 2, count: 8 }));
+    assert_eq!("2/8".parse::<Shard>(), Shard::new(2, 8));
+    assert!(Shard::new(0, 3).is_err() && Shard::new(4, 3).is_err());
     for bad in ["0/3", "4/3", "1/0", "a/b", "3"] {
         assert!(bad.parse::<Shard>().is_err(), "{bad} accepted");
     }
@@ -197,4 +198,25 @@ fn the_result_carries_what_is_needed_to_rerun_it() {
     let again =
         scenario::resolve(result.scenario.clone(), &|_| Err("no files".to_owned())).unwrap();
     assert_eq!(json(&run(&again, 2, None)), text);
+}
+
+#[test]
+fn a_damaged_or_foreign_part_is_refused_not_merged() {
+    let scenario = small();
+    let good = run(&scenario, 1, Some(Shard::new(1, 2).unwrap()));
+    let other = run(&scenario, 1, Some(Shard::new(2, 2).unwrap()));
+    let mut old = other.clone();
+    old.chanlab_version = "0.0.1".to_owned();
+    let err = RunResult::merge(vec![good.clone(), old]).unwrap_err();
+    assert!(
+        err.to_string().contains("written by chanlab 0.0.1"),
+        "{err}"
+    );
+    let mut short = other.clone();
+    short.specs[0].monthly_sell_through.truncate(2);
+    let err = RunResult::merge(vec![short, good.clone()]).unwrap_err();
+    assert!(err.to_string().contains("damaged"), "{err}");
+    let mut no_baseline = other;
+    no_baseline.baseline = 7;
+    assert!(RunResult::merge(vec![good, no_baseline]).is_err());
 }

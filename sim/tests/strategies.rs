@@ -110,6 +110,14 @@ fn every_goal_strategy_runs_and_reports_finite_kpis() {
         for kpi in Kpi::ALL {
             let m = mean(&result, i, kpi);
             assert!(m.is_finite(), "{} {}: {m}", spec.name, kpi.name());
+            let dropped = result.specs[i].kpis[kpi.index()].moments().non_finite();
+            assert_eq!(
+                dropped,
+                0,
+                "{} {}: {dropped} non-finite values",
+                spec.name,
+                kpi.name()
+            );
         }
         assert!(mean(&result, i, Kpi::SellThrough) > 0.0, "{}", spec.name);
     }
@@ -209,4 +217,74 @@ fn a_scorecard_that_rewards_signing_partners_grows_the_channel() {
     )
     .unwrap();
     assert!(mean(&result, 1, Kpi::PartnersSigned) > mean(&result, 0, Kpi::PartnersSigned) * 1.5);
+}
+
+#[test]
+fn seats_that_start_without_partners_get_goals_from_their_first_sales() {
+    // A region of prospects only: its reps have no opening baseline. They must not count as
+    // missing a zero goal forever (which would also drive them out through attrition).
+    let text = r#"
+name = "All prospects"
+horizon_months = 24
+replications = 16
+seed = 3
+
+[[channel.regions]]
+name = "New territory"
+reps = 4
+prospects = 200
+
+[[specs]]
+bundled = "flat-growth"
+"#;
+    let scenario = scenario::parse(text, Format::Toml, &|_| Err("no files".to_owned())).unwrap();
+    let result = engine::run(
+        &scenario,
+        &RunOptions {
+            threads: 2,
+            shard: None,
+        },
+        &|| {},
+    )
+    .unwrap();
+    assert!(mean(&result, 0, Kpi::PartnersSigned) > 0.0);
+    assert!(
+        mean(&result, 0, Kpi::RepsAtGoal) > 0.05,
+        "{}",
+        mean(&result, 0, Kpi::RepsAtGoal)
+    );
+}
+
+#[test]
+fn yearly_monthly_and_sell_in_goals_all_run() {
+    let yearly = spec_with("Yearly", STRATEGIES[0].1)
+        .replace("period = \"quarter\"\nmetric", "period = \"year\"\nmetric");
+    let monthly = spec_with("Monthly", STRATEGIES[0].1)
+        .replace("period = \"quarter\"\nmetric", "period = \"month\"\nmetric");
+    let sell_in = spec_with("SellIn", STRATEGIES[0].1)
+        .replace("metric = \"sell_through\"", "metric = \"sell_in\"")
+        .replace("basis = \"sell_through\"", "basis = \"sell_in\"");
+    assert!(
+        yearly.contains("period = \"year\"")
+            && monthly.contains("period = \"month\"")
+            && sell_in.contains("basis = \"sell_in\"")
+    );
+    let result = run_with(
+        0.9,
+        &[
+            ("Yearly", yearly),
+            ("Monthly", monthly),
+            ("SellIn", sell_in),
+        ],
+    );
+    for i in 0..3 {
+        for kpi in Kpi::ALL {
+            assert!(
+                mean(&result, i, kpi).is_finite(),
+                "{} {}",
+                result.specs[i].name,
+                kpi.name()
+            );
+        }
+    }
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, bail};
-use chanlab_sim::engine::{self, RunOptions, RunReport, RunResult, Shard};
+use chanlab_sim::engine::{self, RunOptions, RunReport, RunResult};
 use chanlab_sim::files::{FileError, Format};
 use chanlab_sim::scenario::{self, Scenario};
 use chanlab_sim::{bundled, chart};
@@ -35,13 +35,19 @@ struct Document<'a> {
 }
 
 pub(crate) fn run(args: SimulateArgs, view: View, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let shard = match args.shard.as_deref().map(str::parse::<Shard>).transpose() {
-        Ok(shard) => shard,
-        Err(message) => {
-            writeln!(io::stderr().lock(), "error: --shard: {message}")?;
-            return Ok(Outcome::InvalidInput);
-        }
-    };
+    let shard = args.shard;
+    if shard.is_some()
+        && matches!(
+            args.output.format,
+            Some(ReportFormat::Text | ReportFormat::Csv)
+        )
+    {
+        writeln!(
+            io::stderr().lock(),
+            "error: --shard writes a partial result that only JSON can carry to `chanlab merge`\n  fix: drop --format, or use --format json"
+        )?;
+        return Ok(Outcome::InvalidInput);
+    }
     let scenario = match load(&args.scenario)? {
         Ok(s) => s,
         Err(report) => {
@@ -74,7 +80,7 @@ pub(crate) fn run(args: SimulateArgs, view: View, out: &mut dyn Write) -> anyhow
         }
     };
     let options = RunOptions {
-        threads: args.threads,
+        threads: usize::from(args.threads),
         shard,
     };
     let result = engine::run(&scenario, &options, &tick)?;
@@ -150,26 +156,49 @@ fn write_result(
             View::Compare => table::compare(result, &report),
         },
     };
+    // Render everything before writing anything, so a failure leaves no partial set.
+    let svg = output.chart.as_ref().map(|_| {
+        chart::comparison_svg(
+            &report,
+            result.scenario.name.as_str(),
+            result.scenario.currency.code(),
+        )
+    });
+    if let (Some(path), Some(svg)) = (&output.chart, &svg) {
+        write_file(path, svg.as_bytes())?;
+    }
     match &output.out {
         Some(path) => write_file(path, text.as_bytes())?,
         None => out.write_all(text.as_bytes())?,
     }
-    if let Some(path) = &output.chart {
-        let svg = chart::comparison_svg(
-            &report,
-            result.scenario.name.as_str(),
-            result.scenario.currency.code(),
-        );
-        write_file(path, svg.as_bytes())?;
+    let dropped: u64 = report
+        .specs
+        .iter()
+        .flat_map(|s| &s.kpis)
+        .map(|k| k.summary.non_finite)
+        .sum();
+    if dropped > 0 {
+        writeln!(
+            io::stderr().lock(),
+            "warning: {dropped} KPI values were not finite and were left out of the statistics; please report this with the scenario"
+        )?;
     }
     Ok(())
 }
 
-/// Writes through a temporary file and a rename, so a failed write never leaves half a file.
+/// Writes through a temporary file beside `path` and a rename, so a failed write never
+/// leaves half a file, and two runs writing to one folder never share a temporary file.
 fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let tmp = path.with_extension("partial");
-    fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.{}.partial", std::process::id()));
+    let written = fs::write(&tmp, bytes).and_then(|()| fs::rename(&tmp, path));
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("cannot write {}", path.display()));
+    }
     Ok(())
 }
 

@@ -64,13 +64,15 @@ fn check(paths: &[PathBuf], format: OutputFormat, out: &mut dyn Write) -> anyhow
 fn summary(rules: &ProcessRules) -> String {
     let goal = &rules.goal_setting;
     let strategy = match &goal.strategy {
-        GoalStrategy::FlatGrowth { growth } => format!("flat growth {:+.0}%", growth.get() * 100.0),
+        GoalStrategy::FlatGrowth { growth } => {
+            format!("flat growth {:+.0}%/yr", growth.get() * 100.0)
+        }
         GoalStrategy::Ratchet {
             growth,
             up_weight,
             down_weight,
         } => format!(
-            "ratchet (up {:.0}%, down {:.0}%, {:+.0}%)",
+            "ratchet (up {:.0}%, down {:.0}%, {:+.0}%/yr)",
             up_weight.get() * 100.0,
             down_weight.get() * 100.0,
             growth.get() * 100.0

@@ -114,7 +114,7 @@ pub(crate) fn each(result: &RunResult, report: &RunReport) -> String {
 /// One row per spec and KPI, with the paired comparison where there is one.
 pub(crate) fn csv(report: &RunReport) -> String {
     let mut out = String::from(
-        "spec,baseline,kpi,unit,n,mean,std_error,ci95_low,ci95_high,p5,p50,p95,diff_mean,diff_ci95_low,diff_ci95_high,probability_better\n",
+        "spec,baseline,kpi,unit,n,non_finite,mean,std_error,ci95_low,ci95_high,p5,p50,p95,diff_mean,diff_ci95_low,diff_ci95_high,probability_better\n",
     );
     let num = |v: Option<f64>| v.map_or(String::new(), |x| format!("{x}"));
     for s in &report.specs {
@@ -123,12 +123,13 @@ pub(crate) fn csv(report: &RunReport) -> String {
             let cmp = s.vs_baseline.iter().find(|c| c.kpi == k.kpi);
             let _ = writeln!(
                 out,
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
                 csv_field(&s.name),
                 s.baseline,
                 k.kpi.name(),
                 unit_name(k.kpi.unit()),
                 r.n,
+                r.non_finite,
                 num(r.mean),
                 num(r.std_error),
                 num(r.ci95_low),
@@ -214,7 +215,14 @@ fn fmt_diff(kpi: Kpi, d: &SummaryReport, base_mean: Option<f64>) -> String {
                 let p = |x: f64| 100.0 * x / b.abs();
                 format!("{:+.1}% [{:+.1}, {:+.1}]", p(m), p(lo), p(hi))
             }
-            _ => format!("{:+.1} [{:+.1}, {:+.1}]", m, lo, hi),
+            // No baseline level to relate to: show the absolute difference in the KPI's unit.
+            _ => {
+                let f = |x: f64| {
+                    let v = fmt_value(kpi, Some(x.abs()));
+                    format!("{}{v}", if x < 0.0 { "-" } else { "+" })
+                };
+                format!("{} [{}, {}] abs", f(m), f(lo), f(hi))
+            }
         },
         Unit::Share => format!(
             "{:+.1}pp [{:+.1}, {:+.1}]",

@@ -68,7 +68,7 @@ fn csv_output_has_a_row_per_spec_and_kpi() {
     let run = chanlab(&small_args("compare", &["--format", "csv"]));
     assert!(run.status.success(), "{}", run.stderr);
     let lines: Vec<&str> = run.stdout.lines().collect();
-    assert!(lines[0].starts_with("spec,baseline,kpi,unit,n,mean"));
+    assert!(lines[0].starts_with("spec,baseline,kpi,unit,n,non_finite,mean"));
     assert_eq!(lines.len(), 1 + 3 * 14);
     assert!(
         lines
@@ -129,8 +129,18 @@ fn merging_something_that_is_not_a_result_is_a_clear_error() {
 #[test]
 fn bad_shard_and_replication_arguments_are_rejected() {
     let shard = chanlab(&small_args("run", &["--shard", "4/3"]));
-    assert_eq!(shard.status.code(), Some(1));
+    assert_eq!(shard.status.code(), Some(2));
     assert!(shard.stderr.contains("--shard"), "{}", shard.stderr);
+    let text_shard = chanlab(&small_args("run", &["--shard", "1/3", "--format", "text"]));
+    assert_eq!(text_shard.status.code(), Some(1));
+    assert!(
+        text_shard.stderr.contains("only JSON"),
+        "{}",
+        text_shard.stderr
+    );
+    let threads = chanlab(&small_args("run", &["--threads", "100000"]));
+    assert_eq!(threads.status.code(), Some(2));
+    assert!(threads.stderr.contains("--threads"), "{}", threads.stderr);
     let reps = chanlab(&["run", "dual-authority", "--replications", "0", "--quiet"]);
     assert_eq!(reps.status.code(), Some(1));
     assert!(reps.stderr.contains("--replications"), "{}", reps.stderr);
@@ -149,4 +159,25 @@ fn the_chart_is_written_as_svg() {
         &svg[..40.min(svg.len())]
     );
     assert!(svg.contains("Mandate + paid assessment"));
+}
+
+#[test]
+fn a_failed_write_leaves_no_file_behind() {
+    let scratch = Scratch::new("failed-write");
+    let out = scratch.write("result.txt", "");
+    std::fs::remove_file(&out).unwrap();
+    let run = chanlab(&small_args(
+        "compare",
+        &["--out", &out, "--chart", "/nonexistent-dir/c.svg"],
+    ));
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        run.stderr.contains("cannot write /nonexistent-dir/c.svg"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !std::path::Path::new(&out).exists(),
+        "the result was written although the chart failed"
+    );
 }

@@ -64,7 +64,7 @@ fn a_shown_spec_checks_clean_when_saved_to_a_file() {
         check.stdout
     );
     assert!(
-        check.stdout.contains("ratchet (up 80%, down 30%, +5%)"),
+        check.stdout.contains("ratchet (up 80%, down 30%, +5%/yr)"),
         "{}",
         check.stdout
     );

@@ -17,6 +17,17 @@ pub(super) fn set_goal(
     period: usize,
     len: f64,
 ) {
+    if rep.baseline_monthly <= 0.0 {
+        // A seat that had nothing selling when the plan started (all prospects, or more
+        // seats than partners) gets its baseline from its current run rate once it has one,
+        // as a manager would base a goal on the first actuals.
+        let run_rate: f64 = partners[rep.first..rep.end]
+            .iter()
+            .filter(|p| p.stage.is_selling())
+            .map(|p| p.potential * p.engagement * ramp(p.months_selling, b.partner_ramp_months))
+            .sum();
+        rep.baseline_monthly = run_rate;
+    }
     let baseline = rep.baseline_monthly * len;
     let years = (t / 12) as i32 + 1;
     let potential = || -> f64 {
@@ -144,8 +155,14 @@ fn other_attainment(rep: &Rep, plan: &Plan) -> f64 {
     other
 }
 
-/// Pays commission for the period, records the miss or the hit; returns attainment.
-pub(super) fn settle_period(rep: &mut Rep, plan: &Plan, kpi: &mut [f64; Kpi::COUNT]) -> f64 {
+/// Pays commission for the period, records the miss or the hit; returns attainment, or
+/// `None` when the seat had no goal it could be measured against (a revenue goal of zero:
+/// nothing was selling when the goal was set), which then counts neither as a hit nor a miss.
+pub(super) fn settle_period(
+    rep: &mut Rep,
+    plan: &Plan,
+    kpi: &mut [f64; Kpi::COUNT],
+) -> Option<f64> {
     let other = other_attainment(rep, plan);
     let revenue_att = if rep.goal > 0.0 {
         rep.achieved / rep.goal
@@ -155,12 +172,13 @@ pub(super) fn settle_period(rep: &mut Rep, plan: &Plan, kpi: &mut [f64; Kpi::COU
     let att = plan.goal_weights[0] * revenue_att + other;
     // Commission is owed on revenue booked while the seat was filled (see run.rs).
     kpi[Kpi::IncentiveCost.index()] += plan.commission(rep.commission_revenue, other, att);
-    if rep.filled {
+    let measurable = plan.goal_weights[0] <= 0.0 || rep.goal > 0.0;
+    if rep.filled && measurable {
         rep.misses = if att < 1.0 { rep.misses + 1 } else { 0 };
     }
     rep.last_goal = rep.goal;
     rep.last_actual = rep.achieved;
-    att
+    measurable.then_some(att)
 }
 
 /// Pays bonus `k` if its window's attainment reached its level, and opens a new window. The

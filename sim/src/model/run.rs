@@ -421,7 +421,7 @@ pub(crate) fn simulate(
         if month_in_period + 1 == period || t + 1 == horizon {
             for rep in reps.iter_mut() {
                 let att = settle_period(rep, plan, &mut kpi);
-                if rep.filled {
+                if let (true, Some(att)) = (rep.filled, att) {
                     attainment[attainment_bin(att)] += 1;
                     rep_periods += 1.0;
                     if att >= 1.0 {
