@@ -238,8 +238,10 @@ pub(crate) fn fmt_value(kpi: Kpi, v: Option<f64>) -> String {
     let Some(v) = v else { return "n/a".to_owned() };
     match kpi.unit() {
         Unit::Money => fmt_money(v),
-        Unit::Share => format!("{:.1}%", 100.0 * v),
-        Unit::Count => format!("{v:.1}"),
+        // Shares and counts cannot be negative; an interval's lower end can dip below 0 only
+        // through the normal approximation, so show it at 0.
+        Unit::Share => format!("{:.1}%", 100.0 * v.max(0.0)),
+        Unit::Count => format!("{:.1}", v.max(0.0)),
         Unit::Ratio => format!("{v:.3}"),
     }
 }
