@@ -12,14 +12,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{
-    Cursor, created, default_field, delete_record, json_with_etag, next_link, page_type,
+    Cursor, create_record, default_field, delete_record, json_with_etag, next_link, page_type,
     query_value, resource, update_record, write,
 };
 use crate::auth::{Access, Caller, Principal};
 use crate::error::ApiError;
 use crate::extract::{Body, IdempotencyKey, IfMatch, path_id};
 use crate::state::AppState;
-use crate::storage::{Expect, store_put};
 
 /// Registers the activity routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -159,20 +158,16 @@ pub async fn create_activity(
     if !in_scope(&caller, access, &activity, &HashSet::new()) {
         return Err(caller.principal.out_of_scope("another rep's activities"));
     }
-    write(
+    let location = format!("/activities/{}", activity.id);
+    create_record(
         &state,
         &caller,
         idem,
         &req,
         &body.raw,
         default_field,
-        move |_| {
-            let location = format!("/activities/{}", activity.id);
-            Ok((
-                vec![store_put(&activity, Expect::Absent)],
-                created(&activity, location),
-            ))
-        },
+        activity,
+        location,
     )
     .await
 }

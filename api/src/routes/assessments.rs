@@ -10,14 +10,13 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::goals::{scope_filter, scoped_field};
 use super::{
-    Cursor, created, delete_record, invalid, next_link, page_type, query_value, resource,
+    Cursor, create_record, delete_record, invalid, next_link, page_type, query_value, resource,
     update_record, write,
 };
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Body, IdempotencyKey, IfMatch, path_id};
 use crate::state::AppState;
-use crate::storage::{Expect, store_put};
 
 /// Registers the assessment routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -107,20 +106,16 @@ pub async fn create_assessment(
 ) -> Result<HttpResponse, ApiError> {
     caller.allow("create_assessment")?;
     let assessment = build(AssessmentId::new(), body.value)?;
-    write(
+    let location = format!("/assessments/{}", assessment.id());
+    create_record(
         &state,
         &caller,
         idem,
         &req,
         &body.raw,
         scoped_field,
-        move |_| {
-            let location = format!("/assessments/{}", assessment.id());
-            Ok((
-                vec![store_put(&assessment, Expect::Absent)],
-                created(&assessment, location),
-            ))
-        },
+        assessment,
+        location,
     )
     .await
 }

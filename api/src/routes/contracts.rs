@@ -10,14 +10,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{
-    Cursor, created, default_field, delete_record, invalid, next_link, page_type, query_value,
-    resource, update_record, write,
+    Cursor, create_record, default_field, delete_record, invalid, next_link, page_type,
+    query_value, resource, update_record, write,
 };
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Body, IdempotencyKey, IfMatch, path_id};
 use crate::state::AppState;
-use crate::storage::{Expect, store_put};
 
 /// Registers the contract routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -109,20 +108,16 @@ pub async fn create_contract(
 ) -> Result<HttpResponse, ApiError> {
     caller.allow("create_contract")?;
     let contract = build(ContractId::new(), body.value)?;
-    write(
+    let location = format!("/contracts/{}", contract.id());
+    create_record(
         &state,
         &caller,
         idem,
         &req,
         &body.raw,
         default_field,
-        move |_| {
-            let location = format!("/contracts/{}", contract.id());
-            Ok((
-                vec![store_put(&contract, Expect::Absent)],
-                created(&contract, location),
-            ))
-        },
+        contract,
+        location,
     )
     .await
 }

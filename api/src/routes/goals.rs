@@ -9,14 +9,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{
-    Cursor, created, default_field, delete_record, invalid, next_link, page_type, query_value,
-    resource, update_record, write,
+    Cursor, create_record, default_field, delete_record, invalid, next_link, page_type,
+    query_value, resource, update_record, write,
 };
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Body, IdempotencyKey, IfMatch, path_id};
 use crate::state::AppState;
-use crate::storage::{Expect, store_put};
 
 /// Registers the goal routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -145,20 +144,16 @@ pub async fn create_goal(
 ) -> Result<HttpResponse, ApiError> {
     caller.allow("create_goal")?;
     let goal = build(GoalId::new(), body.value)?;
-    write(
+    let location = format!("/goals/{}", goal.id());
+    create_record(
         &state,
         &caller,
         idem,
         &req,
         &body.raw,
         scoped_field,
-        move |_| {
-            let location = format!("/goals/{}", goal.id());
-            Ok((
-                vec![store_put(&goal, Expect::Absent)],
-                created(&goal, location),
-            ))
-        },
+        goal,
+        location,
     )
     .await
 }

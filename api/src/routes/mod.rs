@@ -31,7 +31,8 @@ use utoipa::IntoParams;
 use crate::error::{ApiError, problem_for_status, problem_response};
 
 pub(crate) use write::{
-    Outcome, check_if_match, created, default_field, delete_record, update_record, write,
+    Outcome, check_if_match, create_record, created, default_field, delete_record, update_record,
+    write,
 };
 
 /// Registers every route.

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::csv_io::{self, CsvBody, ImportReport, enum_cell};
 use super::{
-    Cursor, Outcome, check_if_match, created, next_link, page_type, query_enum, query_value,
+    Cursor, Outcome, check_if_match, create_record, next_link, page_type, query_enum, query_value,
     resource, update_record, write,
 };
 use crate::auth::{Access, Caller, Principal};
@@ -153,20 +153,9 @@ pub async fn create_partner(
     let input = body.value;
     let stage = input.stage.unwrap_or(LifecycleStage::Prospect);
     let partner = build(PartnerId::new(), input, stage);
-    write(
-        &state,
-        &caller,
-        idem,
-        &req,
-        &body.raw,
-        field_of,
-        move |_| {
-            let location = format!("/partners/{}", partner.id);
-            Ok((
-                vec![store_put(&partner, Expect::Absent)],
-                created(&partner, location),
-            ))
-        },
+    let location = format!("/partners/{}", partner.id);
+    create_record(
+        &state, &caller, idem, &req, &body.raw, field_of, partner, location,
     )
     .await
 }

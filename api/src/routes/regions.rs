@@ -6,14 +6,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{
-    Cursor, created, default_field, delete_record, next_link, page_type, resource, update_record,
-    write,
+    Cursor, create_record, default_field, delete_record, next_link, page_type, resource,
+    update_record, write,
 };
 use crate::auth::{Access, Caller, Principal};
 use crate::error::ApiError;
 use crate::extract::{Body, IdempotencyKey, IfMatch, path_id};
 use crate::state::AppState;
-use crate::storage::{Expect, store_put};
 
 /// Registers the region routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -71,20 +70,16 @@ pub async fn create_region(
         name: input.name,
         regional_manager: input.regional_manager,
     };
-    write(
+    let location = format!("/regions/{}", region.id);
+    create_record(
         &state,
         &caller,
         idem,
         &req,
         &body.raw,
         default_field,
-        move |_| {
-            let location = format!("/regions/{}", region.id);
-            Ok((
-                vec![store_put(&region, Expect::Absent)],
-                created(&region, location),
-            ))
-        },
+        region,
+        location,
     )
     .await
 }

@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::csv_io::{self, CsvBody, ImportReport, enum_cell};
 use super::{
-    Cursor, Outcome, created, default_field, next_link, page_type, query_enum, query_value,
+    Cursor, Outcome, create_record, default_field, next_link, page_type, query_enum, query_value,
     resource, update_record, write,
 };
 use crate::auth::{Access, Caller, Principal};
@@ -126,20 +126,16 @@ pub async fn create_rep(
             .principal
             .out_of_scope(&format!("region {}", rep.region_id)));
     }
-    write(
+    let location = format!("/reps/{}", rep.id);
+    create_record(
         &state,
         &caller,
         idem,
         &req,
         &body.raw,
         default_field,
-        move |_| {
-            let location = format!("/reps/{}", rep.id);
-            Ok((
-                vec![store_put(&rep, Expect::Absent)],
-                created(&rep, location),
-            ))
-        },
+        rep,
+        location,
     )
     .await
 }

@@ -8,8 +8,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::csv_io::{self, CsvBody, ImportReport};
 use super::{
-    Cursor, created, default_field, delete_record, invalid, next_link, page_type, query_value,
-    resource, update_record, write,
+    Cursor, create_record, default_field, delete_record, invalid, next_link, page_type,
+    query_value, resource, update_record, write,
 };
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -106,20 +106,16 @@ pub async fn create_sales_record(
 ) -> Result<HttpResponse, ApiError> {
     caller.allow("create_sales_record")?;
     let record = build(SalesRecordId::new(), body.value)?;
-    write(
+    let location = format!("/sales-records/{}", record.id());
+    create_record(
         &state,
         &caller,
         idem,
         &req,
         &body.raw,
         default_field,
-        move |_| {
-            let location = format!("/sales-records/{}", record.id());
-            Ok((
-                vec![store_put(&record, Expect::Absent)],
-                created(&record, location),
-            ))
-        },
+        record,
+        location,
     )
     .await
 }

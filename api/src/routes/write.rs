@@ -126,6 +126,36 @@ where
     }
 }
 
+/// Stores a new `record` (which must not exist yet) and answers 201 with `Location`: the
+/// tail every create handler shares once it has checked the caller and built the record.
+#[allow(clippy::too_many_arguments)] // the parts of one request, passed through to `write`
+pub(crate) async fn create_record<T: Record>(
+    state: &AppState,
+    caller: &Caller,
+    idempotency: IdempotencyKey,
+    req: &HttpRequest,
+    raw_body: &[u8],
+    field_of: fn(Kind) -> String,
+    record: T,
+    location: String,
+) -> Result<HttpResponse, ApiError> {
+    write(
+        state,
+        caller,
+        idempotency,
+        req,
+        raw_body,
+        field_of,
+        move |_| {
+            Ok((
+                vec![store_put(&record, Expect::Absent)],
+                created(&record, location),
+            ))
+        },
+    )
+    .await
+}
+
 /// Replaces a record after checking `If-Match`; `build` gets the stored record and version.
 pub(crate) fn update_record<T: Record>(
     store: &Store,
