@@ -18,6 +18,7 @@ use utoipa::ToSchema;
 use crate::error::ApiError;
 use crate::extract::{CSV_LIMIT, read_limited};
 use crate::problem::FieldError;
+use crate::storage::{Expect, Record, Write, store_put};
 
 /// A `text/csv` request body.
 #[derive(Debug)]
@@ -60,6 +61,26 @@ pub struct ImportReport {
     pub imported: usize,
     /// The ids of the imported records, in file order.
     pub ids: Vec<String>,
+}
+
+/// The writes and the 201 answer of an import whose every row passed its checks: each
+/// record is created (it must not exist yet) and the report lists their ids in file order.
+pub(crate) fn imported<T: Record>(records: &[(usize, T)]) -> (Vec<Write>, super::Outcome) {
+    let writes = records
+        .iter()
+        .map(|(_, r)| store_put(r, Expect::Absent))
+        .collect();
+    let report = ImportReport {
+        imported: records.len(),
+        ids: records.iter().map(|(_, r)| r.key()).collect(),
+    };
+    let outcome = super::Outcome {
+        status: 201,
+        version: None,
+        body: Some(serde_json::to_value(report).expect("reports serialise")),
+        location: None,
+    };
+    (writes, outcome)
 }
 
 /// One data row of a CSV file.

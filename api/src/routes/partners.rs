@@ -483,23 +483,7 @@ pub async fn import_partners(
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors));
         }
-        let writes = partners
-            .iter()
-            .map(|(_, p)| store_put(p, Expect::Absent))
-            .collect();
-        let report = ImportReport {
-            imported: partners.len(),
-            ids: partners.iter().map(|(_, p)| p.id.to_string()).collect(),
-        };
-        Ok((
-            writes,
-            Outcome {
-                status: 201,
-                version: None,
-                body: Some(serde_json::to_value(report).expect("reports serialise")),
-                location: None,
-            },
-        ))
+        Ok(super::csv_io::imported(&partners))
     })
     .await
 }

@@ -10,14 +10,13 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::csv_io::{self, CsvBody, ImportReport, enum_cell};
 use super::{
-    Cursor, Outcome, create_record, default_field, next_link, page_type, query_enum, query_value,
-    resource, update_record, write,
+    Cursor, create_record, default_field, next_link, page_type, query_enum, query_value, resource,
+    update_record, write,
 };
 use crate::auth::{Access, Caller, Principal};
 use crate::error::ApiError;
 use crate::extract::{Body, IdempotencyKey, IfMatch, path_id};
 use crate::state::AppState;
-use crate::storage::{Expect, store_put};
 
 /// Registers the rep routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -362,23 +361,7 @@ pub async fn import_reps(
             if !errors.is_empty() {
                 return Err(ApiError::Validation(errors));
             }
-            let writes = reps
-                .iter()
-                .map(|(_, r)| store_put(r, Expect::Absent))
-                .collect();
-            let report = ImportReport {
-                imported: reps.len(),
-                ids: reps.iter().map(|(_, r)| r.id.to_string()).collect(),
-            };
-            Ok((
-                writes,
-                Outcome {
-                    status: 201,
-                    version: None,
-                    body: Some(serde_json::to_value(report).expect("reports serialise")),
-                    location: None,
-                },
-            ))
+            Ok(super::csv_io::imported(&reps))
         },
     )
     .await

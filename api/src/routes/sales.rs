@@ -15,7 +15,6 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Body, IdempotencyKey, IfMatch, path_id};
 use crate::state::AppState;
-use crate::storage::{Expect, store_put};
 
 /// Registers the sales record routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -380,23 +379,7 @@ pub async fn import_sales_records(
             if !errors.is_empty() {
                 return Err(ApiError::Validation(errors));
             }
-            let writes = records
-                .iter()
-                .map(|(_, r)| store_put(r, Expect::Absent))
-                .collect();
-            let report = ImportReport {
-                imported: records.len(),
-                ids: records.iter().map(|(_, r)| r.id().to_string()).collect(),
-            };
-            Ok((
-                writes,
-                super::Outcome {
-                    status: 201,
-                    version: None,
-                    body: Some(serde_json::to_value(report).expect("reports serialise")),
-                    location: None,
-                },
-            ))
+            Ok(super::csv_io::imported(&records))
         },
     )
     .await
