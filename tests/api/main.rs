@@ -4,6 +4,7 @@
 mod access;
 mod crud;
 mod csv;
+mod fuzz_findings;
 mod helpers;
 mod lifecycle;
 mod listing;

@@ -203,6 +203,7 @@ pub async fn get_sales_record(
         (status = 401, response = super::responses::Unauthorized),
         (status = 403, response = super::responses::Forbidden),
         (status = 404, response = super::responses::NotFound),
+        (status = 409, response = super::responses::Conflict),
         (status = 412, response = super::responses::PreconditionFailed),
         (status = 413, response = super::responses::PayloadTooLarge),
         (status = 415, response = super::responses::UnsupportedMediaType),
