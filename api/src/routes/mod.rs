@@ -82,6 +82,7 @@ pub const DEFAULT_LIMIT: usize = 50;
 #[into_params(parameter_in = Query)]
 pub struct Cursor {
     /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<usize>,
     /// Return records after this id: the `next` link of the previous page carries it.
     pub after: Option<String>,

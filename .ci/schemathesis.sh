@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Fuzz the records API from its own OpenAPI document with schemathesis.
+#
+# Builds the release binary, starts `chanlab serve` on loopback over a fresh data directory
+# with an admin token, seeds a small channel so that `/{id}` operations and references reach
+# real records (.ci/schemathesis_seed.py), then runs every operation of /openapi.json with
+# the checks not_a_server_error, status_code_conformance, content_type_conformance and
+# response_schema_conformance. Fails on any failure, on a server that stopped answering,
+# or on a panic in the server's log. The output, a JUnit report and the server's log are left
+# in target/schemathesis/.
+#
+# Knobs (environment): ST_MAX_EXAMPLES (cases per operation and phase, default 80),
+# ST_SEED (default 7; "random" for a new one each run), ST_VENV (the virtualenv, default
+# target/schemathesis-venv, reused when it has the pinned version).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+max_examples=${ST_MAX_EXAMPLES:-80}
+seed=${ST_SEED:-7}
+venv=${ST_VENV:-target/schemathesis-venv}
+requirements=.ci/schemathesis-requirements.txt
+pinned=$(sed -n 's/^schemathesis==//p' "$requirements")
+
+echo "-- build"
+cargo build --release --locked --bin chanlab
+bin=$PWD/target/release/chanlab
+
+echo "-- schemathesis $pinned in $venv"
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo -n "$@"; else return 1; fi
+}
+if ! "$venv/bin/st" --version 2>/dev/null | grep -q "$pinned"; then
+    rm -rf "$venv"
+    if ! python3 -m venv "$venv" 2>/dev/null; then
+        echo "python3 -m venv failed; installing python3-venv"
+        rm -rf "$venv"
+        as_root apt-get update -qq && as_root apt-get install -y -qq python3-venv python3-pip >/dev/null
+        python3 -m venv "$venv"
+    fi
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+fi
+"$venv/bin/st" --version
+
+work=$(mktemp -d)
+server_pid=
+cleanup() {
+    if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "-- server"
+token=$("$bin" token create --role admin --label schemathesis --data-dir "$work/data" 2>/dev/null)
+RUST_LOG=info "$bin" serve --bind 127.0.0.1:0 --workers 2 --data-dir "$work/data" 2>"$work/server.log" &
+server_pid=$!
+port=
+for _ in $(seq 1 300); do
+    port=$(sed -n 's/.*port=\([0-9]*\).*/\1/p' "$work/server.log" | head -n 1)
+    [ -n "$port" ] && break
+    kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log"; echo "the server did not start"; exit 1; }
+    sleep 0.1
+done
+[ -n "$port" ] || { cat "$work/server.log"; echo "the server never said where it listens"; exit 1; }
+base=http://127.0.0.1:$port
+echo "listening on $base"
+
+echo "-- seed"
+python3 .ci/schemathesis_seed.py "$base" "$token" "$work/schemathesis.toml"
+
+echo "-- run"
+seed_arg=(--seed "$seed")
+[ "$seed" = random ] && seed_arg=()
+report=target/schemathesis
+mkdir -p "$report"
+start=$(date +%s)
+status=0
+timeout 300 "$venv/bin/st" --config-file "$work/schemathesis.toml" run "$base/openapi.json" \
+    --header "Authorization: Bearer $token" \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+    --max-examples "$max_examples" \
+    "${seed_arg[@]}" \
+    --request-timeout 30 \
+    --no-color \
+    --report junit --report-dir "$report" \
+    | tee "$report/output.txt" || status=$?
+elapsed=$(( $(date +%s) - start ))
+
+# The server must still answer, and must not have panicked on anything it was sent.
+if ! python3 -c "import urllib.request, sys; urllib.request.urlopen(sys.argv[1], timeout=10)" "$base/healthz"; then
+    echo "the server stopped answering during the run"; status=1
+fi
+if grep -q "panicked" "$work/server.log"; then
+    grep -B2 -A5 "panicked" "$work/server.log" | head -n 40
+    echo "the server panicked during the run"; status=1
+fi
+cp "$work/server.log" "$report/server.log"
+cases=$(sed -n 's/^ *\([0-9]*\) generated.*/\1/p' "$report/output.txt" | tail -n 1)
+requests=$(grep -c ' request method=' "$work/server.log" || true)
+statuses=$(sed -n 's/.* request method=.* status=\([0-9]*\).*/\1/p' "$work/server.log" | sort | uniq -c | awk '{printf "%s%s×%s", sep, $2, $1; sep=", "}')
+echo "schemathesis: ${cases:-?} test cases, $requests requests answered ($statuses), ${elapsed}s, exit status $status"
+exit "$status"
