@@ -2,6 +2,7 @@
 //! own temporary data directory and talks HTTP to it.
 
 mod access;
+mod crash;
 mod crud;
 mod csv;
 mod fuzz_findings;

@@ -6,12 +6,14 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::json;
 
-struct Server {
-    child: Child,
-    address: String,
+/// A `chanlab serve` process and where it listens.
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) address: String,
 }
 
-fn start(dir: &std::path::Path) -> Server {
+/// Starts the real binary on `dir`, on a free port, and waits until it listens.
+pub(crate) fn start(dir: &std::path::Path) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_chanlab"))
         .args([
             "serve",
@@ -50,7 +52,8 @@ fn start(dir: &std::path::Path) -> Server {
     }
 }
 
-fn admin_token(dir: &std::path::Path) -> String {
+/// An admin token made with `chanlab token create` on a stopped server's `dir`.
+pub(crate) fn admin_token(dir: &std::path::Path) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_chanlab"))
         .args(["token", "create", "--role", "admin", "--data-dir"])
         .arg(dir)
