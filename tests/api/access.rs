@@ -543,3 +543,94 @@ async fn a_token_is_refused_a_scope_its_role_does_not_take() {
         .await;
     assert_eq!(missing.problem(422)["errors"][0]["field"], "rep_id");
 }
+
+/// Every collection's listing as admin: what a refused request must leave unchanged.
+async fn everything(app: &TestApp) -> Vec<Value> {
+    let mut all = Vec::new();
+    for list in [
+        "/regions",
+        "/reps",
+        "/partners",
+        "/contracts",
+        "/activities",
+        "/sales-records",
+        "/goals",
+        "/process-specs",
+        "/assessments",
+    ] {
+        all.push(app.get(&format!("{list}?limit=500")).await.json());
+    }
+    all
+}
+
+#[actix_web::test]
+async fn no_operation_answers_without_a_valid_token_except_the_public_ones() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let doc: Value = serde_json::from_str(&chanlab_api::openapi_json()).unwrap();
+    let public: Vec<String> = operations()
+        .into_iter()
+        .filter(|(method, path, _)| doc["paths"][path][method.to_lowercase()]["security"].is_null())
+        .map(|(_, _, op)| op)
+        .collect();
+    assert_eq!(
+        public,
+        ["healthz", "readyz"],
+        "the operations the document marks public"
+    );
+    // Well formed (`chl_` and 64 hex digits), but never issued.
+    let unknown = format!("chl_{}", "0".repeat(64));
+    let credentials: [Option<String>; 5] = [
+        None,
+        Some(String::new()),
+        Some("Bearer".to_owned()),
+        Some(format!("Bearer {unknown}")),
+        Some(format!("Basic {}", app.admin)),
+    ];
+    let before = everything(&app).await;
+
+    let mut failures = Vec::new();
+    let mut refused = 0;
+    for (_, _, op) in operations() {
+        for credential in &credentials {
+            let (method, path, body) = request(&op, &w);
+            let headers: Vec<(&str, &str)> = credential
+                .iter()
+                .map(|c| ("Authorization", c.as_str()))
+                .collect();
+            let answer = app.send(method, &path, None, &headers, body).await;
+            let fine = if public.contains(&op) {
+                (200..300).contains(&answer.status)
+            } else {
+                answer.status == 401
+                    && answer.header("content-type").as_deref() == Some("application/problem+json")
+                    && answer
+                        .header("www-authenticate")
+                        .is_some_and(|h| h.starts_with("Bearer"))
+            };
+            if !fine {
+                failures.push(format!(
+                    "{op} {path} with {credential:?}: {} {}",
+                    answer.status,
+                    answer.text()
+                ));
+            }
+            refused += usize::from(answer.status == 401);
+        }
+    }
+
+    assert!(
+        failures.is_empty(),
+        "answers without a valid token:\n{}",
+        failures.join("\n")
+    );
+    assert_eq!(
+        refused,
+        (operations().len() - public.len()) * credentials.len()
+    );
+    assert_eq!(
+        everything(&app).await,
+        before,
+        "a refused request writes nothing"
+    );
+}

@@ -2,6 +2,7 @@
 //! own temporary data directory and talks HTTP to it.
 
 mod access;
+mod concurrency;
 mod crash;
 mod crud;
 mod csv;
