@@ -35,6 +35,9 @@ pub(crate) enum Command {
     /// Bearer tokens for the records API.
     #[command(subcommand)]
     Token(crate::commands::token::TokenCommand),
+    /// Check the simulator reproduces published findings on sales incentives (exit 2 on a
+    /// FAIL).
+    Validate(crate::commands::validate::ValidateArgs),
 }
 
 /// What to simulate and how to report it.

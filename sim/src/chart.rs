@@ -44,7 +44,7 @@ const ROW_HEIGHT: f64 = 22.0;
 const PANEL_AXIS: f64 = 24.0;
 const PANEL_GAP: f64 = 20.0;
 
-const STYLE: &str = "text{font-family:'DejaVu Sans',Verdana,Arial,sans-serif;fill:#222}\
+pub(crate) const STYLE: &str = "text{font-family:'DejaVu Sans',Verdana,Arial,sans-serif;fill:#222}\
 .title{font-size:20px;font-weight:bold}.sub{font-size:13px;fill:#555}\
 .head{font-size:14px;font-weight:bold}.note{font-size:11px;fill:#555;font-weight:normal}\
 .tick{font-size:11px;fill:#555}.name{font-size:12px}.value{font-size:12px;font-weight:bold}\
@@ -311,7 +311,7 @@ fn spec_name(svg: &mut String, spec: &SpecReport, index: usize, x0: f64, cy: f64
     named_text(svg, x0 + 16.0, cy + 4.0, "name", &shown, &spec.name);
 }
 
-fn colour(index: usize) -> &'static str {
+pub(crate) fn colour(index: usize) -> &'static str {
     PALETTE[index % PALETTE.len()]
 }
 
@@ -350,7 +350,7 @@ fn runs<T: Copy>(
 
 /// Round tick values (steps of 1, 2, 2.5 or 5 times a power of ten) covering `lo..=hi`, about
 /// `target` intervals; always at least two ticks.
-fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
+pub(crate) fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
     let (lo, hi) = if hi - lo > hi.abs().max(lo.abs()) * 1e-9 {
         (lo, hi)
     } else {
@@ -375,7 +375,7 @@ fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
 }
 
 /// The fewest decimals (up to 3) that show multiples of `step` exactly.
-fn decimals_for(step: f64) -> usize {
+pub(crate) fn decimals_for(step: f64) -> usize {
     (0..3)
         .find(|d| {
             let scaled = step * 10f64.powi(*d as i32);
@@ -385,7 +385,7 @@ fn decimals_for(step: f64) -> usize {
 }
 
 /// `value` rounded to `decimals`, without a "-0".
-fn fixed(value: f64, decimals: usize) -> String {
+pub(crate) fn fixed(value: f64, decimals: usize) -> String {
     let text = format!("{value:.decimals$}");
     if text
         .trim_start_matches('-')
@@ -458,7 +458,7 @@ fn shorten(name: &str, max: usize) -> String {
 
 /// Text safe for XML character data and attribute values; characters XML 1.0 forbids become
 /// U+FFFD.
-fn escape(raw: &str) -> String {
+pub(crate) fn escape(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     for c in raw.chars() {
         match c {
@@ -480,7 +480,7 @@ fn point(x: f64, y: f64) -> String {
 }
 
 /// Text in the given CSS classes (`end` and `mid` anchor it at its end or middle).
-fn text(svg: &mut String, x: f64, y: f64, class: &str, content: &str) {
+pub(crate) fn text(svg: &mut String, x: f64, y: f64, class: &str, content: &str) {
     svg.push_str(&format!(
         "<text x=\"{x:.1}\" y=\"{y:.1}\" class=\"{class}\">{}</text>\n",
         escape(content)
@@ -496,20 +496,28 @@ fn named_text(svg: &mut String, x: f64, y: f64, class: &str, shown: &str, full: 
     ));
 }
 
-fn line(svg: &mut String, x1: f64, y1: f64, x2: f64, y2: f64, class: &str) {
+pub(crate) fn line(svg: &mut String, x1: f64, y1: f64, x2: f64, y2: f64, class: &str) {
     svg.push_str(&format!(
         "<line x1=\"{x1:.1}\" y1=\"{y1:.1}\" x2=\"{x2:.1}\" y2=\"{y2:.1}\" class=\"{class}\"/>\n"
     ));
 }
 
-fn line_coloured(svg: &mut String, x1: f64, y1: f64, x2: f64, y2: f64, colour: &str, w: f64) {
+pub(crate) fn line_coloured(
+    svg: &mut String,
+    x1: f64,
+    y1: f64,
+    x2: f64,
+    y2: f64,
+    colour: &str,
+    w: f64,
+) {
     svg.push_str(&format!(
         "<line x1=\"{x1:.1}\" y1=\"{y1:.1}\" x2=\"{x2:.1}\" y2=\"{y2:.1}\" stroke=\"{colour}\" \
          stroke-width=\"{w}\"/>\n"
     ));
 }
 
-fn circle(svg: &mut String, cx: f64, cy: f64, r: f64, colour: &str) {
+pub(crate) fn circle(svg: &mut String, cx: f64, cy: f64, r: f64, colour: &str) {
     svg.push_str(&format!(
         "<circle cx=\"{cx:.1}\" cy=\"{cy:.1}\" r=\"{r}\" fill=\"{colour}\" stroke=\"#ffffff\" \
          stroke-width=\"1.5\"/>\n"

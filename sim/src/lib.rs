@@ -19,3 +19,4 @@ pub mod params;
 pub mod scenario;
 pub mod seed;
 pub mod stats;
+pub mod validate;

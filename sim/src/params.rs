@@ -211,8 +211,8 @@ impl Default for Behaviour {
             rep_knowledge_error: 0.05,
             ratchet_foresight: 0.5,
             sandbagging: 0.15,
-            pull_in_discount: 0.10,
-            max_pull_in: 0.5,
+            pull_in_discount: 0.25,
+            max_pull_in: 1.5,
             max_push_out: 0.5,
             own_touches: PerTier {
                 a: 0.4,
@@ -299,7 +299,7 @@ impl Behaviour {
         check_range("ratchet_foresight", self.ratchet_foresight, 0.0, 1.0)?;
         unit("sandbagging", self.sandbagging)?;
         unit("pull_in_discount", self.pull_in_discount)?;
-        unit("max_pull_in", self.max_pull_in)?;
+        check_range("max_pull_in", self.max_pull_in, 0.0, 6.0)?;
         unit("max_push_out", self.max_push_out)?;
         self.own_touches.check("own_touches", 0.0, 30.0)?;
         check_range("touch_time", self.touch_time, 0.0, 0.2)?;

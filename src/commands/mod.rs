@@ -7,6 +7,7 @@ mod simulate;
 mod spec;
 mod table;
 pub(crate) mod token;
+pub(crate) mod validate;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -24,6 +25,8 @@ pub(crate) enum Outcome {
     Success,
     /// The command ran but found problems in the user's input, already reported on stderr.
     InvalidInput,
+    /// The command ran and a check it made failed (e.g. a validation finding), as reported.
+    ChecksFailed,
 }
 
 impl Outcome {
@@ -31,6 +34,7 @@ impl Outcome {
         match self {
             Outcome::Success => ExitCode::SUCCESS,
             Outcome::InvalidInput => ExitCode::FAILURE,
+            Outcome::ChecksFailed => ExitCode::from(2),
         }
     }
 }
@@ -51,6 +55,7 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Scenario(command) => scenario::run(command, &mut out),
         Command::Serve(args) => serve::run(args),
         Command::Token(command) => token::run(command, &mut out),
+        Command::Validate(args) => validate::run(args, &mut out),
     }
 }
 

@@ -188,7 +188,7 @@ fn write_result(
 
 /// Writes through a temporary file beside `path` and a rename, so a failed write never
 /// leaves half a file, and two runs writing to one folder never share a temporary file.
-fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub(super) fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -243,15 +243,17 @@ fn report(file: &str, e: &FileError) -> String {
     )
 }
 
-fn progress_bar(len: u64, quiet: bool) -> Option<ProgressBar> {
+pub(super) fn progress_bar(len: u64, quiet: bool) -> Option<ProgressBar> {
     if quiet || !io::stderr().is_terminal() {
         return None;
     }
     let bar = ProgressBar::new(len);
     bar.set_style(
-        ProgressStyle::with_template("{spinner} {pos}/{len} replications [{bar:30}] {eta} left")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{spinner} {msg}{pos}/{len} replications [{bar:30}] {eta} left",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
     );
     Some(bar)
 }

@@ -13,7 +13,7 @@ mod run;
 mod state;
 mod world;
 
-pub use outcome::{ATTAINMENT_BINS, Kpi, Outcome, Unit};
+pub use outcome::{ATTAINMENT_BINS, Detail, Kpi, Outcome, RegionOutcome, SeatOutcome, Unit};
 
 use crate::scenario::Scenario;
 use crate::seed::replication_rng;

@@ -171,6 +171,57 @@ pub struct Outcome {
     pub monthly_sell_through: Vec<f64>,
     /// Sell-in per month.
     pub monthly_sell_in: Vec<f64>,
+    /// What the validation experiments look at beyond the KPIs.
+    pub detail: Detail,
+}
+
+/// Per-seat, per-region and deal-timing figures of one replication of one spec, used by the
+/// validation experiments (`chanlab validate`) and not by run reports.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Detail {
+    /// Goal-metric revenue moved across a period end by deal timing: pulled in plus pushed out.
+    pub timing_volume: f64,
+    /// Revenue goals set, summed over seats and periods.
+    pub goal_total: f64,
+    /// Rep seats in scenario order.
+    pub seats: Vec<SeatOutcome>,
+    /// Regions in scenario order.
+    pub regions: Vec<RegionOutcome>,
+}
+
+/// One rep seat over the horizon.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct SeatOutcome {
+    /// Expected monthly revenue of the seat's territory and first occupant at the start: drawn
+    /// with the world, so identical for every spec of a replication (it ranks seats).
+    pub capacity: f64,
+    /// Goal-metric revenue booked by the seat's partners.
+    pub revenue: f64,
+    /// Goal-metric revenue booked beyond 100% of the revenue goal, summed over periods.
+    pub post_goal_revenue: f64,
+}
+
+/// One region over the horizon.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct RegionOutcome {
+    /// How strongly the regional manager backs the process (0..1), as the scenario states
+    /// it (the simulation uses a draw around it).
+    pub backing: f64,
+    /// Mandated partner touches required.
+    pub mandated_required: f64,
+    /// Mandated partner touches done.
+    pub mandated_done: f64,
+}
+
+impl RegionOutcome {
+    /// Share of mandated touches done (1 when nothing was mandated).
+    pub fn compliance(&self) -> f64 {
+        if self.mandated_required > 0.0 {
+            self.mandated_done / self.mandated_required
+        } else {
+            1.0
+        }
+    }
 }
 
 impl Outcome {

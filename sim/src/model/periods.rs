@@ -63,7 +63,19 @@ pub(super) fn set_goal(
             }
         }
         GoalRule::PotentialBased { share } => share * potential(),
-        GoalRule::Stretch { uplift } => baseline * (1.0 + uplift),
+        GoalRule::Stretch { uplift } => {
+            // "Above what the territory is expected to deliver" means the expected level
+            // now, as the manager estimates it (the portfolio's current run rate at this
+            // rep's skill and ramp), so the uplift keeps its meaning as the channel moves.
+            let attention =
+                (rep.skill * ramp(rep.tenure, b.rep_ramp_months)).powf(b.selling_elasticity);
+            let raw: f64 = partners[rep.first..rep.end]
+                .iter()
+                .filter(|p| p.stage.is_selling())
+                .map(|p| p.potential * p.engagement * ramp(p.months_selling, b.partner_ramp_months))
+                .sum();
+            raw * attention * len * (1.0 + uplift)
+        }
         GoalRule::Participative {
             weight_on_proposal,
             share,

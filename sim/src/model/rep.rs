@@ -259,11 +259,25 @@ fn timing(s: &Situation<'_>, r: f64, operative: f64) -> (f64, f64) {
         }
     }
     // Pull in enough for every threshold whose gain is worth it, up to the reach.
-    let pull = thresholds
+    let mut pull = thresholds
         .iter()
         .filter(|(_, gain)| *gain > 0.0)
         .map(|(need, _)| *need)
         .fold(0.0, f64::max);
+    // Already in an accelerated band with another period to come: a deal closed now earns
+    // the accelerated rate, the same deal closed next month starts the new period at the
+    // base rate. The rep loses only the commission on the discount (the vendor bears the
+    // discount itself), so pulling pays whenever the accelerator outweighs it: Larkin's
+    // concentration of deals into favourable periods.
+    let m_now = plan.multiplier(att);
+    let m_next = plan.multiplier(0.0);
+    if s.more_periods && m_now > m_next && m_now - m_next > m_now * b.pull_in_discount {
+        let room = plan
+            .cap
+            .map_or(f64::INFINITY, |cap| to_revenue(cap) - total)
+            .max(0.0);
+        pull = pull.max(reach.min(room));
+    }
     (pull, 0.0)
 }
 

@@ -14,7 +14,9 @@ use chanlab_shared::LifecycleStage;
 use rand::RngExt;
 use rand_distr::StandardNormal;
 
-use super::outcome::{ATTAINMENT_BINS, Kpi, Outcome, attainment_bin};
+use super::outcome::{
+    ATTAINMENT_BINS, Detail, Kpi, Outcome, RegionOutcome, SeatOutcome, attainment_bin,
+};
 use super::periods::{projected_other_attainment, set_goal, settle_bonus, settle_period};
 use super::plan::Plan;
 use super::rep::{self, Situation};
@@ -107,6 +109,25 @@ pub(crate) fn simulate(
         });
     }
 
+    let mut detail = Detail {
+        timing_volume: 0.0,
+        goal_total: 0.0,
+        seats: reps
+            .iter()
+            .map(|r| SeatOutcome {
+                capacity: r.baseline_monthly,
+                ..SeatOutcome::default()
+            })
+            .collect(),
+        regions: world
+            .regions
+            .iter()
+            .map(|r| RegionOutcome {
+                backing: r.stated_backing,
+                ..RegionOutcome::default()
+            })
+            .collect(),
+    };
     let opening_inventory: f64 = partners.iter().map(|p| p.inventory).sum();
     let opening_churned = partners
         .iter()
@@ -139,6 +160,7 @@ pub(crate) fn simulate(
         if month_in_period == 0 {
             for rep in reps.iter_mut() {
                 set_goal(rep, plan, b, &partners, t, period, period_len_here);
+                detail.goal_total += rep.goal;
             }
         }
         if t % target_period == 0 {
@@ -285,25 +307,33 @@ pub(crate) fn simulate(
             };
             mandated_required += mandated;
             mandated_done += done;
+            let region = &mut detail.regions[rep.region];
+            region.mandated_required += mandated;
+            region.mandated_done += done;
             rep.touches_done += touches;
 
             // Demand and deal timing.
             let ramp_p = ramp(p.months_selling, b.partner_ramp_months);
             let noise = lognormal_unit_mean(b.demand_noise, z);
             let natural = p.potential * p.engagement * ramp_p * market * noise * response;
-            let mut demand = (natural + p.carry).max(0.0);
-            p.carry = 0.0;
+            // Deals pulled in earlier are missing now; what this month cannot absorb stays
+            // missing next month (a pull-in can reach further than one month ahead).
+            let mut demand = natural + p.carry;
+            p.carry = demand.min(0.0);
+            demand = demand.max(0.0);
             let mut loading = 0.0;
             let mut held_back = 0.0;
             if plan.goal_on_sell_in {
                 loading = pull * p.forecast;
                 held_back = push;
+                detail.timing_volume += push * sell_in_before_timing(p, b, natural);
             } else {
                 let pulled = pull * natural;
                 // Push out a share of what would sell now, so sell-through stays ≥ 0.
                 let pushed = push * demand;
                 demand += pulled - pushed;
-                p.carry = pushed - pulled;
+                p.carry += pushed - pulled;
+                detail.timing_volume += pulled + pushed;
                 kpi[Kpi::DiscountCost.index()] += b.pull_in_discount * pulled;
             }
             let sell_through = demand;
@@ -323,6 +353,9 @@ pub(crate) fn simulate(
             loading = loading.min(room);
             order += loading;
             kpi[Kpi::DiscountCost.index()] += b.pull_in_discount * loading;
+            if plan.goal_on_sell_in {
+                detail.timing_volume += loading;
+            }
             order = order.max(sell_through - p.inventory);
             p.inventory += order - sell_through;
             debug_assert!(p.inventory >= -1e-6, "negative inventory {}", p.inventory);
@@ -360,6 +393,7 @@ pub(crate) fn simulate(
                 sell_through
             };
             rep.achieved += goal_revenue;
+            detail.seats[p.rep].revenue += goal_revenue;
             for w in rep.windows.iter_mut() {
                 w.0 += goal_revenue;
             }
@@ -419,7 +453,10 @@ pub(crate) fn simulate(
 
         // Periods that end this month.
         if month_in_period + 1 == period || t + 1 == horizon {
-            for rep in reps.iter_mut() {
+            for (rep, seat) in reps.iter_mut().zip(detail.seats.iter_mut()) {
+                if plan.goal_weights[0] > 0.0 && rep.goal > 0.0 {
+                    seat.post_goal_revenue += (rep.achieved - rep.goal).max(0.0);
+                }
                 let att = settle_period(rep, plan, &mut kpi);
                 if let (true, Some(att)) = (rep.filled, att) {
                     attainment[attainment_bin(att)] += 1;
@@ -504,7 +541,15 @@ pub(crate) fn simulate(
         attainment,
         monthly_sell_through,
         monthly_sell_in,
+        detail,
     }
+}
+
+/// What a partner would order this month before any deal timing: its sell-through plus the
+/// replenishment toward normal cover (the base a rep's push-out holds back a share of).
+fn sell_in_before_timing(p: &Partner, b: &Behaviour, natural: f64) -> f64 {
+    let forecast = 0.7 * p.forecast + 0.3 * natural;
+    (natural + b.replenish_speed * (b.cover_months * forecast - p.inventory)).max(0.0)
 }
 
 /// Extra stock a partner orders in the last month of its target period to reach the next

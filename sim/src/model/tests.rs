@@ -131,8 +131,32 @@ fn short_of_goal_in_the_last_month_a_rep_pulls_deals_in() {
     assert!(choice.pull_in > 0.0, "{choice:?}");
     assert!(choice.pull_in <= b.max_pull_in * choice.expected_revenue + 1e-9);
     // Far short, the goal is out of reach of a pull-in: nothing is pulled.
-    s.achieved = 5_000.0;
+    s.achieved = 0.0;
     assert_eq!(choose(&s).pull_in, 0.0);
+}
+
+#[test]
+fn in_an_accelerated_band_a_rep_pulls_the_next_periods_deals_in() {
+    // Larkin 2014: an accelerating commission makes concentrating deals in one period pay.
+    let p = plan("flat-growth"); // 1.5x from 100%, capped at 200%
+    let b = Behaviour::default();
+    let mut s = situation(&p, &b, 30_000.0);
+    s.months_left = 1;
+    s.achieved = 31_000.0; // past goal, more than a pull-in short of the cap
+    let choice = choose(&s);
+    assert!(
+        (choice.pull_in - b.max_pull_in * choice.expected_revenue).abs() < 1e-6,
+        "pulls as much as it can: {choice:?}"
+    );
+    // With no period to come there is nothing to pull from.
+    s.more_periods = false;
+    assert_eq!(choose(&s).pull_in, 0.0);
+    // Near the cap, only up to the cap.
+    s.more_periods = true;
+    s.achieved = 45_000.0;
+    let near_cap = choose(&s);
+    assert!(near_cap.pull_in < b.max_pull_in * near_cap.expected_revenue);
+    assert!(near_cap.pull_in > 0.0);
 }
 
 #[test]

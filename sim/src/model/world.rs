@@ -14,6 +14,8 @@ use crate::seed::ReplicationRng;
 pub(crate) struct RegionDraw {
     /// How strongly they back the channel manager's process, 0..1.
     pub(crate) backing: f64,
+    /// The backing the scenario states, before the draw's spread.
+    pub(crate) stated_backing: f64,
 }
 
 /// A rep's seat at the start.
@@ -69,6 +71,7 @@ impl World {
             .iter()
             .map(|r| RegionDraw {
                 backing: (r.backing.get() + b.backing_spread * normal(rng)).clamp(0.0, 1.0),
+                stated_backing: r.backing.get(),
             })
             .collect();
 
