@@ -1,22 +1,38 @@
-//! One small SVG per validation experiment: the sweep curve, the fiscal-month profile, and
-//! each check's estimate with its 95% interval against the threshold the finding sets.
+//! One small SVG per validation experiment: its curves (the sweep, the fiscal-month profile)
+//! and one row per check with the estimate, its 95% interval and the threshold the finding
+//! sets, each row on its own scale.
 //!
 //! Same conventions as [`crate::chart`]: hand-written, deterministic, every text escaped.
 
-use super::{Display, ExperimentReport, Panel};
-use crate::chart::{STYLE, circle, colour, escape, line, line_coloured, nice_ticks, text};
+use super::{CheckReport, Display, Expect, ExperimentReport, Panel};
+use crate::chart::{
+    STYLE, circle, colour, decimals_for, escape, fixed, line, line_coloured, nice_ticks, text,
+};
 
-const WIDTH: f64 = 720.0;
-const LEFT: f64 = 90.0;
-const RIGHT: f64 = 690.0;
+const WIDTH: f64 = 900.0;
+const LEFT: f64 = 100.0;
+const RIGHT: f64 = 860.0;
 const PANEL_HEIGHT: f64 = 230.0;
 const PLOT_TOP: f64 = 40.0;
 const PLOT_BOTTOM: f64 = 185.0;
-const HEADER: f64 = 76.0;
+const HEADER: f64 = 86.0;
+const ROW: f64 = 40.0;
+/// Check rows: label column, then the interval strip, then the value.
+const STRIP: (f64, f64) = (420.0, 700.0);
 
 /// Draws `report` as a standalone SVG document; `currency` labels money.
 pub fn experiment_svg(report: &ExperimentReport, currency: &str) -> String {
-    let height = HEADER + PANEL_HEIGHT * report.panels.len().max(1) as f64;
+    let rows: Vec<&CheckReport> = report
+        .checks
+        .iter()
+        .filter(|c| c.expect != Expect::RisesThenFalls)
+        .collect();
+    let checks_height = if rows.is_empty() {
+        0.0
+    } else {
+        40.0 + ROW * rows.len() as f64
+    };
+    let height = HEADER + PANEL_HEIGHT * report.panels.len() as f64 + checks_height + 10.0;
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{height}\" \
          viewBox=\"0 0 {WIDTH} {height}\">\n<style>{STYLE}</style>\n\
@@ -28,38 +44,97 @@ pub fn experiment_svg(report: &ExperimentReport, currency: &str) -> String {
         24.0,
         30.0,
         "title",
-        &format!("{} — {verdict}", report.title),
+        &format!("{verdict} · {}", report.title),
     );
     text(
         &mut svg,
         24.0,
-        50.0,
+        52.0,
         "sub",
         &format!("Published: {}", report.published),
     );
     text(
         &mut svg,
         24.0,
-        66.0,
+        70.0,
         "sub",
         &format!(
             "{} · {} replications per arm, seed {} · bars are 95% intervals",
             report.source, report.replications, report.seed
         ),
     );
-    for (i, panel) in report.panels.iter().enumerate() {
-        draw_panel(&mut svg, panel, HEADER + PANEL_HEIGHT * i as f64, currency);
+    let mut y0 = HEADER;
+    for panel in &report.panels {
+        draw_panel(&mut svg, panel, y0, currency);
+        y0 += PANEL_HEIGHT;
+    }
+    if !rows.is_empty() {
+        text(&mut svg, 24.0, y0 + 24.0, "head", "Checks");
+        text(
+            &mut svg,
+            STRIP.0,
+            y0 + 24.0,
+            "note",
+            "each row on its own scale; dashed: what the finding needs",
+        );
+        for (i, check) in rows.iter().enumerate() {
+            draw_check(&mut svg, check, y0 + 40.0 + ROW * i as f64, currency);
+        }
     }
     svg.push_str("</svg>\n");
     svg
 }
 
-fn label(value: f64, unit: Display, currency: &str) -> String {
+/// A tick label with as many decimals as the tick step needs.
+fn tick_label(value: f64, step: f64, unit: Display, currency: &str) -> String {
     match unit {
         Display::Money => format!("{} {currency}", unit.format(value)),
-        Display::Percent => format!("{:.0}%", value * 100.0),
-        Display::Ratio => format!("{value:.2}"),
+        Display::Percent => format!("{}%", fixed(value * 100.0, decimals_for(step * 100.0))),
+        Display::Ratio => fixed(value, decimals_for(step)),
     }
+}
+
+fn draw_check(svg: &mut String, check: &CheckReport, y: f64, currency: &str) {
+    let mark = if check.passed { "✓" } else { "✗" };
+    text(
+        svg,
+        24.0,
+        y + 16.0,
+        "name",
+        &format!("{mark} {}", check.label),
+    );
+    let (Some(mean), Some(low), Some(high)) = (check.mean, check.ci95_low, check.ci95_high) else {
+        text(svg, STRIP.0, y + 16.0, "note", "no interval");
+        return;
+    };
+    let needs: Vec<f64> = match check.expect {
+        Expect::Above(x) | Expect::Below(x) => vec![x],
+        Expect::Between([a, b]) => vec![a, b],
+        Expect::RisesThenFalls => Vec::new(),
+    };
+    let lo = needs.iter().copied().fold(low, f64::min);
+    let hi = needs.iter().copied().fold(high, f64::max);
+    let pad = (hi - lo).max(hi.abs() * 1e-3).max(1e-9) * 0.08;
+    let (lo, hi) = (lo - pad, hi + pad);
+    let x = |v: f64| STRIP.0 + (v - lo) / (hi - lo) * (STRIP.1 - STRIP.0);
+    line(svg, STRIP.0, y + 12.0, STRIP.1, y + 12.0, "grid");
+    for n in needs {
+        svg.push_str(&format!(
+            "<line x1=\"{0:.1}\" y1=\"{1:.1}\" x2=\"{0:.1}\" y2=\"{2:.1}\" stroke=\"#444\" \
+             stroke-dasharray=\"4,3\"/>\n",
+            x(n),
+            y,
+            y + 24.0
+        ));
+    }
+    let c = colour(if check.passed { 2 } else { 1 });
+    line_coloured(svg, x(low), y + 12.0, x(high), y + 12.0, c, 3.0);
+    circle(svg, x(mean), y + 12.0, 4.5, c);
+    let shown = match check.unit {
+        Display::Money => format!("{} {currency}", check.unit.format(mean)),
+        unit => unit.format(mean),
+    };
+    text(svg, STRIP.1 + 14.0, y + 16.0, "value", &shown);
 }
 
 fn draw_panel(svg: &mut String, panel: &Panel, y0: f64, currency: &str) {
@@ -67,7 +142,7 @@ fn draw_panel(svg: &mut String, panel: &Panel, y0: f64, currency: &str) {
     let points = panel.series.iter().flat_map(|s| &s.points);
     let mut lo = f64::INFINITY;
     let mut hi = f64::NEG_INFINITY;
-    for p in points.clone() {
+    for p in points {
         lo = lo.min(p.low);
         hi = hi.max(p.high);
     }
@@ -81,6 +156,11 @@ fn draw_panel(svg: &mut String, panel: &Panel, y0: f64, currency: &str) {
     }
     let ticks = nice_ticks(lo, hi, 4);
     let (t0, t1) = (ticks[0], ticks[ticks.len() - 1]);
+    let step = if ticks.len() > 1 {
+        ticks[1] - ticks[0]
+    } else {
+        1.0
+    };
     let top = y0 + PLOT_TOP;
     let bottom = y0 + PLOT_BOTTOM;
     let y = |v: f64| bottom - (v - t0) / (t1 - t0).max(1e-12) * (bottom - top);
@@ -91,7 +171,7 @@ fn draw_panel(svg: &mut String, panel: &Panel, y0: f64, currency: &str) {
             LEFT - 6.0,
             y(t) + 4.0,
             "tick end",
-            &label(t, panel.unit, currency),
+            &tick_label(t, step, panel.unit, currency),
         );
     }
     line(svg, LEFT, bottom, RIGHT, bottom, "axis");
@@ -174,7 +254,17 @@ mod tests {
             replications: 10,
             seed: 1,
             passed: true,
-            checks: vec![],
+            checks: vec![CheckReport {
+                label: "x > 1".into(),
+                unit: Display::Ratio,
+                mean: Some(1.2),
+                ci95_low: Some(1.1),
+                ci95_high: Some(1.3),
+                expect: Expect::Above(1.0),
+                passed: true,
+                detail: String::new(),
+                non_finite: 0,
+            }],
             panels: vec![Panel {
                 title: "T".into(),
                 x_label: "x".into(),
@@ -194,8 +284,10 @@ mod tests {
             }],
         };
         let svg = experiment_svg(&report, "EUR");
-        assert!(svg.contains("A &lt;test&gt; &amp; more — PASS"));
-        assert_eq!(svg.matches("<circle").count(), 3);
+        assert!(svg.contains("PASS · A &lt;test&gt; &amp; more"));
+        // Three curve points and one check.
+        assert_eq!(svg.matches("<circle").count(), 4);
+        assert!(svg.contains("✓ x &gt; 1"));
         assert!(svg.contains("stroke-dasharray"));
     }
 }

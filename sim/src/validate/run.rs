@@ -71,7 +71,8 @@ pub struct CheckReport {
     pub non_finite: u64,
 }
 
-/// One panel of an experiment's chart.
+/// A curve panel of an experiment's chart (the sweep, the fiscal-month profile); the checks
+/// themselves are drawn from [`CheckReport`]s.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Panel {
     /// Title.
@@ -409,23 +410,6 @@ fn report(
                     .join("; "),
                 _ => String::new(),
             };
-            let reference = match check.expect {
-                Expect::Above(x) | Expect::Below(x) => Some(x),
-                Expect::Between([a, b]) => Some(0.5 * (a + b)),
-                Expect::RisesThenFalls => None,
-            };
-            if let Some(p) = point(String::new(), m) {
-                panels.push(Panel {
-                    title: check.label.clone(),
-                    x_label: String::new(),
-                    unit,
-                    series: vec![Series {
-                        name: check.label.clone(),
-                        points: vec![p],
-                    }],
-                    reference,
-                });
-            }
             CheckReport {
                 label: check.label.clone(),
                 unit,
