@@ -6,3 +6,4 @@ mod openapi;
 mod scenario;
 mod simulate;
 mod spec;
+mod validate;
