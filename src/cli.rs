@@ -150,7 +150,8 @@ pub(crate) enum SpecCommand {
 /// How a command prints its result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum OutputFormat {
-    /// For people reading a terminal.
+    /// For people reading a terminal (`table` is accepted too).
+    #[value(alias = "table")]
     Text,
     /// For programs.
     Json,

@@ -58,6 +58,14 @@ fn json_output_carries_every_check_and_honours_only_and_seed() {
 }
 
 #[test]
+fn format_table_is_the_text_table() {
+    let run = chanlab(&[
+        "validate", "--only", "ratchet", "--format", "table", "--quiet",
+    ]);
+    assert!(run.stdout.contains("PASS  ratchet"), "{}", run.stderr);
+}
+
+#[test]
 fn an_unknown_experiment_id_is_named_with_the_known_ones() {
     let run = chanlab(&["validate", "--only", "nope"]);
     assert_eq!(run.status.code(), Some(1));
