@@ -307,7 +307,10 @@ async fn every_acknowledged_write_survives_sigkill_at_random_moments() {
         acknowledged += acked.get();
 
         server = start(dir.path());
-        check(&client, &server, &token, &acks.borrow()).await;
+        // The writers are done: take what they recorded while the check awaits.
+        let recorded = acks.take();
+        check(&client, &server, &token, &recorded).await;
+        *acks.borrow_mut() = recorded;
     }
     server.child.kill().unwrap();
     server.child.wait().unwrap();

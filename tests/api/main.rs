@@ -6,6 +6,7 @@ mod concurrency;
 mod crash;
 mod crud;
 mod csv;
+mod csv_fuzz;
 mod fuzz_findings;
 mod helpers;
 mod lifecycle;
