@@ -53,6 +53,9 @@ pub enum ApiError {
     /// The body is larger than the limit (413).
     #[error("the request body is larger than the limit of {0} bytes")]
     PayloadTooLarge(usize),
+    /// The body did not arrive within [`BODY_TIMEOUT`](crate::extract::BODY_TIMEOUT) (408).
+    #[error("the request body did not arrive within {0} seconds")]
+    RequestTimeout(u64),
     /// The body is not in a media type the endpoint reads (415).
     #[error("{0}")]
     UnsupportedMediaType(String),
@@ -156,6 +159,12 @@ impl ApiError {
                 413,
                 "payload-too-large",
                 "The request body is too large",
+                self.to_string(),
+            ),
+            ApiError::RequestTimeout(_) => Problem::new(
+                408,
+                "request-timeout",
+                "The request body did not arrive in time",
                 self.to_string(),
             ),
             ApiError::UnsupportedMediaType(d) => {

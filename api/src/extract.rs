@@ -17,6 +17,10 @@ use crate::error::ApiError;
 pub const JSON_LIMIT: usize = 256 * 1024;
 /// Largest CSV import accepted, in bytes.
 pub const CSV_LIMIT: usize = 8 * 1024 * 1024;
+/// Longest a request body may take to arrive, from the end of its head: a client that
+/// trickles its body (slowloris) is answered 408 and cut off instead of holding a
+/// connection open for ever. 8 MiB in this time is about 280 KB/s.
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A JSON request body parsed into `T`, with the raw bytes kept for idempotency checks.
 ///
@@ -30,7 +34,8 @@ pub struct Body<T> {
     pub raw: web::Bytes,
 }
 
-/// Reads the payload up to `limit` bytes, answering 413 above it.
+/// Reads the payload up to `limit` bytes, answering 413 above it and 408 when it takes
+/// longer than [`BODY_TIMEOUT`].
 pub fn read_limited(
     req: &HttpRequest,
     payload: &mut Payload,
@@ -50,9 +55,9 @@ pub fn read_limited(
         let payload = body
             .await
             .map_err(|_| ApiError::BadRequest("the request body could not be read".to_owned()))?;
-        payload
-            .to_bytes_limited(limit)
+        actix_web::rt::time::timeout(BODY_TIMEOUT, payload.to_bytes_limited(limit))
             .await
+            .map_err(|_| ApiError::RequestTimeout(BODY_TIMEOUT.as_secs()))?
             .map_err(|_| ApiError::PayloadTooLarge(limit))?
             .map_err(|e: actix_web::Error| {
                 ApiError::BadRequest(format!("the request body could not be read: {e}"))

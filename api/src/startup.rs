@@ -17,6 +17,13 @@ use crate::state::AppState;
 use crate::storage::{SledStorage, Storage, Store};
 use crate::{routes, telemetry};
 
+/// Longest a client may take to send a request's head (line and headers): a slow client
+/// (slowloris) is answered 408 and cut off. Bodies have their own limit,
+/// [`BODY_TIMEOUT`](crate::extract::BODY_TIMEOUT).
+pub const HEAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long a connection being closed may linger for the client to read the answer.
+pub const DISCONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Where the server listens and keeps its data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServeConfig {
@@ -103,6 +110,8 @@ impl Application {
                 .wrap(from_fn(telemetry::log_and_problem))
                 .configure(app_config(state.clone()))
         })
+        .client_request_timeout(HEAD_TIMEOUT)
+        .client_disconnect_timeout(DISCONNECT_TIMEOUT)
         .listen(listener)?;
         if let Some(n) = workers {
             server = server.workers(n);

@@ -10,6 +10,7 @@ mod csv_fuzz;
 mod fuzz_findings;
 mod helpers;
 mod lifecycle;
+mod limits;
 mod listing;
 mod problems;
 mod restart;
