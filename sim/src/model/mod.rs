@@ -13,7 +13,9 @@ mod run;
 mod state;
 mod world;
 
-pub use outcome::{ATTAINMENT_BINS, Detail, Kpi, Outcome, RegionOutcome, SeatOutcome, Unit};
+pub use outcome::{
+    ATTAINMENT_BINS, Detail, Kpi, MonthDetail, Outcome, RegionOutcome, SeatOutcome, Unit,
+};
 
 use crate::scenario::Scenario;
 use crate::seed::replication_rng;
@@ -48,7 +50,7 @@ pub fn simulate_replication(
         .iter()
         .map(|plan| {
             let mut shocks = rng.clone();
-            run::simulate(&world, plan, scenario.behaviour(), &mut shocks)
+            run::simulate(&world, &[plan], usize::MAX, scenario.behaviour(), &mut shocks)
         })
         .collect()
 }

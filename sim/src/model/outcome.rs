@@ -187,6 +187,32 @@ pub struct Detail {
     pub seats: Vec<SeatOutcome>,
     /// Regions in scenario order.
     pub regions: Vec<RegionOutcome>,
+    /// Month by month, for reports per round of a training session.
+    pub months: Vec<MonthDetail>,
+}
+
+/// One month of one replication: flows in the month and the KPI sums so far.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct MonthDetail {
+    /// Filled rep seats this month.
+    pub filled_reps: f64,
+    /// Filled seats with a revenue goal whose rep judged it out of reach (commitment < ½).
+    pub gave_up: f64,
+    /// Mandated partner touches required this month.
+    pub mandated_required: f64,
+    /// Mandated partner touches done this month.
+    pub mandated_done: f64,
+    /// Goal periods settled this month for filled seats.
+    pub periods_settled: f64,
+    /// Of those, at or above goal.
+    pub periods_at_goal: f64,
+    /// Stock ordered beyond replenishment this month: rebate loading and rep loading.
+    pub loaded: f64,
+    /// Stock held by partners at the end of the month.
+    pub inventory: f64,
+    /// Every KPI's running total at the end of the month (the ratio KPIs are only final at
+    /// the end of the horizon and are left at 0 here).
+    pub kpis: [f64; Kpi::COUNT],
 }
 
 /// One rep seat over the horizon.

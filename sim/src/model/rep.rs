@@ -56,6 +56,8 @@ pub(crate) struct Choice {
     pub(crate) push_out: f64,
     /// Expected goal-metric revenue this month at the chosen effort, before timing.
     pub(crate) expected_revenue: f64,
+    /// Commitment to the operative goal, 0..1 (below ½: the rep judges it out of reach).
+    pub(crate) commitment: f64,
 }
 
 pub(crate) fn choose(s: &Situation<'_>) -> Choice {
@@ -196,6 +198,7 @@ pub(crate) fn choose(s: &Situation<'_>) -> Choice {
         pull_in,
         push_out,
         expected_revenue,
+        commitment,
     }
 }
 

@@ -15,7 +15,8 @@ use rand::RngExt;
 use rand_distr::StandardNormal;
 
 use super::outcome::{
-    ATTAINMENT_BINS, Detail, Kpi, Outcome, RegionOutcome, SeatOutcome, attainment_bin,
+    ATTAINMENT_BINS, Detail, Kpi, MonthDetail, Outcome, RegionOutcome, SeatOutcome,
+    attainment_bin,
 };
 use super::periods::{projected_other_attainment, set_goal, settle_bonus, settle_period};
 use super::plan::Plan;
@@ -29,17 +30,23 @@ use crate::seed::ReplicationRng;
 /// baseline engagement, a thinner one lowers it.
 const REFERENCE_PARTNER_MARGIN: f64 = 0.06;
 
-/// Simulates `plan` on `world` for `horizon` months, drawing shocks from `rng`.
+/// Simulates on `world` for `horizon` months, drawing shocks from `rng`, under `plans[k]` in
+/// months `[k·round_months, (k+1)·round_months)` (the last plan stays in force after its
+/// round). One plan and `round_months` ≥ horizon is the ordinary run; several are a training
+/// session, where the trainee re-decides each round. Round boundaries must fall on goal
+/// period, bonus window and partner target period boundaries (the training module checks).
 pub(crate) fn simulate(
     world: &World,
-    plan: &Plan,
+    plans: &[&Plan],
+    round_months: usize,
     b: &Behaviour,
     rng: &mut ReplicationRng,
 ) -> Outcome {
     let horizon = world.market.len();
     let beta = b.selling_elasticity;
-    let margin_pull = (plan.partner_margin / REFERENCE_PARTNER_MARGIN).powf(0.3);
-    let floor = (b.engagement_floor * margin_pull).min(0.9);
+    let round_months = round_months.max(1);
+    let plan_at = |t: usize| plans[(t / round_months).min(plans.len() - 1)];
+    let mut plan = plan_at(0);
     let half = [
         b.touches_for_half_engagement.a,
         b.touches_for_half_engagement.b,
@@ -112,6 +119,7 @@ pub(crate) fn simulate(
     let mut detail = Detail {
         timing_volume: 0.0,
         goal_total: 0.0,
+        months: Vec::with_capacity(horizon),
         seats: reps
             .iter()
             .map(|r| SeatOutcome {
@@ -144,14 +152,25 @@ pub(crate) fn simulate(
     let mut period_revenue = 0.0;
     let mut monthly_sell_through = vec![0.0; horizon];
     let mut monthly_sell_in = vec![0.0; horizon];
-    let period = plan.period_months.max(1) as usize;
-    let target_period = plan.target_period_months.max(1) as usize;
+    let mut margin_given = 0.0;
 
     // Per-rep scratch for the month, reused.
     let mut choices = Vec::with_capacity(reps.len());
     let mut windows_view: Vec<(f64, u32, f64)> = Vec::with_capacity(plan.bonuses.len());
 
     for t in 0..horizon {
+        if !std::ptr::eq(plan, plan_at(t)) {
+            plan = plan_at(t);
+            // A new round's plan: its bonus windows start now.
+            for rep in reps.iter_mut() {
+                rep.windows = vec![(0.0, 0.0); plan.bonuses.len()];
+            }
+        }
+        let margin_pull = (plan.partner_margin / REFERENCE_PARTNER_MARGIN).powf(0.3);
+        let floor = (b.engagement_floor * margin_pull).min(0.9);
+        let period = plan.period_months.max(1) as usize;
+        let target_period = plan.target_period_months.max(1) as usize;
+        let mut month = MonthDetail::default();
         let month_in_period = t % period;
         let months_left = (period - month_in_period).min(horizon - t) as u32;
         let period_len_here = (period.min(horizon - (t - month_in_period))) as f64;
@@ -217,6 +236,12 @@ pub(crate) fn simulate(
                 windows: &windows_view,
             };
             let mut choice = rep::choose(&situation);
+            if rep.filled {
+                month.filled_reps += 1.0;
+                if rep.goal > 0.0 && choice.commitment < 0.5 {
+                    month.gave_up += 1.0;
+                }
+            }
             if t + 1 == horizon {
                 // Nothing to borrow from or push into after the last simulated month.
                 choice.pull_in = 0.0;
@@ -307,6 +332,8 @@ pub(crate) fn simulate(
             };
             mandated_required += mandated;
             mandated_done += done;
+            month.mandated_required += mandated;
+            month.mandated_done += done;
             let region = &mut detail.regions[rep.region];
             region.mandated_required += mandated;
             region.mandated_done += done;
@@ -345,12 +372,15 @@ pub(crate) fn simulate(
                 (sell_through + b.replenish_speed * (normal_stock - p.inventory)).max(0.0);
             order *= 1.0 - held_back;
             if last_target_month && p.target > 0.0 {
-                order += rebate_loading(p, plan, b, order, sell_through);
+                let extra = rebate_loading(p, plan, b, order, sell_through);
+                month.loaded += extra;
+                order += extra;
             }
             // Stock a rep pushes on a partner stops where the partner's storage does.
             let room =
                 (b.max_cover_months * p.forecast - (p.inventory + order - sell_through)).max(0.0);
             loading = loading.min(room);
+            month.loaded += loading;
             order += loading;
             kpi[Kpi::DiscountCost.index()] += b.pull_in_discount * loading;
             if plan.goal_on_sell_in {
@@ -461,8 +491,10 @@ pub(crate) fn simulate(
                 if let (true, Some(att)) = (rep.filled, att) {
                     attainment[attainment_bin(att)] += 1;
                     rep_periods += 1.0;
+                    month.periods_settled += 1.0;
                     if att >= 1.0 {
                         rep_periods_at_goal += 1.0;
+                        month.periods_at_goal += 1.0;
                     }
                 }
             }
@@ -487,6 +519,11 @@ pub(crate) fn simulate(
             }
         }
         debug_check(&partners);
+        margin_given +=
+            (plan.partner_margin - REFERENCE_PARTNER_MARGIN).max(-b.vendor_gross_margin) * month_sell_in;
+        month.inventory = partners.iter().map(|p| p.inventory).sum();
+        month.kpis = kpi;
+        detail.months.push(month);
     }
 
     let mut active = 0.0;
@@ -530,9 +567,10 @@ pub(crate) fn simulate(
     } else {
         1.0
     };
-    let margin_given = (plan.partner_margin - REFERENCE_PARTNER_MARGIN).max(-b.vendor_gross_margin);
-    kpi[Kpi::MarginAfterIncentives.index()] = (b.vendor_gross_margin - margin_given)
-        * kpi[Kpi::SellIn.index()]
+    // Partner margin above the reference is the vendor's cost, month by month (a training
+    // session may change it between rounds).
+    kpi[Kpi::MarginAfterIncentives.index()] = b.vendor_gross_margin * kpi[Kpi::SellIn.index()]
+        - margin_given
         - kpi[Kpi::IncentiveCost.index()]
         - kpi[Kpi::RebateCost.index()]
         - kpi[Kpi::DiscountCost.index()];
