@@ -19,4 +19,5 @@ pub mod params;
 pub mod scenario;
 pub mod seed;
 pub mod stats;
+pub mod training;
 pub mod validate;

@@ -50,9 +50,73 @@ pub fn simulate_replication(
         .iter()
         .map(|plan| {
             let mut shocks = rng.clone();
-            run::simulate(&world, &[plan], usize::MAX, scenario.behaviour(), &mut shocks)
+            run::simulate(
+                &world,
+                &[plan],
+                usize::MAX,
+                scenario.behaviour(),
+                &mut shocks,
+            )
         })
         .collect()
+}
+
+/// Process specs in force one after another, each for a round of `round_months` months (a
+/// training session: the trainee re-decides every round); the last stays in force after its
+/// round.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    plans: Vec<plan::Plan>,
+    /// Per round, its plan in `plans`: a round whose rules equal the last round's shares its
+    /// plan, so bonus windows run on across it; a changed plan starts new windows.
+    rounds: Vec<usize>,
+    round_months: usize,
+}
+
+impl Schedule {
+    /// A schedule of `rules`, one per round.
+    ///
+    /// # Panics
+    /// If `rules` is empty or `round_months` is 0: a schedule needs a plan and a round.
+    pub fn new(rules: &[chanlab_shared::ProcessRules], round_months: usize) -> Self {
+        assert!(
+            !rules.is_empty() && round_months > 0,
+            "a schedule needs a plan and a round"
+        );
+        let mut plans = Vec::new();
+        let mut rounds = Vec::with_capacity(rules.len());
+        for (k, r) in rules.iter().enumerate() {
+            if k == 0 || *r != rules[k - 1] {
+                plans.push(plan::Plan::compile(r));
+            }
+            rounds.push(plans.len() - 1);
+        }
+        Self {
+            plans,
+            rounds,
+            round_months,
+        }
+    }
+}
+
+/// Simulates replication `replication` of `scenario`'s world under `schedule` (the scenario's
+/// own specs are ignored). Replication *i* sees the same world and shocks as replication *i*
+/// of any other schedule or spec on the same scenario and seed, so policies compare paired.
+pub fn simulate_schedule(scenario: &Scenario, schedule: &Schedule, replication: u64) -> Outcome {
+    let mut rng = replication_rng(scenario.file().seed, replication);
+    let world = world::World::draw(scenario, &mut rng);
+    let plans: Vec<&plan::Plan> = schedule
+        .rounds
+        .iter()
+        .map(|&i| &schedule.plans[i])
+        .collect();
+    run::simulate(
+        &world,
+        &plans,
+        schedule.round_months,
+        scenario.behaviour(),
+        &mut rng,
+    )
 }
 
 #[cfg(test)]

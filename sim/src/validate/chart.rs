@@ -90,7 +90,7 @@ fn tick_label(value: f64, step: f64, unit: Display, currency: &str) -> String {
     match unit {
         Display::Money => format!("{} {currency}", unit.format(value)),
         Display::Percent => format!("{}%", fixed(value * 100.0, decimals_for(step * 100.0))),
-        Display::Ratio => fixed(value, decimals_for(step)),
+        Display::Ratio | Display::Count => fixed(value, decimals_for(step)),
     }
 }
 

@@ -276,7 +276,7 @@ fn check_references(e: &Experiment) -> Result<(), (String, String)> {
 }
 
 /// Deep-merges `patch` into `base`: tables key by key, anything else replaced.
-fn merge(base: &mut Table, patch: &Table) {
+pub(crate) fn merge(base: &mut Table, patch: &Table) {
     for (key, value) in patch {
         match (base.get_mut(key), value) {
             (Some(Value::Table(b)), Value::Table(p)) => merge(b, p),

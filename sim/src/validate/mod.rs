@@ -28,6 +28,7 @@ use crate::model::Kpi;
 
 pub use chart::experiment_svg;
 pub use compile::{Arm, Experiment, bundled, load};
+pub(crate) use compile::merge;
 pub use run::{CheckReport, ExperimentReport, Panel, Point, RunOptions, Series, run};
 
 /// An experiment as written in a file (TOML).
@@ -259,6 +260,8 @@ pub enum Display {
     Percent,
     /// Money in the scenario's currency, major units.
     Money,
+    /// A count, to one decimal (a mean over replications).
+    Count,
 }
 
 impl Display {
@@ -266,6 +269,7 @@ impl Display {
     pub fn format(self, value: f64) -> String {
         match self {
             Display::Ratio => format!("{value:.3}"),
+            Display::Count => format!("{value:.1}"),
             Display::Percent => format!("{:+.1}%", value * 100.0),
             Display::Money => {
                 let (sign, v) = if value < 0.0 {
