@@ -15,8 +15,7 @@ use rand::RngExt;
 use rand_distr::StandardNormal;
 
 use super::outcome::{
-    ATTAINMENT_BINS, Detail, Kpi, MonthDetail, Outcome, RegionOutcome, SeatOutcome,
-    attainment_bin,
+    ATTAINMENT_BINS, Detail, Kpi, MonthDetail, Outcome, RegionOutcome, SeatOutcome, attainment_bin,
 };
 use super::periods::{projected_other_attainment, set_goal, settle_bonus, settle_period};
 use super::plan::Plan;
@@ -519,8 +518,9 @@ pub(crate) fn simulate(
             }
         }
         debug_check(&partners);
-        margin_given +=
-            (plan.partner_margin - REFERENCE_PARTNER_MARGIN).max(-b.vendor_gross_margin) * month_sell_in;
+        margin_given += (plan.partner_margin - REFERENCE_PARTNER_MARGIN)
+            .max(-b.vendor_gross_margin)
+            * month_sell_in;
         month.inventory = partners.iter().map(|p| p.inventory).sum();
         month.kpis = kpi;
         detail.months.push(month);
