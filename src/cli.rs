@@ -38,6 +38,9 @@ pub(crate) enum Command {
     /// Check the simulator reproduces published findings on sales incentives (exit 2 on a
     /// FAIL).
     Validate(crate::commands::validate::ValidateArgs),
+    /// The training sandbox: play an exercise on a simulated channel, round by round.
+    #[command(subcommand)]
+    Train(crate::commands::train::TrainCommand),
 }
 
 /// What to simulate and how to report it.

@@ -37,7 +37,6 @@ fn every_lesson_holds() {
         ));
         failed |= lo <= 0.0;
     }
-    eprintln!("{}", report.join("\n"));
     assert!(!failed, "lessons that do not hold:\n{}", report.join("\n"));
 }
 

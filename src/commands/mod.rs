@@ -7,6 +7,7 @@ mod simulate;
 mod spec;
 mod table;
 pub(crate) mod token;
+pub(crate) mod train;
 pub(crate) mod validate;
 
 use std::io::{self, Write};
@@ -56,6 +57,7 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Serve(args) => serve::run(args),
         Command::Token(command) => token::run(command, &mut out),
         Command::Validate(args) => validate::run(args, &mut out),
+        Command::Train(command) => train::run(command, &mut out),
     }
 }
 

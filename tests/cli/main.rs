@@ -6,4 +6,5 @@ mod openapi;
 mod scenario;
 mod simulate;
 mod spec;
+mod train;
 mod validate;

@@ -56,6 +56,10 @@ pub struct ExerciseFile {
     pub scoring: Scoring,
     /// What the debrief recommends and warns against.
     pub lesson: Lesson,
+    /// Round figures the debrief discusses (ids as in round reports, e.g. `gave_up_share`),
+    /// when they differ from the recommended plan's; all of them when empty.
+    #[serde(default)]
+    pub focus: Vec<String>,
 }
 
 /// One decision the trainee takes each round.
@@ -366,12 +370,26 @@ fn check(e: &Exercise) -> Result<(), (String, String)> {
         // A round may not end inside a goal or target period: the next round's rules would
         // start half-way through one. (Bonus windows may be longer; a change of plan starts
         // new ones.)
-        if [period, target].iter().any(|&m| m == 0 || round % m != 0) {
+        if [period, target]
+            .iter()
+            .any(|&m| m == 0 || !round.is_multiple_of(m))
+        {
             return Err((
                 "decisions".into(),
                 format!(
                     "under \"{}\" the goal period or partner target period does not divide a round of {round} months",
                     e.describe(policy)
+                ),
+            ));
+        }
+    }
+    for (i, id) in f.focus.iter().enumerate() {
+        if !super::session::metric_ids().any(|m| m == id) {
+            return Err((
+                format!("focus[{i}]"),
+                format!(
+                    "no round figure is called {id:?}; figures: {}",
+                    super::session::metric_ids().collect::<Vec<_>>().join(", ")
                 ),
             ));
         }

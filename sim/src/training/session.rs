@@ -374,7 +374,7 @@ impl Session {
         let recommended = e
             .policy(&e.file.lesson.recommended)
             .expect("checked at load");
-        let rec_outcomes = self.simulate(&[recommended.clone()])?;
+        let rec_outcomes = self.simulate(std::slice::from_ref(&recommended))?;
         let rec_scores: Vec<f64> = rec_outcomes.iter().map(|o| self.score(o)).collect();
         let mut diff = Moments::new();
         for (x, y) in my_scores.iter().zip(&rec_scores) {
@@ -394,9 +394,15 @@ impl Session {
                 &mine,
                 &rec_outcomes,
                 e.file.rounds as usize * e.file.round_months as usize,
+                &e.file.focus,
             ),
         })
     }
+}
+
+/// Ids of the figures a round report carries.
+pub(super) fn metric_ids() -> impl Iterator<Item = &'static str> {
+    METRICS.iter().map(|m| m.id)
 }
 
 fn mean(xs: &[f64]) -> f64 {
@@ -483,7 +489,7 @@ const METRICS: &[Metric] = &[
         label: "Mandated visits done",
         unit: Display::Percent,
         read: |o, a, b| ratio_over(o, a, b, |m| m.mandated_done, |m| m.mandated_required),
-        finding: "{you} of mandated visits were done ({rec} recommended): what is not assessed, or not backed by the regional manager, does not get done.",
+        finding: "{you} of mandated visits were done ({rec} recommended): visits get done where they are assessed and the regional manager backs them, and by reps who are working their territory.",
     },
     Metric {
         id: "discounts",
@@ -510,9 +516,12 @@ const METRICS: &[Metric] = &[
 
 /// The mechanisms where the trainee's run differs from the recommended plan's with a 95%
 /// interval excluding zero, largest standardised difference first.
-fn findings(mine: &[Outcome], rec: &[Outcome], horizon: usize) -> Vec<String> {
+fn findings(mine: &[Outcome], rec: &[Outcome], horizon: usize, focus: &[String]) -> Vec<String> {
     let mut found: Vec<(f64, String)> = Vec::new();
     for m in METRICS {
+        if !focus.is_empty() && !focus.iter().any(|f| f == m.id) {
+            continue;
+        }
         let mut d = Moments::new();
         let (mut you, mut them) = (Moments::new(), Moments::new());
         for (x, y) in mine.iter().zip(rec) {
