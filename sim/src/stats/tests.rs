@@ -1,3 +1,5 @@
+use std::fmt;
+
 use super::*;
 
 /// xorshift64*: a tiny deterministic generator for test data.

@@ -27,8 +27,8 @@ use serde::{Deserialize, Serialize};
 use crate::model::Kpi;
 
 pub use chart::experiment_svg;
-pub use compile::{Arm, Experiment, bundled, load};
 pub(crate) use compile::merge;
+pub use compile::{Arm, Experiment, bundled, load};
 pub use run::{CheckReport, ExperimentReport, Panel, Point, RunOptions, Series, run};
 
 /// An experiment as written in a file (TOML).
