@@ -28,7 +28,7 @@ pub(crate) struct ValidateArgs {
     #[arg(long, value_name = "ID")]
     only: Vec<String>,
     /// Also run an experiment of your own from this TOML file (repeatable; format in
-    /// sim/MODEL.md §10, examples in `chanlab validate --list`).
+    /// sim/MODEL.md §10.2; the bundled ones are in sim/validation/).
     #[arg(long, value_name = "FILE")]
     experiment: Vec<PathBuf>,
     /// List the experiments and exit.
