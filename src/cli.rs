@@ -109,6 +109,11 @@ pub(crate) enum ScenarioCommand {
     },
     /// Print a fully commented scenario to start from: chanlab scenario init > my.toml
     Init,
+    /// Build a scenario from a data directory's records: the real channel, each partner's
+    /// potential and engagement estimated from its history, the published spec as baseline.
+    ///
+    /// Example: chanlab scenario from-records --data-dir ./chanlab-data --out channel.toml
+    FromRecords(crate::commands::scenario::FromRecordsArgs),
 }
 
 /// Formats of a simulation result.

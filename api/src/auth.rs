@@ -147,6 +147,15 @@ pub const POLICY: &[(&str, [Access; 5])] = &[
     ("get_assessment", [Yes, Yes, No, No, Yes]),
     ("update_assessment", [Yes, Yes, No, No, No]),
     ("delete_assessment", [Yes, Yes, No, No, No]),
+    ("create_scenario", [Yes, Yes, No, No, No]),
+    ("scenario_from_records", [Yes, Yes, No, No, No]),
+    ("list_scenarios", [Yes, Yes, No, No, Yes]),
+    ("get_scenario", [Yes, Yes, No, No, Yes]),
+    ("delete_scenario", [Yes, Yes, No, No, No]),
+    ("create_run", [Yes, Yes, No, No, No]),
+    ("get_run", [Yes, Yes, No, No, Yes]),
+    ("get_run_chart", [Yes, Yes, No, No, Yes]),
+    ("delete_run", [Yes, Yes, No, No, No]),
 ];
 
 /// The access a role has to an operation, or `None` for an operation not in [`POLICY`].

@@ -59,6 +59,14 @@ pub enum ApiError {
     /// The body is not in a media type the endpoint reads (415).
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// The server is busy with as many simulation runs as it takes (429, `Retry-After`).
+    #[error("{detail}")]
+    TooManyRequests {
+        /// What is busy and what to do.
+        detail: String,
+        /// Seconds to wait before retrying.
+        retry_after: u64,
+    },
     /// Something failed inside the server (500); the message is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -170,6 +178,9 @@ impl ApiError {
             ApiError::UnsupportedMediaType(d) => {
                 Problem::new(415, "unsupported-media-type", "Unsupported media type", d)
             }
+            ApiError::TooManyRequests { detail, .. } => {
+                Problem::new(429, "too-many-requests", "Too many runs at once", detail)
+            }
             ApiError::Internal(_) => Problem::new(
                 500,
                 "internal",
@@ -201,6 +212,11 @@ impl ResponseError for ApiError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"chanlab\""),
             );
+        }
+        if let ApiError::TooManyRequests { retry_after, .. } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
         }
         response
     }

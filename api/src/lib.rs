@@ -7,7 +7,8 @@
 //! disk: the answer waits for a flush shared by all concurrent writers.
 //!
 //! [`startup`] builds the server on a listener; [`routes`] has one module per resource;
-//! [`views`] computes scorecards and compliance from the records.
+//! [`views`] computes scorecards and compliance from the records; [`simulation`] runs
+//! scenarios in the background and loads the records a scenario is calibrated from.
 
 pub mod auth;
 pub mod error;
@@ -16,6 +17,7 @@ mod openapi;
 mod problem;
 pub mod records;
 pub mod routes;
+pub mod simulation;
 pub mod startup;
 pub mod state;
 pub mod storage;

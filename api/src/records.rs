@@ -1,8 +1,11 @@
-//! Records the API keeps besides the domain's own: a partner's lifecycle moves and each
-//! version of a process spec.
+//! Records the API keeps besides the domain's own: a partner's lifecycle moves, each
+//! version of a process spec, and the simulation side's scenarios, runs and results.
 
 use chanlab_shared::{LifecycleStage, PartnerId, ProcessSpec, ProcessSpecId, RepId};
-use chrono::NaiveDate;
+use chanlab_sim::engine::RunResult;
+use chanlab_sim::from_records::CalibrationReport;
+use chanlab_sim::scenario::ScenarioFile;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -40,4 +43,131 @@ impl SpecVersion {
     pub fn key_of(id: ProcessSpecId, version: u32) -> String {
         format!("{id}.{version:010}")
     }
+}
+
+/// Where a stored scenario came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ScenarioSource {
+    /// Sent to `POST /scenarios`.
+    Posted,
+    /// Built by `POST /scenarios/from-records`.
+    FromRecords,
+}
+
+/// A stored scenario: the validated, self-contained scenario file (every spec inline, every
+/// behaviour parameter in force) and, when it was built from the records, how each
+/// parameter was estimated. Scenarios are never edited; post a new one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioRecord {
+    /// The scenario's id (a UUIDv7).
+    #[schema(value_type = String, format = Uuid)]
+    pub id: Uuid,
+    /// When it was stored.
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+    /// Posted, or built from the records.
+    pub source: ScenarioSource,
+    /// Partner slots (partners and prospects) per replication.
+    pub partner_slots: u64,
+    /// The scenario, in the scenario file's schema (`chanlab scenario init`), as JSON.
+    #[schema(value_type = Object)]
+    pub scenario: ScenarioFile,
+    /// For a scenario built from the records: the method and history behind each estimate
+    /// (sim/MODEL.md §12).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub calibration: Option<CalibrationReport>,
+}
+
+/// Where a run is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Accepted, not started yet.
+    Queued,
+    /// Replications are being simulated.
+    Running,
+    /// Finished; the result is available.
+    Done,
+    /// Stopped by an error; `error` says which.
+    Failed,
+    /// Stopped by `DELETE /runs/{id}`.
+    Cancelled,
+    /// The server stopped while the run was queued or running; start it again.
+    Interrupted,
+}
+
+impl RunStatus {
+    /// The name used in JSON and in the status index.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Queued => "queued",
+            RunStatus::Running => "running",
+            RunStatus::Done => "done",
+            RunStatus::Failed => "failed",
+            RunStatus::Cancelled => "cancelled",
+            RunStatus::Interrupted => "interrupted",
+        }
+    }
+
+    /// Whether the run may still change (queued or running).
+    pub const fn is_active(self) -> bool {
+        matches!(self, RunStatus::Queued | RunStatus::Running)
+    }
+}
+
+/// Replications done out of the run's total.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Progress {
+    /// Replications finished.
+    pub done: u64,
+    /// Replications in the run.
+    pub total: u64,
+}
+
+/// A simulation run of a stored scenario.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunRecord {
+    /// The run's id (a UUIDv7).
+    #[schema(value_type = String, format = Uuid)]
+    pub id: Uuid,
+    /// The scenario run.
+    #[schema(value_type = String, format = Uuid)]
+    pub scenario_id: Uuid,
+    /// Where the run is.
+    pub status: RunStatus,
+    /// Replications done out of the total.
+    pub progress: Progress,
+    /// The seed used.
+    pub seed: u64,
+    /// The run's size: replications × partner slots × months × specs.
+    pub partner_months: u64,
+    /// When it was accepted.
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+    /// When it started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it stopped (done, failed, cancelled or interrupted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Why a run failed or was interrupted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The mergeable result of a finished run, stored apart from the run record so that status
+/// reads stay small.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunOutput {
+    /// The run it belongs to.
+    pub run_id: Uuid,
+    /// The result, exactly as the engine returned it.
+    pub result: RunResult,
 }

@@ -13,6 +13,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::{ApiError, problem_for_status, problem_response};
 use crate::openapi::ApiDoc;
+use crate::simulation::RunLimits;
 use crate::state::AppState;
 use crate::storage::{SledStorage, Storage, Store};
 use crate::{routes, telemetry};
@@ -33,6 +34,8 @@ pub struct ServeConfig {
     pub data_dir: PathBuf,
     /// HTTP worker threads; `None` for one per CPU core.
     pub workers: Option<usize>,
+    /// How much simulation the server accepts.
+    pub runs: RunLimits,
 }
 
 /// Why the server could not start.
@@ -94,17 +97,35 @@ impl Application {
             source,
         })?;
         let storage = open_storage(&config.data_dir)?;
-        Self::on_listener(listener, Arc::new(storage), config.workers)
+        Self::on_listener_with(listener, Arc::new(storage), config.workers, config.runs)
     }
 
-    /// Builds the server on an already bound listener over `backend`.
+    /// Builds the server on an already bound listener over `backend`, with the default
+    /// run limits.
     pub fn on_listener(
         listener: TcpListener,
         backend: Arc<dyn Storage>,
         workers: Option<usize>,
     ) -> Result<Self, StartupError> {
+        Self::on_listener_with(listener, backend, workers, RunLimits::default())
+    }
+
+    /// Builds the server on an already bound listener over `backend`, running simulations
+    /// under `runs`. Runs a previous process left queued or running are marked interrupted
+    /// first.
+    pub fn on_listener_with(
+        listener: TcpListener,
+        backend: Arc<dyn Storage>,
+        workers: Option<usize>,
+        runs: RunLimits,
+    ) -> Result<Self, StartupError> {
         let port = listener.local_addr()?.port();
-        let state = web::Data::new(AppState::new(Store::new(backend)));
+        let store = Store::new(backend);
+        crate::simulation::recover(&store).map_err(|e| StartupError::Storage {
+            dir: "(the data directory)".to_owned(),
+            message: e.0,
+        })?;
+        let state = web::Data::new(AppState::with_limits(store, runs));
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(telemetry::log_and_problem))

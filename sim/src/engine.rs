@@ -8,9 +8,10 @@
 //! run. Memory does not grow with the number of replications.
 
 use std::fmt;
+use std::ops::ControlFlow;
 use std::str::FromStr;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
@@ -106,6 +107,12 @@ pub enum EngineError {
     /// Parts to merge do not belong to one run or overlap.
     #[error("{0}")]
     Merge(String),
+    /// The progress callback asked the run to stop ([`run_cancellable`]).
+    #[error("the run was cancelled after {done} replications")]
+    Cancelled {
+        /// Replications that had finished when the run stopped.
+        done: u64,
+    },
 }
 
 /// Mergeable state of one spec.
@@ -429,11 +436,47 @@ pub struct ComparisonReport {
     pub probability_better: f64,
 }
 
+/// The JSON document a finished run is published as: the mergeable [`RunResult`] with the
+/// figures people read beside it. `chanlab run --format json` writes it and the API's
+/// `GET /runs/{id}` answers it, so the two are the same document.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResultDocument<'a> {
+    /// What was run and the mergeable state.
+    #[serde(flatten)]
+    pub result: &'a RunResult,
+    /// The derived figures ([`RunResult::report`]).
+    pub report: RunReport,
+}
+
+impl RunResult {
+    /// The result with its report, as published ([`ResultDocument`]).
+    pub fn document(&self) -> ResultDocument<'_> {
+        ResultDocument {
+            result: self,
+            report: self.report(),
+        }
+    }
+}
+
 /// Runs `scenario` (or one shard of it), calling `progress` once per finished replication.
 pub fn run(
     scenario: &Scenario,
     options: &RunOptions,
     progress: &(dyn Fn() + Sync),
+) -> Result<RunResult, EngineError> {
+    run_cancellable(scenario, options, &|| {
+        progress();
+        ControlFlow::Continue(())
+    })
+}
+
+/// [`run`], stoppable: `progress` is called once per finished replication, and when it
+/// returns [`ControlFlow::Break`] no further replication starts (those running finish) and
+/// the run answers [`EngineError::Cancelled`].
+pub fn run_cancellable(
+    scenario: &Scenario,
+    options: &RunOptions,
+    progress: &(dyn Fn() -> ControlFlow<()> + Sync),
 ) -> Result<RunResult, EngineError> {
     let total = u64::from(scenario.file().replications);
     let (start, end) = options.shard.map_or((0, total), |s| s.range(total));
@@ -467,9 +510,14 @@ pub fn run(
     // counter: memory stays at one set of summaries per thread however many replications
     // run, and because every summary merges exactly, the order of work does not matter.
     let next = AtomicU64::new(start);
+    let stop = AtomicBool::new(false);
+    let finished = AtomicU64::new(0);
     let parts: Vec<Vec<SpecState>> = pool.broadcast(|_| {
         let mut acc = empty();
         loop {
+            if stop.load(Ordering::Relaxed) {
+                break acc;
+            }
             let replication = next.fetch_add(1, Ordering::Relaxed);
             if replication >= end {
                 break acc;
@@ -479,9 +527,17 @@ pub fn run(
                 let base = (i != baseline).then(|| &outcomes[baseline]);
                 acc[i].add(outcome, base);
             }
-            progress();
+            finished.fetch_add(1, Ordering::Relaxed);
+            if progress().is_break() {
+                stop.store(true, Ordering::Relaxed);
+            }
         }
     });
+    if stop.into_inner() {
+        return Err(EngineError::Cancelled {
+            done: finished.into_inner(),
+        });
+    }
     let mut specs = empty();
     for part in &parts {
         for (x, y) in specs.iter_mut().zip(part) {

@@ -14,6 +14,7 @@ pub mod bundled;
 pub mod chart;
 pub mod engine;
 pub mod files;
+pub mod from_records;
 pub mod model;
 pub mod params;
 pub mod scenario;

@@ -65,6 +65,13 @@ pub struct ScenarioFile {
     pub specs: Vec<SpecEntry>,
 }
 
+impl ScenarioFile {
+    /// The scenario as a TOML file, which [`parse`] reads back to the same value.
+    pub fn to_toml(&self) -> Result<String, String> {
+        toml::to_string(self).map_err(|e| e.to_string())
+    }
+}
+
 /// The channel's structure.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1,7 +1,7 @@
 //! What each subcommand does: read input, call the libraries, print. Printing goes through
 //! explicit writers so a closed pipe is an error we can recognise, not a panic.
 
-mod scenario;
+pub(crate) mod scenario;
 pub(crate) mod serve;
 mod simulate;
 mod spec;

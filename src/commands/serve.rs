@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use chanlab_api::simulation::RunLimits;
 use chanlab_api::startup::{ServeConfig, serve};
 
 use super::Outcome;
@@ -19,6 +20,19 @@ pub(crate) struct ServeArgs {
     /// HTTP worker threads [default: one per CPU core].
     #[arg(long, env = "CHANLAB_WORKERS")]
     pub(crate) workers: Option<usize>,
+    /// Simulation runs queued or running at once; one more is answered 429.
+    #[arg(long, env = "CHANLAB_MAX_RUNS", default_value_t = 2,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub(crate) max_runs: u16,
+    /// Largest simulation run accepted, in partner-months (replications × partner slots ×
+    /// months × specs).
+    #[arg(long, env = "CHANLAB_MAX_RUN_PARTNER_MONTHS",
+          default_value_t = RunLimits::default().max_partner_months)]
+    pub(crate) max_run_partner_months: u64,
+    /// Worker threads per simulation run; 0 uses every core.
+    #[arg(long, env = "CHANLAB_RUN_THREADS", default_value_t = 0,
+          value_parser = clap::value_parser!(u16).range(0..=1024))]
+    pub(crate) run_threads: u16,
 }
 
 /// Starts the server and blocks until Ctrl-C or SIGTERM. Logs go to stderr (`RUST_LOG`
@@ -29,6 +43,11 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         bind: args.bind,
         data_dir: args.data_dir,
         workers: args.workers,
+        runs: RunLimits {
+            max_running: usize::from(args.max_runs),
+            max_partner_months: args.max_run_partner_months,
+            threads: usize::from(args.run_threads),
+        },
     };
     serve(&config).context("running the records API")?;
     Ok(Outcome::Success)

@@ -6,12 +6,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, bail};
-use chanlab_sim::engine::{self, RunOptions, RunReport, RunResult};
+use chanlab_sim::engine::{self, RunOptions, RunResult};
 use chanlab_sim::files::{FileError, Format};
 use chanlab_sim::scenario::{self, Scenario};
 use chanlab_sim::{bundled, chart};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
 
 use super::Outcome;
 use super::table;
@@ -24,14 +23,6 @@ pub(crate) enum View {
     Each,
     /// Specs side by side with paired differences from the baseline.
     Compare,
-}
-
-/// The JSON document a run writes: the mergeable result plus the figures people read.
-#[derive(Serialize)]
-struct Document<'a> {
-    #[serde(flatten)]
-    result: &'a RunResult,
-    report: RunReport,
 }
 
 pub(crate) fn run(args: SimulateArgs, view: View, out: &mut dyn Write) -> anyhow::Result<Outcome> {
@@ -143,7 +134,8 @@ fn write_result(
     let report = result.report();
     let text = match format {
         ReportFormat::Json => {
-            let mut text = serde_json::to_string_pretty(&Document {
+            // The same document `GET /runs/{id}` answers (`RunResult::document`).
+            let mut text = serde_json::to_string_pretty(&engine::ResultDocument {
                 result,
                 report: report.clone(),
             })?;

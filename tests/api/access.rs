@@ -8,6 +8,7 @@ use chanlab_api::operations;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, eur, rules, spawn_app};
+use crate::scenarios::small_scenario;
 
 /// Records every operation can address, all inside one region and owned by one rep.
 struct World {
@@ -28,6 +29,10 @@ struct World {
     draft_spec: String,
     assessment: String,
     spare_assessment: String,
+    scenario: String,
+    spare_scenario: String,
+    run: String,
+    spare_run: String,
 }
 
 fn contract_body(partner: &str) -> Value {
@@ -64,7 +69,12 @@ async fn world(app: &TestApp) -> World {
             .status,
         200
     );
+    let scenario = crate::runs::scenario(app, &small_scenario(4)).await;
     World {
+        spare_scenario: crate::runs::scenario(app, &small_scenario(4)).await,
+        run: crate::runs::finished_run(app, &scenario).await,
+        spare_run: crate::runs::finished_run(app, &scenario).await,
+        scenario,
         contract: app.create("/contracts", &contract_body(&partner)).await,
         spare_contract: app.create("/contracts", &contract_body(&partner)).await,
         activity: app
@@ -278,6 +288,27 @@ fn request(op: &str, w: &World) -> (Method, String, Option<(&'static str, Vec<u8
             format!("/assessments/{}", w.spare_assessment),
             None,
         ),
+        "create_scenario" => (Method::POST, "/scenarios".into(), j(small_scenario(4))),
+        "scenario_from_records" => (
+            Method::POST,
+            "/scenarios/from-records".into(),
+            j(json!({"horizon_months": 3, "replications": 4})),
+        ),
+        "list_scenarios" => (Method::GET, "/scenarios".into(), None),
+        "get_scenario" => (Method::GET, format!("/scenarios/{}", w.scenario), None),
+        "delete_scenario" => (
+            Method::DELETE,
+            format!("/scenarios/{}", w.spare_scenario),
+            None,
+        ),
+        "create_run" => (
+            Method::POST,
+            format!("/scenarios/{}/runs", w.scenario),
+            j(json!({"replications": 4})),
+        ),
+        "get_run" => (Method::GET, format!("/runs/{}", w.run), None),
+        "get_run_chart" => (Method::GET, format!("/runs/{}/chart.svg", w.run), None),
+        "delete_run" => (Method::DELETE, format!("/runs/{}", w.spare_run), None),
         "healthz" => (Method::GET, "/healthz".into(), None),
         "readyz" => (Method::GET, "/readyz".into(), None),
         other => panic!("no request for operation {other}: add one here and a row to POLICY"),
@@ -557,6 +588,7 @@ async fn everything(app: &TestApp) -> Vec<Value> {
         "/goals",
         "/process-specs",
         "/assessments",
+        "/scenarios",
     ] {
         all.push(app.get(&format!("{list}?limit=500")).await.json());
     }

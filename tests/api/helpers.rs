@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use awc::http::Method;
 use chanlab_api::auth::{RoleName, TokenRequest, create_token_blocking};
+use chanlab_api::simulation::RunLimits;
 use chanlab_api::startup::{Application, open_storage};
 use chanlab_api::storage::Store;
 use chanlab_shared::Name;
@@ -15,6 +16,7 @@ pub(crate) struct TestApp {
     pub(crate) address: String,
     pub(crate) admin: String,
     pub(crate) client: awc::Client,
+    handle: actix_web::dev::ServerHandle,
     _data: tempfile::TempDir,
 }
 
@@ -61,6 +63,11 @@ impl Answer {
 
 /// Starts a server on a fresh data directory.
 pub(crate) async fn spawn_app() -> TestApp {
+    spawn_app_with(RunLimits::default()).await
+}
+
+/// Starts a server on a fresh data directory, running simulations under `limits`.
+pub(crate) async fn spawn_app_with(limits: RunLimits) -> TestApp {
     let data = tempfile::tempdir().expect("temp dir");
     let storage = Arc::new(open_storage(data.path()).expect("open storage"));
     let admin = create_token_blocking(
@@ -75,8 +82,9 @@ pub(crate) async fn spawn_app() -> TestApp {
     .expect("admin token")
     .token;
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
-    let app = Application::on_listener(listener, storage, Some(2)).expect("build app");
+    let app = Application::on_listener_with(listener, storage, Some(2), limits).expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         address,
@@ -84,11 +92,18 @@ pub(crate) async fn spawn_app() -> TestApp {
         client: awc::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
             .finish(),
+        handle,
         _data: data,
     }
 }
 
 impl TestApp {
+    /// Stops the server and hands back its data directory, for a command that opens it.
+    pub(crate) async fn stop(self) -> tempfile::TempDir {
+        self.handle.stop(true).await;
+        self._data
+    }
+
     /// Sends a request with `token` (if any), `headers` and a body of `content_type`.
     pub(crate) async fn send(
         &self,

@@ -14,5 +14,7 @@ mod limits;
 mod listing;
 mod problems;
 mod restart;
+mod runs;
+mod scenarios;
 mod scorecards;
 mod writes;

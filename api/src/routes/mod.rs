@@ -14,7 +14,9 @@ pub mod partners;
 pub mod regions;
 pub mod reps;
 pub mod responses;
+pub mod runs;
 pub mod sales;
+pub mod scenarios;
 pub mod scorecards;
 pub mod specs;
 pub mod tokens;
@@ -48,6 +50,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     goals::configure(cfg);
     specs::configure(cfg);
     assessments::configure(cfg);
+    scenarios::configure(cfg);
+    runs::configure(cfg);
 }
 
 /// A resource at `path` whose unknown methods answer 405 problem+json.

@@ -50,3 +50,9 @@ pub struct UnsupportedMediaType(pub Problem);
 #[derive(Debug, ToResponse)]
 #[response(content_type = "application/problem+json")]
 pub struct Unprocessable(pub Problem);
+
+/// The server is running as many simulation runs as it takes; `Retry-After` says when to
+/// try again.
+#[derive(Debug, ToResponse)]
+#[response(content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait.")))]
+pub struct TooManyRequests(pub Problem);

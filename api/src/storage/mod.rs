@@ -49,6 +49,12 @@ pub enum Kind {
     Assessment,
     /// API tokens (hashed).
     Token,
+    /// Stored simulation scenarios.
+    Scenario,
+    /// Simulation runs (status and progress).
+    Run,
+    /// The mergeable result of a finished run, keyed by the run's id.
+    RunResult,
 }
 
 impl Kind {
@@ -67,6 +73,9 @@ impl Kind {
             Kind::SpecVersion => "process_spec_version",
             Kind::Assessment => "assessment",
             Kind::Token => "token",
+            Kind::Scenario => "scenario",
+            Kind::Run => "run",
+            Kind::RunResult => "run_result",
         }
     }
 }

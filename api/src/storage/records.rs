@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 
 use super::Kind;
 use crate::auth::TokenRecord;
-use crate::records::{SpecVersion, TransitionRecord};
+use crate::records::{RunOutput, RunRecord, ScenarioRecord, SpecVersion, TransitionRecord};
 
 /// A value stored in one collection.
 pub trait Record: Serialize + DeserializeOwned + Send + Sync + 'static {
@@ -241,5 +241,35 @@ impl Record for TokenRecord {
             v.push((Kind::Rep, rep.to_string()));
         }
         v
+    }
+}
+
+impl Record for ScenarioRecord {
+    const KIND: Kind = Kind::Scenario;
+    fn key(&self) -> String {
+        self.id.to_string()
+    }
+}
+
+impl Record for RunRecord {
+    const KIND: Kind = Kind::Run;
+    fn key(&self) -> String {
+        self.id.to_string()
+    }
+    fn indexes(&self) -> Vec<(String, String)> {
+        vec![
+            entry("scenario", self.scenario_id),
+            entry("status", self.status.as_str()),
+        ]
+    }
+    fn refs(&self) -> Vec<(Kind, String)> {
+        vec![(Kind::Scenario, self.scenario_id.to_string())]
+    }
+}
+
+impl Record for RunOutput {
+    const KIND: Kind = Kind::RunResult;
+    fn key(&self) -> String {
+        self.run_id.to_string()
     }
 }

@@ -1,0 +1,207 @@
+//! `/runs`: the status, progress, result and chart of a simulation run, and cancelling it.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chanlab_sim::chart;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::scenarios::uuid_path;
+use super::{Outcome, check_if_match, default_field, etag, write};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::{IdempotencyKey, IfMatch};
+use crate::records::{RunOutput, RunRecord};
+use crate::state::AppState;
+use crate::storage::{Expect, Kind, Write};
+
+/// Registers the run routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        super::resource("/runs/{id}")
+            .route(web::get().to(get_run))
+            .route(web::delete().to(delete_run)),
+    )
+    .service(super::resource("/runs/{id}/chart.svg").route(web::get().to(get_run_chart)));
+}
+
+/// A run as `GET /runs/{id}` answers it: the run record with live progress and, once it is
+/// done, the result.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RunView {
+    /// The run.
+    #[serde(flatten)]
+    pub run: RunRecord,
+    /// Once done: the same JSON document `chanlab run --format json` writes for this
+    /// scenario and seed (the self-contained scenario, the seed, the chanlab version, the
+    /// mergeable state and the `report` with every figure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub result: Option<serde_json::Value>,
+}
+
+/// The run `id` with its live progress. Point read.
+fn load(state: &AppState, id: uuid::Uuid) -> Result<(RunRecord, u64), ApiError> {
+    let (mut run, version) = state
+        .store
+        .get::<RunRecord>(&id.to_string())?
+        .ok_or_else(|| ApiError::NotFound {
+            kind: "run",
+            id: id.to_string(),
+        })?;
+    if let Some(done) = state.runs.progress(id)
+        && run.status.is_active()
+    {
+        run.progress.done = run.progress.done.max(done);
+    }
+    Ok((run, version))
+}
+
+fn output(state: &AppState, run: &RunRecord) -> Result<RunOutput, ApiError> {
+    state
+        .store
+        .get::<RunOutput>(&run.id.to_string())?
+        .map(|(o, _)| o)
+        .ok_or_else(|| ApiError::Internal(format!("run {} is done but has no result", run.id)))
+}
+
+/// Reads a run: status, progress and, once done, the result.
+#[utoipa::path(get, path = "/runs/{id}", tag = "simulation", operation_id = "get_run",
+    params(("id" = String, Path, description = "The run's id.")),
+    responses(
+        (status = 200, description = "The run.", body = RunView, headers(("ETag" = String))),
+        (status = 401, response = super::responses::Unauthorized),
+        (status = 403, response = super::responses::Forbidden),
+        (status = 404, response = super::responses::NotFound),
+    ),
+    security(("bearer" = [])))]
+pub async fn get_run(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow("get_run")?;
+    let id = uuid_path("run", &id)?;
+    let (run, version) = load(&state, id)?;
+    let result = if run.status == crate::records::RunStatus::Done {
+        let out = output(&state, &run)?;
+        Some(
+            serde_json::to_value(out.result.document())
+                .map_err(|e| ApiError::Internal(format!("a result does not serialise: {e}")))?,
+        )
+    } else {
+        None
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(version)))
+        .json(RunView { run, result }))
+}
+
+/// The run's chart: the same SVG as `chanlab run --chart` (monthly sell-through fan chart
+/// and KPI intervals per spec). 409 until the run is done.
+#[utoipa::path(get, path = "/runs/{id}/chart.svg", tag = "simulation", operation_id = "get_run_chart",
+    params(("id" = String, Path, description = "The run's id.")),
+    responses(
+        (status = 200, description = "The chart.", body = String, content_type = "image/svg+xml"),
+        (status = 401, response = super::responses::Unauthorized),
+        (status = 403, response = super::responses::Forbidden),
+        (status = 404, response = super::responses::NotFound),
+        (status = 409, response = super::responses::Conflict),
+    ),
+    security(("bearer" = [])))]
+pub async fn get_run_chart(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow("get_run_chart")?;
+    let id = uuid_path("run", &id)?;
+    let (run, _) = load(&state, id)?;
+    if run.status != crate::records::RunStatus::Done {
+        return Err(ApiError::Conflict {
+            detail: format!(
+                "the run is {}; its chart exists once it is done",
+                run.status.as_str()
+            ),
+            allowed: Vec::new(),
+        });
+    }
+    let result = output(&state, &run)?.result;
+    let svg = chart::comparison_svg(
+        &result.report(),
+        result.scenario.name.as_str(),
+        result.scenario.currency.code(),
+    );
+    Ok(HttpResponse::Ok().content_type("image/svg+xml").body(svg))
+}
+
+/// Cancels a queued or running run (202: it stops after the replications in flight and
+/// becomes `cancelled`), or deletes a finished one with its result (204).
+#[utoipa::path(delete, path = "/runs/{id}", tag = "simulation", operation_id = "delete_run",
+    params(("id" = String, Path, description = "The run's id."),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read; 412 if the run changed since.")),
+    responses(
+        (status = 202, description = "Cancelling: the run as it is now.", body = RunView, headers(("ETag" = String))),
+        (status = 204, description = "Deleted."),
+        (status = 401, response = super::responses::Unauthorized),
+        (status = 403, response = super::responses::Forbidden),
+        (status = 404, response = super::responses::NotFound),
+        (status = 412, response = super::responses::PreconditionFailed),
+    ),
+    security(("bearer" = [])))]
+pub async fn delete_run(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow("delete_run")?;
+    let id = uuid_path("run", &id)?;
+    let (run, version) = load(&state, id)?;
+    check_if_match(if_match.0, version, "run", &id.to_string())?;
+    if state.runs.cancel(id) {
+        return Ok(HttpResponse::Accepted()
+            .insert_header((header::ETAG, etag(version)))
+            .json(RunView { run, result: None }));
+    }
+    write(
+        &state,
+        &caller,
+        IdempotencyKey(None),
+        &req,
+        b"",
+        default_field,
+        move |s| {
+            let (current, version) =
+                s.get::<RunRecord>(&id.to_string())?
+                    .ok_or_else(|| ApiError::NotFound {
+                        kind: "run",
+                        id: id.to_string(),
+                    })?;
+            check_if_match(if_match.0, version, "run", &id.to_string())?;
+            let mut writes = vec![Write::Delete {
+                kind: Kind::Run,
+                id: id.to_string(),
+                expect: Expect::Version(version),
+            }];
+            if s.get_raw::<RunOutput>(&current.id.to_string())?.is_some() {
+                writes.push(Write::Delete {
+                    kind: Kind::RunResult,
+                    id: id.to_string(),
+                    expect: Expect::Present,
+                });
+            }
+            Ok((
+                writes,
+                Outcome {
+                    status: 204,
+                    version: None,
+                    body: None,
+                    location: None,
+                },
+            ))
+        },
+    )
+    .await
+}

@@ -1,0 +1,363 @@
+//! Simulation runs in the background, and the records a scenario is calibrated from.
+//!
+//! A run is accepted only when it fits [`RunLimits`] (its size, and how many run at once).
+//! Each run gets its own thread (and the engine's own rayon pool on it), so the HTTP workers
+//! never simulate. The run record is written when it is accepted, when it starts and when it
+//! stops, each time flushed; progress between those is kept in memory and shown by
+//! `GET /runs/{id}`. A run found queued or running when the server starts is marked
+//! interrupted ([`recover`]): nothing survives a restart, but nothing stays "running" for
+//! ever either.
+
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use chanlab_shared::{
+    Activity, Partner, ProcessSpec, ProcessSpecId, Region, Rep, SalesRecord, SpecStatus,
+};
+use chanlab_sim::engine::{self, EngineError, RunOptions};
+use chanlab_sim::from_records::{self, Calibrated, FromRecordsError, Options, Records};
+use chanlab_sim::scenario::Scenario;
+use chrono::Utc;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::records::{RunOutput, RunRecord, RunStatus, SpecVersion};
+use crate::storage::{Expect, StorageError, Store, store_put};
+
+/// How much simulation the server accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunLimits {
+    /// Runs queued or running at once; one more is refused with 429.
+    pub max_running: usize,
+    /// Largest run, in partner-months: replications × partner slots × months × specs.
+    pub max_partner_months: u64,
+    /// Worker threads per run; 0 uses every core.
+    pub threads: usize,
+}
+
+impl Default for RunLimits {
+    fn default() -> Self {
+        Self {
+            max_running: 2,
+            // About 40 s on two cores at the engine's measured 26 M partner-months/s.
+            max_partner_months: 1_000_000_000,
+            threads: 0,
+        }
+    }
+}
+
+/// Seconds a client refused for too many runs is told to wait.
+pub const RETRY_AFTER_SECONDS: u64 = 5;
+
+/// A run in progress: its counters, shared with its thread.
+#[derive(Debug, Default)]
+struct Live {
+    done: AtomicU64,
+    cancel: AtomicBool,
+}
+
+/// The runs in progress and the limits they run under.
+#[derive(Debug, Default)]
+pub struct Runner {
+    limits: RunLimits,
+    live: Mutex<HashMap<Uuid, Arc<Live>>>,
+}
+
+/// A reserved place among the runs at once; released when dropped unless started.
+#[derive(Debug)]
+pub struct Reservation<'a> {
+    runner: &'a Runner,
+    id: Uuid,
+    started: bool,
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        if !self.started {
+            self.runner
+                .live
+                .lock()
+                .expect("runner lock")
+                .remove(&self.id);
+        }
+    }
+}
+
+impl Runner {
+    /// A runner under `limits`.
+    pub fn new(limits: RunLimits) -> Self {
+        Self {
+            limits,
+            live: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> RunLimits {
+        self.limits
+    }
+
+    /// Reserves a place for run `id`, or 429 when [`RunLimits::max_running`] are running.
+    pub fn reserve(&self, id: Uuid) -> Result<Reservation<'_>, ApiError> {
+        let mut live = self.live.lock().expect("runner lock");
+        if live.len() >= self.limits.max_running {
+            return Err(ApiError::TooManyRequests {
+                detail: format!(
+                    "{} runs are queued or running, the most this server runs at once; retry when one finishes, or cancel one with DELETE /runs/{{id}}",
+                    live.len()
+                ),
+                retry_after: RETRY_AFTER_SECONDS,
+            });
+        }
+        live.insert(id, Arc::new(Live::default()));
+        Ok(Reservation {
+            runner: self,
+            id,
+            started: false,
+        })
+    }
+
+    /// Replications done so far by run `id`, if it is in progress.
+    pub fn progress(&self, id: Uuid) -> Option<u64> {
+        let live = self.live.lock().expect("runner lock");
+        live.get(&id).map(|l| l.done.load(Ordering::Relaxed))
+    }
+
+    /// Asks run `id` to stop after the replications in flight; false if it is not in
+    /// progress.
+    pub fn cancel(&self, id: Uuid) -> bool {
+        let live = self.live.lock().expect("runner lock");
+        match live.get(&id) {
+            Some(l) => {
+                l.cancel.store(true, Ordering::Relaxed);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Starts the reserved run on its own thread. `record` is stored (queued) already.
+    pub fn start(
+        self: &Arc<Self>,
+        mut reservation: Reservation<'_>,
+        store: Store,
+        scenario: Scenario,
+        record: RunRecord,
+    ) -> Result<(), ApiError> {
+        let live = self
+            .live
+            .lock()
+            .expect("runner lock")
+            .get(&reservation.id)
+            .cloned()
+            .ok_or_else(|| ApiError::Internal("a reserved run vanished".to_owned()))?;
+        let runner = Arc::clone(self);
+        let id = record.id;
+        let spawned = std::thread::Builder::new()
+            .name(format!("chanlab-run-{id}"))
+            .spawn(move || {
+                execute(&store, &scenario, record, &live, runner.limits.threads);
+                runner.live.lock().expect("runner lock").remove(&id);
+            });
+        match spawned {
+            Ok(_) => {
+                reservation.started = true;
+                Ok(())
+            }
+            Err(e) => Err(ApiError::Internal(format!(
+                "cannot start a run thread: {e}"
+            ))),
+        }
+    }
+}
+
+/// Writes a run record and flushes it (on the run's own thread).
+fn save(store: &Store, record: &RunRecord, output: Option<&RunOutput>) -> Result<(), ApiError> {
+    let mut writes = Vec::new();
+    if let Some(out) = output {
+        writes.push(store_put(out, Expect::Absent));
+    }
+    writes.push(store_put(record, Expect::Present));
+    store
+        .commit(&writes, None)
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    store.flush_blocking()?;
+    Ok(())
+}
+
+fn execute(store: &Store, scenario: &Scenario, mut record: RunRecord, live: &Live, threads: usize) {
+    let log = |what: &str, e: &ApiError| {
+        tracing::error!(run = %record.id, error = %e, "{what}");
+    };
+    if live.cancel.load(Ordering::Relaxed) {
+        record.status = RunStatus::Cancelled;
+        record.finished_at = Some(Utc::now());
+        if let Err(e) = save(store, &record, None) {
+            log("cannot store a cancelled run", &e);
+        }
+        return;
+    }
+    record.status = RunStatus::Running;
+    record.started_at = Some(Utc::now());
+    if let Err(e) = save(store, &record, None) {
+        log("cannot store a started run", &e);
+        return;
+    }
+    let options = RunOptions {
+        threads,
+        shard: None,
+    };
+    let tick = || {
+        live.done.fetch_add(1, Ordering::Relaxed);
+        if live.cancel.load(Ordering::Relaxed) {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    };
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        engine::run_cancellable(scenario, &options, &tick)
+    }));
+    record.finished_at = Some(Utc::now());
+    record.progress.done = live.done.load(Ordering::Relaxed);
+    let output = match outcome {
+        Ok(Ok(result)) => {
+            record.status = RunStatus::Done;
+            record.progress.done = result.replications_done();
+            Some(RunOutput {
+                run_id: record.id,
+                result,
+            })
+        }
+        Ok(Err(EngineError::Cancelled { done })) => {
+            record.status = RunStatus::Cancelled;
+            record.progress.done = done;
+            None
+        }
+        Ok(Err(e)) => {
+            record.status = RunStatus::Failed;
+            record.error = Some(e.to_string());
+            None
+        }
+        Err(_) => {
+            tracing::error!(run = %record.id, "the simulation panicked");
+            record.status = RunStatus::Failed;
+            record.error = Some("the simulation failed; it has been logged".to_owned());
+            None
+        }
+    };
+    if let Err(e) = save(store, &record, output.as_ref()) {
+        log("cannot store a finished run", &e);
+        record.status = RunStatus::Failed;
+        record.error = Some("the result could not be stored; it has been logged".to_owned());
+        let _ = save(store, &record, None);
+    }
+}
+
+/// Marks every run left queued or running by a previous process as interrupted, and
+/// flushes. Blocking; called once when the server starts, before it answers.
+pub fn recover(store: &Store) -> Result<usize, StorageError> {
+    let mut stale = Vec::new();
+    for status in [RunStatus::Queued, RunStatus::Running] {
+        stale.extend(store.all::<RunRecord>(Some(("status", status.as_str())))?);
+    }
+    for mut run in stale.iter().cloned() {
+        run.status = RunStatus::Interrupted;
+        run.finished_at = Some(Utc::now());
+        run.error = Some(
+            "the server stopped while this run was in progress; start the run again".to_owned(),
+        );
+        store
+            .commit(&[store_put(&run, Expect::Present)], None)
+            .map_err(|e| StorageError(e.to_string()))?;
+    }
+    if !stale.is_empty() {
+        store.flush_blocking()?;
+        tracing::warn!(runs = stale.len(), "runs interrupted by a restart");
+    }
+    Ok(stale.len())
+}
+
+/// Everything a scenario is calibrated from, loaded from the store.
+#[derive(Debug, Clone)]
+pub struct LoadedRecords {
+    /// Regions.
+    pub regions: Vec<Region>,
+    /// Reps.
+    pub reps: Vec<Rep>,
+    /// Partners.
+    pub partners: Vec<Partner>,
+    /// Sales records.
+    pub sales: Vec<SalesRecord>,
+    /// Activities.
+    pub activities: Vec<Activity>,
+    /// Published process spec versions.
+    pub published: Vec<ProcessSpec>,
+}
+
+/// Loads every record [`from_records::build`] reads. Blocking.
+pub fn load_records(store: &Store) -> Result<LoadedRecords, StorageError> {
+    Ok(LoadedRecords {
+        regions: store.all(None)?,
+        reps: store.all(None)?,
+        partners: store.all(None)?,
+        sales: store.all(None)?,
+        activities: store.all(None)?,
+        published: store
+            .all::<SpecVersion>(Some(("status", "Published")))?
+            .into_iter()
+            .map(|v| v.0)
+            .filter(|s| s.status == SpecStatus::Published)
+            .collect(),
+    })
+}
+
+/// Builds a scenario from loaded records: the baseline is the published version of
+/// `spec` when given, else the most recently published spec.
+pub fn calibrate(
+    records: &LoadedRecords,
+    spec: Option<ProcessSpecId>,
+    options: &Options,
+) -> Result<Calibrated, ApiError> {
+    let baseline = match spec {
+        Some(id) => records
+            .published
+            .iter()
+            .find(|s| s.id == id)
+            .ok_or_else(|| {
+                ApiError::field(
+                    "process_spec_id",
+                    format!("the process spec {id} has no published version"),
+                )
+            })?,
+        None => records
+            .published
+            .iter()
+            .max_by_key(|s| (s.published_on, s.id))
+            .ok_or_else(|| ApiError::Conflict {
+                detail: "no process spec is published: publish the spec in force (POST /process-specs/{id}/publish), which becomes the baseline".to_owned(),
+                allowed: Vec::new(),
+            })?,
+    };
+    from_records::build(
+        Records {
+            regions: &records.regions,
+            reps: &records.reps,
+            partners: &records.partners,
+            sales: &records.sales,
+            activities: &records.activities,
+            baseline,
+        },
+        options,
+    )
+    .map_err(|e| match e {
+        FromRecordsError::Option { field, message } => ApiError::field(field, message),
+        FromRecordsError::Records(detail) => ApiError::Conflict {
+            detail,
+            allowed: Vec::new(),
+        },
+    })
+}
