@@ -220,3 +220,44 @@ fn a_damaged_or_foreign_part_is_refused_not_merged() {
     no_baseline.baseline = 7;
     assert!(RunResult::merge(vec![good, no_baseline]).is_err());
 }
+
+#[test]
+fn a_cancelled_run_stops_and_says_how_far_it_got() {
+    use std::ops::ControlFlow;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    let scenario = small();
+    let seen = AtomicU64::new(0);
+    let stop_after_ten = || {
+        if seen.fetch_add(1, Ordering::Relaxed) + 1 >= 10 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    };
+
+    let err = engine::run_cancellable(
+        &scenario,
+        &RunOptions {
+            threads: 2,
+            shard: None,
+        },
+        &stop_after_ten,
+    )
+    .unwrap_err();
+
+    let engine::EngineError::Cancelled { done } = err else {
+        panic!("expected a cancellation, got {err}");
+    };
+    assert!((10..48).contains(&done), "{done}");
+    let never = engine::run_cancellable(
+        &scenario,
+        &RunOptions {
+            threads: 2,
+            shard: None,
+        },
+        &|| ControlFlow::Continue(()),
+    )
+    .unwrap();
+    assert_eq!(json(&never), json(&run(&scenario, 1, None)));
+}
