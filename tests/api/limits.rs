@@ -1,6 +1,7 @@
-//! Resource limits: a huge CSV, deeply nested JSON, a client that trickles its request head
-//! and one that trickles its body each get a clear 4xx or are cut off, write nothing, and
-//! while each abusive request is in flight another client's GET is answered.
+//! Resource limits: a huge CSV, deeply nested JSON, a client that trickles its request head,
+//! one that trickles its body and a simulation run too large for the cap each get a clear 4xx
+//! or are cut off, write nothing, and while each abusive request (or a heavy run) is in
+//! flight another client's GET is answered.
 //!
 //! The abusive clients are raw TCP sockets on their own threads, so the tests control
 //! exactly what reaches the server and when.
@@ -325,4 +326,57 @@ async fn a_client_that_trickles_its_body_gets_a_408_and_writes_nothing() {
             .len(),
         0
     );
+}
+
+/// A run request too large for the cap is refused at once, naming the field, and a heavy
+/// run that is allowed takes a background thread, not the server: reads and the refusal are
+/// answered while it runs.
+#[actix_web::test]
+async fn a_too_large_run_is_refused_and_a_heavy_run_does_not_stop_other_clients() {
+    let app = spawn_app().await;
+    let region = |name: &str| {
+        serde_json::json!({"name": name, "reps": 4, "backing": 0.7,
+            "partners": {"A": 5, "B": 20, "C": 35}, "prospects": 10})
+    };
+    let scenario = app
+        .create(
+            "/scenarios",
+            &serde_json::json!({
+                "name": "Heavy",
+                "horizon_months": 12,
+                "replications": 10,
+                "seed": 1,
+                "channel": {"regions": [region("North"), region("South")]},
+                "specs": [{"bundled": "flat-growth"}, {"bundled": "ratchet"}]
+            }),
+        )
+        .await;
+    let runs = format!("/scenarios/{scenario}/runs");
+    let heavy = app
+        .post(&runs, &serde_json::json!({"replications": 200_000}))
+        .await;
+    assert_eq!(heavy.status, 202, "{}", heavy.text());
+    let heavy = heavy.json()["id"].as_str().unwrap().to_owned();
+
+    let too_large = app
+        .post(&runs, &serde_json::json!({"replications": 50_000_000}))
+        .await;
+    let problem = too_large.problem(422);
+    assert_eq!(problem["errors"][0]["field"], "replications");
+    let before = partners(&app).await;
+    assert_eq!(app.get("/healthz").await.status, 200);
+    let status = app.get(&format!("/runs/{heavy}")).await.json()["status"].clone();
+    assert!(
+        status == "queued" || status == "running",
+        "the heavy run should still be going: {status}"
+    );
+    assert_eq!(partners(&app).await, before);
+    app.send(
+        Method::DELETE,
+        &format!("/runs/{heavy}"),
+        Some(&app.admin),
+        &[],
+        None,
+    )
+    .await;
 }
