@@ -159,8 +159,10 @@ impl Runner {
         let spawned = std::thread::Builder::new()
             .name(format!("chanlab-run-{id}"))
             .spawn(move || {
-                execute(&store, &scenario, record, &live, runner.limits.threads);
-                runner.live.lock().expect("runner lock").remove(&id);
+                // Leave the runner however the thread ends, so a place is never lost.
+                let threads = runner.limits.threads;
+                let _leave = Leave { runner, id };
+                execute(&store, &scenario, record, &live, threads);
             });
         match spawned {
             Ok(_) => {
@@ -170,6 +172,20 @@ impl Runner {
             Err(e) => Err(ApiError::Internal(format!(
                 "cannot start a run thread: {e}"
             ))),
+        }
+    }
+}
+
+/// Removes a run from the runner when its thread ends, even by a panic.
+struct Leave {
+    runner: Arc<Runner>,
+    id: Uuid,
+}
+
+impl Drop for Leave {
+    fn drop(&mut self) {
+        if let Ok(mut live) = self.runner.live.lock() {
+            live.remove(&self.id);
         }
     }
 }

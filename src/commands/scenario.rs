@@ -126,6 +126,14 @@ fn from_records(args: FromRecordsArgs, out: &mut dyn Write) -> anyhow::Result<Ou
         compare: args.compare.clone(),
         credibility_months: args.credibility_months,
     };
+    if !args.data_dir.is_dir() {
+        writeln!(
+            io::stderr().lock(),
+            "error: --data-dir: no data directory at {}\n  fix: give the directory `chanlab serve --data-dir` uses",
+            args.data_dir.display()
+        )?;
+        return Ok(Outcome::InvalidInput);
+    }
     let storage = open_storage(&args.data_dir).context(
         "opening the data directory (is `chanlab serve` running on it? then use POST /scenarios/from-records)",
     )?;
@@ -206,21 +214,25 @@ fn toml_header(r: &CalibrationReport) -> String {
     ));
     for t in &r.tiers {
         h.push_str(&format!(
-            "# Tier {:?}: {} partners, {} with history, mean potential {:.2} ({:?}).\n",
-            t.tier, t.partners, t.with_history, t.mean_potential, t.method
+            "# Tier {:?}: {} partners, {} with history, mean potential {:.2} ({}).\n",
+            t.tier,
+            t.partners,
+            t.with_history,
+            t.mean_potential,
+            snake(&t.method)
         ));
     }
     h.push_str("# channel.partners, in order: name | months | level | engagement (method) | potential (method)\n");
     for p in &r.partners {
         h.push_str(&format!(
-            "#   {} | {} | {} | {} ({:?}) | {:.2} ({:?})\n",
+            "#   {} | {} | {} | {} ({}) | {:.2} ({})\n",
             p.name.replace('\n', " "),
             p.months_of_history,
             p.level.map_or("-".to_owned(), |l| format!("{l:.2}")),
             p.engagement.map_or("-".to_owned(), |e| format!("{e:.3}")),
-            p.engagement_method,
+            snake(&p.engagement_method),
             p.potential,
-            p.potential_method
+            snake(&p.potential_method)
         ));
     }
     for n in &r.notes {
@@ -228,4 +240,12 @@ fn toml_header(r: &CalibrationReport) -> String {
     }
     h.push('\n');
     h
+}
+
+/// A method's name as JSON spells it (`tier_mean`).
+fn snake<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
