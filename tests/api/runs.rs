@@ -404,3 +404,30 @@ async fn a_viewer_reads_runs_but_cannot_start_or_cancel_them() {
     .await
     .problem(403);
 }
+
+#[actix_web::test]
+async fn a_retried_run_request_with_one_idempotency_key_starts_one_run() {
+    let app = spawn_app().await;
+    let id = scenario(&app, &small_scenario(5)).await;
+    let path = format!("/scenarios/{id}/runs");
+    let send = || {
+        app.send(
+            Method::POST,
+            &path,
+            Some(&app.admin),
+            &[("Idempotency-Key", "run-once")],
+            Some(("application/json", b"{\"seed\": 5}".to_vec())),
+        )
+    };
+
+    let first = send().await;
+    let again = send().await;
+
+    assert_eq!(first.status, 202, "{}", first.text());
+    assert_eq!(again.status, 202, "{}", again.text());
+    assert_eq!(again.header("idempotent-replayed").as_deref(), Some("true"));
+    assert_eq!(first.json()["id"], again.json()["id"]);
+    let run = first.json()["id"].as_str().unwrap().to_owned();
+    let seen = follow(&app, &run, |r| status(r) == "done").await;
+    assert_eq!(seen.last().unwrap()["seed"], 5);
+}
