@@ -1,4 +1,4 @@
-//! Access control: bearer tokens, the five roles, and which role may call which operation.
+//! Access control: bearer tokens, the six roles, and which role may call which operation.
 //!
 //! A token is 32 random bytes from the operating system, shown once when it is created and
 //! stored only as its SHA-256 hash. Each request's token is hashed and looked up (then
@@ -37,16 +37,20 @@ pub enum RoleName {
     Rep,
     /// Reads everything, writes nothing.
     Viewer,
+    /// A new channel manager in training: reads exercises and leaderboards, plays its own
+    /// training sessions, and touches no records.
+    Trainee,
 }
 
 impl RoleName {
     /// Every role, in the order of the policy table's columns.
-    pub const ALL: [RoleName; 5] = [
+    pub const ALL: [RoleName; 6] = [
         RoleName::Admin,
         RoleName::ChannelManager,
         RoleName::RegionalManager,
         RoleName::Rep,
         RoleName::Viewer,
+        RoleName::Trainee,
     ];
 
     /// The name used in JSON and on the command line.
@@ -57,6 +61,7 @@ impl RoleName {
             RoleName::RegionalManager => "regional_manager",
             RoleName::Rep => "rep",
             RoleName::Viewer => "viewer",
+            RoleName::Trainee => "trainee",
         }
     }
 }
@@ -74,6 +79,8 @@ pub enum Principal {
     Rep(RepId),
     /// See [`RoleName::Viewer`].
     Viewer,
+    /// See [`RoleName::Trainee`]; its own training sessions.
+    Trainee,
 }
 
 /// Whether a role may call an operation.
@@ -89,73 +96,81 @@ pub enum Access {
 
 use Access::{No, Own, Yes};
 
-/// Per operation id: access of admin, channel_manager, regional_manager, rep, viewer.
-pub const POLICY: &[(&str, [Access; 5])] = &[
-    ("create_token", [Yes, No, No, No, No]),
-    ("create_region", [Yes, No, No, No, No]),
-    ("list_regions", [Yes, Yes, Own, No, Yes]),
-    ("get_region", [Yes, Yes, Own, No, Yes]),
-    ("update_region", [Yes, No, No, No, No]),
-    ("delete_region", [Yes, No, No, No, No]),
-    ("create_rep", [Yes, No, Own, No, No]),
-    ("list_reps", [Yes, Yes, Own, Own, Yes]),
-    ("get_rep", [Yes, Yes, Own, Own, Yes]),
-    ("update_rep", [Yes, No, Own, No, No]),
-    ("import_reps", [Yes, No, Own, No, No]),
-    ("export_reps", [Yes, Yes, Own, No, Yes]),
-    ("rep_scorecard", [Yes, Yes, Own, Own, Yes]),
-    ("create_partner", [Yes, Yes, No, No, No]),
-    ("list_partners", [Yes, Yes, Own, Own, Yes]),
-    ("get_partner", [Yes, Yes, Own, Own, Yes]),
-    ("update_partner", [Yes, Yes, No, No, No]),
-    ("transition_partner", [Yes, Yes, No, No, No]),
-    ("import_partners", [Yes, Yes, No, No, No]),
-    ("export_partners", [Yes, Yes, Own, Own, Yes]),
-    ("partner_scorecard", [Yes, Yes, Own, Own, Yes]),
-    ("create_contract", [Yes, Yes, No, No, No]),
-    ("list_contracts", [Yes, Yes, No, No, Yes]),
-    ("get_contract", [Yes, Yes, No, No, Yes]),
-    ("update_contract", [Yes, Yes, No, No, No]),
-    ("delete_contract", [Yes, Yes, No, No, No]),
-    ("create_activity", [Yes, No, No, Own, No]),
-    ("list_activities", [Yes, Yes, Own, Own, Yes]),
-    ("get_activity", [Yes, Yes, Own, Own, Yes]),
-    ("update_activity", [Yes, No, No, Own, No]),
-    ("delete_activity", [Yes, No, No, Own, No]),
-    ("create_sales_record", [Yes, No, No, No, No]),
-    ("list_sales_records", [Yes, Yes, No, No, Yes]),
-    ("get_sales_record", [Yes, Yes, No, No, Yes]),
-    ("update_sales_record", [Yes, No, No, No, No]),
-    ("delete_sales_record", [Yes, No, No, No, No]),
-    ("import_sales_records", [Yes, No, No, No, No]),
-    ("export_sales_records", [Yes, Yes, No, No, Yes]),
-    ("create_goal", [Yes, Yes, No, No, No]),
-    ("list_goals", [Yes, Yes, No, No, Yes]),
-    ("get_goal", [Yes, Yes, No, No, Yes]),
-    ("update_goal", [Yes, Yes, No, No, No]),
-    ("delete_goal", [Yes, Yes, No, No, No]),
-    ("create_process_spec", [Yes, Yes, No, No, No]),
-    ("list_process_specs", [Yes, Yes, Own, No, Yes]),
-    ("get_process_spec", [Yes, Yes, Own, No, Yes]),
-    ("update_process_spec", [Yes, Yes, No, No, No]),
-    ("publish_process_spec", [Yes, Yes, No, No, No]),
-    ("list_process_spec_versions", [Yes, Yes, Own, No, Yes]),
-    ("get_process_spec_version", [Yes, Yes, Own, No, Yes]),
-    ("process_spec_compliance", [Yes, Yes, Own, No, Yes]),
-    ("create_assessment", [Yes, Yes, No, No, No]),
-    ("list_assessments", [Yes, Yes, No, No, Yes]),
-    ("get_assessment", [Yes, Yes, No, No, Yes]),
-    ("update_assessment", [Yes, Yes, No, No, No]),
-    ("delete_assessment", [Yes, Yes, No, No, No]),
-    ("create_scenario", [Yes, Yes, No, No, No]),
-    ("scenario_from_records", [Yes, Yes, No, No, No]),
-    ("list_scenarios", [Yes, Yes, No, No, Yes]),
-    ("get_scenario", [Yes, Yes, No, No, Yes]),
-    ("delete_scenario", [Yes, Yes, No, No, No]),
-    ("create_run", [Yes, Yes, No, No, No]),
-    ("get_run", [Yes, Yes, No, No, Yes]),
-    ("get_run_chart", [Yes, Yes, No, No, Yes]),
-    ("delete_run", [Yes, Yes, No, No, No]),
+/// Per operation id: access of admin, channel_manager, regional_manager, rep, viewer,
+/// trainee. For training sessions, "own" means the sessions the token created.
+pub const POLICY: &[(&str, [Access; 6])] = &[
+    ("create_token", [Yes, No, No, No, No, No]),
+    ("create_region", [Yes, No, No, No, No, No]),
+    ("list_regions", [Yes, Yes, Own, No, Yes, No]),
+    ("get_region", [Yes, Yes, Own, No, Yes, No]),
+    ("update_region", [Yes, No, No, No, No, No]),
+    ("delete_region", [Yes, No, No, No, No, No]),
+    ("create_rep", [Yes, No, Own, No, No, No]),
+    ("list_reps", [Yes, Yes, Own, Own, Yes, No]),
+    ("get_rep", [Yes, Yes, Own, Own, Yes, No]),
+    ("update_rep", [Yes, No, Own, No, No, No]),
+    ("import_reps", [Yes, No, Own, No, No, No]),
+    ("export_reps", [Yes, Yes, Own, No, Yes, No]),
+    ("rep_scorecard", [Yes, Yes, Own, Own, Yes, No]),
+    ("create_partner", [Yes, Yes, No, No, No, No]),
+    ("list_partners", [Yes, Yes, Own, Own, Yes, No]),
+    ("get_partner", [Yes, Yes, Own, Own, Yes, No]),
+    ("update_partner", [Yes, Yes, No, No, No, No]),
+    ("transition_partner", [Yes, Yes, No, No, No, No]),
+    ("import_partners", [Yes, Yes, No, No, No, No]),
+    ("export_partners", [Yes, Yes, Own, Own, Yes, No]),
+    ("partner_scorecard", [Yes, Yes, Own, Own, Yes, No]),
+    ("create_contract", [Yes, Yes, No, No, No, No]),
+    ("list_contracts", [Yes, Yes, No, No, Yes, No]),
+    ("get_contract", [Yes, Yes, No, No, Yes, No]),
+    ("update_contract", [Yes, Yes, No, No, No, No]),
+    ("delete_contract", [Yes, Yes, No, No, No, No]),
+    ("create_activity", [Yes, No, No, Own, No, No]),
+    ("list_activities", [Yes, Yes, Own, Own, Yes, No]),
+    ("get_activity", [Yes, Yes, Own, Own, Yes, No]),
+    ("update_activity", [Yes, No, No, Own, No, No]),
+    ("delete_activity", [Yes, No, No, Own, No, No]),
+    ("create_sales_record", [Yes, No, No, No, No, No]),
+    ("list_sales_records", [Yes, Yes, No, No, Yes, No]),
+    ("get_sales_record", [Yes, Yes, No, No, Yes, No]),
+    ("update_sales_record", [Yes, No, No, No, No, No]),
+    ("delete_sales_record", [Yes, No, No, No, No, No]),
+    ("import_sales_records", [Yes, No, No, No, No, No]),
+    ("export_sales_records", [Yes, Yes, No, No, Yes, No]),
+    ("create_goal", [Yes, Yes, No, No, No, No]),
+    ("list_goals", [Yes, Yes, No, No, Yes, No]),
+    ("get_goal", [Yes, Yes, No, No, Yes, No]),
+    ("update_goal", [Yes, Yes, No, No, No, No]),
+    ("delete_goal", [Yes, Yes, No, No, No, No]),
+    ("create_process_spec", [Yes, Yes, No, No, No, No]),
+    ("list_process_specs", [Yes, Yes, Own, No, Yes, No]),
+    ("get_process_spec", [Yes, Yes, Own, No, Yes, No]),
+    ("update_process_spec", [Yes, Yes, No, No, No, No]),
+    ("publish_process_spec", [Yes, Yes, No, No, No, No]),
+    ("list_process_spec_versions", [Yes, Yes, Own, No, Yes, No]),
+    ("get_process_spec_version", [Yes, Yes, Own, No, Yes, No]),
+    ("process_spec_compliance", [Yes, Yes, Own, No, Yes, No]),
+    ("create_assessment", [Yes, Yes, No, No, No, No]),
+    ("list_assessments", [Yes, Yes, No, No, Yes, No]),
+    ("get_assessment", [Yes, Yes, No, No, Yes, No]),
+    ("update_assessment", [Yes, Yes, No, No, No, No]),
+    ("delete_assessment", [Yes, Yes, No, No, No, No]),
+    ("create_scenario", [Yes, Yes, No, No, No, No]),
+    ("scenario_from_records", [Yes, Yes, No, No, No, No]),
+    ("list_scenarios", [Yes, Yes, No, No, Yes, No]),
+    ("get_scenario", [Yes, Yes, No, No, Yes, No]),
+    ("delete_scenario", [Yes, Yes, No, No, No, No]),
+    ("create_run", [Yes, Yes, No, No, No, No]),
+    ("get_run", [Yes, Yes, No, No, Yes, No]),
+    ("get_run_chart", [Yes, Yes, No, No, Yes, No]),
+    ("delete_run", [Yes, Yes, No, No, No, No]),
+    ("list_exercises", [Yes, Yes, Yes, Yes, Yes, Yes]),
+    ("get_exercise", [Yes, Yes, Yes, Yes, Yes, Yes]),
+    ("exercise_leaderboard", [Yes, Yes, Yes, No, Yes, Yes]),
+    ("create_training_session", [Yes, Yes, Yes, No, No, Yes]),
+    ("list_training_sessions", [Yes, Yes, Own, No, Yes, Own]),
+    ("get_training_session", [Yes, Yes, Own, No, Yes, Own]),
+    ("play_training_round", [Own, Own, Own, No, No, Own]),
 ];
 
 /// The access a role has to an operation, or `None` for an operation not in [`POLICY`].
@@ -171,7 +186,7 @@ pub fn access(operation: &str, role: RoleName) -> Option<Access> {
 /// operation id), as the README shows it.
 pub fn policy_table_markdown(operations: &[(String, String, String)]) -> String {
     let mut out = String::from(
-        "| endpoint | admin | channel_manager | regional_manager | rep | viewer |\n|---|---|---|---|---|---|\n",
+        "| endpoint | admin | channel_manager | regional_manager | rep | viewer | trainee |\n|---|---|---|---|---|---|---|\n",
     );
     for (method, path, op) in operations {
         let cells: Vec<&str> = RoleName::ALL
@@ -197,6 +212,7 @@ impl Principal {
             Principal::RegionalManager(_) => RoleName::RegionalManager,
             Principal::Rep(_) => RoleName::Rep,
             Principal::Viewer => RoleName::Viewer,
+            Principal::Trainee => RoleName::Trainee,
         }
     }
 
@@ -394,6 +410,7 @@ fn principal_of(record: &TokenRecord) -> Option<Principal> {
         RoleName::RegionalManager => Principal::RegionalManager(record.region_id?),
         RoleName::Rep => Principal::Rep(record.rep_id?),
         RoleName::Viewer => Principal::Viewer,
+        RoleName::Trainee => Principal::Trainee,
     })
 }
 

@@ -8,7 +8,8 @@
 //!
 //! [`startup`] builds the server on a listener; [`routes`] has one module per resource;
 //! [`views`] computes scorecards and compliance from the records; [`simulation`] runs
-//! scenarios in the background and loads the records a scenario is calibrated from.
+//! scenarios in the background and loads the records a scenario is calibrated from;
+//! [`training`] keeps training sessions and plays their rounds.
 
 pub mod auth;
 pub mod error;
@@ -22,6 +23,7 @@ pub mod startup;
 pub mod state;
 pub mod storage;
 pub mod telemetry;
+pub mod training;
 pub mod views;
 
 pub use openapi::{ApiDoc, openapi_json, operations};

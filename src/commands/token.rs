@@ -25,7 +25,7 @@ pub(crate) enum TokenCommand {
 /// What the new token may do.
 #[derive(Debug, clap::Args)]
 pub(crate) struct CreateArgs {
-    /// admin, channel_manager, regional_manager, rep or viewer.
+    /// admin, channel_manager, regional_manager, rep, viewer or trainee.
     #[arg(long, value_parser = parse_role)]
     pub(crate) role: RoleName,
     /// The region a regional_manager token manages.
@@ -47,7 +47,8 @@ fn parse_role(text: &str) -> Result<RoleName, String> {
         .into_iter()
         .find(|r| r.as_str() == text.trim())
         .ok_or_else(|| {
-            format!("expected one of admin, channel_manager, regional_manager, rep, viewer; found {text:?}")
+            let names: Vec<&str> = RoleName::ALL.iter().map(|r| r.as_str()).collect();
+            format!("expected one of {}; found {text:?}", names.join(", "))
         })
 }
 

@@ -33,6 +33,9 @@ struct World {
     spare_scenario: String,
     run: String,
     spare_run: String,
+    /// A training session of the token under test when its role may start one, else the
+    /// admin's.
+    session: String,
 }
 
 fn contract_body(partner: &str) -> Value {
@@ -71,6 +74,7 @@ async fn world(app: &TestApp) -> World {
     );
     let scenario = crate::runs::scenario(app, &small_scenario(4)).await;
     World {
+        session: training_session(app, &app.admin).await,
         spare_scenario: crate::runs::scenario(app, &small_scenario(4)).await,
         run: crate::runs::finished_run(app, &scenario).await,
         spare_run: crate::runs::finished_run(app, &scenario).await,
@@ -105,6 +109,23 @@ async fn world(app: &TestApp) -> World {
         prospect,
         spec,
     }
+}
+
+/// The training exercise the matrix plays.
+const EXERCISE: &str = "unmeasured-process";
+
+/// A training session started by `token`, with few replications so a round is quick.
+async fn training_session(app: &TestApp, token: &str) -> String {
+    let res = app
+        .json_as(
+            token,
+            Method::POST,
+            "/training/sessions",
+            &json!({"exercise": EXERCISE, "replications": 4}),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    res.json()["id"].as_str().unwrap().to_owned()
 }
 
 /// A valid request for `op`, addressing records of `w`: (method, path, body, content type).
@@ -309,6 +330,29 @@ fn request(op: &str, w: &World) -> (Method, String, Option<(&'static str, Vec<u8
         "get_run" => (Method::GET, format!("/runs/{}", w.run), None),
         "get_run_chart" => (Method::GET, format!("/runs/{}/chart.svg", w.run), None),
         "delete_run" => (Method::DELETE, format!("/runs/{}", w.spare_run), None),
+        "list_exercises" => (Method::GET, "/exercises".into(), None),
+        "get_exercise" => (Method::GET, format!("/exercises/{EXERCISE}"), None),
+        "exercise_leaderboard" => (
+            Method::GET,
+            format!("/exercises/{EXERCISE}/leaderboard"),
+            None,
+        ),
+        "create_training_session" => (
+            Method::POST,
+            "/training/sessions".into(),
+            j(json!({"exercise": EXERCISE, "replications": 4})),
+        ),
+        "list_training_sessions" => (Method::GET, "/training/sessions".into(), None),
+        "get_training_session" => (
+            Method::GET,
+            format!("/training/sessions/{}", w.session),
+            None,
+        ),
+        "play_training_round" => (
+            Method::POST,
+            format!("/training/sessions/{}/rounds", w.session),
+            j(json!({"decisions": {"assessment": "yes"}})),
+        ),
         "healthz" => (Method::GET, "/healthz".into(), None),
         "readyz" => (Method::GET, "/readyz".into(), None),
         other => panic!("no request for operation {other}: add one here and a row to POLICY"),
@@ -346,13 +390,17 @@ fn the_readme_role_table_is_the_policy() {
 
 async fn check_every_cell_for(role: RoleName) {
     let app = spawn_app().await;
-    let w = world(&app).await;
+    let mut w = world(&app).await;
     let token = match role {
         RoleName::Admin => app.admin.clone(),
         RoleName::RegionalManager => app.token("regional_manager", Some(&w.region), None).await,
         RoleName::Rep => app.token("rep", None, Some(&w.rep)).await,
         other => app.token(other.as_str(), None, None).await,
     };
+    // "own" training sessions are the ones the token started.
+    if !matches!(access("create_training_session", role), Some(Access::No)) {
+        w.session = training_session(&app, &token).await;
+    }
     let mut failures = Vec::new();
     for (method, template, op) in operations() {
         let (m, path, body) = request(&op, &w);
@@ -408,6 +456,11 @@ async fn every_cell_for_rep() {
 #[actix_web::test]
 async fn every_cell_for_viewer() {
     check_every_cell_for(RoleName::Viewer).await;
+}
+
+#[actix_web::test]
+async fn every_cell_for_trainee() {
+    check_every_cell_for(RoleName::Trainee).await;
 }
 
 #[actix_web::test]
@@ -589,6 +642,7 @@ async fn everything(app: &TestApp) -> Vec<Value> {
         "/process-specs",
         "/assessments",
         "/scenarios",
+        "/training/sessions",
     ] {
         all.push(app.get(&format!("{list}?limit=500")).await.json());
     }

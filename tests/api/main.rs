@@ -17,4 +17,5 @@ mod restart;
 mod runs;
 mod scenarios;
 mod scorecards;
+mod training;
 mod writes;

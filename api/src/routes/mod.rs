@@ -20,6 +20,7 @@ pub mod scenarios;
 pub mod scorecards;
 pub mod specs;
 pub mod tokens;
+pub mod training;
 
 mod csv_io;
 mod write;
@@ -52,6 +53,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     assessments::configure(cfg);
     scenarios::configure(cfg);
     runs::configure(cfg);
+    training::configure(cfg);
 }
 
 /// A resource at `path` whose unknown methods answer 405 problem+json.

@@ -55,6 +55,8 @@ pub enum Kind {
     Run,
     /// The mergeable result of a finished run, keyed by the run's id.
     RunResult,
+    /// Training sessions: an exercise played round by round.
+    TrainingSession,
 }
 
 impl Kind {
@@ -76,6 +78,7 @@ impl Kind {
             Kind::Scenario => "scenario",
             Kind::Run => "run",
             Kind::RunResult => "run_result",
+            Kind::TrainingSession => "training_session",
         }
     }
 }

@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use super::Kind;
 use crate::auth::TokenRecord;
 use crate::records::{RunOutput, RunRecord, ScenarioRecord, SpecVersion, TransitionRecord};
+use crate::training::TrainingSessionRecord;
 
 /// A value stored in one collection.
 pub trait Record: Serialize + DeserializeOwned + Send + Sync + 'static {
@@ -271,5 +272,23 @@ impl Record for RunOutput {
     const KIND: Kind = Kind::RunResult;
     fn key(&self) -> String {
         self.run_id.to_string()
+    }
+}
+
+impl Record for TrainingSessionRecord {
+    const KIND: Kind = Kind::TrainingSession;
+    fn key(&self) -> String {
+        self.id.to_string()
+    }
+    fn indexes(&self) -> Vec<(String, String)> {
+        let mut v = vec![
+            entry("owner", &self.owner_hash),
+            entry("exercise", &self.exercise),
+        ];
+        // The leaderboard reads only finished sessions.
+        if self.debrief.is_some() {
+            v.push(entry("finished", &self.exercise));
+        }
+        v
     }
 }
