@@ -403,3 +403,82 @@ async fn the_leaderboard_lists_finished_sessions_best_first() {
         .json();
     assert!(other["entries"].as_array().unwrap().is_empty());
 }
+
+/// `chanlab token create --role trainee` on a stopped server's data directory.
+fn cli_token(dir: &std::path::Path, role: &str, label: &str) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_chanlab"))
+        .args([
+            "token",
+            "create",
+            "--role",
+            role,
+            "--label",
+            label,
+            "--data-dir",
+        ])
+        .arg(dir)
+        .output()
+        .expect("chanlab token create")
+}
+
+#[actix_web::test]
+async fn a_cli_trainee_token_plays_and_the_session_survives_a_killed_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let refused = cli_token(dir.path(), "apprentice", "x");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("trainee"));
+    let made = cli_token(dir.path(), "trainee", "Ada Lovelace");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let trainee = String::from_utf8(made.stdout).unwrap().trim().to_owned();
+    let client = awc::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .finish();
+    let auth = ("Authorization", format!("Bearer {trainee}"));
+
+    let mut first = crate::restart::start(dir.path());
+    let mut res = client
+        .post(format!("{}/training/sessions", first.address))
+        .insert_header(auth.clone())
+        .send_json(&json!({"exercise": "ratchet-sandbagging", "replications": 4}))
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 201);
+    let session: Value = res.json().await.unwrap();
+    assert_eq!(session["player"], "Ada Lovelace");
+    let path = format!("/training/sessions/{}", session["id"].as_str().unwrap());
+    let mut res = client
+        .post(format!("{}{path}/rounds", first.address))
+        .insert_header(auth.clone())
+        .send_json(&json!({}))
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let round: Value = res.json().await.unwrap();
+    first.child.kill().expect("SIGKILL the server");
+    first.child.wait().unwrap();
+
+    let mut second = crate::restart::start(dir.path());
+    let mut res = client
+        .get(format!("{}{path}", second.address))
+        .insert_header(auth.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let read: Value = res.json().await.unwrap();
+    assert_eq!(read["rounds_played"], 1);
+    assert_eq!(read["rounds"][0], round["report"]);
+    let res = client
+        .get(format!("{}/partners", second.address))
+        .insert_header(auth)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 403);
+    second.child.kill().unwrap();
+    second.child.wait().unwrap();
+}
