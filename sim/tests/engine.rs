@@ -261,3 +261,50 @@ fn a_cancelled_run_stops_and_says_how_far_it_got() {
     .unwrap();
     assert_eq!(json(&never), json(&run(&scenario, 1, None)));
 }
+
+/// Deal timing only moves revenue between months: with monthly goals and a steep accelerator
+/// a rep is in the accelerated band month after month, and pulled-in deals must still be
+/// repaid by the months after (never more than `max_pull_in` months owed, nothing borrowed
+/// from beyond the horizon). The accelerator also buys effort (at most 1.5^β − 1 ≈ 15% more
+/// revenue, plus what more visits do for engagement), so the bound is +25%; when pulled deals
+/// were never repaid, sell-through ran about 65% ahead.
+#[test]
+fn pulling_deals_in_every_month_does_not_create_revenue() {
+    let text = r#"
+id = "timing-only-moves-revenue"
+title = "t"
+finding = "f"
+source = "s"
+published = "p"
+scenario = "mid-size"
+replications = 24
+[scenario_patch]
+horizon_months = 13
+[[arms]]
+name = "monthly, steep"
+spec = "potential-based"
+patch = { goal_setting = { period = "month" } }
+replace = { incentive = { basis = "sell_through", commission_rate = 0.03, accelerators = [{ from_attainment = 0.5, multiplier = 3.0 }] }, partner_program = { base_margin = 0.06, target_period = "month" } }
+[[arms]]
+name = "monthly, flat"
+spec = "potential-based"
+patch = { goal_setting = { period = "month" } }
+replace = { incentive = { basis = "sell_through", commission_rate = 0.03 }, partner_program = { base_margin = 0.06, target_period = "month" } }
+[[checks]]
+label = "deals are pulled in"
+statistic = { kind = "value", arm = "monthly, steep", measure = { kind = "kpi", kpi = "discount_cost" } }
+expect = { above = 0.0 }
+[[checks]]
+label = "but sell-through is about the same"
+statistic = { kind = "difference", arm = "monthly, steep", versus = "monthly, flat", measure = { kind = "kpi", kpi = "sell_through" }, relative = true }
+expect = { between = [-0.1, 0.25] }
+"#;
+    let experiment = chanlab_sim::validate::load(text).expect("valid experiment");
+    let report = chanlab_sim::validate::run(
+        &experiment,
+        &chanlab_sim::validate::RunOptions::default(),
+        &|| {},
+    )
+    .expect("runs");
+    assert!(report.passed, "{:#?}", report.checks);
+}

@@ -210,8 +210,9 @@ pub struct MonthDetail {
     pub loaded: f64,
     /// Stock held by partners at the end of the month.
     pub inventory: f64,
-    /// Every KPI's running total at the end of the month (the ratio KPIs are only final at
-    /// the end of the horizon and are left at 0 here).
+    /// Every KPI's running total at the end of the month. KPIs computed only at the end of
+    /// the horizon (margin after incentives, partners active and inventory at the end, and
+    /// the ratios) are 0 here; [`MonthDetail::inventory`] has the month's stock.
     pub kpis: [f64; Kpi::COUNT],
 }
 

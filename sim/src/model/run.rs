@@ -354,7 +354,12 @@ pub(crate) fn simulate(
                 held_back = push;
                 detail.timing_volume += push * sell_in_before_timing(p, b, natural);
             } else {
-                let pulled = pull * natural;
+                // Deals pulled forward are owed by the months after: what is still owed
+                // (−carry) never exceeds `max_pull_in` months of demand, and the months left
+                // in the horizon must be able to repay it, so timing only moves revenue.
+                let left = (horizon - t - 1) as f64;
+                let room = (b.max_pull_in * natural).min(left * natural) + p.carry;
+                let pulled = (pull * natural).min(room.max(0.0));
                 // Push out a share of what would sell now, so sell-through stays ≥ 0.
                 let pushed = push * demand;
                 demand += pulled - pushed;

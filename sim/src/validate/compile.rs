@@ -95,7 +95,7 @@ pub fn load(text: &str) -> Result<Experiment, ValidateError> {
     base.remove("specs");
     base.remove("baseline");
     merge(&mut base, &file.scenario_patch);
-    if file.replications == 0 {
+    if file.replications < 2 {
         return Err(invalid(
             "replications".into(),
             "must be at least 2 for an interval".into(),
@@ -178,15 +178,28 @@ pub fn load(text: &str) -> Result<Experiment, ValidateError> {
         }
     }
     if let Some(s) = &file.sweep
-        && (sweep.len() < 3 || !file.arms.iter().any(|a| a.name == s.arm))
+        && (sweep.len() < 3
+            || !file.arms.iter().any(|a| a.name == s.arm)
+            || !s.values.windows(2).all(|w| w[0] < w[1]))
     {
         return Err(invalid(
             "sweep".into(),
             format!(
-                "the sweep needs an arm called {:?} and at least three values",
+                "the sweep needs an arm called {:?} and at least three values in rising order",
                 s.arm
             ),
         ));
+    }
+    for (i, arm) in arms.iter().enumerate() {
+        if arms[..i].iter().any(|a| a.name == arm.name) {
+            return Err(invalid(
+                "arms".into(),
+                format!(
+                    "two arms are called {:?}; give every arm its own name",
+                    arm.name
+                ),
+            ));
+        }
     }
     let experiment = Experiment {
         file: file.clone(),
@@ -340,6 +353,16 @@ mod tests {
         assert_eq!(t["g"]["u"].as_float(), Some(0.5));
         assert!(set_path(&mut t, "g.v", Value::Float(0.5)).is_err());
         assert!(set_path(&mut t, "h.u", Value::Float(0.5)).is_err());
+    }
+
+    #[test]
+    fn arm_names_are_unique_and_sweeps_rise() {
+        let twice = BUNDLED[3].replace("name = \"ratchet\"", "name = \"flat\"");
+        let err = load(&twice).unwrap_err().to_string();
+        assert!(err.contains("two arms are called \"flat\""), "{err}");
+        let unsorted = BUNDLED[0].replace("values = [0.0, 0.05", "values = [0.05, 0.0");
+        let err = load(&unsorted).unwrap_err().to_string();
+        assert!(err.contains("rising order"), "{err}");
     }
 
     #[test]

@@ -331,6 +331,7 @@ fn report(
             let fall = vs_last[best].interval95();
             let interior = best > 0 && best + 1 < values.len();
             let passed = interior
+                && values.iter().all(|v| v.non_finite() == 0)
                 && rise.is_some_and(|(lo, _)| lo > 0.0)
                 && fall.is_some_and(|(lo, _)| lo > 0.0);
             let first = values[0].mean().unwrap_or(f64::NAN);
@@ -349,7 +350,7 @@ fn report(
                     .sweep
                     .as_ref()
                     .map_or(String::new(), |s| s.path.clone()),
-                unit: Display::Money,
+                unit: check.unit,
                 series: vec![Series {
                     name: e
                         .file
@@ -385,12 +386,16 @@ fn report(
             let m = &acc.checks[k];
             let interval = m.interval95();
             let mean = m.mean();
-            let passed = match (&check.expect, mean, interval) {
-                (Expect::Above(x), _, Some((lo, _))) => lo > *x,
-                (Expect::Below(x), _, Some((_, hi))) => hi < *x,
-                (Expect::Between([a, b]), Some(mean), _) => (*a..=*b).contains(&mean),
-                _ => false,
-            };
+            // A replication whose statistic is not a number (an empty backing band, a
+            // relative difference over zero) makes the check inconclusive, not a pass on
+            // the replications that remain.
+            let passed = m.non_finite() == 0
+                && match (&check.expect, mean, interval) {
+                    (Expect::Above(x), _, Some((lo, _))) => lo > *x,
+                    (Expect::Below(x), _, Some((_, hi))) => hi < *x,
+                    (Expect::Between([a, b]), Some(mean), _) => (*a..=*b).contains(&mean),
+                    _ => false,
+                };
             let detail = match &check.statistic {
                 Statistic::Contrast { terms } => terms
                     .iter()
