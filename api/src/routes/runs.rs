@@ -42,6 +42,9 @@ pub struct RunView {
 
 /// The run `id` with its live progress. Point read.
 fn load(state: &AppState, id: uuid::Uuid) -> Result<(RunRecord, u64), ApiError> {
+    // Asked before the read: a run the runner does not hold has either saved its final
+    // status already (the thread saves, then leaves) or never started.
+    let live = state.runs.progress(id);
     let (mut run, version) = state
         .store
         .get::<RunRecord>(&id.to_string())?
@@ -49,11 +52,34 @@ fn load(state: &AppState, id: uuid::Uuid) -> Result<(RunRecord, u64), ApiError> 
             kind: "run",
             id: id.to_string(),
         })?;
-    if let Some(done) = state.runs.progress(id)
-        && run.status.is_active()
-    {
-        run.progress.done = run.progress.done.max(done);
+    if run.status.is_active() {
+        match live {
+            Some(done) => run.progress.done = run.progress.done.max(done),
+            None => return stranded(state, run),
+        }
     }
+    Ok((run, version))
+}
+
+/// A run stored as queued that no thread runs: the request that started it ended between
+/// storing it and starting it (its client went away, or no thread could be started). It is
+/// marked interrupted, durably, so it is never "queued" forever.
+fn stranded(state: &AppState, mut run: RunRecord) -> Result<(RunRecord, u64), ApiError> {
+    run.status = crate::records::RunStatus::Interrupted;
+    run.finished_at = Some(chrono::Utc::now());
+    run.error = Some(
+        "the request that started this run ended before the run could start; start it again"
+            .to_owned(),
+    );
+    state
+        .store
+        .commit(&[crate::storage::store_put(&run, Expect::Present)], None)
+        .map_err(|e| ApiError::Internal(format!("cannot mark a stranded run: {e}")))?;
+    state.store.flush_blocking()?;
+    let version = state
+        .store
+        .get::<RunRecord>(&run.id.to_string())?
+        .map_or(0, |(_, v)| v);
     Ok((run, version))
 }
 
@@ -204,4 +230,87 @@ pub async fn delete_run(
         },
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::records::{Progress, RunStatus, ScenarioSource};
+    use crate::storage::{SledStorage, Store, store_put};
+
+    /// A stored scenario (runs refer to one).
+    fn scenario(store: &Store) -> uuid::Uuid {
+        let text = chanlab_sim::bundled::find_scenario("dual-authority")
+            .unwrap()
+            .text;
+        let scenario =
+            chanlab_sim::scenario::parse(text, chanlab_sim::files::Format::Toml, &|_| {
+                Err(String::new())
+            })
+            .unwrap();
+        let record = super::super::scenarios::record_of(&scenario, ScenarioSource::Posted);
+        store
+            .commit(&[store_put(&record, Expect::Absent)], None)
+            .unwrap();
+        record.id
+    }
+
+    #[test]
+    fn a_queued_run_no_thread_holds_is_marked_interrupted_when_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(Arc::new(SledStorage::open(dir.path()).unwrap()));
+        let state = AppState::new(store.clone());
+        let run = RunRecord {
+            id: uuid::Uuid::now_v7(),
+            scenario_id: scenario(&store),
+            status: RunStatus::Queued,
+            progress: Progress { done: 0, total: 10 },
+            seed: 1,
+            partner_months: 100,
+            created_at: chrono::Utc::now(),
+            started_at: None,
+            finished_at: None,
+            error: None,
+        };
+        store
+            .commit(&[store_put(&run, Expect::Absent)], None)
+            .unwrap();
+
+        let (seen, _) = load(&state, run.id).unwrap();
+
+        assert_eq!(seen.status, RunStatus::Interrupted);
+        assert!(seen.error.as_deref().unwrap().contains("start it again"));
+        let (stored, _) = store
+            .get::<RunRecord>(&run.id.to_string())
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.status, RunStatus::Interrupted);
+    }
+
+    #[test]
+    fn a_queued_run_the_runner_holds_stays_queued() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(Arc::new(SledStorage::open(dir.path()).unwrap()));
+        let state = AppState::new(store.clone());
+        let id = uuid::Uuid::now_v7();
+        let _reserved = state.runs.reserve(id).unwrap();
+        let run = RunRecord {
+            id,
+            scenario_id: scenario(&store),
+            status: RunStatus::Queued,
+            progress: Progress { done: 0, total: 10 },
+            seed: 1,
+            partner_months: 100,
+            created_at: chrono::Utc::now(),
+            started_at: None,
+            finished_at: None,
+            error: None,
+        };
+        store
+            .commit(&[store_put(&run, Expect::Absent)], None)
+            .unwrap();
+        assert_eq!(load(&state, id).unwrap().0.status, RunStatus::Queued);
+    }
 }

@@ -159,7 +159,7 @@ fn load(state: &AppState, id: Uuid) -> Result<(ScenarioRecord, Scenario), ApiErr
     Ok((record, scenario))
 }
 
-fn record_of(scenario: &Scenario, source: ScenarioSource) -> ScenarioRecord {
+pub(super) fn record_of(scenario: &Scenario, source: ScenarioSource) -> ScenarioRecord {
     ScenarioRecord {
         id: Uuid::now_v7(),
         created_at: Utc::now(),
