@@ -82,25 +82,8 @@ fn list(format: OutputFormat, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             }
         }
         OutputFormat::Json => {
-            let list: Vec<_> = all
-                .iter()
-                .map(|e| {
-                    serde_json::json!({
-                        "id": e.file.id,
-                        "title": e.file.title,
-                        "mechanism": e.file.mechanism,
-                        "rounds": e.file.rounds,
-                        "round_months": e.file.round_months,
-                        "decisions": e.file.decisions.iter().map(|d| serde_json::json!({
-                            "id": d.id,
-                            "question": d.question,
-                            "default": d.default,
-                            "choices": d.choices.iter().map(|c| serde_json::json!({"id": c.id, "label": c.label})).collect::<Vec<_>>(),
-                        })).collect::<Vec<_>>(),
-                        "scoring": e.file.scoring.describe,
-                    })
-                })
-                .collect();
+            // The same entries `GET /exercises` answers.
+            let list: Vec<_> = all.iter().map(chanlab_api::training::summary_of).collect();
             serde_json::to_writer_pretty(&mut *out, &list)?;
             writeln!(out)?;
         }

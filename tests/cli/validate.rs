@@ -157,3 +157,24 @@ fn a_bad_experiment_file_names_the_file_and_field() {
         run.stderr
     );
 }
+
+#[test]
+fn replications_out_of_range_are_refused_naming_the_flag() {
+    let cases: [&[&str]; 3] = [
+        &["validate", "--replications", "1"],
+        &["train", "play", "stretch-goal-trap", "--replications", "1"],
+        &[
+            "train",
+            "play",
+            "stretch-goal-trap",
+            "--replications",
+            "5000",
+        ],
+    ];
+    for args in cases {
+        let run = chanlab(args);
+        assert!(!run.status.success(), "{args:?}");
+        assert!(run.stderr.contains("--replications"), "{}", run.stderr);
+        assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout);
+    }
+}

@@ -142,6 +142,9 @@ pub struct Session {
     exercise: Exercise,
     scenario: crate::scenario::Scenario,
     decisions: Vec<Vec<usize>>,
+    /// The outcomes of `decisions` when the last round played computed them, so the
+    /// debrief and history after it do not simulate the same schedule again.
+    last: Option<Vec<Outcome>>,
 }
 
 impl Session {
@@ -165,6 +168,7 @@ impl Session {
             exercise: exercise.clone(),
             scenario,
             decisions: Vec::new(),
+            last: None,
         })
     }
 
@@ -233,8 +237,20 @@ impl Session {
     pub fn play(&mut self, policy: &[usize]) -> Result<RoundReport, TrainingError> {
         self.check(policy)?;
         self.decisions.push(policy.to_vec());
+        self.last = None;
         let outcomes = self.simulate(&self.decisions)?;
-        Ok(self.round_report(self.decisions.len() - 1, &outcomes))
+        let report = self.round_report(self.decisions.len() - 1, &outcomes);
+        self.last = Some(outcomes);
+        Ok(report)
+    }
+
+    /// The outcomes of the rounds played: the last round's simulation, or a new one for a
+    /// replayed session.
+    fn played(&self) -> Result<std::borrow::Cow<'_, [Outcome]>, TrainingError> {
+        Ok(match &self.last {
+            Some(o) => std::borrow::Cow::Borrowed(o.as_slice()),
+            None => std::borrow::Cow::Owned(self.simulate(&self.decisions)?),
+        })
     }
 
     /// Every round played so far, recomputed (the history a session page shows).
@@ -242,7 +258,7 @@ impl Session {
         if self.decisions.is_empty() {
             return Ok(Vec::new());
         }
-        let outcomes = self.simulate(&self.decisions)?;
+        let outcomes = self.played()?;
         Ok((0..self.decisions.len())
             .map(|r| self.round_report(r, &outcomes))
             .collect())
@@ -327,16 +343,29 @@ impl Session {
             });
         }
         let e = &self.exercise;
-        let mine = self.simulate(&self.decisions)?;
+        let mine = self.played()?;
         let my_scores: Vec<f64> = mine.iter().map(|o| self.score(o)).collect();
         let mut summary = Summary::new();
         my_scores.iter().for_each(|&x| summary.add(x));
         let my_mean = mean(&my_scores);
 
+        let recommended = e
+            .policy(&e.file.lesson.recommended)
+            .expect("checked at load");
         let policies = e.fixed_policies();
         let mut scored = Vec::with_capacity(policies.len());
+        // The recommended policy is one of the fixed ones: keep its outcomes for the paired
+        // comparison and the findings instead of simulating it twice.
+        let mut rec_outcomes = Vec::new();
         for p in &policies {
-            scored.push((p.clone(), mean(&self.policy_scores(p)?)));
+            let outcomes = self.simulate(std::slice::from_ref(p))?;
+            scored.push((
+                p.clone(),
+                mean(&outcomes.iter().map(|o| self.score(o)).collect::<Vec<_>>()),
+            ));
+            if *p == recommended {
+                rec_outcomes = outcomes;
+            }
         }
         let beaten: f64 = scored
             .iter()
@@ -371,10 +400,6 @@ impl Session {
             .iter()
             .find(|(p, _)| *p == naive)
             .map_or(f64::NAN, |x| x.1);
-        let recommended = e
-            .policy(&e.file.lesson.recommended)
-            .expect("checked at load");
-        let rec_outcomes = self.simulate(std::slice::from_ref(&recommended))?;
         let rec_scores: Vec<f64> = rec_outcomes.iter().map(|o| self.score(o)).collect();
         let mut diff = Moments::new();
         for (x, y) in my_scores.iter().zip(&rec_scores) {
