@@ -246,17 +246,9 @@ pub(crate) fn fmt_value(kpi: Kpi, v: Option<f64>) -> String {
     }
 }
 
+/// Money as every chanlab table shows it (`65.16M`, `3.5k`), the validation table included.
 fn fmt_money(v: f64) -> String {
-    let a = v.abs();
-    if a >= 1e9 {
-        format!("{:.2}B", v / 1e9)
-    } else if a >= 1e6 {
-        format!("{:.2}M", v / 1e6)
-    } else if a >= 1e3 {
-        format!("{:.1}k", v / 1e3)
-    } else {
-        format!("{v:.0}")
-    }
+    chanlab_sim::validate::Display::Money.format(v)
 }
 
 fn unit_name(unit: Unit) -> &'static str {

@@ -277,7 +277,9 @@ impl Display {
                 } else {
                     ("", value)
                 };
-                if v >= 1e6 {
+                if v >= 1e9 {
+                    format!("{sign}{:.2}B", v / 1e9)
+                } else if v >= 1e6 {
                     format!("{sign}{:.2}M", v / 1e6)
                 } else if v >= 1e3 {
                     format!("{sign}{:.1}k", v / 1e3)
@@ -313,4 +315,20 @@ pub enum ValidateError {
         /// Why.
         reason: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Display;
+
+    #[test]
+    fn figures_are_shown_as_the_tables_show_them() {
+        assert_eq!(Display::Money.format(65_160_000.0), "65.16M");
+        assert_eq!(Display::Money.format(2_400_000_000.0), "2.40B");
+        assert_eq!(Display::Money.format(-3_490.0), "-3.5k");
+        assert_eq!(Display::Money.format(812.4), "812");
+        assert_eq!(Display::Percent.format(0.051), "+5.1%");
+        assert_eq!(Display::Count.format(4.75), "4.8");
+        assert_eq!(Display::Ratio.format(1.4751), "1.475");
+    }
 }
