@@ -1,36 +1,19 @@
 //! Records the API keeps besides the domain's own: a partner's lifecycle moves, each
 //! version of a process spec, and the simulation side's scenarios, runs and results.
 
-use chanlab_shared::{LifecycleStage, PartnerId, ProcessSpec, ProcessSpecId, RepId};
+use chanlab_shared::{ProcessSpec, ProcessSpecId};
 use chanlab_sim::engine::RunResult;
 use chanlab_sim::from_records::CalibrationReport;
 use chanlab_sim::scenario::ScenarioFile;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// One lifecycle move of a partner, kept so that key links such as `partners_signed` can be
-/// counted per period.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TransitionRecord {
-    /// The move's id (a UUIDv7, so moves sort by time).
-    #[schema(value_type = String, format = Uuid)]
-    pub id: Uuid,
-    /// The partner that moved.
-    pub partner_id: PartnerId,
-    /// The stage it left.
-    pub from: LifecycleStage,
-    /// The stage it entered.
-    pub to: LifecycleStage,
-    /// The day of the move.
-    #[schema(value_type = String, format = Date, example = "2026-11-12")]
-    pub on: NaiveDate,
-    /// The partner's owner rep at the time of the move.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner_rep_id: Option<RepId>,
-}
+/// counted per period and churn and signing rates read from the history: the domain's
+/// [`chanlab_shared::StageChange`].
+pub type TransitionRecord = chanlab_shared::StageChange;
 
 /// One stored version of a process spec. Published versions are never rewritten except to
 /// be retired when a later version is published.

@@ -35,7 +35,7 @@ pub use id::{
 };
 pub use money::{Currency, Money, MoneyError};
 pub use org::{Region, Rep, RepStatus};
-pub use partner::{IllegalTransition, LifecycleStage, Partner, PartnerKind, Tier};
+pub use partner::{IllegalTransition, LifecycleStage, Partner, PartnerKind, StageChange, Tier};
 pub use sales::SalesRecord;
 pub use spec::{
     Accelerator, ActivityCadence, AssessmentPlan, Cadences, GoalSetting, IncentivePlan,

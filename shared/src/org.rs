@@ -50,4 +50,30 @@ pub struct Rep {
     pub hired_on: NaiveDate,
     /// Employment status.
     pub status: RepStatus,
+    /// The day a departed rep left; only a `departed` rep has one, on or after `hired_on`.
+    /// Without it the records say nothing about when attrition happened (sim/MODEL.md §12).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = Date, example = "2026-06-30")]
+    pub left_on: Option<NaiveDate>,
+}
+
+impl Rep {
+    /// Checks the dates agree with the status: `left_on` only for a departed rep, and not
+    /// before `hired_on`. The error names the field.
+    pub fn check_dates(&self) -> Result<(), crate::ValidationError> {
+        match self.left_on {
+            Some(_) if self.status != RepStatus::Departed => Err(crate::ValidationError::new(
+                "left_on",
+                "only a departed rep has a leaving date; set status to departed or leave left_on out",
+            )),
+            Some(left) if left < self.hired_on => Err(crate::ValidationError::new(
+                "left_on",
+                format!(
+                    "must not be before hired_on ({}), found {left}",
+                    self.hired_on
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
 }

@@ -18,6 +18,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use chrono::NaiveDate;
+use uuid::Uuid;
+
 use crate::id::{PartnerId, RegionId, RepId};
 use crate::value::Name;
 
@@ -209,6 +212,28 @@ impl Partner {
             })
         }
     }
+}
+
+/// One dated lifecycle move of a partner: the partner's stage history, from which churn,
+/// signing and recovery rates are read (sim/MODEL.md §12).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StageChange {
+    /// The move's id (a UUIDv7, so moves recorded one after another sort in that order).
+    #[schema(value_type = String, format = Uuid)]
+    pub id: Uuid,
+    /// The partner that moved.
+    pub partner_id: PartnerId,
+    /// The stage it left.
+    pub from: LifecycleStage,
+    /// The stage it entered.
+    pub to: LifecycleStage,
+    /// The day the move took effect.
+    #[schema(value_type = String, format = Date, example = "2026-11-12")]
+    pub on: NaiveDate,
+    /// The partner's owner rep at the time of the move.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_rep_id: Option<RepId>,
 }
 
 #[cfg(test)]

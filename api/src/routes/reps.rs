@@ -51,6 +51,10 @@ pub struct RepInput {
     pub hired_on: NaiveDate,
     /// Employment status.
     pub status: RepStatus,
+    /// The day a departed rep left (only with status `departed`).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub left_on: Option<NaiveDate>,
 }
 
 page_type!(RepPage, Rep, "A page of reps.");
@@ -94,6 +98,7 @@ fn build(id: RepId, input: RepInput) -> Rep {
         region_id: input.region_id,
         hired_on: input.hired_on,
         status: input.status,
+        left_on: input.left_on,
     }
 }
 
@@ -318,6 +323,7 @@ pub async fn import_reps(
                     region_id,
                     hired_on,
                     status,
+                    left_on: None,
                 },
             );
             if !in_scope(&caller, access, &rep) {

@@ -83,6 +83,7 @@ fn a_rep_round_trips_with_snake_case_status_and_iso_date() {
         region_id: RegionId::new(),
         hired_on: date(2025, 3, 1),
         status: RepStatus::OnLeave,
+        left_on: None,
     };
 
     let json = round_trip(&rep);
