@@ -752,6 +752,8 @@ pub fn build(records: Records<'_>, options: &Options) -> Result<Calibrated, From
         },
         behaviour,
         specs,
+        period_anchor: None,
+        uncertainty: None,
     };
     let scenario = scenario::resolve(file, &|p| {
         Err(format!("a scenario from records cannot refer to {p}"))

@@ -21,4 +21,5 @@ pub mod scenario;
 pub mod seed;
 pub mod stats;
 pub mod training;
+pub mod uncertainty;
 pub mod validate;

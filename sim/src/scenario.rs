@@ -63,6 +63,16 @@ pub struct ScenarioFile {
     pub behaviour: Behaviour,
     /// The process specs to compare.
     pub specs: Vec<SpecEntry>,
+    /// The month goal periods, partner target periods and bonus windows are counted from:
+    /// a period of P months starts at `period_anchor` + k·P. When omitted, at `start`. A
+    /// scenario built from records anchors them on the calendar its records were kept in, so
+    /// a channel that starts mid-quarter starts with the rest of the quarter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period_anchor: Option<Month>,
+    /// What the records leave uncertain (a calibrated scenario): drawn per replication
+    /// (sim/MODEL.md §12). When omitted, the parameters are taken as known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uncertainty: Option<crate::uncertainty::Uncertainty>,
 }
 
 impl ScenarioFile {
@@ -383,6 +393,10 @@ fn validate(file: &ScenarioFile, specs: &[ProcessRules]) -> Result<usize, Valida
     file.behaviour
         .validate()
         .map_err(|e| e.within("behaviour"))?;
+    if let Some(u) = &file.uncertainty {
+        let regions: Vec<&str> = file.channel.regions.iter().map(|r| r.name.as_str()).collect();
+        u.check(&file.behaviour, &regions, file.channel.partners.len())?;
+    }
     let channel = &file.channel;
     if channel.regions.is_empty() {
         return Err(ValidationError::new(

@@ -5,6 +5,7 @@
 //! each starting from the same point of the random stream: common random numbers, so that
 //! a difference between two specs is the specs' doing and not the luck of the draw.
 
+mod observe;
 mod outcome;
 mod periods;
 mod plan;
@@ -13,12 +14,14 @@ mod run;
 mod state;
 mod world;
 
+pub use observe::{Observer, PartnerMonth, PeriodSettled, SeatEvent};
 pub use outcome::{
     ATTAINMENT_BINS, Detail, Kpi, MonthDetail, Outcome, RegionOutcome, SeatOutcome, Unit,
 };
 
 use crate::scenario::Scenario;
 use crate::seed::replication_rng;
+use crate::uncertainty::Drawn;
 
 /// The specs of a scenario compiled for simulation; build once per run.
 #[derive(Debug, Clone)]
@@ -43,8 +46,9 @@ pub fn simulate_replication(
     specs: &CompiledSpecs,
     replication: u64,
 ) -> Vec<Outcome> {
+    let drawn = parameters(scenario, replication, true);
     let mut rng = replication_rng(scenario.file().seed, replication);
-    let world = world::World::draw(scenario, &mut rng);
+    let world = world::World::draw(scenario, &drawn.as_world_draw(), &mut rng);
     specs
         .plans
         .iter()
@@ -54,11 +58,67 @@ pub fn simulate_replication(
                 &world,
                 &[plan],
                 usize::MAX,
-                scenario.behaviour(),
+                &drawn.behaviour,
                 &mut shocks,
+                &mut (),
             )
         })
         .collect()
+}
+
+/// Simulates replication `replication` of spec `spec` (an index into the scenario's specs)
+/// and tells `observer` what happens, month by month. With `draw_parameters` false a
+/// calibrated scenario runs at its estimates (no parameter uncertainty); otherwise it sees
+/// exactly the world, draw and shocks [`simulate_replication`] gives that spec.
+pub fn simulate_observed<O: Observer>(
+    scenario: &Scenario,
+    specs: &CompiledSpecs,
+    spec: usize,
+    replication: u64,
+    draw_parameters: bool,
+    observer: &mut O,
+) -> Outcome {
+    let drawn = parameters(scenario, replication, draw_parameters);
+    let mut rng = replication_rng(scenario.file().seed, replication);
+    let world = world::World::draw(scenario, &drawn.as_world_draw(), &mut rng);
+    run::simulate(
+        &world,
+        &[&specs.plans[spec]],
+        usize::MAX,
+        &drawn.behaviour,
+        &mut rng,
+        observer,
+    )
+}
+
+/// Replication `replication`'s parameters: the scenario's, or its calibration's draw.
+fn parameters(scenario: &Scenario, replication: u64, draw: bool) -> Drawn {
+    let file = scenario.file();
+    let regions: Vec<(&str, f64)> = file
+        .channel
+        .regions
+        .iter()
+        .map(|r| (r.name.as_str(), r.backing.get()))
+        .collect();
+    let partners = file.channel.partners.len();
+    match (&file.uncertainty, draw) {
+        (Some(u), true) => u.draw(file.seed, replication, scenario.behaviour(), &regions, partners),
+        _ => Drawn {
+            behaviour: scenario.behaviour().clone(),
+            backing: regions.iter().map(|r| r.1).collect(),
+            potential_factor: vec![1.0; partners],
+        },
+    }
+}
+
+impl Drawn {
+    fn as_world_draw(&self) -> world::Draw<'_> {
+        world::Draw {
+            behaviour: &self.behaviour,
+            backing: self.backing.clone(),
+            potential_factor: self.potential_factor.clone(),
+        }
+    }
 }
 
 /// Process specs in force one after another, each for a round of `round_months` months (a
@@ -103,8 +163,9 @@ impl Schedule {
 /// own specs are ignored). Replication *i* sees the same world and shocks as replication *i*
 /// of any other schedule or spec on the same scenario and seed, so policies compare paired.
 pub fn simulate_schedule(scenario: &Scenario, schedule: &Schedule, replication: u64) -> Outcome {
+    let drawn = parameters(scenario, replication, true);
     let mut rng = replication_rng(scenario.file().seed, replication);
-    let world = world::World::draw(scenario, &mut rng);
+    let world = world::World::draw(scenario, &drawn.as_world_draw(), &mut rng);
     let plans: Vec<&plan::Plan> = schedule
         .rounds
         .iter()
@@ -114,8 +175,9 @@ pub fn simulate_schedule(scenario: &Scenario, schedule: &Schedule, replication: 
         &world,
         &plans,
         schedule.round_months,
-        scenario.behaviour(),
+        &drawn.behaviour,
         &mut rng,
+        &mut (),
     )
 }
 

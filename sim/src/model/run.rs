@@ -17,6 +17,7 @@ use rand_distr::StandardNormal;
 use super::outcome::{
     ATTAINMENT_BINS, Detail, Kpi, MonthDetail, Outcome, RegionOutcome, SeatOutcome, attainment_bin,
 };
+use super::observe::{Observer, PartnerMonth, PeriodSettled, SeatEvent};
 use super::periods::{projected_other_attainment, set_goal, settle_bonus, settle_period};
 use super::plan::Plan;
 use super::rep::{self, Situation};
@@ -34,14 +35,20 @@ const REFERENCE_PARTNER_MARGIN: f64 = 0.06;
 /// round). One plan and `round_months` ≥ horizon is the ordinary run; several are a training
 /// session, where the trainee re-decides each round. Round boundaries must fall on goal
 /// period, bonus window and partner target period boundaries (the training module checks).
-pub(crate) fn simulate(
+pub(crate) fn simulate<O: Observer>(
     world: &World,
     plans: &[&Plan],
     round_months: usize,
     b: &Behaviour,
     rng: &mut ReplicationRng,
+    observer: &mut O,
 ) -> Outcome {
     let horizon = world.market.len();
+    // Periods of P months start where (t + anchor) mod P = 0: counted from the scenario's
+    // period anchor (sim/MODEL.md §1), so a channel that starts mid-quarter starts with what
+    // is left of the quarter, prorated like a period the horizon cuts short.
+    let anchor = world.months_from_anchor;
+    let phase = |t: usize, p: usize| (t as i64 + anchor).rem_euclid(p as i64) as usize;
     let beta = b.selling_elasticity;
     let round_months = round_months.max(1);
     let plan_at = |t: usize| plans[(t / round_months).min(plans.len() - 1)];
@@ -170,22 +177,27 @@ pub(crate) fn simulate(
         let period = plan.period_months.max(1) as usize;
         let target_period = plan.target_period_months.max(1) as usize;
         let mut month = MonthDetail::default();
-        let month_in_period = t % period;
+        let month_in_period = phase(t, period);
+        let period_start = t as i64 - month_in_period as i64;
+        let first_here = period_start.max(0) as usize;
         let months_left = (period - month_in_period).min(horizon - t) as u32;
-        let period_len_here = (period.min(horizon - (t - month_in_period))) as f64;
-        let more_periods = t - month_in_period + period < horizon;
+        let period_len_here =
+            ((period_start + period as i64).min(horizon as i64) - first_here as i64) as f64;
+        let more_periods = period_start + (period as i64) < horizon as i64;
 
-        if month_in_period == 0 {
+        if month_in_period == 0 || t == 0 {
             for rep in reps.iter_mut() {
                 set_goal(rep, plan, b, &partners, t, period, period_len_here);
                 detail.goal_total += rep.goal;
             }
         }
-        if t % target_period == 0 {
+        let target_phase = phase(t, target_period);
+        if target_phase == 0 || t == 0 {
             let growth = 1.0 + b.partner_target_growth;
+            let months = (target_period - target_phase) as f64;
             for p in partners.iter_mut() {
                 p.period_sell_in = 0.0;
-                p.target = growth * p.forecast * target_period as f64;
+                p.target = growth * p.forecast * months;
             }
         }
 
@@ -210,7 +222,7 @@ pub(crate) fn simulate(
             windows_view.clear();
             for (k, &(_, _, window)) in plan.bonuses.iter().enumerate() {
                 let window = window as usize;
-                let left = (window - t % window).min(horizon - t) as u32;
+                let left = (window - phase(t, window)).min(horizon - t) as u32;
                 let (done, goal_so_far) = rep.windows[k];
                 let monthly_goal = rep.goal / period_len_here;
                 windows_view.push((done, left, goal_so_far + monthly_goal * f64::from(left)));
@@ -267,12 +279,13 @@ pub(crate) fn simulate(
 
         // Partners are served, sell and order.
         let market = world.market[t];
-        let last_target_month = (t + 1) % target_period == 0 || t + 1 == horizon;
+        let last_target_month = target_phase + 1 == target_period || t + 1 == horizon;
         let mut month_sell_in = 0.0;
         let mut month_sell_through = 0.0;
-        for p in partners.iter_mut() {
+        for (slot, p) in partners.iter_mut().enumerate() {
             let z: f64 = rng.sample(StandardNormal);
             let u: f64 = rng.random();
+            let stage_before = p.stage;
             let rep = &mut reps[p.rep];
             let (choice, pull, push, conversion, response) = choices[p.rep];
             match p.stage {
@@ -281,6 +294,7 @@ pub(crate) fn simulate(
                     if u < conversion {
                         p.stage = LifecycleStage::Negotiating;
                         rep.recruiting_actions += 1.0;
+                        observer.stage_change(t, slot, stage_before, p.stage);
                     }
                     continue;
                 }
@@ -291,6 +305,9 @@ pub(crate) fn simulate(
                         kpi[Kpi::PartnersSigned.index()] += 1.0;
                     } else if u < resolve {
                         p.stage = LifecycleStage::Lost;
+                    }
+                    if p.stage != stage_before {
+                        observer.stage_change(t, slot, stage_before, p.stage);
                     }
                     continue;
                 }
@@ -303,8 +320,9 @@ pub(crate) fn simulate(
                             .min(1.0);
                     p.forecast = p.potential * p.engagement * ramp(0.0, b.partner_ramp_months);
                     // A target for what is left of the current target period.
-                    let months_left = (target_period - t % target_period) as f64;
+                    let months_left = (target_period - target_phase) as f64;
                     p.target = (1.0 + b.partner_target_growth) * p.forecast * months_left;
+                    observer.stage_change(t, slot, stage_before, p.stage);
                     continue;
                 }
                 LifecycleStage::Churned | LifecycleStage::Lost => continue,
@@ -417,6 +435,9 @@ pub(crate) fn simulate(
                 }
                 _ => {}
             }
+            if p.stage != stage_before {
+                observer.stage_change(t, slot, stage_before, p.stage);
+            }
             p.months_selling += 1.0;
             p.onboarding_left = p.onboarding_left.saturating_sub(1);
 
@@ -441,6 +462,18 @@ pub(crate) fn simulate(
             }
             month_sell_in += order;
             month_sell_through += sell_through;
+            observer.partner_month(
+                t,
+                slot,
+                &PartnerMonth {
+                    seat: p.rep,
+                    sell_in: order,
+                    sell_through,
+                    touches,
+                    mandated,
+                    engagement: p.engagement,
+                },
+            );
         }
         monthly_sell_in[t] = month_sell_in;
         monthly_sell_through[t] = month_sell_through;
@@ -453,7 +486,7 @@ pub(crate) fn simulate(
         };
 
         // Reps come and go.
-        for (rep, (choice, ..)) in reps.iter_mut().zip(&choices) {
+        for (seat, (rep, (choice, ..))) in reps.iter_mut().zip(&choices).enumerate() {
             if rep.filled {
                 rep.recruiting_actions += choice.recruiting * b.calls_per_month;
             }
@@ -466,6 +499,7 @@ pub(crate) fn simulate(
                     rep.filled = false;
                     kpi[Kpi::RepAttrition.index()] += 1.0;
                     rep.vacancy_left = geometric(u_vacancy, vacancy_stay);
+                    observer.seat_event(t, seat, SeatEvent::Left);
                 }
             } else if rep.vacancy_left > 0 {
                 rep.vacancy_left -= 1;
@@ -474,12 +508,13 @@ pub(crate) fn simulate(
                 rep.tenure = 0.0;
                 rep.skill = lognormal_unit_mean(b.skill_spread, z_skill);
                 rep.misses = 0;
+                observer.seat_event(t, seat, SeatEvent::Hired);
             }
             rep.tenure += 1.0;
             for (k, &(_, _, window)) in plan.bonuses.iter().enumerate() {
                 rep.windows[k].1 += rep.goal / period_len_here;
                 let window = window as usize;
-                if (t + 1) % window == 0 || t + 1 == horizon {
+                if phase(t, window) + 1 == window || t + 1 == horizon {
                     settle_bonus(rep, plan, k, &mut kpi);
                 }
             }
@@ -487,11 +522,22 @@ pub(crate) fn simulate(
 
         // Periods that end this month.
         if month_in_period + 1 == period || t + 1 == horizon {
-            for (rep, seat) in reps.iter_mut().zip(detail.seats.iter_mut()) {
+            for (index, (rep, seat)) in reps.iter_mut().zip(detail.seats.iter_mut()).enumerate() {
                 if plan.goal_weights[0] > 0.0 && rep.goal > 0.0 {
                     seat.post_goal_revenue += (rep.achieved - rep.goal).max(0.0);
                 }
+                let (goal, achieved) = (rep.goal, rep.achieved);
                 let att = settle_period(rep, plan, &mut kpi);
+                observer.period_settled(
+                    t,
+                    &PeriodSettled {
+                        seat: index,
+                        first_month: first_here,
+                        goal,
+                        achieved,
+                        attainment: att.filter(|_| rep.filled),
+                    },
+                );
                 if let (true, Some(att)) = (rep.filled, att) {
                     attainment[attainment_bin(att)] += 1;
                     rep_periods += 1.0;
@@ -502,7 +548,7 @@ pub(crate) fn simulate(
                     }
                 }
             }
-            let months = (month_in_period + 1) as f64;
+            let months = (t + 1 - first_here) as f64;
             let last = if plan.goal_on_sell_in {
                 month_sell_in
             } else {

@@ -6,6 +6,7 @@ use rand::RngExt;
 use rand_distr::StandardNormal;
 
 use super::plan::tier_index;
+use crate::params::Behaviour;
 use crate::scenario::Scenario;
 use crate::seed::ReplicationRng;
 
@@ -57,21 +58,35 @@ pub(crate) struct World {
     pub(crate) partners: Vec<PartnerDraw>,
     /// Monthly market multiplier, mean 1.
     pub(crate) market: Vec<f64>,
+    /// Months from the scenario's period anchor to its first month (periods start where
+    /// `(t + months_from_anchor) mod P = 0`).
+    pub(crate) months_from_anchor: i64,
+}
+
+/// What one replication's parameter draw changes in its world (a calibrated scenario's
+/// parameter uncertainty, sim/MODEL.md §12): the behaviour in force, each region's stated
+/// backing and each explicit partner's potential.
+#[derive(Debug, Clone)]
+pub(crate) struct Draw<'a> {
+    pub(crate) behaviour: &'a Behaviour,
+    /// Per region, the stated backing (the scenario's unless drawn).
+    pub(crate) backing: Vec<f64>,
+    /// Per explicit partner, a multiplier on its potential (1 unless drawn).
+    pub(crate) potential_factor: Vec<f64>,
 }
 
 impl World {
     /// Draws the world from the replication's generator. The number of draws depends only
     /// on the scenario, never on the draws themselves.
-    pub(crate) fn draw(scenario: &Scenario, rng: &mut ReplicationRng) -> World {
+    pub(crate) fn draw(scenario: &Scenario, draw: &Draw<'_>, rng: &mut ReplicationRng) -> World {
         let file = scenario.file();
-        let b = scenario.behaviour();
-        let regions: Vec<RegionDraw> = file
-            .channel
-            .regions
+        let b = draw.behaviour;
+        let regions: Vec<RegionDraw> = draw
+            .backing
             .iter()
-            .map(|r| RegionDraw {
-                backing: (r.backing.get() + b.backing_spread * normal(rng)).clamp(0.0, 1.0),
-                stated_backing: r.backing.get(),
+            .map(|&stated| RegionDraw {
+                backing: (stated + b.backing_spread * normal(rng)).clamp(0.0, 1.0),
+                stated_backing: stated,
             })
             .collect();
 
@@ -106,33 +121,35 @@ impl World {
             let mut k = 0usize;
             for tier in Tier::ALL {
                 for _ in 0..region.partners.get(tier) {
-                    let p = draw_partner(scenario, rng, tier, LifecycleStage::Active, None);
+                    let p = draw_partner(scenario, b, rng, tier, LifecycleStage::Active, None);
                     by_rep[first_rep + k % n_reps].push(p);
                     k += 1;
                 }
             }
-            for (index, explicit) in file
+            for (index, (file_index, explicit)) in file
                 .channel
                 .partners
                 .iter()
-                .filter(|p| p.region == region.name.as_str())
+                .enumerate()
+                .filter(|(_, p)| p.region == region.name.as_str())
                 .enumerate()
             {
                 let mut p = draw_partner(
                     scenario,
+                    b,
                     rng,
                     explicit.tier,
                     explicit.stage,
                     explicit.engagement.map(|e| e.get()),
                 );
-                p.potential = explicit.potential;
+                p.potential = explicit.potential * draw.potential_factor[file_index];
                 let owner = explicit.owner.map_or(index % n_reps, |o| o as usize);
                 by_rep[first_rep + owner].push(p);
             }
             for j in 0..region.prospects {
                 let u: f64 = rng.random();
                 let tier = recruit_tier(scenario, u);
-                let p = draw_partner(scenario, rng, tier, LifecycleStage::Prospect, Some(0.0));
+                let p = draw_partner(scenario, b, rng, tier, LifecycleStage::Prospect, Some(0.0));
                 by_rep[first_rep + j as usize % n_reps].push(p);
             }
         }
@@ -150,19 +167,22 @@ impl World {
             reps,
             partners,
             market,
+            months_from_anchor: file
+                .period_anchor
+                .map_or(0, |anchor| i64::from(anchor.months_until(file.start))),
         }
     }
 }
 
 fn draw_partner(
     scenario: &Scenario,
+    b: &Behaviour,
     rng: &mut ReplicationRng,
     tier: Tier,
     stage: LifecycleStage,
     engagement: Option<f64>,
 ) -> PartnerDraw {
     let plan = scenario.file().channel.tiers.get(tier);
-    let b = scenario.behaviour();
     let z_pot: f64 = rng.sample(StandardNormal);
     let z_eng: f64 = rng.sample(StandardNormal);
     let u_resp: f64 = rng.random();
