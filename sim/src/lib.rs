@@ -20,6 +20,7 @@ pub mod params;
 pub mod scenario;
 pub mod seed;
 pub mod stats;
+pub mod synthesize;
 pub mod training;
 pub mod uncertainty;
 pub mod validate;

@@ -394,7 +394,12 @@ fn validate(file: &ScenarioFile, specs: &[ProcessRules]) -> Result<usize, Valida
         .validate()
         .map_err(|e| e.within("behaviour"))?;
     if let Some(u) = &file.uncertainty {
-        let regions: Vec<&str> = file.channel.regions.iter().map(|r| r.name.as_str()).collect();
+        let regions: Vec<&str> = file
+            .channel
+            .regions
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect();
         u.check(&file.behaviour, &regions, file.channel.partners.len())?;
     }
     let channel = &file.channel;

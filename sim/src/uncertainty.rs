@@ -137,9 +137,15 @@ impl Uncertainty {
                 ));
             }
             if !(p.sd.is_finite() && p.sd >= 0.0) {
-                return Err(at("sd", format!("expected a finite sd ≥ 0, found {}", p.sd)));
+                return Err(at(
+                    "sd",
+                    format!("expected a finite sd ≥ 0, found {}", p.sd),
+                ));
             }
-            if !(p.min.is_finite() && p.max.is_finite() && p.min <= p.estimate && p.estimate <= p.max)
+            if !(p.min.is_finite()
+                && p.max.is_finite()
+                && p.min <= p.estimate
+                && p.estimate <= p.max)
             {
                 return Err(at(
                     "estimate",
@@ -154,7 +160,10 @@ impl Uncertainty {
                 if let Some(slot) = scalar(&mut trial, &p.parameter) {
                     *slot = v;
                     trial.validate().map_err(|e| {
-                        at("max", format!("the range leaves the parameter's bounds: {e}"))
+                        at(
+                            "max",
+                            format!("the range leaves the parameter's bounds: {e}"),
+                        )
                     })?;
                 } else if !(0.0..=1.0).contains(&v) {
                     return Err(at("max", "a backing lies in 0..1".to_owned()));
@@ -219,7 +228,11 @@ impl Uncertainty {
                 }
             }
         }
-        for (factor, &sd) in drawn.potential_factor.iter_mut().zip(&self.potential_log_sd) {
+        for (factor, &sd) in drawn
+            .potential_factor
+            .iter_mut()
+            .zip(&self.potential_log_sd)
+        {
             let z: f64 = StandardNormal.sample(&mut rng);
             // Mean-one log-normal: the estimate is the expected potential.
             *factor = (sd * z - 0.5 * sd * sd).exp();
@@ -332,13 +345,15 @@ mod tests {
             if *name == "effort_range" {
                 continue;
             }
-            let names: Vec<String> = if ["touches_for_half_engagement", "own_touches"]
-                .contains(name)
-            {
-                ["A", "B", "C"].iter().map(|t| format!("{name}.{t}")).collect()
-            } else {
-                vec![(*name).to_owned()]
-            };
+            let names: Vec<String> =
+                if ["touches_for_half_engagement", "own_touches"].contains(name) {
+                    ["A", "B", "C"]
+                        .iter()
+                        .map(|t| format!("{name}.{t}"))
+                        .collect()
+                } else {
+                    vec![(*name).to_owned()]
+                };
             for n in names {
                 assert!(scalar(&mut b, &n).is_some(), "{n} cannot be set by name");
             }

@@ -14,7 +14,7 @@ mod run;
 mod state;
 mod world;
 
-pub use observe::{Observer, PartnerMonth, PeriodSettled, SeatEvent};
+pub use observe::{Observer, PartnerMonth, PeriodSettled, SeatEvent, SeatStart, SlotStart};
 pub use outcome::{
     ATTAINMENT_BINS, Detail, Kpi, MonthDetail, Outcome, RegionOutcome, SeatOutcome, Unit,
 };
@@ -102,7 +102,13 @@ fn parameters(scenario: &Scenario, replication: u64, draw: bool) -> Drawn {
         .collect();
     let partners = file.channel.partners.len();
     match (&file.uncertainty, draw) {
-        (Some(u), true) => u.draw(file.seed, replication, scenario.behaviour(), &regions, partners),
+        (Some(u), true) => u.draw(
+            file.seed,
+            replication,
+            scenario.behaviour(),
+            &regions,
+            partners,
+        ),
         _ => Drawn {
             behaviour: scenario.behaviour().clone(),
             backing: regions.iter().map(|r| r.1).collect(),

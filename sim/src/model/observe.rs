@@ -6,7 +6,7 @@
 //! and the backtest collects monthly sell-through by region from them. An observer cannot
 //! change the run: it sees values, never the state.
 
-use chanlab_shared::LifecycleStage;
+use chanlab_shared::{LifecycleStage, Tier};
 
 /// One selling partner's month, after its orders and books.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -49,8 +49,36 @@ pub struct PeriodSettled {
     pub attainment: Option<f64>,
 }
 
+/// A seat as the run starts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SeatStart {
+    /// Its region (index in the scenario).
+    pub region: usize,
+    /// Months its occupant has been in the job.
+    pub tenure_months: f64,
+}
+
+/// A partner slot as the run starts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SlotStart {
+    /// Its seat.
+    pub seat: usize,
+    /// Its tier.
+    pub tier: Tier,
+    /// Its stage.
+    pub stage: LifecycleStage,
+    /// Its potential (this replication's draw).
+    pub potential: f64,
+    /// Its engagement.
+    pub engagement: f64,
+}
+
 /// Receives a run's events in the order they happen. Every method does nothing by default.
 pub trait Observer {
+    /// Whether [`Observer::opening`] is wanted (building its lists costs the engine time).
+    const WANTS_OPENING: bool = false;
+    /// The seats and partner slots as the run starts.
+    fn opening(&mut self, _seats: &[SeatStart], _slots: &[SlotStart]) {}
     /// A selling partner's month (slot index over the replication's partner slots).
     fn partner_month(&mut self, _month: usize, _slot: usize, _event: &PartnerMonth) {}
     /// A partner slot moved from one lifecycle stage to another this month.

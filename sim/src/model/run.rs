@@ -14,10 +14,10 @@ use chanlab_shared::LifecycleStage;
 use rand::RngExt;
 use rand_distr::StandardNormal;
 
+use super::observe::{Observer, PartnerMonth, PeriodSettled, SeatEvent, SeatStart, SlotStart};
 use super::outcome::{
     ATTAINMENT_BINS, Detail, Kpi, MonthDetail, Outcome, RegionOutcome, SeatOutcome, attainment_bin,
 };
-use super::observe::{Observer, PartnerMonth, PeriodSettled, SeatEvent};
 use super::periods::{projected_other_attainment, set_goal, settle_bonus, settle_period};
 use super::plan::Plan;
 use super::rep::{self, Situation};
@@ -122,6 +122,26 @@ pub(crate) fn simulate<O: Observer>(
         });
     }
 
+    if O::WANTS_OPENING {
+        let seats: Vec<SeatStart> = reps
+            .iter()
+            .map(|r| SeatStart {
+                region: r.region,
+                tenure_months: r.tenure,
+            })
+            .collect();
+        let slots: Vec<SlotStart> = partners
+            .iter()
+            .map(|p| SlotStart {
+                seat: p.rep,
+                tier: chanlab_shared::Tier::ALL[p.tier],
+                stage: p.stage,
+                potential: p.potential,
+                engagement: p.engagement,
+            })
+            .collect();
+        observer.opening(&seats, &slots);
+    }
     let mut detail = Detail {
         timing_volume: 0.0,
         goal_total: 0.0,
