@@ -15,7 +15,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chanlab_shared::{
-    Activity, Partner, ProcessSpec, ProcessSpecId, Region, Rep, SalesRecord, SpecStatus,
+    Activity, Assessment, Goal, Partner, ProcessSpec, ProcessSpecId, Region, Rep, SalesRecord,
+    SpecStatus, StageChange,
 };
 use chanlab_sim::engine::{self, EngineError, RunOptions};
 use chanlab_sim::from_records::{self, Calibrated, FromRecordsError, Options, Records};
@@ -312,6 +313,12 @@ pub struct LoadedRecords {
     pub activities: Vec<Activity>,
     /// Published process spec versions.
     pub published: Vec<ProcessSpec>,
+    /// Partners' dated stage changes.
+    pub stage_changes: Vec<StageChange>,
+    /// Goals.
+    pub goals: Vec<Goal>,
+    /// Assessments.
+    pub assessments: Vec<Assessment>,
 }
 
 /// Loads every record [`from_records::build`] reads. Blocking.
@@ -328,6 +335,9 @@ pub fn load_records(store: &Store) -> Result<LoadedRecords, StorageError> {
             .map(|v| v.0)
             .filter(|s| s.status == SpecStatus::Published)
             .collect(),
+        stage_changes: store.all(None)?,
+        goals: store.all(None)?,
+        assessments: store.all(None)?,
     })
 }
 
@@ -366,6 +376,9 @@ pub fn calibrate(
             sales: &records.sales,
             activities: &records.activities,
             baseline,
+            stage_changes: &records.stage_changes,
+            goals: &records.goals,
+            assessments: &records.assessments,
         },
         options,
     )

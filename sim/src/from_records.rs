@@ -10,9 +10,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chanlab_shared::{
-    Activity, ActivityKind, ActivityOutcome, Currency, LifecycleStage, Month, Name, Notes, Partner,
-    PartnerId, Probability, ProcessSpec, ProcessSpecId, Region, RegionId, Rep, RepId, RepStatus,
-    SalesRecord, Tier,
+    Activity, ActivityKind, ActivityOutcome, Assessment, Currency, Goal, LifecycleStage, Month,
+    Name, Notes, Partner, PartnerId, Probability, ProcessSpec, ProcessSpecId, Region, RegionId,
+    Rep, RepId, RepStatus, SalesRecord, StageChange, Tier,
 };
 use serde::{Deserialize, Serialize};
 
@@ -50,6 +50,12 @@ pub struct Records<'a> {
     pub activities: &'a [Activity],
     /// The process spec in force: the baseline.
     pub baseline: &'a ProcessSpec,
+    /// Partners' dated stage changes (churn, signing and recovery rates).
+    pub stage_changes: &'a [StageChange],
+    /// Goals (the periods reps were measured over).
+    pub goals: &'a [Goal],
+    /// Assessments (recorded goal attainment).
+    pub assessments: &'a [Assessment],
 }
 
 /// Choices the records do not make.

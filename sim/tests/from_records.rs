@@ -66,6 +66,9 @@ impl World {
             sales: &self.sales,
             activities: &self.activities,
             baseline: &self.spec,
+            stage_changes: &[],
+            goals: &[],
+            assessments: &[],
         }
     }
 }

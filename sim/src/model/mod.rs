@@ -38,6 +38,41 @@ impl CompiledSpecs {
     }
 }
 
+/// What a spec asks of reps, as the model reads it: the calibration inverts these
+/// (sim/MODEL.md §3.3, §3.4, §5.6, §12).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SpecDemands {
+    /// Compliance with mandated activities at full backing, before the clamp to 1 (§3.3).
+    pub compliance_drive: f64,
+    /// Mandated weighted touches a month per tier A, B, C (§5.6).
+    pub mandated_touches: [f64; 3],
+    /// Share of a rep's time on recruiting when the seat has prospects (§3.4).
+    pub recruiting_share: f64,
+    /// Goal period, months.
+    pub period_months: u32,
+    /// Partner target period, months.
+    pub target_period_months: u32,
+    /// Whether the spec pays partners rebates for reaching sell-in targets.
+    pub has_rebates: bool,
+}
+
+impl SpecDemands {
+    /// The demands of `rules` under behaviour `b`.
+    pub fn of(rules: &chanlab_shared::ProcessRules, b: &crate::params::Behaviour) -> Self {
+        let plan = plan::Plan::compile(rules);
+        let measured = (plan.goal_weights[2] + plan.assessed_recruiting).min(1.0);
+        Self {
+            compliance_drive: plan.compliance_drive(b),
+            mandated_touches: plan.mandated_touches,
+            recruiting_share: b.recruiting_share
+                + (b.recruiting_share_if_measured - b.recruiting_share) * measured,
+            period_months: plan.period_months.max(1),
+            target_period_months: plan.target_period_months.max(1),
+            has_rebates: !plan.rebates.is_empty(),
+        }
+    }
+}
+
 /// Simulates replication `replication` of `scenario` for every spec, in spec order.
 ///
 /// The result depends only on the scenario, its seed and `replication`.

@@ -23,6 +23,9 @@ pub struct PartnerMonth {
     pub mandated: f64,
     /// Its engagement after the month's update.
     pub engagement: f64,
+    /// Its expected sell-through before the market shock, its own noise and deal timing:
+    /// potential × engagement × ramp × attention^β (sim/MODEL.md §3.10).
+    pub expected: f64,
 }
 
 /// A rep seat's change of occupant.

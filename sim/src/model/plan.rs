@@ -286,6 +286,16 @@ impl Plan {
     }
 
     /// Rebate rate at `attainment` of a partner's sell-in target.
+    /// Compliance with mandated activities at full backing, before the clamp to 1
+    /// (sim/MODEL.md §3.3).
+    pub(crate) fn compliance_drive(&self, b: &crate::params::Behaviour) -> f64 {
+        let assessed = self.assessed_activity;
+        b.compliance_unmeasured
+            + b.compliance_if_assessed * assessed
+            + b.compliance_if_in_goals * self.goal_weights[1]
+            + b.compliance_if_paid * self.pay_weight * assessed
+    }
+
     pub(crate) fn rebate_rate(&self, attainment: f64) -> f64 {
         self.rebates
             .iter()

@@ -205,12 +205,7 @@ pub(crate) fn choose(s: &Situation<'_>) -> Choice {
 /// Share of mandated activities a rep carries out ("what gets measured gets done", scaled
 /// by the regional manager's backing).
 pub(crate) fn compliance(plan: &Plan, b: &Behaviour, backing: f64) -> f64 {
-    let assessed = plan.assessed_activity;
-    let drive = b.compliance_unmeasured
-        + b.compliance_if_assessed * assessed
-        + b.compliance_if_in_goals * plan.goal_weights[1]
-        + b.compliance_if_paid * plan.pay_weight * assessed;
-    (backing * drive).clamp(0.0, 1.0)
+    (backing * plan.compliance_drive(b)).clamp(0.0, 1.0)
 }
 
 /// Last month of a period: pull next month's deals in (at a discount) to cross a threshold

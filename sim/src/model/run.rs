@@ -492,6 +492,7 @@ pub(crate) fn simulate<O: Observer>(
                     touches,
                     mandated,
                     engagement: p.engagement,
+                    expected: natural / (market * noise),
                 },
             );
         }
