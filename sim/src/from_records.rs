@@ -77,6 +77,16 @@ pub struct Options {
     pub compare: Vec<String>,
     /// The credibility constant `k`, in months (see [`DEFAULT_CREDIBILITY_MONTHS`]).
     pub credibility_months: f64,
+    /// Behaviour parameters of the scenario (the defaults of sim/MODEL.md §7.1 unless a
+    /// calibration fitted some).
+    pub behaviour: Behaviour,
+    /// Regional managers' backing by region, where a calibration estimated it (1.0 for the
+    /// others: the records alone do not say).
+    pub backing: BTreeMap<RegionId, f64>,
+    /// Multiplier on every estimated potential: 1, unless a calibration found that the
+    /// scenario, run from the as-of state, sells a different level than the records show
+    /// (sim/MODEL.md §12.3: the records' attention is not the model's steady state).
+    pub potential_scale: f64,
 }
 
 impl Default for Options {
@@ -90,6 +100,9 @@ impl Default for Options {
             seed: 0,
             compare: Vec::new(),
             credibility_months: DEFAULT_CREDIBILITY_MONTHS,
+            behaviour: Behaviour::default(),
+            backing: BTreeMap::new(),
+            potential_scale: 1.0,
         }
     }
 }
@@ -167,7 +180,8 @@ pub struct RegionReport {
     pub reps: Vec<RepId>,
     /// Seats in the scenario (one more than `reps` when a region has partners but no rep).
     pub seats: u32,
-    /// How the regional manager's backing was set: `default` (1.0; the records do not say).
+    /// How the regional manager's backing was set: `default` (1.0; the records alone do not
+    /// say) or `calibrated` (from compliance with the spec's cadences, `chanlab calibrate`).
     pub backing_method: String,
 }
 
@@ -249,8 +263,8 @@ pub struct PartnerReport {
     pub mean_sell_through: Option<f64>,
     /// Least-squares trend, as a share of the mean per month (six months or more).
     pub trend_per_month: Option<f64>,
-    /// Recent level: the trend line at the as-of month (kept within 0.5–1.5× the mean), or
-    /// the mean with under six months.
+    /// Recent level: the mean of the last six months with a record, each divided by its
+    /// month's within-period profile factor (sim/MODEL.md §12).
     pub level: Option<f64>,
     /// Weighted touches a month in the activity window (visit 1, training 1.5, business
     /// review 1.2), when the log is used.
@@ -293,6 +307,9 @@ struct History {
     points: Vec<(f64, f64)>,
 }
 
+/// Months of the most recent history the level is the mean of.
+pub const LEVEL_MONTHS: u32 = 6;
+
 struct Level {
     mean: f64,
     trend: Option<f64>,
@@ -300,17 +317,27 @@ struct Level {
 }
 
 impl History {
-    fn level(&self) -> Option<Level> {
+    /// The level: the mean of the last [`LEVEL_MONTHS`] months with a record, each divided
+    /// by its month's within-period profile factor (so a history that ends on a
+    /// quarter-end spike is not read as growth), and the least-squares trend for the report.
+    fn level(&self, factor: &dyn Fn(f64) -> f64, months: usize) -> Option<Level> {
         let n = self.points.len();
         if n == 0 {
             return None;
         }
         let mean = self.points.iter().map(|p| p.1).sum::<f64>() / n as f64;
+        let mut recent: Vec<(f64, f64)> = self.points.clone();
+        recent.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let recent = &recent[recent.len().saturating_sub(months)..];
+        // A ratio of sums, not a mean of ratios: over whole periods the factors sum to the
+        // months, so the level is the plain mean, whatever each partner's own timing.
+        let level = recent.iter().map(|p| p.1).sum::<f64>()
+            / recent.iter().map(|p| factor(p.0)).sum::<f64>().max(1e-9);
         if n < TREND_MIN_MONTHS as usize {
             return Some(Level {
                 mean,
                 trend: None,
-                level: mean,
+                level,
             });
         }
         let t_mean = self.points.iter().map(|p| p.0).sum::<f64>() / n as f64;
@@ -321,8 +348,6 @@ impl History {
             .map(|p| (p.0 - t_mean) * (p.1 - mean))
             .sum();
         let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
-        let end = f64::from(SALES_WINDOW_MONTHS - 1);
-        let level = (mean + slope * (end - t_mean)).clamp(0.5 * mean, 1.5 * mean);
         Some(Level {
             mean,
             trend: (mean > 0.0).then(|| slope / mean),
@@ -333,7 +358,11 @@ impl History {
 
 /// Builds a scenario from `records` (sim/MODEL.md §12).
 pub fn build(records: Records<'_>, options: &Options) -> Result<Calibrated, FromRecordsError> {
-    let behaviour = Behaviour::default();
+    let behaviour = options.behaviour.clone();
+    behaviour.validate().map_err(|e| FromRecordsError::Option {
+        field: format!("behaviour.{}", e.field()),
+        message: e.message().to_owned(),
+    })?;
     if !(options.credibility_months.is_finite()
         && (0.0..=120.0).contains(&options.credibility_months))
     {
@@ -418,7 +447,11 @@ pub fn build(records: Records<'_>, options: &Options) -> Result<Calibrated, From
                 name,
                 seats: reps.len() as u32,
                 reps,
-                backing_method: "default".to_owned(),
+                backing_method: if options.backing.contains_key(&region.id) {
+                    "calibrated".to_owned()
+                } else {
+                    "default".to_owned()
+                },
             },
             false,
         ));
@@ -463,6 +496,19 @@ pub fn build(records: Records<'_>, options: &Options) -> Result<Calibrated, From
         }
     }
 
+    // The within-period profile of the channel's sell-through (sim/MODEL.md §12.2), read
+    // over the sales window's complete goal periods.
+    let period_months =
+        crate::model::SpecDemands::of(&records.baseline.rules, &behaviour).period_months;
+    let (channel, profile) = channel_profile(&sales, window_first, period_months);
+    // Whole goal periods' worth of months, and at least six.
+    let level_months = (period_months as usize).max(LEVEL_MONTHS as usize);
+    let factor = |offset: f64| -> f64 {
+        match (window_first, &profile) {
+            (Some(first), Some(p)) => first.plus(offset as i32).map_or(1.0, |m| p.factor(m)),
+            _ => 1.0,
+        }
+    };
     let base_margin = records.baseline.rules.partner_program.base_margin().get();
     let floor = (behaviour.engagement_floor * (base_margin / 0.06).powf(0.3)).min(0.9);
 
@@ -503,7 +549,7 @@ pub fn build(records: Records<'_>, options: &Options) -> Result<Calibrated, From
         regions[region].1 = true;
         let history = histories.get(&p.id);
         let n = history.map_or(0, |h| h.points.len() as u32);
-        let level = history.and_then(History::level);
+        let level = history.and_then(|h| h.level(&factor, level_months));
         let selling = matches!(p.stage(), LifecycleStage::Active | LifecycleStage::AtRisk);
         let logs = p.owner_rep_id.is_some_and(|r| logging_reps.contains(&r));
         let (touches_pm, raw, method) = if !selling {
@@ -592,6 +638,27 @@ pub fn build(records: Records<'_>, options: &Options) -> Result<Calibrated, From
         });
     }
 
+    // Deals the channel pulled into its last period end are still owed by the next months.
+    let channel_level: f64 = drafts
+        .iter()
+        .filter(|d| d.partner.stage().is_selling())
+        .filter_map(|d| d.level.as_ref().map(|l| l.level))
+        .sum();
+    let owed = owed_share(
+        &channel,
+        window_first,
+        as_of,
+        period_months,
+        channel_level,
+        behaviour.max_pull_in,
+    );
+    if owed > 0.0 {
+        notes.push(format!(
+            "sell-through above the level since the last period end ({:.0}% of a month) is taken as deals pulled forward, owed back by the first simulated months",
+            owed * 100.0
+        ));
+    }
+
     // Second pass: shrink towards the tier mean.
     let k = options.credibility_months;
     let mut explicit = Vec::with_capacity(drafts.len());
@@ -611,7 +678,7 @@ pub fn build(records: Records<'_>, options: &Options) -> Result<Calibrated, From
             }
             None => (m, None, PotentialMethod::TierMean),
         };
-        let potential = round_to(potential.clamp(0.0, 1e12), 2);
+        let potential = round_to((potential * options.potential_scale).clamp(0.0, 1e12), 2);
         let region_name = regions[d.region].0.name.clone();
         explicit.push(ExplicitPartner {
             region: region_name.clone(),
@@ -620,6 +687,10 @@ pub fn build(records: Records<'_>, options: &Options) -> Result<Calibrated, From
             engagement: d.engagement.and_then(|e| Probability::new(e).ok()),
             stage: d.partner.stage(),
             owner: d.owner,
+            owed: match (&d.level, d.partner.stage().is_selling()) {
+                (Some(l), true) => round_to(owed * l.level, 2),
+                _ => 0.0,
+            },
         });
         partners.push(PartnerReport {
             partner_id: d.partner.id,
@@ -747,7 +818,15 @@ pub fn build(records: Records<'_>, options: &Options) -> Result<Calibrated, From
                         name: Name::parse(&r.name)
                             .map_err(|e| FromRecordsError::Records(e.message().to_owned()))?,
                         reps: r.seats,
-                        backing: Probability::new(1.0).expect("1 is a probability"),
+                        backing: Probability::new(
+                            options
+                                .backing
+                                .get(&r.region_id)
+                                .copied()
+                                .unwrap_or(1.0)
+                                .clamp(0.0, 1.0),
+                        )
+                        .expect("clamped to 0..1"),
                         partners: TierCounts::default(),
                         prospects: 0,
                     })
@@ -758,7 +837,9 @@ pub fn build(records: Records<'_>, options: &Options) -> Result<Calibrated, From
         },
         behaviour,
         specs,
-        period_anchor: None,
+        // Records' goal periods follow the calendar (quarters start in January, April,
+        // July and October): so do the scenario's.
+        period_anchor: Month::new(start.year(), 1).ok(),
         uncertainty: None,
     };
     let scenario = scenario::resolve(file, &|p| {
@@ -792,4 +873,68 @@ pub fn build(records: Records<'_>, options: &Options) -> Result<Calibrated, From
             notes,
         },
     })
+}
+
+/// The channel's within-period profile over the sales window, when it holds a complete
+/// goal period.
+fn channel_profile(
+    sales: &[&SalesRecord],
+    window_first: Option<Month>,
+    period_months: u32,
+) -> (Vec<f64>, Option<crate::calibrate::Profile>) {
+    let Some(first) = window_first else {
+        return (Vec::new(), None);
+    };
+    let mut channel = vec![0.0; SALES_WINDOW_MONTHS as usize];
+    for s in sales {
+        let i = first.months_until(s.month());
+        if (0..SALES_WINDOW_MONTHS as i32).contains(&i) {
+            channel[i as usize] += s.sell_through().to_major_f64();
+        }
+    }
+    let profile = crate::calibrate::Profile::of_channel(&channel, first, period_months);
+    (channel, profile)
+}
+
+/// What the channel still owes from deals pulled into its last period end, as a share of
+/// its monthly level: the excess of channel sell-through over the level from the last
+/// period end to the as-of month (sim/MODEL.md §12), at most `max_pull_in`.
+pub(crate) fn owed_share(
+    channel: &[f64],
+    window_first: Option<Month>,
+    as_of: Option<Month>,
+    period_months: u32,
+    level: f64,
+    max_pull_in: f64,
+) -> f64 {
+    let (Some(first), Some(as_of)) = (window_first, as_of) else {
+        return 0.0;
+    };
+    if period_months <= 1 || level <= 0.0 {
+        return 0.0;
+    }
+    let length = crate::calibrate::period_length(period_months);
+    let period = chanlab_shared::Period::containing(as_of, length);
+    let last_end = if period.last() == as_of {
+        as_of
+    } else {
+        match period.first().plus(-1) {
+            Some(m) => m,
+            None => return 0.0,
+        }
+    };
+    let mut excess = 0.0;
+    let mut m = last_end;
+    while m <= as_of {
+        let i = first.months_until(m);
+        let Some(&c) = usize::try_from(i).ok().and_then(|i| channel.get(i)) else {
+            return 0.0;
+        };
+        excess += c / level - 1.0;
+        match m.plus(1) {
+            Some(next) => m = next,
+            None => break,
+        }
+    }
+    excess.clamp(0.0, max_pull_in)
 }

@@ -10,7 +10,9 @@
 //! Text goes in through [`files`], which turns TOML or JSON into validated domain values and
 //! reports errors with the field path; reading the file from disk is the caller's job.
 
+pub mod backtest;
 pub mod bundled;
+pub mod calibrate;
 pub mod chart;
 pub mod engine;
 pub mod files;

@@ -167,6 +167,12 @@ pub struct Behaviour {
     pub partner_ramp_months: f64,
     /// Engagement added to a new partner per onboarding training.
     pub engagement_per_training: f64,
+
+    // --- goal levels ------------------------------------------------------------------------
+    /// Multiplier on every goal the strategy sets (a ratchet's first only): how much harder
+    /// a channel's managers set goals than the strategy's rule. 1 in the bundled scenarios; a
+    /// calibration fits it to the recorded goal attainment.
+    pub goal_level_factor: f64,
 }
 
 impl Default for Behaviour {
@@ -233,6 +239,7 @@ impl Default for Behaviour {
             signing_probability: 0.5,
             partner_ramp_months: 9.0,
             engagement_per_training: 0.05,
+            goal_level_factor: 1.0,
         }
     }
 }
@@ -321,6 +328,7 @@ impl Behaviour {
         unit("signing_probability", self.signing_probability)?;
         check_range("partner_ramp_months", self.partner_ramp_months, 0.0, 60.0)?;
         unit("engagement_per_training", self.engagement_per_training)?;
+        check_range("goal_level_factor", self.goal_level_factor, 0.1, 10.0)?;
         Ok(())
     }
 }
@@ -584,6 +592,10 @@ pub const PARAMETERS: &[(&str, &str)] = &[
     (
         "engagement_per_training",
         "engagement added to a new partner per onboarding training",
+    ),
+    (
+        "goal_level_factor",
+        "multiplier on the goals the strategy sets (a ratchet's first only); fitted to recorded attainment",
     ),
 ];
 

@@ -214,6 +214,15 @@ pub struct ExplicitPartner {
     /// Index (from 0) of the owning rep within the region; spread evenly when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<u32>,
+    /// Sell-through already pulled into the months before the start that the months after
+    /// it still owe (money; sim/MODEL.md §3.10). A scenario from records sets it from the
+    /// channel's last period end; 0 when omitted.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub owed: f64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 /// A process spec to compare: exactly one of `bundled`, `file` or `inline`.
@@ -468,6 +477,7 @@ fn validate(file: &ScenarioFile, specs: &[ProcessRules]) -> Result<usize, Valida
             )));
         };
         check_range("potential", p.potential, 0.0, 1e12).map_err(at)?;
+        check_range("owed", p.owed, 0.0, 1e12).map_err(at)?;
         if let Some(owner) = p.owner
             && owner >= region.reps
         {

@@ -33,6 +33,16 @@ use crate::params::Behaviour;
 use crate::scenario::Scenario;
 use crate::seed::{ReplicationRng, replication_rng};
 
+/// Months simulated before the records start: a channel has been running a while before
+/// its records are exported, and a run started cold (every rep at the start of a goal
+/// period with nothing booked, every partner at its opening stock) is not what a CRM shows.
+pub const BURN_IN_MONTHS: u32 = 12;
+
+/// Months simulated after the records end and left out of them: the model takes no timing
+/// decision in its last month (nothing comes after it to borrow from), which a CRM's last
+/// month does not show either.
+pub const RUN_OUT_MONTHS: u32 = 12;
+
 /// Mixed into the seed for the stream that makes ids and activity counts.
 const RECORDS_STREAM: u64 = 0x5EC0_4D5A_11CE_0001;
 
@@ -78,6 +88,10 @@ pub struct Truth {
     pub backing: Vec<(String, f64)>,
     /// Per partner: potential and engagement at the end of the records.
     pub partners: Vec<TruePartner>,
+    /// The channel's expected monthly sell-through over the records' last six months,
+    /// before market shocks, noise and deal timing (sim/MODEL.md §3.10): the level a
+    /// calibration should recover.
+    pub level: f64,
 }
 
 /// One partner's true state.
@@ -114,16 +128,21 @@ pub fn synthesize(
         )));
     }
     let mut file = scenario.file().clone();
-    file.horizon_months = months;
+    let records_start = file.start;
+    file.start = records_start
+        .plus(-(BURN_IN_MONTHS as i32))
+        .ok_or_else(|| {
+            SynthesizeError::Months("the burn-in would start before year 1".to_owned())
+        })?;
+    file.horizon_months = months + BURN_IN_MONTHS + RUN_OUT_MONTHS;
     file.seed = seed;
-    file.period_anchor = Month::new(file.start.year(), 1).ok();
+    file.period_anchor = Month::new(records_start.year(), 1).ok();
     let baseline = scenario.baseline();
     file.specs = vec![file.specs[baseline].clone()];
     file.baseline = None;
     let run = crate::scenario::resolve(file, &|p| Err(format!("no file {p}")))
         .map_err(|e| SynthesizeError::Months(e.to_string()))?;
-    run.file()
-        .start
+    records_start
         .plus(months as i32 - 1)
         .ok_or_else(|| SynthesizeError::Months("the records would end after 9999".to_owned()))?;
     let specs = CompiledSpecs::new(&run);
@@ -215,7 +234,10 @@ impl<'s> Writer<'s> {
     fn write(mut self, rec: Recorder) -> SyntheticRecords {
         let file = self.scenario.file();
         let currency = file.currency;
-        let start_day = file.start.first_day();
+        let burn_in = BURN_IN_MONTHS as usize;
+        let end = file.horizon_months.saturating_sub(RUN_OUT_MONTHS) as usize;
+        let recorded = |t: usize| (burn_in..end).contains(&t);
+        let start_day = self.month(burn_in).first_day();
         let money = |x: f64| -> Money {
             let scale = 10f64.powi(currency.minor_digits() as i32);
             Money::from_minor((x.max(0.0) * scale).round() as i64, currency)
@@ -244,7 +266,7 @@ impl<'s> Writer<'s> {
                 left: None,
             }]);
         }
-        for &(t, seat, event) in &rec.seat_events {
+        for &(t, seat, event) in rec.seat_events.iter().filter(|e| e.0 < end) {
             match event {
                 SeatEvent::Left => {
                     if let Some(o) = occupants[seat].last_mut() {
@@ -294,10 +316,10 @@ impl<'s> Writer<'s> {
         // Partners, in their stage at the end, owned by their seat's latest occupant.
         let mut stage: Vec<LifecycleStage> = rec.slots.iter().map(|s| s.stage).collect();
         let mut engagement: Vec<f64> = rec.slots.iter().map(|s| s.engagement).collect();
-        for &(_, slot, _, to) in &rec.stages {
+        for &(_, slot, _, to) in rec.stages.iter().filter(|e| e.0 < end) {
             stage[slot] = to;
         }
-        for (_, slot, m) in &rec.months {
+        for (_, slot, m) in rec.months.iter().filter(|e| e.0 < end) {
             engagement[*slot] = m.engagement;
         }
         let partner_ids: Vec<PartnerId> = rec
@@ -305,7 +327,7 @@ impl<'s> Writer<'s> {
             .iter()
             .map(|_| PartnerId::from_uuid(self.uuid(start_day)).expect("v7"))
             .collect();
-        let horizon = file.horizon_months as usize;
+        let horizon = end;
         let partners: Vec<Partner> = rec
             .slots
             .iter()
@@ -327,7 +349,7 @@ impl<'s> Writer<'s> {
             })
             .collect();
         let mut stage_changes = Vec::with_capacity(rec.stages.len());
-        for &(t, slot, from, to) in &rec.stages {
+        for &(t, slot, from, to) in rec.stages.iter().filter(|e| recorded(e.0)) {
             let day = self.day_in(t, 14);
             stage_changes.push(StageChange {
                 id: self.uuid(day),
@@ -342,7 +364,7 @@ impl<'s> Writer<'s> {
         // Sales and the activity log.
         let mut sales = Vec::with_capacity(rec.months.len());
         let mut activities = Vec::new();
-        for &(t, slot, m) in &rec.months {
+        for &(t, slot, m) in rec.months.iter().filter(|e| recorded(e.0)) {
             let month = self.month(t);
             let id = SalesRecordId::from_uuid(self.uuid(month.first_day())).expect("v7");
             if let Ok(r) = SalesRecord::new(
@@ -408,7 +430,7 @@ impl<'s> Writer<'s> {
         };
         let mut goals = Vec::new();
         let mut assessments = Vec::new();
-        for &(t, p) in &rec.periods {
+        for &(t, p) in rec.periods.iter().filter(|e| recorded(e.0)) {
             // Only a filled seat with a revenue goal has a goal and a scorecard on record.
             let Some(rep) = occupant_at(p.seat, t).filter(|_| p.attainment.is_some()) else {
                 continue;
@@ -448,11 +470,20 @@ impl<'s> Writer<'s> {
             }
         }
 
+        let last_six = horizon.saturating_sub(6).max(burn_in);
+        let level = rec
+            .months
+            .iter()
+            .filter(|e| (last_six..horizon).contains(&e.0))
+            .map(|e| e.2.expected)
+            .sum::<f64>()
+            / (horizon - last_six).max(1) as f64;
         let truth = Truth {
+            level,
             scenario: file.name.as_str().to_owned(),
             seed: self.seed,
-            first_month: file.start,
-            months: horizon as u32,
+            first_month: self.month(burn_in),
+            months: (horizon - burn_in) as u32,
             behaviour: self.scenario.behaviour().clone(),
             backing: file
                 .channel

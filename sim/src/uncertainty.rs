@@ -320,6 +320,7 @@ pub fn scalar<'b>(b: &'b mut Behaviour, name: &str) -> Option<&'b mut f64> {
         signing_probability,
         partner_ramp_months,
         engagement_per_training,
+        goal_level_factor,
     )
 }
 

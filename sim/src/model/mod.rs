@@ -22,6 +22,7 @@ pub use outcome::{
 use crate::scenario::Scenario;
 use crate::seed::replication_rng;
 use crate::uncertainty::Drawn;
+pub(crate) use plan::touch_weight;
 
 /// The specs of a scenario compiled for simulation; build once per run.
 #[derive(Debug, Clone)]

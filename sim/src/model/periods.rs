@@ -107,6 +107,11 @@ pub(super) fn set_goal(
             baseline * (1.0 + growth).powi(years)
         }
     };
+    // How much harder than the rule this channel's managers set goals (1 by default); a
+    // ratchet carries it on through its last goal, so only its first goal is scaled.
+    if !(matches!(plan.goal, GoalRule::Ratchet { .. }) && t > 0) {
+        rep.goal *= b.goal_level_factor;
+    }
     rep.achieved = 0.0;
     rep.commission_revenue = 0.0;
     rep.touches_done = 0.0;

@@ -89,7 +89,7 @@ pub(crate) fn simulate<O: Observer>(
                 },
                 months_selling: if selling { 1e6 } else { 0.0 },
                 onboarding_left: 0,
-                carry: 0.0,
+                carry: -p.owed,
                 target: 0.0,
                 period_sell_in: 0.0,
             });

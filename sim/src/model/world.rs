@@ -48,6 +48,8 @@ pub(crate) struct PartnerDraw {
     pub(crate) stage: LifecycleStage,
     /// 0..1: how readily the partner loads stock to reach a rebate step.
     pub(crate) responsiveness: f64,
+    /// Sell-through pulled in before the start and still owed.
+    pub(crate) owed: f64,
 }
 
 /// Everything drawn once per replication.
@@ -143,6 +145,7 @@ impl World {
                     explicit.engagement.map(|e| e.get()),
                 );
                 p.potential = explicit.potential * draw.potential_factor[file_index];
+                p.owed = explicit.owed * draw.potential_factor[file_index];
                 let owner = explicit.owner.map_or(index % n_reps, |o| o as usize);
                 by_rep[first_rep + owner].push(p);
             }
@@ -193,6 +196,7 @@ fn draw_partner(
             .unwrap_or_else(|| (b.initial_engagement + 0.15 * z_eng).clamp(0.05, 1.0)),
         stage,
         responsiveness: u_resp,
+        owed: 0.0,
     }
 }
 
