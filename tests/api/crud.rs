@@ -85,6 +85,69 @@ async fn a_rep_can_be_created_read_and_updated() {
 }
 
 #[actix_web::test]
+async fn a_departed_rep_keeps_the_day_it_left_and_a_date_that_disagrees_names_left_on() {
+    let app = spawn_app().await;
+    let region = app.region("Nordics").await;
+    let rep = |status: &str, left_on: Option<&str>| {
+        let mut body = json!({"name": "Lars Holm", "region_id": region, "hired_on": "2025-03-01", "status": status});
+        if let Some(d) = left_on {
+            body["left_on"] = json!(d);
+        }
+        body
+    };
+
+    let created = app
+        .post("/reps", &rep("departed", Some("2025-09-30")))
+        .await;
+    let active_with_a_date = app.post("/reps", &rep("active", Some("2025-09-30"))).await;
+    let left_before_hired = app
+        .post("/reps", &rep("departed", Some("2025-02-28")))
+        .await;
+
+    assert_eq!(created.status, 201, "{}", created.text());
+    assert_eq!(created.json()["left_on"], "2025-09-30");
+    for refused in [active_with_a_date, left_before_hired] {
+        assert_eq!(refused.problem(422)["errors"][0]["field"], "left_on");
+    }
+    assert_eq!(
+        app.get("/reps").await.json()["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "a refused rep is not stored"
+    );
+}
+
+#[actix_web::test]
+async fn a_rep_updated_to_departed_without_a_leaving_date_is_accepted_and_a_bad_date_is_not() {
+    let app = spawn_app().await;
+    let region = app.region("Nordics").await;
+    let rep = app.rep(&region).await;
+    let departed = json!({"name": "Lars Holm", "region_id": region, "hired_on": "2025-03-01", "status": "departed"});
+    let mut too_early = departed.clone();
+    too_early["left_on"] = json!("2024-12-31");
+
+    let unknown_day = app.put(&format!("/reps/{rep}"), &departed).await;
+    let refused = app.put(&format!("/reps/{rep}"), &too_early).await;
+
+    assert_eq!(unknown_day.status, 200, "{}", unknown_day.text());
+    assert!(unknown_day.json().get("left_on").is_none());
+    let problem = refused.problem(422);
+    assert_eq!(problem["errors"][0]["field"], "left_on");
+    assert!(
+        problem["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("hired_on"),
+        "{problem}"
+    );
+    let read = app.get(&format!("/reps/{rep}")).await.json();
+    assert_eq!(read["status"], "departed");
+    assert!(read.get("left_on").is_none(), "{read}");
+}
+
+#[actix_web::test]
 async fn a_partner_can_be_created_read_and_updated_but_keeps_its_stage() {
     let app = spawn_app().await;
     let region = app.region("Nordics").await;

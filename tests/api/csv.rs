@@ -4,6 +4,16 @@ use awc::http::Method;
 
 use crate::helpers::{TestApp, spawn_app};
 
+/// The `field` of each entry of a problem's `errors`.
+fn fields(problem: &serde_json::Value) -> Vec<&str> {
+    problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect()
+}
+
 async fn import(app: &TestApp, path: &str, csv: String) -> crate::helpers::Answer {
     app.send(
         Method::POST,
@@ -117,6 +127,7 @@ async fn a_partner_export_reimports_into_an_empty_server() {
 async fn reps_import_and_export() {
     let app = spawn_app().await;
     let region = app.region("Nordics").await;
+    // A file from before `left_on` existed.
     let csv = format!(
         "id,name,region_id,hired_on,status\n,Lars Holm,{region},2025-03-01,active\n,Ana Ruiz,{region},2024-06-15,on_leave\n"
     );
@@ -125,10 +136,65 @@ async fn reps_import_and_export() {
 
     assert_eq!(res.status, 201, "{}", res.text());
     let export = app.get("/reps/export.csv").await.text();
-    assert!(export.starts_with("id,name,region_id,hired_on,status\n"));
+    assert!(export.starts_with("id,name,region_id,hired_on,status,left_on\n"));
     assert!(
-        export.contains(&format!("Ana Ruiz,{region},2024-06-15,on_leave")),
+        export.contains(&format!("Ana Ruiz,{region},2024-06-15,on_leave,\n")),
         "{export}"
+    );
+}
+
+#[actix_web::test]
+async fn a_rep_file_with_leaving_dates_round_trips_through_the_export() {
+    let source = spawn_app().await;
+    let region = source.region("Nordics").await;
+    let csv = format!(
+        "id,name,region_id,hired_on,status,left_on\n,Lars Holm,{region},2025-03-01,departed,2025-10-31\n,Ana Ruiz,{region},2024-06-15,departed,\n"
+    );
+    assert_eq!(import(&source, "/reps/import", csv).await.status, 201);
+    let export = source.get("/reps/export.csv").await.text();
+    assert!(
+        export.contains(&format!(
+            "Lars Holm,{region},2025-03-01,departed,2025-10-31\n"
+        )),
+        "{export}"
+    );
+
+    let target = spawn_app().await;
+    let same_region = target.region("Nordics").await;
+    let res = import(
+        &target,
+        "/reps/import",
+        export.replace(&region, &same_region),
+    )
+    .await;
+
+    assert_eq!(res.status, 201, "{}", res.text());
+    assert_eq!(
+        target.get("/reps/export.csv").await.text(),
+        export.replace(&region, &same_region)
+    );
+}
+
+#[actix_web::test]
+async fn a_rep_file_with_leaving_dates_that_disagree_imports_nothing_and_names_the_rows() {
+    let app = spawn_app().await;
+    let region = app.region("Nordics").await;
+    let csv = format!(
+        "id,name,region_id,hired_on,status,left_on\n,Lars Holm,{region},2025-03-01,departed,2025-10-31\n,Ana Ruiz,{region},2024-06-15,active,2025-01-31\n,Eva Lind,{region},2024-06-15,departed,2024-06-14\n,Ola Berg,{region},2024-06-15,departed,31/01/2025\n"
+    );
+
+    let problem = import(&app, "/reps/import", csv).await.problem(422);
+
+    assert_eq!(
+        fields(&problem),
+        ["rows[3].left_on", "rows[4].left_on", "rows[5].left_on"]
+    );
+    assert_eq!(
+        app.get("/reps").await.json()["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
     );
 }
 
