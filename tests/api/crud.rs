@@ -3,7 +3,7 @@
 use awc::http::Method;
 use serde_json::json;
 
-use crate::helpers::{eur, rules, spawn_app};
+use crate::helpers::{eur, rules, spawn_app, usd};
 
 #[actix_web::test]
 async fn a_region_can_be_created_read_renamed_and_deleted() {
@@ -266,6 +266,77 @@ async fn a_partner_has_one_sales_record_per_month() {
         app.post("/sales-records", &body).await.status,
         201,
         "the month is free again"
+    );
+}
+
+#[actix_web::test]
+async fn a_sales_record_in_another_currency_than_the_partners_others_is_a_409_naming_sell_in() {
+    let app = spawn_app().await;
+    let region = app.region("Nordics").await;
+    let partner = app.partner(&region, None, "A", "active").await;
+    let other = app.partner(&region, None, "B", "active").await;
+    let body = |partner: &str, month: &str, money: serde_json::Value| json!({"partner_id": partner, "month": month, "sell_in": money, "sell_through": money});
+    app.create("/sales-records", &body(&partner, "2026-10", eur(1_000)))
+        .await;
+
+    let in_usd = app
+        .post("/sales-records", &body(&partner, "2026-11", usd(1_000)))
+        .await;
+    let other_partner_in_usd = app
+        .post("/sales-records", &body(&other, "2026-11", usd(1_000)))
+        .await;
+
+    let problem = in_usd.problem(409);
+    assert_eq!(problem["errors"][0]["field"], "sell_in");
+    let message = problem["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("EUR") && message.contains("USD"),
+        "{message}"
+    );
+    assert_eq!(
+        other_partner_in_usd.status,
+        201,
+        "{}",
+        other_partner_in_usd.text()
+    );
+    let listed = app
+        .get(&format!("/sales-records?partner_id={partner}"))
+        .await
+        .json();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+}
+
+#[actix_web::test]
+async fn a_sales_record_changes_currency_only_when_the_partner_has_no_other_records() {
+    let app = spawn_app().await;
+    let region = app.region("Nordics").await;
+    let partner = app.partner(&region, None, "A", "active").await;
+    let body = |month: &str, money: serde_json::Value| json!({"partner_id": partner, "month": month, "sell_in": money, "sell_through": money});
+    let october = app
+        .create("/sales-records", &body("2026-10", eur(1_000)))
+        .await;
+
+    let alone = app
+        .put(
+            &format!("/sales-records/{october}"),
+            &body("2026-10", usd(1_000)),
+        )
+        .await;
+    let november = app
+        .create("/sales-records", &body("2026-11", usd(2_000)))
+        .await;
+    let back_to_eur = app
+        .put(
+            &format!("/sales-records/{november}"),
+            &body("2026-11", eur(2_000)),
+        )
+        .await;
+
+    assert_eq!(alone.status, 200, "{}", alone.text());
+    assert_eq!(back_to_eur.problem(409)["errors"][0]["field"], "sell_in");
+    assert_eq!(
+        app.get(&format!("/sales-records/{november}")).await.json()["sell_in"],
+        usd(2_000)
     );
 }
 

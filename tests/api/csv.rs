@@ -236,6 +236,63 @@ async fn sales_import_checks_amounts_and_one_record_per_month() {
 }
 
 #[actix_web::test]
+async fn a_sales_row_in_another_currency_than_the_partners_records_imports_nothing() {
+    let app = spawn_app().await;
+    let region = app.region("Nordics").await;
+    let partner = app.partner(&region, None, "A", "active").await;
+    let fresh = app.partner(&region, None, "B", "active").await;
+    let stored = format!(
+        "id,partner_id,month,currency,sell_in,sell_through\n,{partner},2026-09,EUR,10,10\n"
+    );
+    assert_eq!(
+        import(&app, "/sales-records/import", stored).await.status,
+        201
+    );
+    let csv = format!(
+        "id,partner_id,month,currency,sell_in,sell_through\n,{fresh},2026-10,EUR,10,10\n,{partner},2026-10,USD,10,10\n"
+    );
+
+    let problem = import(&app, "/sales-records/import", csv)
+        .await
+        .problem(409);
+
+    assert_eq!(fields(&problem), ["rows[3].sell_in"]);
+    let message = problem["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("EUR") && message.contains("USD"),
+        "{message}"
+    );
+    let listed = app.get("/sales-records").await.json();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+}
+
+#[actix_web::test]
+async fn two_sales_rows_of_one_partner_in_two_currencies_import_nothing() {
+    let app = spawn_app().await;
+    let region = app.region("Nordics").await;
+    let partner = app.partner(&region, None, "A", "active").await;
+    let other = app.partner(&region, None, "B", "active").await;
+    let csv = format!(
+        "id,partner_id,month,currency,sell_in,sell_through\n,{partner},2026-10,EUR,10,10\n,{other},2026-10,USD,10,10\n,{partner},2026-11,USD,10,10\n,{partner},2026-12,EUR,10,10\n"
+    );
+
+    let problem = import(&app, "/sales-records/import", csv)
+        .await
+        .problem(409);
+
+    assert_eq!(fields(&problem), ["rows[4].sell_in"]);
+    assert!(
+        problem["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("line 2"),
+        "{problem}"
+    );
+    let listed = app.get("/sales-records").await.json();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 0, "{listed}");
+}
+
+#[actix_web::test]
 async fn an_import_must_be_sent_as_csv() {
     let app = spawn_app().await;
 
