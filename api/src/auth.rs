@@ -117,6 +117,8 @@ pub const POLICY: &[(&str, [Access; 6])] = &[
     ("get_partner", [Yes, Yes, Own, Own, Yes, No]),
     ("update_partner", [Yes, Yes, No, No, No, No]),
     ("transition_partner", [Yes, Yes, No, No, No, No]),
+    ("list_partner_transitions", [Yes, Yes, Own, Own, Yes, No]),
+    ("import_partner_transitions", [Yes, Yes, No, No, No, No]),
     ("import_partners", [Yes, Yes, No, No, No, No]),
     ("export_partners", [Yes, Yes, Own, Own, Yes, No]),
     ("partner_scorecard", [Yes, Yes, Own, Own, Yes, No]),

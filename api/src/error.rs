@@ -47,6 +47,10 @@ pub enum ApiError {
         /// Values that would be accepted instead.
         allowed: Vec<String>,
     },
+    /// Fields that are valid on their own conflict with the stored records (409), e.g. a
+    /// sales record in another currency than the partner's others; `errors[]` names each.
+    #[error("fields conflict with the stored records")]
+    ConflictingFields(Vec<FieldError>),
     /// `If-Match` named another version (412).
     #[error("{0}")]
     PreconditionFailed(String),
@@ -160,6 +164,7 @@ impl ApiError {
                 p.allowed = allowed.clone();
                 p
             }
+            ApiError::ConflictingFields(errors) => Problem::conflicting_fields(errors.clone()),
             ApiError::PreconditionFailed(d) => {
                 Problem::new(412, "precondition-failed", "The record has changed", d)
             }
@@ -278,6 +283,18 @@ mod tests {
         let body = serde_json::to_string(&err.problem()).unwrap();
         assert!(!body.contains("sled"), "{body}");
         assert!(!body.contains("secret"), "{body}");
+    }
+
+    #[test]
+    fn conflicting_fields_are_a_409_naming_each_field() {
+        let err = ApiError::ConflictingFields(vec![FieldError {
+            field: "rows[3].sell_in".into(),
+            message: "in USD".into(),
+        }]);
+        let p = err.problem();
+        assert_eq!(p.status, 409);
+        assert_eq!(p.problem_type, "https://chanlab.dev/problems/conflict");
+        assert_eq!(p.errors[0].field, "rows[3].sell_in");
     }
 
     #[test]

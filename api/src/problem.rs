@@ -24,7 +24,8 @@ pub struct Problem {
     /// What went wrong with this request, for a person.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
-    /// The offending fields, for validation problems.
+    /// The offending fields, for validation problems and for fields that conflict with the
+    /// stored records.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
     /// For a refused lifecycle move: the stages the partner may move to instead.
@@ -58,6 +59,28 @@ impl Problem {
             )),
             errors,
             allowed: Vec::new(),
+        }
+    }
+
+    /// A 409 problem listing fields that are valid on their own but conflict with the
+    /// stored records (or with other rows of the same file).
+    pub fn conflicting_fields(errors: Vec<FieldError>) -> Self {
+        let n = errors.len();
+        Self {
+            errors,
+            ..Self::new(
+                409,
+                "conflict",
+                "The request conflicts with the stored records",
+                format!(
+                    "{n} field{} the stored records; nothing was written.",
+                    if n == 1 {
+                        " conflicts with"
+                    } else {
+                        "s conflict with"
+                    }
+                ),
+            )
         }
     }
 

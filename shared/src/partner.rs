@@ -236,6 +236,23 @@ pub struct StageChange {
     pub owner_rep_id: Option<RepId>,
 }
 
+impl StageChange {
+    /// Checks a move's effective date against `today` (the caller's clock, so this crate
+    /// reads none): a move is recorded once it has happened, so a date after today is
+    /// refused. The error names `on`.
+    pub fn check_on(on: NaiveDate, today: NaiveDate) -> Result<(), crate::ValidationError> {
+        if on > today {
+            return Err(crate::ValidationError::new(
+                "on",
+                format!(
+                    "a move is recorded once it has happened: expected a date on or before today ({today}), found {on}"
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,6 +325,20 @@ mod tests {
             .filter(|s| s.is_selling())
             .collect();
         assert_eq!(selling, vec![Active, AtRisk]);
+    }
+
+    #[test]
+    fn a_move_dated_today_or_earlier_is_accepted_and_a_later_one_names_on() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+
+        assert_eq!(StageChange::check_on(today, today), Ok(()));
+        assert_eq!(
+            StageChange::check_on(today.pred_opt().unwrap(), today),
+            Ok(())
+        );
+        let err = StageChange::check_on(today.succ_opt().unwrap(), today).unwrap_err();
+        assert_eq!(err.field(), "on");
+        assert!(err.message().contains("2026-12-01"), "{err}");
     }
 
     #[test]

@@ -181,6 +181,19 @@ fn request(op: &str, w: &World) -> (Method, String, Option<(&'static str, Vec<u8
             format!("/partners/{}/transitions", w.prospect),
             j(json!({"to": "negotiating"})),
         ),
+        "list_partner_transitions" => (
+            Method::GET,
+            format!("/partners/{}/transitions", w.partner),
+            None,
+        ),
+        "import_partner_transitions" => (
+            Method::POST,
+            "/partners/transitions/import".into(),
+            csv(format!(
+                "partner_id,to,on\n{},at_risk,2025-11-20\n",
+                w.partner
+            )),
+        ),
         "import_partners" => (
             Method::POST,
             "/partners/import".into(),

@@ -1,14 +1,20 @@
 //! Many clients at once on one record: optimistic concurrency (read, modify, `If-Match`,
 //! retry on 412) loses no update and applies none twice; one `Idempotency-Key` sent by many
-//! clients at once makes exactly one record.
+//! clients at once makes exactly one record; sales posted at once in two currencies leave
+//! the partner with one.
 
 use std::collections::BTreeSet;
 use std::io::Write as _;
+use std::sync::Arc;
 
 use awc::http::Method;
+use chanlab_api::simulation::RunLimits;
+use chanlab_api::storage::{
+    CommitError, Kind, RawRecord, Remember, SledStorage, Storage, StorageError, Write,
+};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, spawn_app, spawn_app_over};
 
 const CLIENTS: usize = 8;
 const UPDATES_EACH: usize = 3;
@@ -198,4 +204,85 @@ async fn one_key_with_different_bodies_at_once_writes_only_the_first() {
     let items = listed["items"].as_array().unwrap();
     assert_eq!(items.len(), 1);
     assert_eq!(items[0], created[0].json());
+}
+
+/// Sled with a pause after every scan of sales records, so that a write which reads the
+/// partner's other records and then commits holds that window open long enough for another
+/// write to read the same records, if nothing keeps the two apart.
+struct SlowSalesScans(Arc<SledStorage>);
+
+impl Storage for SlowSalesScans {
+    fn get(&self, kind: Kind, id: &str) -> Result<Option<RawRecord>, StorageError> {
+        self.0.get(kind, id)
+    }
+    fn scan(
+        &self,
+        kind: Kind,
+        filter: Option<(&str, &str)>,
+        after: Option<&str>,
+        visit: &mut dyn FnMut(RawRecord) -> bool,
+    ) -> Result<(), StorageError> {
+        self.0.scan(kind, filter, after, visit)?;
+        if kind == Kind::Sales {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Ok(())
+    }
+    fn commit(
+        &self,
+        writes: &[Write],
+        remember: Option<&Remember>,
+    ) -> Result<Vec<u64>, CommitError> {
+        self.0.commit(writes, remember)
+    }
+    fn recall(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        self.0.recall(key)
+    }
+    fn flush(&self) -> Result<(), StorageError> {
+        self.0.flush()
+    }
+}
+
+#[actix_web::test]
+async fn sales_records_posted_at_once_in_two_currencies_leave_the_partner_with_one() {
+    let app = spawn_app_over(RunLimits::default(), |sled| Arc::new(SlowSalesScans(sled))).await;
+    let region = app.region("Nordics").await;
+    let partner = app.partner(&region, None, "A", "active").await;
+
+    let posts = (1..=8).map(|month| {
+        let currency = if month % 2 == 0 { "EUR" } else { "USD" };
+        let money = json!({"amount_minor": 100, "currency": currency});
+        let body = json!({"partner_id": partner, "month": format!("2026-{month:02}"), "sell_in": money, "sell_through": money});
+        app.send(
+            Method::POST,
+            "/sales-records",
+            Some(&app.admin),
+            &[],
+            Some(("application/json", serde_json::to_vec(&body).unwrap())),
+        )
+    });
+    let answers = futures_util::future::join_all(posts).await;
+
+    let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+    assert!(
+        statuses.iter().all(|s| [201, 409].contains(s)),
+        "{statuses:?}"
+    );
+    let created = statuses.iter().filter(|s| **s == 201).count();
+    let stored = app
+        .get(&format!("/sales-records?partner_id={partner}"))
+        .await
+        .json();
+    let currencies: BTreeSet<&str> = stored["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["sell_in"]["currency"].as_str().unwrap())
+        .collect();
+    assert_eq!(currencies.len(), 1, "{stored}");
+    assert_eq!(
+        created, 4,
+        "the records in the first one's currency are kept: {statuses:?}"
+    );
+    assert_eq!(stored["items"].as_array().unwrap().len(), created);
 }

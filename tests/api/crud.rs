@@ -3,7 +3,7 @@
 use awc::http::Method;
 use serde_json::json;
 
-use crate::helpers::{eur, rules, spawn_app};
+use crate::helpers::{eur, rules, spawn_app, usd};
 
 #[actix_web::test]
 async fn a_region_can_be_created_read_renamed_and_deleted() {
@@ -82,6 +82,69 @@ async fn a_rep_can_be_created_read_and_updated() {
     let read = app.get(&format!("/reps/{rep}")).await.json();
     assert_eq!(read["status"], "on_leave");
     assert_eq!(read["region_id"], region.as_str());
+}
+
+#[actix_web::test]
+async fn a_departed_rep_keeps_the_day_it_left_and_a_date_that_disagrees_names_left_on() {
+    let app = spawn_app().await;
+    let region = app.region("Nordics").await;
+    let rep = |status: &str, left_on: Option<&str>| {
+        let mut body = json!({"name": "Lars Holm", "region_id": region, "hired_on": "2025-03-01", "status": status});
+        if let Some(d) = left_on {
+            body["left_on"] = json!(d);
+        }
+        body
+    };
+
+    let created = app
+        .post("/reps", &rep("departed", Some("2025-09-30")))
+        .await;
+    let active_with_a_date = app.post("/reps", &rep("active", Some("2025-09-30"))).await;
+    let left_before_hired = app
+        .post("/reps", &rep("departed", Some("2025-02-28")))
+        .await;
+
+    assert_eq!(created.status, 201, "{}", created.text());
+    assert_eq!(created.json()["left_on"], "2025-09-30");
+    for refused in [active_with_a_date, left_before_hired] {
+        assert_eq!(refused.problem(422)["errors"][0]["field"], "left_on");
+    }
+    assert_eq!(
+        app.get("/reps").await.json()["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "a refused rep is not stored"
+    );
+}
+
+#[actix_web::test]
+async fn a_rep_updated_to_departed_without_a_leaving_date_is_accepted_and_a_bad_date_is_not() {
+    let app = spawn_app().await;
+    let region = app.region("Nordics").await;
+    let rep = app.rep(&region).await;
+    let departed = json!({"name": "Lars Holm", "region_id": region, "hired_on": "2025-03-01", "status": "departed"});
+    let mut too_early = departed.clone();
+    too_early["left_on"] = json!("2024-12-31");
+
+    let unknown_day = app.put(&format!("/reps/{rep}"), &departed).await;
+    let refused = app.put(&format!("/reps/{rep}"), &too_early).await;
+
+    assert_eq!(unknown_day.status, 200, "{}", unknown_day.text());
+    assert!(unknown_day.json().get("left_on").is_none());
+    let problem = refused.problem(422);
+    assert_eq!(problem["errors"][0]["field"], "left_on");
+    assert!(
+        problem["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("hired_on"),
+        "{problem}"
+    );
+    let read = app.get(&format!("/reps/{rep}")).await.json();
+    assert_eq!(read["status"], "departed");
+    assert!(read.get("left_on").is_none(), "{read}");
 }
 
 #[actix_web::test]
@@ -203,6 +266,77 @@ async fn a_partner_has_one_sales_record_per_month() {
         app.post("/sales-records", &body).await.status,
         201,
         "the month is free again"
+    );
+}
+
+#[actix_web::test]
+async fn a_sales_record_in_another_currency_than_the_partners_others_is_a_409_naming_sell_in() {
+    let app = spawn_app().await;
+    let region = app.region("Nordics").await;
+    let partner = app.partner(&region, None, "A", "active").await;
+    let other = app.partner(&region, None, "B", "active").await;
+    let body = |partner: &str, month: &str, money: serde_json::Value| json!({"partner_id": partner, "month": month, "sell_in": money, "sell_through": money});
+    app.create("/sales-records", &body(&partner, "2026-10", eur(1_000)))
+        .await;
+
+    let in_usd = app
+        .post("/sales-records", &body(&partner, "2026-11", usd(1_000)))
+        .await;
+    let other_partner_in_usd = app
+        .post("/sales-records", &body(&other, "2026-11", usd(1_000)))
+        .await;
+
+    let problem = in_usd.problem(409);
+    assert_eq!(problem["errors"][0]["field"], "sell_in");
+    let message = problem["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("EUR") && message.contains("USD"),
+        "{message}"
+    );
+    assert_eq!(
+        other_partner_in_usd.status,
+        201,
+        "{}",
+        other_partner_in_usd.text()
+    );
+    let listed = app
+        .get(&format!("/sales-records?partner_id={partner}"))
+        .await
+        .json();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+}
+
+#[actix_web::test]
+async fn a_sales_record_changes_currency_only_when_the_partner_has_no_other_records() {
+    let app = spawn_app().await;
+    let region = app.region("Nordics").await;
+    let partner = app.partner(&region, None, "A", "active").await;
+    let body = |month: &str, money: serde_json::Value| json!({"partner_id": partner, "month": month, "sell_in": money, "sell_through": money});
+    let october = app
+        .create("/sales-records", &body("2026-10", eur(1_000)))
+        .await;
+
+    let alone = app
+        .put(
+            &format!("/sales-records/{october}"),
+            &body("2026-10", usd(1_000)),
+        )
+        .await;
+    let november = app
+        .create("/sales-records", &body("2026-11", usd(2_000)))
+        .await;
+    let back_to_eur = app
+        .put(
+            &format!("/sales-records/{november}"),
+            &body("2026-11", eur(2_000)),
+        )
+        .await;
+
+    assert_eq!(alone.status, 200, "{}", alone.text());
+    assert_eq!(back_to_eur.problem(409)["errors"][0]["field"], "sell_in");
+    assert_eq!(
+        app.get(&format!("/sales-records/{november}")).await.json()["sell_in"],
+        usd(2_000)
     );
 }
 

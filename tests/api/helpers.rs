@@ -7,7 +7,7 @@ use awc::http::Method;
 use chanlab_api::auth::{RoleName, TokenRequest, create_token_blocking};
 use chanlab_api::simulation::RunLimits;
 use chanlab_api::startup::{Application, open_storage};
-use chanlab_api::storage::Store;
+use chanlab_api::storage::{SledStorage, Storage, Store};
 use chanlab_shared::Name;
 use serde_json::{Value, json};
 
@@ -68,8 +68,17 @@ pub(crate) async fn spawn_app() -> TestApp {
 
 /// Starts a server on a fresh data directory, running simulations under `limits`.
 pub(crate) async fn spawn_app_with(limits: RunLimits) -> TestApp {
+    spawn_app_over(limits, |sled| sled).await
+}
+
+/// Starts a server over `wrap` of the sled storage on a fresh data directory: for a
+/// backend that slows or breaks some calls.
+pub(crate) async fn spawn_app_over(
+    limits: RunLimits,
+    wrap: impl FnOnce(Arc<SledStorage>) -> Arc<dyn Storage>,
+) -> TestApp {
     let data = tempfile::tempdir().expect("temp dir");
-    let storage = Arc::new(open_storage(data.path()).expect("open storage"));
+    let storage = wrap(Arc::new(open_storage(data.path()).expect("open storage")));
     let admin = create_token_blocking(
         &Store::new(storage.clone()),
         &TokenRequest {
@@ -255,4 +264,9 @@ pub(crate) fn rules() -> Value {
 /// An amount in EUR minor units.
 pub(crate) fn eur(minor: i64) -> Value {
     json!({"amount_minor": minor, "currency": "EUR"})
+}
+
+/// An amount in USD minor units.
+pub(crate) fn usd(minor: i64) -> Value {
+    json!({"amount_minor": minor, "currency": "USD"})
 }

@@ -12,6 +12,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use chanlab_shared::ValidationError;
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -160,8 +161,28 @@ pub(crate) fn enum_cell<T: serde::de::DeserializeOwned>(text: &str) -> Result<T,
     })
 }
 
+/// Parses a date cell, e.g. `2025-03-01`.
+pub(crate) fn date_cell(text: &str) -> Result<NaiveDate, ValidationError> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+        ValidationError::new(
+            "",
+            format!("expected a date such as 2025-03-01, found {text:?}"),
+        )
+    })
+}
+
 /// Reads the file: a header with every column of `columns` (others are refused), then rows.
 pub(crate) fn read(bytes: &[u8], columns: &[&str]) -> Result<Vec<Row>, ApiError> {
+    read_with_optional(bytes, columns, &[])
+}
+
+/// [`read`] for a file whose header may also carry the `optional` columns: files written
+/// before a column was added still import, and a missing optional cell reads as empty.
+pub(crate) fn read_with_optional(
+    bytes: &[u8],
+    columns: &[&str],
+    optional: &[&str],
+) -> Result<Vec<Row>, ApiError> {
     let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(bytes);
     let headers: Vec<String> = reader
         .headers()
@@ -171,10 +192,18 @@ pub(crate) fn read(bytes: &[u8], columns: &[&str]) -> Result<Vec<Row>, ApiError>
         .collect();
     let mut errors = Vec::new();
     for h in &headers {
-        if !columns.contains(&h.as_str()) {
+        if !columns.contains(&h.as_str()) && !optional.contains(&h.as_str()) {
+            let also = if optional.is_empty() {
+                String::new()
+            } else {
+                format!(" and optionally {}", optional.join(","))
+            };
             errors.push(FieldError {
                 field: format!("rows[1].{h}"),
-                message: format!("unknown column; expected the columns {}", columns.join(",")),
+                message: format!(
+                    "unknown column; expected the columns {}{also}",
+                    columns.join(",")
+                ),
             });
         }
     }

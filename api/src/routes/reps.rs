@@ -1,6 +1,7 @@
 //! `/reps`: sales reps. Only an admin or the regional manager of the rep's region creates,
 //! edits or moves a rep: a rep has one direct supervisor, and it is not the channel manager.
-//! Reps are not deleted; a rep who leaves gets status `departed`.
+//! Reps are not deleted; a rep who leaves gets status `departed`, and `left_on` when the day
+//! is known.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chanlab_shared::{Name, RegionId, Rep, RepId, RepStatus};
@@ -8,10 +9,10 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::csv_io::{self, CsvBody, ImportReport, enum_cell};
+use super::csv_io::{self, CsvBody, ImportReport, date_cell, enum_cell};
 use super::{
-    Cursor, create_record, default_field, next_link, page_type, query_enum, query_value, resource,
-    update_record, write,
+    Cursor, create_record, default_field, invalid, next_link, page_type, query_enum, query_value,
+    resource, update_record, write,
 };
 use crate::auth::{Access, Caller, Principal};
 use crate::error::ApiError;
@@ -51,7 +52,8 @@ pub struct RepInput {
     pub hired_on: NaiveDate,
     /// Employment status.
     pub status: RepStatus,
-    /// The day a departed rep left (only with status `departed`).
+    /// The day a departed rep left: only with status `departed`, not before `hired_on`.
+    /// Leave it out when the day is not known.
     #[serde(default)]
     #[schema(value_type = Option<String>, format = Date)]
     pub left_on: Option<NaiveDate>,
@@ -91,15 +93,18 @@ fn in_scope(caller: &Caller, access: Access, rep: &Rep) -> bool {
     }
 }
 
-fn build(id: RepId, input: RepInput) -> Rep {
-    Rep {
+/// The rep, or a 422 naming `left_on` when the dates disagree with the status.
+fn build(id: RepId, input: RepInput) -> Result<Rep, ApiError> {
+    let rep = Rep {
         id,
         name: input.name,
         region_id: input.region_id,
         hired_on: input.hired_on,
         status: input.status,
         left_on: input.left_on,
-    }
+    };
+    rep.check_dates().map_err(invalid)?;
+    Ok(rep)
 }
 
 /// Creates a rep (a regional manager, only in its own region).
@@ -124,7 +129,7 @@ pub async fn create_rep(
     body: Body<RepInput>,
 ) -> Result<HttpResponse, ApiError> {
     let access = caller.allow("create_rep")?;
-    let rep = build(RepId::new(), body.value);
+    let rep = build(RepId::new(), body.value)?;
     if !in_scope(&caller, access, &rep) {
         return Err(caller
             .principal
@@ -244,7 +249,7 @@ pub async fn update_rep(
 ) -> Result<HttpResponse, ApiError> {
     let access = caller.allow("update_rep")?;
     let id: RepId = path_id("rep", &id)?;
-    let next = build(id, body.value);
+    let next = build(id, body.value)?;
     if !in_scope(&caller, access, &next) {
         return Err(caller
             .principal
@@ -271,12 +276,17 @@ pub async fn update_rep(
     .await
 }
 
-/// The columns of the reps CSV.
-pub const REP_COLUMNS: [&str; 5] = ["id", "name", "region_id", "hired_on", "status"];
+/// The columns of the reps CSV, as exported.
+pub const REP_COLUMNS: [&str; 6] = ["id", "name", "region_id", "hired_on", "status", "left_on"];
 
-/// Imports reps from CSV (`id` may be empty for a new id). All rows or none.
+/// The columns an import may leave out of its header: files written before `left_on`
+/// existed still import.
+const REP_OPTIONAL_COLUMNS: [&str; 1] = ["left_on"];
+
+/// Imports reps from CSV (`id` may be empty for a new id, `left_on` empty or absent when
+/// unknown). All rows or none.
 #[utoipa::path(post, path = "/reps/import", tag = "reps", operation_id = "import_reps",
-    request_body(content = String, content_type = "text/csv", description = "Columns: id,name,region_id,hired_on,status."),
+    request_body(content = String, content_type = "text/csv", description = "Columns: id,name,region_id,hired_on,status and optionally left_on."),
     params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first result and imports nothing new.")),
     responses(
         (status = 201, description = "Every row was imported.", body = ImportReport),
@@ -297,35 +307,34 @@ pub async fn import_reps(
     body: CsvBody,
 ) -> Result<HttpResponse, ApiError> {
     let access = caller.allow("import_reps")?;
-    let rows = csv_io::read(&body.0, &REP_COLUMNS)?;
+    let rows = csv_io::read_with_optional(
+        &body.0,
+        &REP_COLUMNS[..REP_COLUMNS.len() - REP_OPTIONAL_COLUMNS.len()],
+        &REP_OPTIONAL_COLUMNS,
+    )?;
     let mut errors = Vec::new();
     let mut reps = Vec::new();
     for row in &rows {
         let id = row.optional("id", &mut errors, |t| t.parse::<RepId>());
         let name = row.required("name", &mut errors, Name::parse);
         let region = row.required("region_id", &mut errors, |t| t.parse::<RegionId>());
-        let hired = row.required("hired_on", &mut errors, |t| {
-            NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| {
-                chanlab_shared::ValidationError::new(
-                    "",
-                    format!("expected a date such as 2025-03-01, found {t:?}"),
-                )
-            })
-        });
+        let hired = row.required("hired_on", &mut errors, date_cell);
         let status = row.required("status", &mut errors, enum_cell::<RepStatus>);
-        if let (Ok(id), Some(name), Some(region_id), Some(hired_on), Some(status)) =
-            (id, name, region, hired, status)
+        let left = row.optional("left_on", &mut errors, date_cell);
+        if let (Ok(id), Some(name), Some(region_id), Some(hired_on), Some(status), Ok(left_on)) =
+            (id, name, region, hired, status, left)
         {
-            let rep = build(
-                id.unwrap_or_else(RepId::new),
-                RepInput {
-                    name,
-                    region_id,
-                    hired_on,
-                    status,
-                    left_on: None,
-                },
-            );
+            let rep = Rep {
+                id: id.unwrap_or_else(RepId::new),
+                name,
+                region_id,
+                hired_on,
+                status,
+                left_on,
+            };
+            if let Err(e) = rep.check_dates() {
+                row.error(&mut errors, e.field(), e.message());
+            }
             if !in_scope(&caller, access, &rep) {
                 row.error(
                     &mut errors,
@@ -403,6 +412,7 @@ pub async fn export_reps(
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_owned))
                     .unwrap_or_default(),
+                r.left_on.map(|d| d.to_string()).unwrap_or_default(),
             ]
         })
         .collect();

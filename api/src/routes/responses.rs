@@ -26,7 +26,8 @@ pub struct Forbidden(pub Problem);
 pub struct NotFound(pub Problem);
 
 /// The request conflicts with the stored records (a duplicate, a record still referenced,
-/// an illegal lifecycle move).
+/// an illegal lifecycle move, a currency other than the partner's); `errors` names the
+/// fields when there are any.
 #[derive(Debug, ToResponse)]
 #[response(content_type = "application/problem+json")]
 pub struct Conflict(pub Problem);

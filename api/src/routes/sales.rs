@@ -1,5 +1,10 @@
 //! `/sales-records`: what each partner bought from us (sell-in) and sold on (sell-through)
-//! per month; one record per partner and month.
+//! per month; one record per partner and month, and one currency per partner: a record in
+//! another currency than the partner's other records is a 409 naming `sell_in`, because
+//! amounts in two currencies cannot be summed into the partner's history.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chanlab_shared::{Currency, Money, Month, PartnerId, SalesRecord, SalesRecordId};
@@ -8,13 +13,73 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::csv_io::{self, CsvBody, ImportReport};
 use super::{
-    Cursor, create_record, default_field, delete_record, invalid, next_link, page_type,
-    query_value, resource, update_record, write,
+    Cursor, created, default_field, delete_record, invalid, next_link, page_type, query_value,
+    resource, update_record, write, write_serialised,
 };
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Body, IdempotencyKey, IfMatch, path_id};
+use crate::problem::FieldError;
 use crate::state::AppState;
+use crate::storage::{Expect, Store, store_put};
+
+/// Writes that add or change sales records check the partner's currency against its other
+/// records, which no version or unique value in the commit covers, so they check and commit
+/// one at a time (deletes cannot break the rule and do not take it).
+static SALES_WRITES: Mutex<()> = Mutex::new(());
+
+/// The currency of `partner`'s stored sales records (other than `except`), when one of them
+/// is in another currency than `currency`. Blocking.
+fn other_currency(
+    s: &Store,
+    partner: PartnerId,
+    currency: Currency,
+    except: Option<SalesRecordId>,
+) -> Result<Option<Currency>, ApiError> {
+    Ok(
+        s.all::<SalesRecord>(Some(("partner", &partner.to_string())))?
+            .iter()
+            .filter(|r| Some(r.id()) != except)
+            .map(|r| r.sell_in().currency())
+            .find(|c| *c != currency),
+    )
+}
+
+/// The conflict of a record in `found` for a partner whose records are in `theirs`.
+fn currency_conflict(
+    field: String,
+    partner: PartnerId,
+    theirs: Currency,
+    whose: &str,
+    found: Currency,
+) -> FieldError {
+    FieldError {
+        field,
+        message: format!(
+            "partner {partner}'s {whose} in {theirs}, and a partner's sales are recorded in one currency: expected {theirs}, found {found}"
+        ),
+    }
+}
+
+/// A 409 naming `sell_in` when `record` is in another currency than its partner's other
+/// stored records. Blocking.
+fn check_currency(
+    s: &Store,
+    record: &SalesRecord,
+    except: Option<SalesRecordId>,
+) -> Result<(), ApiError> {
+    let found = record.sell_in().currency();
+    match other_currency(s, record.partner_id(), found, except)? {
+        Some(theirs) => Err(ApiError::ConflictingFields(vec![currency_conflict(
+            "sell_in".to_owned(),
+            record.partner_id(),
+            theirs,
+            "sales records are",
+            found,
+        )])),
+        None => Ok(()),
+    }
+}
 
 /// Registers the sales record routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -81,7 +146,8 @@ pub const SALES_COLUMNS: [&str; 6] = [
     "sell_through",
 ];
 
-/// Creates a sales record; one per partner and month (409 for a second).
+/// Creates a sales record; one per partner and month (409 for a second), in the currency of
+/// the partner's other records (409 naming `sell_in` otherwise).
 #[utoipa::path(post, path = "/sales-records", tag = "sales", operation_id = "create_sales_record",
     request_body = SalesRecordInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first result and creates nothing new.")),
@@ -106,15 +172,21 @@ pub async fn create_sales_record(
     caller.allow("create_sales_record")?;
     let record = build(SalesRecordId::new(), body.value)?;
     let location = format!("/sales-records/{}", record.id());
-    create_record(
+    write_serialised(
         &state,
         &caller,
         idem,
         &req,
         &body.raw,
         default_field,
-        record,
-        location,
+        &SALES_WRITES,
+        move |s| {
+            check_currency(s, &record, None)?;
+            Ok((
+                vec![store_put(&record, Expect::Absent)],
+                created(&record, location),
+            ))
+        },
     )
     .await
 }
@@ -192,7 +264,8 @@ pub async fn get_sales_record(
     )
 }
 
-/// Replaces a sales record.
+/// Replaces a sales record; it must stay in the currency of the partner's other records
+/// (409 naming `sell_in` otherwise).
 #[utoipa::path(put, path = "/sales-records/{id}", tag = "sales", operation_id = "update_sales_record",
     params(("id" = String, Path, description = "The sales record's id."),
         ("If-Match" = Option<String>, Header, description = "The ETag last read; 412 if the sales record changed since.")),
@@ -221,15 +294,17 @@ pub async fn update_sales_record(
     caller.allow("update_sales_record")?;
     let id: SalesRecordId = path_id("sales_record", &id)?;
     let next = build(id, body.value)?;
-    write(
+    write_serialised(
         &state,
         &caller,
         IdempotencyKey(None),
         &req,
         &body.raw,
         default_field,
+        &SALES_WRITES,
         move |s| {
             update_record::<SalesRecord>(s, &id.to_string(), if_match.0, "sales_record", |_| {
+                check_currency(s, &next, Some(id))?;
                 Ok(next)
             })
         },
@@ -275,6 +350,10 @@ pub async fn delete_sales_record(
 /// Imports sales records from CSV (`id` may be empty for a new id); amounts are decimals in
 /// the row's currency, e.g. `1250.50`. Every row is checked first (including one record per
 /// partner and month, in the file and against the store); all are imported or none.
+///
+/// A row in another currency than its partner's stored records, or than the partner's first
+/// row in the file when it has none, is a 409 naming `rows[<line>].sell_in` (once every row
+/// passes the 422 checks).
 #[utoipa::path(post, path = "/sales-records/import", tag = "sales", operation_id = "import_sales_records",
     request_body(content = String, content_type = "text/csv", description = "Columns: id,partner_id,month,currency,sell_in,sell_through."),
     params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first result and imports nothing new.")),
@@ -342,20 +421,24 @@ pub async fn import_sales_records(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    write(
+    write_serialised(
         &state,
         &caller,
         idem,
         &req,
         &body.0,
         default_field,
+        &SALES_WRITES,
         move |s| {
             let mut errors = Vec::new();
+            let mut conflicts = Vec::new();
+            // Each partner's currency: its stored records', or its first row's in the file.
+            let mut currency: HashMap<PartnerId, (Currency, Option<usize>)> = HashMap::new();
             for (line, r) in &records {
                 if s.get::<chanlab_shared::Partner>(&r.partner_id().to_string())?
                     .is_none()
                 {
-                    errors.push(crate::problem::FieldError {
+                    errors.push(FieldError {
                         field: format!("rows[{line}].partner_id"),
                         message: format!("no partner with id {}", r.partner_id()),
                     });
@@ -363,11 +446,40 @@ pub async fn import_sales_records(
                 }
                 let existing =
                     s.all::<SalesRecord>(Some(("partner", &r.partner_id().to_string())))?;
+                let found = r.sell_in().currency();
+                let (theirs, first_line) =
+                    *currency
+                        .entry(r.partner_id())
+                        .or_insert_with(|| match existing.first() {
+                            Some(e) => (e.sell_in().currency(), None),
+                            None => (found, Some(*line)),
+                        });
+                let stored_other = existing
+                    .iter()
+                    .map(|e| e.sell_in().currency())
+                    .find(|c| *c != found);
+                match (stored_other, first_line) {
+                    (Some(stored), _) => conflicts.push(currency_conflict(
+                        format!("rows[{line}].sell_in"),
+                        r.partner_id(),
+                        stored,
+                        "sales records are",
+                        found,
+                    )),
+                    (None, Some(first)) if theirs != found => conflicts.push(currency_conflict(
+                        format!("rows[{line}].sell_in"),
+                        r.partner_id(),
+                        theirs,
+                        &format!("first row in this file (line {first}) is"),
+                        found,
+                    )),
+                    _ => {}
+                }
                 if existing
                     .iter()
                     .any(|e| e.month() == r.month() || e.id() == r.id())
                 {
-                    errors.push(crate::problem::FieldError {
+                    errors.push(FieldError {
                         field: format!("rows[{line}].month"),
                         message: format!(
                             "partner {} already has a sales record for {}",
@@ -379,6 +491,9 @@ pub async fn import_sales_records(
             }
             if !errors.is_empty() {
                 return Err(ApiError::Validation(errors));
+            }
+            if !conflicts.is_empty() {
+                return Err(ApiError::ConflictingFields(conflicts));
             }
             Ok(super::csv_io::imported(&records))
         },

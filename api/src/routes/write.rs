@@ -2,6 +2,8 @@
 //! atomically (with the idempotent response, when the request carries an `Idempotency-Key`),
 //! wait until it is on disk, then answer.
 
+use std::sync::Mutex;
+
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -71,6 +73,65 @@ pub(crate) async fn write<F>(
 where
     F: FnOnce(&Store) -> Result<(Vec<Write>, Outcome), ApiError> + Send + 'static,
 {
+    write_inner(
+        state,
+        caller,
+        idempotency,
+        req,
+        raw_body,
+        field_of,
+        None,
+        work,
+    )
+    .await
+}
+
+/// [`write`] for work whose checks read records that the storage cannot guard in the commit
+/// (no version, unique value or reference covers them, e.g. "every other sales record of
+/// this partner is in EUR"): `work` and the commit run holding `lock`, so two such writes
+/// cannot both pass their checks on the same state. The lock is released before the flush,
+/// so these writes still share flushes with every other.
+#[allow(clippy::too_many_arguments)] // the parts of one request, passed through to `write`
+pub(crate) async fn write_serialised<F>(
+    state: &AppState,
+    caller: &Caller,
+    idempotency: IdempotencyKey,
+    req: &HttpRequest,
+    raw_body: &[u8],
+    field_of: fn(Kind) -> String,
+    lock: &'static Mutex<()>,
+    work: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: FnOnce(&Store) -> Result<(Vec<Write>, Outcome), ApiError> + Send + 'static,
+{
+    write_inner(
+        state,
+        caller,
+        idempotency,
+        req,
+        raw_body,
+        field_of,
+        Some(lock),
+        work,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)] // the parts of one request, passed through to `write`
+async fn write_inner<F>(
+    state: &AppState,
+    caller: &Caller,
+    idempotency: IdempotencyKey,
+    req: &HttpRequest,
+    raw_body: &[u8],
+    field_of: fn(Kind) -> String,
+    lock: Option<&'static Mutex<()>>,
+    work: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: FnOnce(&Store) -> Result<(Vec<Write>, Outcome), ApiError> + Send + 'static,
+{
     let request_hash = hex(&Sha256::digest(raw_body));
     let scoped = idempotency.0.map(|key| {
         hex(&Sha256::digest(
@@ -87,6 +148,9 @@ where
     let done = state
         .store
         .run(move |store| -> Result<Done, ApiError> {
+            // Held until the commit returns; a panic while holding it poisons nothing that
+            // matters (the lock guards no data), so a poisoned lock is taken as it is.
+            let _serial = lock.map(|l| l.lock().unwrap_or_else(|e| e.into_inner()));
             if let Some(key) = &scoped
                 && let Some(previous) = store.recall(key)?
             {

@@ -7,6 +7,7 @@ mod contracts;
 mod deserialisation;
 mod goals;
 mod helpers;
+mod reps;
 mod round_trips;
 mod sales;
 mod specs;
