@@ -41,6 +41,25 @@ pub(crate) enum Command {
     /// The training sandbox: play an exercise on a simulated channel, round by round.
     #[command(subcommand)]
     Train(crate::commands::train::TrainCommand),
+    /// Records of a simulated channel, with the truth that produced them.
+    #[command(subcommand)]
+    Records(RecordsCommand),
+    /// Fit the behaviour parameters a data directory's records identify, and say which they
+    /// do not (sim/MODEL.md §12).
+    Calibrate(crate::commands::calibrate::CalibrateArgs),
+    /// Calibrate on the records up to K months before the last, forecast the K months and
+    /// set the forecast beside what was recorded.
+    Backtest(crate::commands::calibrate::BacktestArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RecordsCommand {
+    /// Simulate a channel and write its history as records: regions, reps with hires and
+    /// departures, partners with dated stage changes, sales, activities, goals, assessments
+    /// and the published spec, with the true parameters beside them.
+    ///
+    /// Example: chanlab records synthesize mid-size --months 24 --data-dir ./demo-data
+    Synthesize(crate::commands::calibrate::SynthesizeArgs),
 }
 
 /// What to simulate and how to report it.

@@ -22,6 +22,7 @@ pub mod simulation;
 pub mod startup;
 pub mod state;
 pub mod storage;
+pub mod synthetic;
 pub mod telemetry;
 pub mod training;
 pub mod views;

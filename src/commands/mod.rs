@@ -1,6 +1,7 @@
 //! What each subcommand does: read input, call the libraries, print. Printing goes through
 //! explicit writers so a closed pipe is an error we can recognise, not a panic.
 
+pub(crate) mod calibrate;
 pub(crate) mod scenario;
 pub(crate) mod serve;
 mod simulate;
@@ -58,6 +59,11 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Token(command) => token::run(command, &mut out),
         Command::Validate(args) => validate::run(args, &mut out),
         Command::Train(command) => train::run(command, &mut out),
+        Command::Records(crate::cli::RecordsCommand::Synthesize(args)) => {
+            calibrate::synthesize_records(args, &mut out)
+        }
+        Command::Calibrate(args) => calibrate::calibrate_records(args, &mut out),
+        Command::Backtest(args) => calibrate::backtest_records(args, &mut out),
     }
 }
 

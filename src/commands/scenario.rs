@@ -125,6 +125,7 @@ fn from_records(args: FromRecordsArgs, out: &mut dyn Write) -> anyhow::Result<Ou
         seed: args.seed,
         compare: args.compare.clone(),
         credibility_months: args.credibility_months,
+        ..Options::default()
     };
     if !args.data_dir.is_dir() {
         writeln!(

@@ -196,7 +196,7 @@ pub(super) fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 
 /// A scenario from a path, or a bundled one by name. `Ok(Err(report))` is bad input,
 /// already worded for the user.
-fn load(arg: &str) -> anyhow::Result<Result<Scenario, String>> {
+pub(super) fn load(arg: &str) -> anyhow::Result<Result<Scenario, String>> {
     let path = PathBuf::from(arg);
     if path.exists() {
         let text =

@@ -121,6 +121,7 @@ impl FromRecordsRequest {
             credibility_months: self
                 .credibility_months
                 .unwrap_or(DEFAULT_CREDIBILITY_MONTHS),
+            ..d
         }
     }
 }
