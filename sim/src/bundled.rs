@@ -75,6 +75,71 @@ pub fn find_spec(name: &str) -> Option<&'static Bundled> {
     SPECS.iter().find(|s| s.name == name)
 }
 
+/// Monthly partner potential per rep seat of the bundled mid-size channel, in EUR: what the
+/// bundled specs' money amounts (bonuses) were sized for.
+pub const REFERENCE_POTENTIAL_PER_SEAT: f64 = 88_500.0;
+
+/// A bundled spec's rules placed on a channel in `currency` with `potential_per_seat` of
+/// monthly potential per seat (sim/MODEL.md §7.2). The bundled specs are written in EUR for
+/// the mid-size channel; in EUR they are used as written. In another currency every amount
+/// is restated in it in proportion to the channel's potential per seat over the mid-size
+/// channel's ([`REFERENCE_POTENTIAL_PER_SEAT`]), so a bonus stays the same share of a
+/// territory whatever the currency's unit, and rounded to the currency's minor unit.
+pub fn restate(
+    rules: &chanlab_shared::ProcessRules,
+    currency: chanlab_shared::Currency,
+    potential_per_seat: f64,
+) -> Result<chanlab_shared::ProcessRules, String> {
+    let eur = chanlab_shared::Currency::EUR;
+    if currency == eur {
+        return Ok(rules.clone());
+    }
+    let scale = if potential_per_seat.is_finite() && potential_per_seat > 0.0 {
+        potential_per_seat / REFERENCE_POTENTIAL_PER_SEAT
+    } else {
+        1.0
+    };
+    let mut value = serde_json::to_value(rules).map_err(|e| e.to_string())?;
+    restate_amounts(&mut value, eur, currency, scale);
+    serde_json::from_value(value).map_err(|e| e.to_string())
+}
+
+/// Every `{amount_minor, currency}` object in `value` moved from `from` to `to` at `scale`.
+fn restate_amounts(
+    value: &mut serde_json::Value,
+    from: chanlab_shared::Currency,
+    to: chanlab_shared::Currency,
+    scale: f64,
+) {
+    match value {
+        serde_json::Value::Object(map) => {
+            let is_money =
+                map.len() == 2 && map.get("currency").and_then(|c| c.as_str()) == Some(from.code());
+            if let (true, Some(minor)) =
+                (is_money, map.get("amount_minor").and_then(|m| m.as_i64()))
+            {
+                let major = minor as f64 / 10f64.powi(from.minor_digits() as i32);
+                let restated = (major * scale * 10f64.powi(to.minor_digits() as i32)).round();
+                map.insert(
+                    "amount_minor".to_owned(),
+                    serde_json::json!(restated as i64),
+                );
+                map.insert("currency".to_owned(), serde_json::json!(to.code()));
+            } else {
+                for v in map.values_mut() {
+                    restate_amounts(v, from, to, scale);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for v in items {
+                restate_amounts(v, from, to, scale);
+            }
+        }
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -751,6 +751,15 @@ pub fn build(records: Records<'_>, options: &Options) -> Result<Calibrated, From
                 field: field.clone(),
                 message: e.to_string(),
             })?;
+        // In the channel's currency, sized to its territories (bundled::restate).
+        let seats: u32 = regions.iter().map(|r| r.0.seats).sum();
+        let per_seat = explicit.iter().map(|p| p.potential).sum::<f64>() / f64::from(seats.max(1));
+        let rules = bundled::restate(&rules, currency, per_seat).map_err(|message| {
+            FromRecordsError::Option {
+                field: field.clone(),
+                message,
+            }
+        })?;
         if rules.name == records.baseline.rules.name {
             return Err(FromRecordsError::Option {
                 field,

@@ -312,6 +312,24 @@ pub fn parse(
     resolve(file, resolve_file)
 }
 
+/// Monthly potential per rep seat of a channel: counted partners at their tier's
+/// potential plus explicit partners, over the seats.
+fn potential_per_seat(channel: &Channel) -> f64 {
+    let counted: f64 = channel
+        .regions
+        .iter()
+        .map(|r| {
+            Tier::ALL
+                .iter()
+                .map(|t| f64::from(r.partners.get(*t)) * channel.tiers.get(*t).potential)
+                .sum::<f64>()
+        })
+        .sum();
+    let explicit: f64 = channel.partners.iter().map(|p| p.potential).sum();
+    let seats: u32 = channel.regions.iter().map(|r| r.reps).sum();
+    (counted + explicit) / f64::from(seats.max(1))
+}
+
 /// Validates an already deserialised scenario file and resolves its spec references.
 pub fn resolve(
     mut file: ScenarioFile,
@@ -332,8 +350,10 @@ pub fn resolve(
                         ),
                     )
                 })?;
-                files::parse_rules(spec.text, Format::Toml)
-                    .map_err(|e| whole(format!("{field}.bundled"), e.to_string()))?
+                let rules = files::parse_rules(spec.text, Format::Toml)
+                    .map_err(|e| whole(format!("{field}.bundled"), e.to_string()))?;
+                bundled::restate(&rules, file.currency, potential_per_seat(&file.channel))
+                    .map_err(|e| whole(format!("{field}.bundled"), e))?
             }
             (None, Some(path), None) => {
                 let text = resolve_file(path).map_err(|e| whole(format!("{field}.file"), e))?;

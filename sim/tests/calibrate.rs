@@ -171,3 +171,42 @@ fn a_holdout_longer_than_the_history_allows_is_refused_naming_the_field() {
         );
     }
 }
+
+#[test]
+fn bundled_specs_follow_a_channel_in_another_currency() {
+    // The bundled mid-size channel kept in USD: its bundled specs are restated in USD.
+    let text = bundled::find_scenario("mid-size")
+        .unwrap()
+        .text
+        .replace("currency = \"EUR\"", "currency = \"USD\"");
+    let usd = scenario::parse(&text, Format::Toml, &|_| Err("no files".into())).unwrap();
+    let eur = channel("");
+    let bonus = |s: &scenario::Scenario, spec: usize| -> Vec<chanlab_shared::Money> {
+        serde_json::to_value(&s.specs()[spec]).unwrap()["incentive"]["threshold_bonuses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| serde_json::from_value(b["amount"].clone()).unwrap())
+            .collect()
+    };
+    for spec in 0..usd.specs().len() {
+        let (u, e) = (bonus(&usd, spec), bonus(&eur, spec));
+        assert_eq!(u.len(), e.len());
+        for (u, e) in u.iter().zip(&e) {
+            assert_eq!(u.currency().code(), "USD");
+            // Same channel size: the same figure in the other currency.
+            assert_eq!(u.amount_minor(), e.amount_minor());
+        }
+    }
+    // Records kept in USD: from-records compares a bundled spec on them.
+    let records = synthesize(&usd, 12, 2).unwrap();
+    let options = chanlab_sim::from_records::Options {
+        compare: vec!["stretch".to_owned()],
+        ..Default::default()
+    };
+    let built = chanlab_sim::from_records::build(view(&records), &options).unwrap();
+    assert_eq!(built.scenario.file().currency.code(), "USD");
+    assert_eq!(built.scenario.specs().len(), 2);
+    let stretch = bonus(&built.scenario, 1);
+    assert!(!stretch.is_empty() && stretch.iter().all(|m| m.currency().code() == "USD"));
+}

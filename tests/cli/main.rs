@@ -1,6 +1,7 @@
 //! End-to-end tests of the `chanlab` binary: each test runs the real executable, as a user
 //! would, and checks what it prints and how it exits.
 
+mod calibrate;
 mod helpers;
 mod openapi;
 mod scenario;

@@ -1,0 +1,156 @@
+//! `chanlab records synthesize`, `chanlab calibrate` and `chanlab backtest` over the real
+//! binary: synthesized records go into a data directory, the calibration reads them back,
+//! and bad input exits 1 naming the flag and writes nothing.
+
+use crate::helpers::{Scratch, chanlab};
+
+#[test]
+fn synthesized_records_calibrate_and_backtest_from_a_data_directory() {
+    let scratch = Scratch::new("calibrate-tour");
+    let dir = scratch.write("unused", "");
+    let data = std::path::Path::new(&dir).with_file_name("data");
+    let data = data.to_str().unwrap();
+
+    let made = chanlab(&[
+        "records",
+        "synthesize",
+        "mid-size",
+        "--months",
+        "18",
+        "--seed",
+        "4",
+        "--data-dir",
+        data,
+    ]);
+    assert!(made.status.success(), "{}", made.stderr);
+    assert!(made.stdout.contains("4 regions"), "{}", made.stdout);
+    assert!(std::path::Path::new(data).join("truth.json").is_file());
+
+    let scenario = std::path::Path::new(&dir).with_file_name("calibrated.json");
+    let fit = chanlab(&[
+        "calibrate",
+        "--data-dir",
+        data,
+        "--format",
+        "json",
+        "--scenario-out",
+        scenario.to_str().unwrap(),
+    ]);
+    assert!(fit.status.success(), "{}", fit.stderr);
+    let report: serde_json::Value = serde_json::from_str(&fit.stdout).unwrap();
+    assert_eq!(report["months"], 18);
+    let parameters = report["parameters"].as_array().unwrap();
+    assert!(parameters.iter().any(|p| p["identified"] == true));
+    assert!(
+        parameters
+            .iter()
+            .any(|p| p["identified"] == false && p["note"].as_str().is_some_and(|n| !n.is_empty()))
+    );
+    // The calibrated scenario runs like any other, parameter draws included.
+    let run = chanlab(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--replications",
+        "20",
+        "--format",
+        "json",
+        "--quiet",
+    ]);
+    assert!(run.status.success(), "{}", run.stderr);
+
+    let table = chanlab(&[
+        "backtest",
+        "--data-dir",
+        data,
+        "--holdout-months",
+        "3",
+        "--replications",
+        "50",
+    ]);
+    assert!(table.status.success(), "{}", table.stderr);
+    assert!(
+        table.stdout.contains("channel: mean bias"),
+        "{}",
+        table.stdout
+    );
+    let csv = chanlab(&[
+        "backtest",
+        "--data-dir",
+        data,
+        "--holdout-months",
+        "3",
+        "--replications",
+        "50",
+        "--format",
+        "csv",
+    ]);
+    assert!(csv.status.success(), "{}", csv.stderr);
+    assert_eq!(csv.stdout.lines().count(), 1 + 3 * 5, "{}", csv.stdout);
+
+    // A second synthesis into the same directory is refused: records would mix.
+    let again = chanlab(&[
+        "records",
+        "synthesize",
+        "mid-size",
+        "--months",
+        "18",
+        "--data-dir",
+        data,
+    ]);
+    assert_eq!(again.status.code(), Some(1), "{}", again.stderr);
+    assert!(
+        again.stderr.contains("already holds records"),
+        "{}",
+        again.stderr
+    );
+}
+
+#[test]
+fn bad_input_to_calibrate_and_backtest_exits_1_naming_what_to_fix() {
+    let scratch = Scratch::new("calibrate-bad");
+    let dir = scratch.write("unused", "");
+    let data = std::path::Path::new(&dir).with_file_name("data");
+    let data = data.to_str().unwrap();
+    let missing = std::path::Path::new(&dir).with_file_name("nowhere");
+
+    let none = chanlab(&["calibrate", "--data-dir", missing.to_str().unwrap()]);
+    assert_eq!(none.status.code(), Some(1));
+    assert!(
+        none.stderr.contains("--data-dir: no data directory"),
+        "{}",
+        none.stderr
+    );
+    assert!(!missing.exists(), "nothing is created");
+
+    let made = chanlab(&[
+        "records",
+        "synthesize",
+        "mid-size",
+        "--months",
+        "14",
+        "--data-dir",
+        data,
+    ]);
+    assert!(made.status.success(), "{}", made.stderr);
+    let long = chanlab(&["backtest", "--data-dir", data, "--holdout-months", "9"]);
+    assert_eq!(long.status.code(), Some(1));
+    assert!(
+        long.stderr
+            .contains("--holdout-months: expected 1 to 2 months"),
+        "{}",
+        long.stderr
+    );
+
+    let short = chanlab(&["calibrate", "--data-dir", data, "--as-of", "2027-08"]);
+    assert_eq!(short.status.code(), Some(1));
+    assert!(
+        short.stderr.contains("at least 12 months"),
+        "{}",
+        short.stderr
+    );
+    assert!(
+        short.stderr.contains("the records hold 8"),
+        "{}",
+        short.stderr
+    );
+}
