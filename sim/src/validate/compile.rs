@@ -283,6 +283,11 @@ fn check_references(e: &Experiment) -> Result<(), (String, String)> {
             {
                 return Err((field, format!("fiscal month {month} is not 1–12")));
             }
+            if let Measure::QuarterMonth { month } = m
+                && !(1..=3).contains(month)
+            {
+                return Err((field, format!("quarter month {month} is not 1–3")));
+            }
         }
     }
     Ok(())
@@ -335,6 +340,11 @@ mod tests {
             }
         }
         assert_eq!(bundled().len(), 7);
+        // The within-quarter measurement (not a finding) stays runnable.
+        let measurement = include_str!("../../validation/measurements/quarter-profile.toml");
+        if let Err(e) = load(measurement) {
+            panic!("{e}");
+        }
     }
 
     #[test]

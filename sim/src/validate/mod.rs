@@ -185,6 +185,13 @@ pub enum Measure {
         /// 1–12.
         month: u32,
     },
+    /// Sell-through in month `month` (1–3) of a quarter relative to that quarter's mean
+    /// month, over the horizon's whole quarters (quarters start with the scenario): the
+    /// within-quarter profile of a channel under quarterly goals.
+    QuarterMonth {
+        /// 1–3.
+        month: u32,
+    },
     /// A figure summed over a group of rep seats ranked by their opening capacity.
     Seats {
         /// Which seats.
