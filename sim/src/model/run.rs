@@ -365,7 +365,7 @@ pub(crate) fn simulate(
                 demand += pulled - pushed;
                 p.carry += pushed - pulled;
                 detail.timing_volume += pulled + pushed;
-                kpi[Kpi::DiscountCost.index()] += b.pull_in_discount * pulled;
+                kpi[Kpi::DiscountCost.index()] += choice.pull_discount * pulled;
             }
             let sell_through = demand;
 
@@ -386,7 +386,7 @@ pub(crate) fn simulate(
             loading = loading.min(room);
             month.loaded += loading;
             order += loading;
-            kpi[Kpi::DiscountCost.index()] += b.pull_in_discount * loading;
+            kpi[Kpi::DiscountCost.index()] += choice.pull_discount * loading;
             if plan.goal_on_sell_in {
                 detail.timing_volume += loading;
             }
