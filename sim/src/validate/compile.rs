@@ -283,10 +283,13 @@ fn check_references(e: &Experiment) -> Result<(), (String, String)> {
             {
                 return Err((field, format!("fiscal month {month} is not 1–12")));
             }
-            if let Measure::QuarterMonth { month } = m
-                && !(1..=3).contains(month)
-            {
-                return Err((field, format!("quarter month {month} is not 1–3")));
+            if let Measure::QuarterMonth { month, quarter } = m {
+                if !(1..=3).contains(month) {
+                    return Err((field, format!("quarter month {month} is not 1–3")));
+                }
+                if *quarter == Some(0) {
+                    return Err((field, "quarters are counted from 1".into()));
+                }
             }
         }
     }

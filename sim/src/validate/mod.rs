@@ -191,6 +191,9 @@ pub enum Measure {
     QuarterMonth {
         /// 1–3.
         month: u32,
+        /// Only this quarter of the horizon (1 = the first), instead of all of them.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        quarter: Option<u32>,
     },
     /// A figure summed over a group of rep seats ranked by their opening capacity.
     Seats {

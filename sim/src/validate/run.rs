@@ -144,7 +144,7 @@ impl Profile {
     fn value(self, monthly: &[f64], month: u32) -> f64 {
         match self {
             Profile::Fiscal => measure::fiscal_month(monthly, month),
-            Profile::Quarter => measure::quarter_month(monthly, month),
+            Profile::Quarter => measure::quarter_month(monthly, month, None),
         }
     }
 }
@@ -518,7 +518,10 @@ fn measure_name(m: &Measure) -> String {
         Measure::Kpi { kpi } => kpi.name().to_owned(),
         Measure::Share { of, per } => format!("{} / {}", of.name(), per.name()),
         Measure::FiscalMonth { month } => format!("fiscal month {month}"),
-        Measure::QuarterMonth { month } => format!("quarter month {month}"),
+        Measure::QuarterMonth { month, quarter } => match quarter {
+            Some(q) => format!("month {month} of quarter {q}"),
+            None => format!("quarter month {month}"),
+        },
         Measure::Seats { group, value } => format!("{group:?} {value:?}").to_lowercase(),
         Measure::TimingVolume => "timing volume".into(),
         Measure::GoalLevel => "goal level".into(),
