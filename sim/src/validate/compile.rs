@@ -14,6 +14,7 @@ use crate::scenario::{self, Scenario};
 const BUNDLED: &[&str] = &[
     include_str!("../../validation/goal-difficulty.toml"),
     include_str!("../../validation/fiscal-year-end.toml"),
+    include_str!("../../validation/quarter-end.toml"),
     include_str!("../../validation/timing-discounts.toml"),
     include_str!("../../validation/ratchet.toml"),
     include_str!("../../validation/bonus-design.toml"),
@@ -342,7 +343,7 @@ mod tests {
                 panic!("{e}");
             }
         }
-        assert_eq!(bundled().len(), 7);
+        assert_eq!(bundled().len(), 8);
         // The within-quarter measurement (not a finding) stays runnable.
         let measurement = include_str!("../../validation/measurements/quarter-profile.toml");
         if let Err(e) = load(measurement) {
@@ -370,7 +371,7 @@ mod tests {
 
     #[test]
     fn arm_names_are_unique_and_sweeps_rise() {
-        let twice = BUNDLED[3].replace("name = \"ratchet\"", "name = \"flat\"");
+        let twice = BUNDLED[4].replace("name = \"ratchet\"", "name = \"flat\"");
         let err = load(&twice).unwrap_err().to_string();
         assert!(err.contains("two arms are called \"flat\""), "{err}");
         let unsorted = BUNDLED[0].replace("values = [0.0, 0.05", "values = [0.05, 0.0");
