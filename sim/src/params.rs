@@ -127,9 +127,11 @@ pub struct Behaviour {
     pub sandbagging: f64,
 
     // --- period-end timing ----------------------------------------------------------------
-    /// Price discount a rep grants to pull a deal into the current period.
+    /// Price discount a customer needs per month a deal is pulled forward (a deal due `s`
+    /// months ahead needs `pull_in_discount · s`, at most its whole price).
     pub pull_in_discount: f64,
-    /// Most of next month's expected revenue a rep can pull into this month.
+    /// Reach of a pull-in, in months: of the deals due `s` months ahead the share
+    /// `1 − s/max_pull_in` can be closed now, so at most `max_pull_in / 2` months of revenue.
     pub max_pull_in: f64,
     /// Most of this month's revenue a rep past the cap can push into the next period.
     pub max_push_out: f64,
@@ -217,8 +219,8 @@ impl Default for Behaviour {
             rep_knowledge_error: 0.05,
             ratchet_foresight: 0.5,
             sandbagging: 0.15,
-            pull_in_discount: 0.25,
-            max_pull_in: 1.5,
+            pull_in_discount: 0.5,
+            max_pull_in: 2.0,
             max_push_out: 0.5,
             own_touches: PerTier {
                 a: 0.4,
@@ -529,11 +531,11 @@ pub const PARAMETERS: &[(&str, &str)] = &[
     ),
     (
         "pull_in_discount",
-        "price discount granted to pull a deal into the period",
+        "price discount a customer needs per month a deal is pulled forward",
     ),
     (
         "max_pull_in",
-        "most of next month's revenue a rep can pull into this month",
+        "months ahead a pull-in reaches (closable share of deals falls to 0 there)",
     ),
     (
         "max_push_out",

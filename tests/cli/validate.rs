@@ -7,6 +7,7 @@ fn validate_with_the_defaults_reproduces_every_finding() {
     for id in [
         "goal-difficulty",
         "fiscal-year-end",
+        "quarter-end",
         "timing-discounts",
         "ratchet",
         "bonus-design",
@@ -19,7 +20,7 @@ fn validate_with_the_defaults_reproduces_every_finding() {
             run.stdout
         );
     }
-    assert!(run.stdout.contains("7 of 7 findings reproduced."));
+    assert!(run.stdout.contains("8 of 8 findings reproduced."));
     assert!(!run.stdout.contains("FAIL"));
 }
 

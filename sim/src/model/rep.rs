@@ -54,6 +54,9 @@ pub(crate) struct Choice {
     pub(crate) pull_in: f64,
     /// Goal-metric revenue pushed out to next month (≥ 0).
     pub(crate) push_out: f64,
+    /// Price discount granted on the pulled-in revenue, as a share of it: deals due further
+    /// ahead need more (§3.7).
+    pub(crate) pull_discount: f64,
     /// Expected goal-metric revenue this month at the chosen effort, before timing.
     pub(crate) expected_revenue: f64,
     /// Commitment to the operative goal, 0..1 (below ½: the rep judges it out of reach).
@@ -185,10 +188,10 @@ pub(crate) fn choose(s: &Situation<'_>) -> Choice {
     }
     let effort = best.1;
     let expected_revenue = revenue(effort);
-    let (pull_in, push_out) = if s.months_left == 1 {
+    let (pull_in, push_out, pull_discount) = if s.months_left == 1 {
         timing(s, expected_revenue, operative)
     } else {
-        (0.0, 0.0)
+        (0.0, 0.0, 0.0)
     };
     Choice {
         effort,
@@ -197,6 +200,7 @@ pub(crate) fn choose(s: &Situation<'_>) -> Choice {
         attention: effort * attention_per_effort,
         pull_in,
         push_out,
+        pull_discount,
         expected_revenue,
         commitment,
     }
@@ -208,31 +212,60 @@ pub(crate) fn compliance(plan: &Plan, b: &Behaviour, backing: f64) -> f64 {
     (backing * plan.compliance_drive(b)).clamp(0.0, 1.0)
 }
 
-/// Last month of a period: pull next month's deals in (at a discount) to cross a threshold
-/// within reach, or push this month's out when they would earn nothing now.
-fn timing(s: &Situation<'_>, r: f64, operative: f64) -> (f64, f64) {
+/// The closable pipeline (§3.7): of the deals due `s` months ahead, the share
+/// `1 − s/reach` is far enough along to close now. Closing every closable deal due within
+/// `depth` months pulls this much revenue, in months of revenue (at most `reach / 2`).
+pub(crate) fn closable(depth: f64, reach: f64) -> f64 {
+    if reach <= 0.0 {
+        return 0.0;
+    }
+    let s = depth.clamp(0.0, reach);
+    s - s * s / (2.0 * reach)
+}
+
+/// How far ahead a rep must reach to pull `volume` months of revenue, nearest deals first;
+/// `None` when the closable pipeline holds less than that.
+pub(crate) fn depth_for(volume: f64, reach: f64) -> Option<f64> {
+    if volume <= 0.0 {
+        return Some(0.0);
+    }
+    let filled = 2.0 * volume / reach;
+    (reach > 0.0 && filled <= 1.0).then(|| reach * (1.0 - (1.0 - filled).sqrt()))
+}
+
+/// Discount a customer needs to sign now a deal due `depth` months ahead.
+fn discount_at(depth: f64, b: &Behaviour) -> f64 {
+    (b.pull_in_discount * depth).min(1.0)
+}
+
+/// Last month of a period: pull deals due in the coming months in (at a discount) to cross a
+/// threshold or to earn an accelerated rate, or push this month's out when they would earn
+/// nothing now. Returns (pull-in, push-out, discount as a share of the pull-in).
+fn timing(s: &Situation<'_>, r: f64, operative: f64) -> (f64, f64, f64) {
     let plan = s.plan;
     let b = s.behaviour;
     if s.goal <= 0.0 || plan.goal_weights[0] <= 0.0 || r <= 0.0 {
-        return (0.0, 0.0);
+        return (0.0, 0.0, 0.0);
     }
     let w_rev = plan.goal_weights[0];
     let total = s.achieved + r;
     let to_revenue = |level: f64| (level - s.other_attainment) / w_rev * s.goal;
-    let att = w_rev * total / s.goal + s.other_attainment;
+    let attainment = |revenue: f64| w_rev * revenue / s.goal + s.other_attainment;
+    let att = attainment(total);
     // Past the cap, revenue now earns nothing: push it into the next period.
     if let Some(cap) = plan.cap
         && att >= cap
     {
         let excess = total - to_revenue(cap);
-        return (0.0, excess.clamp(0.0, b.max_push_out * r));
+        return (0.0, excess.clamp(0.0, b.max_push_out * r), 0.0);
     }
-    // Thresholds within reach of a pull-in that pay something when crossed.
-    let reach = b.max_pull_in * r;
+    // Thresholds the closable pipeline can reach that pay something when crossed.
+    let reach = b.max_pull_in;
+    let pipeline = closable(reach, reach) * r;
     let mut thresholds: Vec<(f64, f64)> = Vec::new(); // (revenue needed, gain)
     for &level in &plan.goal_levels {
         let need = to_revenue(level) * 1.01 - total;
-        if need > 0.0 && need <= reach {
+        if need > 0.0 && need <= pipeline {
             let goal_gain = if level == operative {
                 b.goal_value * b.reference_pay_rate * s.revenue_at_normal
             } else {
@@ -244,39 +277,56 @@ fn timing(s: &Situation<'_>, r: f64, operative: f64) -> (f64, f64) {
     for (&(level, amount, _), &(done, left, window_goal)) in plan.bonuses.iter().zip(s.windows) {
         if left == 1 && window_goal > 0.0 {
             let need = (level - s.other_attainment) / w_rev * window_goal * 1.01 - (done + r);
-            if need > 0.0 && need <= reach {
+            if need > 0.0 && need <= pipeline {
                 thresholds.push((need, amount));
             }
         }
     }
     for &(from, multiplier) in &plan.accelerators {
         let need = to_revenue(from) * 1.01 - total;
-        if need > 0.0 && need <= reach && multiplier > 1.0 {
+        if need > 0.0 && need <= pipeline && multiplier > 1.0 {
             // The accelerated rate applies to the month's revenue above the start.
             thresholds.push((need, plan.commission_rate * (multiplier - 1.0) * r * 0.5));
         }
     }
-    // Pull in enough for every threshold whose gain is worth it, up to the reach.
+    // Pull in enough for every threshold whose gain beats the commission the rep loses on
+    // the discount the pull-in takes (the vendor bears the discount itself).
     let mut pull = thresholds
         .iter()
-        .filter(|(_, gain)| *gain > 0.0)
-        .map(|(need, _)| *need)
+        .filter(|&&(need, gain)| {
+            let depth = depth_for(need / r, reach).unwrap_or(reach);
+            let rate = plan.commission_rate * plan.multiplier(attainment(total + need));
+            gain > rate * discount_at(depth, b) * need
+        })
+        .map(|&(need, _)| need)
         .fold(0.0, f64::max);
     // Already in an accelerated band with another period to come: a deal closed now earns
-    // the accelerated rate, the same deal closed next month starts the new period at the
-    // base rate. The rep loses only the commission on the discount (the vendor bears the
-    // discount itself), so pulling pays whenever the accelerator outweighs it: Larkin's
-    // concentration of deals into favourable periods.
+    // the accelerated rate on its discounted price, the same deal closed next period starts
+    // at the base rate. Deals due further ahead need bigger discounts, so the rep reaches as
+    // far as m_now·(1 − discount) > m_0: the stronger the accelerator, the deeper the pull
+    // (Larkin's concentration of deals into favourable periods).
     let m_now = plan.multiplier(att);
     let m_next = plan.multiplier(0.0);
-    if s.more_periods && m_now > m_next && m_now - m_next > m_now * b.pull_in_discount {
+    if s.more_periods && m_now > m_next {
+        let gain = 1.0 - m_next / m_now;
+        let depth = if b.pull_in_discount > 0.0 {
+            gain / b.pull_in_discount
+        } else {
+            reach
+        };
         let room = plan
             .cap
             .map_or(f64::INFINITY, |cap| to_revenue(cap) - total)
             .max(0.0);
-        pull = pull.max(reach.min(room));
+        pull = pull.max((closable(depth, reach) * r).min(room));
     }
-    (pull, 0.0)
+    if pull <= 0.0 {
+        return (0.0, 0.0, 0.0);
+    }
+    // One period-end offer: every customer pulled in gets the discount the furthest deal
+    // needed, more than the nearer ones would have (Larkin: larger than needed to win them).
+    let depth = depth_for(pull / r, reach).unwrap_or(reach);
+    (pull, 0.0, discount_at(depth, b))
 }
 
 /// Standard normal CDF (Abramowitz & Stegun 7.1.26 for erfc; |error| < 1.5e-7).

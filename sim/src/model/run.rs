@@ -403,7 +403,7 @@ pub(crate) fn simulate<O: Observer>(
                 demand += pulled - pushed;
                 p.carry += pushed - pulled;
                 detail.timing_volume += pulled + pushed;
-                kpi[Kpi::DiscountCost.index()] += b.pull_in_discount * pulled;
+                kpi[Kpi::DiscountCost.index()] += choice.pull_discount * pulled;
             }
             let sell_through = demand;
 
@@ -424,7 +424,7 @@ pub(crate) fn simulate<O: Observer>(
             loading = loading.min(room);
             month.loaded += loading;
             order += loading;
-            kpi[Kpi::DiscountCost.index()] += b.pull_in_discount * loading;
+            kpi[Kpi::DiscountCost.index()] += choice.pull_discount * loading;
             if plan.goal_on_sell_in {
                 detail.timing_volume += loading;
             }

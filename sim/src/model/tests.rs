@@ -3,7 +3,7 @@
 use chanlab_shared::ProcessRules;
 
 use super::plan::Plan;
-use super::rep::{Situation, choose, compliance};
+use super::rep::{Situation, choose, closable, compliance, depth_for};
 use crate::bundled;
 use crate::files::{Format, parse_rules};
 use crate::params::Behaviour;
@@ -129,10 +129,44 @@ fn short_of_goal_in_the_last_month_a_rep_pulls_deals_in() {
     s.achieved = 17_500.0; // about 1.1 months' revenue short of goal
     let choice = choose(&s);
     assert!(choice.pull_in > 0.0, "{choice:?}");
-    assert!(choice.pull_in <= b.max_pull_in * choice.expected_revenue + 1e-9);
+    // No more than the closable pipeline holds: half of `max_pull_in` months.
+    assert!(choice.pull_in <= b.max_pull_in / 2.0 * choice.expected_revenue + 1e-9);
+    assert!(choice.pull_discount > 0.0 && choice.pull_discount < 1.0);
     // Far short, the goal is out of reach of a pull-in: nothing is pulled.
     s.achieved = 0.0;
     assert_eq!(choose(&s).pull_in, 0.0);
+}
+
+#[test]
+fn a_threshold_is_not_bought_with_a_discount_that_costs_the_rep_more() {
+    // The rep bears the commission on the discount: a goal worth next to nothing is not
+    // worth a discounted pull-in.
+    let p = linear(0.03);
+    let b = Behaviour::default();
+    let faint = Behaviour {
+        goal_value: 0.01,
+        ..Behaviour::default()
+    };
+    let mut s = situation(&p, &b, 30_000.0);
+    s.months_left = 1;
+    s.achieved = 17_500.0;
+    assert!(choose(&s).pull_in > 0.0);
+    s.behaviour = &faint;
+    assert_eq!(choose(&s).pull_in, 0.0);
+}
+
+#[test]
+fn the_closable_pipeline_thins_out_with_reach() {
+    // Of the deals due s months ahead the share 1 − s/reach can close now.
+    assert!((closable(2.0, 2.0) - 1.0).abs() < 1e-12);
+    assert!((closable(1.0, 2.0) - 0.75).abs() < 1e-12);
+    assert!((closable(5.0, 2.0) - 1.0).abs() < 1e-12);
+    assert_eq!(closable(1.0, 0.0), 0.0);
+    for v in [0.0, 0.2, 0.75, 1.0] {
+        let depth = depth_for(v, 2.0).unwrap();
+        assert!((closable(depth, 2.0) - v).abs() < 1e-12, "{v}");
+    }
+    assert_eq!(depth_for(1.01, 2.0), None);
 }
 
 #[test]
@@ -144,10 +178,29 @@ fn in_an_accelerated_band_a_rep_pulls_the_next_periods_deals_in() {
     s.months_left = 1;
     s.achieved = 31_000.0; // past goal, more than a pull-in short of the cap
     let choice = choose(&s);
+    // Deals are pulled while 1.5 × (1 − discount) beats the base rate: up to the deals whose
+    // discount is 1/3, which every customer pulled in then gets.
+    let depth = (1.0 - 1.0 / 1.5) / b.pull_in_discount;
+    let expected = closable(depth, b.max_pull_in) * choice.expected_revenue;
     assert!(
-        (choice.pull_in - b.max_pull_in * choice.expected_revenue).abs() < 1e-6,
-        "pulls as much as it can: {choice:?}"
+        (choice.pull_in - expected).abs() < 1e-6,
+        "pulls to where the accelerator stops paying for the discount: {choice:?}"
     );
+    assert!(
+        (choice.pull_discount - 1.0 / 3.0).abs() < 1e-9,
+        "{choice:?}"
+    );
+    // A steeper accelerator (2x, no cap) reaches further, at a deeper discount.
+    let steep = plan("stretch");
+    let mut t = situation(&steep, &b, 30_000.0);
+    t.months_left = 1;
+    t.achieved = 31_000.0;
+    let steeper = choose(&t);
+    assert!(
+        steeper.pull_in / steeper.expected_revenue > choice.pull_in / choice.expected_revenue,
+        "{steeper:?}"
+    );
+    assert!((steeper.pull_discount - 0.5).abs() < 1e-9, "{steeper:?}");
     // With no period to come there is nothing to pull from.
     s.more_periods = false;
     assert_eq!(choose(&s).pull_in, 0.0);
@@ -155,7 +208,7 @@ fn in_an_accelerated_band_a_rep_pulls_the_next_periods_deals_in() {
     s.more_periods = true;
     s.achieved = 45_000.0;
     let near_cap = choose(&s);
-    assert!(near_cap.pull_in < b.max_pull_in * near_cap.expected_revenue);
+    assert!(near_cap.pull_in < expected);
     assert!(near_cap.pull_in > 0.0);
 }
 

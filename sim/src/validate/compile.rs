@@ -14,6 +14,7 @@ use crate::scenario::{self, Scenario};
 const BUNDLED: &[&str] = &[
     include_str!("../../validation/goal-difficulty.toml"),
     include_str!("../../validation/fiscal-year-end.toml"),
+    include_str!("../../validation/quarter-end.toml"),
     include_str!("../../validation/timing-discounts.toml"),
     include_str!("../../validation/ratchet.toml"),
     include_str!("../../validation/bonus-design.toml"),
@@ -283,6 +284,14 @@ fn check_references(e: &Experiment) -> Result<(), (String, String)> {
             {
                 return Err((field, format!("fiscal month {month} is not 1–12")));
             }
+            if let Measure::QuarterMonth { month, quarter } = m {
+                if !(1..=3).contains(month) {
+                    return Err((field, format!("quarter month {month} is not 1–3")));
+                }
+                if *quarter == Some(0) {
+                    return Err((field, "quarters are counted from 1".into()));
+                }
+            }
         }
     }
     Ok(())
@@ -334,7 +343,12 @@ mod tests {
                 panic!("{e}");
             }
         }
-        assert_eq!(bundled().len(), 7);
+        assert_eq!(bundled().len(), 8);
+        // The within-quarter measurement (not a finding) stays runnable.
+        let measurement = include_str!("../../validation/measurements/quarter-profile.toml");
+        if let Err(e) = load(measurement) {
+            panic!("{e}");
+        }
     }
 
     #[test]
@@ -357,7 +371,7 @@ mod tests {
 
     #[test]
     fn arm_names_are_unique_and_sweeps_rise() {
-        let twice = BUNDLED[3].replace("name = \"ratchet\"", "name = \"flat\"");
+        let twice = BUNDLED[4].replace("name = \"ratchet\"", "name = \"flat\"");
         let err = load(&twice).unwrap_err().to_string();
         assert!(err.contains("two arms are called \"flat\""), "{err}");
         let unsorted = BUNDLED[0].replace("values = [0.0, 0.05", "values = [0.05, 0.0");

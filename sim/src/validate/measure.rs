@@ -12,6 +12,9 @@ pub(super) fn value(measure: &Measure, outcome: &Outcome) -> f64 {
         Measure::Kpi { kpi } => outcome.get(*kpi),
         Measure::Share { of, per } => ratio(outcome.get(*of), outcome.get(*per)),
         Measure::FiscalMonth { month } => fiscal_month(&outcome.monthly_sell_through, *month),
+        Measure::QuarterMonth { month, quarter } => {
+            quarter_month(&outcome.monthly_sell_through, *month, *quarter)
+        }
         Measure::Seats { group, value } => {
             let seats = &outcome.detail.seats;
             let mut order: Vec<usize> = (0..seats.len()).collect();
@@ -77,6 +80,23 @@ pub(super) fn fiscal_month(monthly: &[f64], month: u32) -> f64 {
     ratio(at, mid / mid_months)
 }
 
+/// Revenue of month `month` (1–3) of the quarter relative to the quarter's mean month,
+/// summed over the horizon's whole quarters (a partial last quarter is left out), or in
+/// quarter `only` (1-based) alone; NaN when that quarter is not in the horizon.
+pub(super) fn quarter_month(monthly: &[f64], month: u32, only: Option<u32>) -> f64 {
+    let quarters = monthly.len() / 3;
+    let (mut at, mut all) = (0.0, 0.0);
+    for q in 0..quarters {
+        if only.is_some_and(|k| k as usize != q + 1) {
+            continue;
+        }
+        let quarter = &monthly[3 * q..3 * q + 3];
+        at += quarter[month as usize - 1];
+        all += quarter.iter().sum::<f64>();
+    }
+    ratio(at, all / 3.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,5 +114,19 @@ mod tests {
         // A partial year is ignored.
         monthly.push(1_000.0);
         assert!((fiscal_month(&monthly, 1) - 0.7).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_quarter_month_is_relative_to_the_quarter_mean() {
+        let mut monthly = vec![80.0, 100.0, 120.0, 70.0, 100.0, 130.0];
+        assert!((quarter_month(&monthly, 3, None) - 1.25).abs() < 1e-12);
+        assert!((quarter_month(&monthly, 1, None) - 0.75).abs() < 1e-12);
+        assert!((quarter_month(&monthly, 2, None) - 1.0).abs() < 1e-12);
+        // One quarter alone.
+        assert!((quarter_month(&monthly, 1, Some(2)) - 0.7).abs() < 1e-12);
+        assert!(quarter_month(&monthly, 1, Some(3)).is_nan());
+        // A partial quarter is ignored.
+        monthly.push(1_000.0);
+        assert!((quarter_month(&monthly, 1, None) - 0.75).abs() < 1e-12);
     }
 }

@@ -185,6 +185,16 @@ pub enum Measure {
         /// 1–12.
         month: u32,
     },
+    /// Sell-through in month `month` (1–3) of a quarter relative to that quarter's mean
+    /// month, over the horizon's whole quarters (quarters start with the scenario): the
+    /// within-quarter profile of a channel under quarterly goals.
+    QuarterMonth {
+        /// 1–3.
+        month: u32,
+        /// Only this quarter of the horizon (1 = the first), instead of all of them.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        quarter: Option<u32>,
+    },
     /// A figure summed over a group of rep seats ranked by their opening capacity.
     Seats {
         /// Which seats.

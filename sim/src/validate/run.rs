@@ -119,12 +119,38 @@ struct Acc {
     /// Per check: per sweep arm, the measure, and its difference from the first and the
     /// last sweep arm (peak checks only).
     sweep: Vec<[Vec<Moments>; 3]>,
-    /// Per profiled arm: fiscal months 1–12 relative to mid-year.
+    /// Per profiled arm: fiscal months 1–12 relative to mid-year, or quarter months 1–3
+    /// relative to the quarter's mean.
     profiles: Vec<Vec<Moments>>,
 }
 
+/// Which month-by-month profile of an arm is charted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Profile {
+    /// Months 1–12 of the fiscal year over months 4–9.
+    Fiscal,
+    /// Months 1–3 of the quarter over the quarter's mean month.
+    Quarter,
+}
+
+impl Profile {
+    fn months(self) -> u32 {
+        match self {
+            Profile::Fiscal => 12,
+            Profile::Quarter => 3,
+        }
+    }
+
+    fn value(self, monthly: &[f64], month: u32) -> f64 {
+        match self {
+            Profile::Fiscal => measure::fiscal_month(monthly, month),
+            Profile::Quarter => measure::quarter_month(monthly, month, None),
+        }
+    }
+}
+
 impl Acc {
-    fn new(e: &Experiment, profiled: usize) -> Self {
+    fn new(e: &Experiment, profiled: &[(usize, Profile)]) -> Self {
         let checks = &e.file.checks;
         let n = e.sweep.len();
         Acc {
@@ -143,7 +169,10 @@ impl Acc {
                     _ => Default::default(),
                 })
                 .collect(),
-            profiles: vec![vec![Moments::new(); 12]; profiled],
+            profiles: profiled
+                .iter()
+                .map(|(_, p)| vec![Moments::new(); p.months() as usize])
+                .collect(),
         }
     }
 
@@ -168,7 +197,7 @@ impl Acc {
         self
     }
 
-    fn add(&mut self, e: &Experiment, profiled: &[usize], outcomes: &[Outcome]) {
+    fn add(&mut self, e: &Experiment, profiled: &[(usize, Profile)], outcomes: &[Outcome]) {
         let arm = |name: &str| &outcomes[e.arm(name).expect("arms checked at load")];
         for (k, check) in e.file.checks.iter().enumerate() {
             match &check.statistic {
@@ -213,9 +242,9 @@ impl Acc {
                 }
             }
         }
-        for (p, &i) in profiled.iter().enumerate() {
-            for month in 1..=12 {
-                let r = measure::fiscal_month(&outcomes[i].monthly_sell_through, month);
+        for (p, &(i, profile)) in profiled.iter().enumerate() {
+            for month in 1..=profile.months() {
+                let r = profile.value(&outcomes[i].monthly_sell_through, month);
                 self.profiles[p][month as usize - 1].add(r);
             }
         }
@@ -259,7 +288,7 @@ pub fn run(
             threads: options.threads,
             reason: e.to_string(),
         })?;
-    let empty = || Acc::new(experiment, profiled.len());
+    let empty = || Acc::new(experiment, &profiled);
     let acc = pool.install(|| {
         (0..u64::from(replications))
             .into_par_iter()
@@ -283,19 +312,22 @@ pub fn run(
     Ok(report(experiment, &acc, &profiled, replications, seed))
 }
 
-/// Arms whose fiscal-month profile is charted: those a check reads a fiscal month from.
-fn profiled_arms(e: &Experiment) -> Vec<usize> {
+/// Arms whose month-by-month profile is charted: those a check reads a fiscal month or a
+/// quarter month from.
+fn profiled_arms(e: &Experiment) -> Vec<(usize, Profile)> {
     let mut arms = Vec::new();
     for check in &e.file.checks {
-        if let Statistic::Value {
-            arm,
-            measure: Measure::FiscalMonth { .. },
-        } = &check.statistic
-        {
-            let i = e.arm(arm).expect("arms checked at load");
-            if !arms.contains(&i) {
-                arms.push(i);
-            }
+        let Statistic::Value { arm, measure } = &check.statistic else {
+            continue;
+        };
+        let profile = match measure {
+            Measure::FiscalMonth { .. } => Profile::Fiscal,
+            Measure::QuarterMonth { .. } => Profile::Quarter,
+            _ => continue,
+        };
+        let i = e.arm(arm).expect("arms checked at load");
+        if !arms.contains(&(i, profile)) {
+            arms.push((i, profile));
         }
     }
     arms
@@ -310,7 +342,7 @@ fn point(x: String, m: &Moments) -> Option<Point> {
 fn report(
     e: &Experiment,
     acc: &Acc,
-    profiled: &[usize],
+    profiled: &[(usize, Profile)],
     replications: u32,
     seed: u64,
 ) -> ExperimentReport {
@@ -429,29 +461,43 @@ fn report(
         };
         checks.push(report);
     }
-    if !profiled.is_empty() {
-        panels.insert(
-            0,
-            Panel {
-                title: "Sell-through by month of the fiscal year, relative to months 4–9".into(),
-                x_label: "fiscal month".into(),
-                unit: Display::Ratio,
-                series: profiled
+    let mut profile_panels = Vec::new();
+    for (kind, title, x_label) in [
+        (
+            Profile::Fiscal,
+            "Sell-through by month of the fiscal year, relative to months 4–9",
+            "fiscal month",
+        ),
+        (
+            Profile::Quarter,
+            "Sell-through by month of the quarter, relative to the quarter's mean month",
+            "month of the quarter",
+        ),
+    ] {
+        let series: Vec<Series> = profiled
+            .iter()
+            .zip(&acc.profiles)
+            .filter(|((_, p), _)| *p == kind)
+            .map(|(&(i, _), months)| Series {
+                name: e.arms[i].name.clone(),
+                points: months
                     .iter()
-                    .zip(&acc.profiles)
-                    .map(|(&i, months)| Series {
-                        name: e.arms[i].name.clone(),
-                        points: months
-                            .iter()
-                            .enumerate()
-                            .filter_map(|(m, mo)| point((m + 1).to_string(), mo))
-                            .collect(),
-                    })
+                    .enumerate()
+                    .filter_map(|(m, mo)| point((m + 1).to_string(), mo))
                     .collect(),
+            })
+            .collect();
+        if !series.is_empty() {
+            profile_panels.push(Panel {
+                title: title.into(),
+                x_label: x_label.into(),
+                unit: Display::Ratio,
+                series,
                 reference: Some(1.0),
-            },
-        );
+            });
+        }
     }
+    panels.splice(0..0, profile_panels);
     ExperimentReport {
         id: e.file.id.clone(),
         title: e.file.title.clone(),
@@ -472,6 +518,10 @@ fn measure_name(m: &Measure) -> String {
         Measure::Kpi { kpi } => kpi.name().to_owned(),
         Measure::Share { of, per } => format!("{} / {}", of.name(), per.name()),
         Measure::FiscalMonth { month } => format!("fiscal month {month}"),
+        Measure::QuarterMonth { month, quarter } => match quarter {
+            Some(q) => format!("month {month} of quarter {q}"),
+            None => format!("quarter month {month}"),
+        },
         Measure::Seats { group, value } => format!("{group:?} {value:?}").to_lowercase(),
         Measure::TimingVolume => "timing volume".into(),
         Measure::GoalLevel => "goal level".into(),
