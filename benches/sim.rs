@@ -89,5 +89,42 @@ fn draws(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, replication, engine_threads, draws);
+/// Issue 11's targets: calibrating a 400-partner, 24-month records set in at most 60 s on 2
+/// cores, and a 3-month backtest of it in at most 90 s. The records are the bundled
+/// mid-size channel synthesized over 24 months (480 partner slots, 400 with sales or in
+/// talks; 32 seats).
+fn calibration(c: &mut Criterion) {
+    use chanlab_sim::backtest::{self, backtest};
+    use chanlab_sim::calibrate::{Options, calibrate};
+    use chanlab_sim::from_records::Records;
+    let records = chanlab_sim::synthesize::synthesize(&mid_size(), 24, 7).expect("records");
+    let view = Records {
+        regions: &records.regions,
+        reps: &records.reps,
+        partners: &records.partners,
+        sales: &records.sales,
+        activities: &records.activities,
+        baseline: &records.spec,
+        stage_changes: &records.stage_changes,
+        goals: &records.goals,
+        assessments: &records.assessments,
+    };
+    let mut group = c.benchmark_group("calibration");
+    group.sample_size(10);
+    group.bench_function("calibrate_mid_size_24_months", |b| {
+        b.iter(|| black_box(calibrate(view, &Options::default()).expect("a calibration")))
+    });
+    group.bench_function("backtest_mid_size_3_months_500_replications", |b| {
+        let mut o = Options::default();
+        o.scenario.replications = 500;
+        let options = backtest::Options {
+            holdout_months: 3,
+            calibration: o,
+        };
+        b.iter(|| black_box(backtest(view, &options).expect("a backtest")))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, replication, engine_threads, draws, calibration);
 criterion_main!(benches);

@@ -83,10 +83,11 @@ pub struct Options {
     /// Regional managers' backing by region, where a calibration estimated it (1.0 for the
     /// others: the records alone do not say).
     pub backing: BTreeMap<RegionId, f64>,
-    /// Multiplier on every estimated potential: 1, unless a calibration found that the
-    /// scenario, run from the as-of state, sells a different level than the records show
-    /// (sim/MODEL.md §12.3: the records' attention is not the model's steady state).
-    pub potential_scale: f64,
+    /// Multiplier on the estimated potentials of a region's partners: 1, unless a
+    /// calibration found that the scenario, run from the as-of state, sells a different
+    /// level there than the records show (sim/MODEL.md §12.3: the records' attention, with
+    /// their vacant seats and ramping hires, is not the model's).
+    pub potential_scale: BTreeMap<RegionId, f64>,
 }
 
 impl Default for Options {
@@ -102,7 +103,7 @@ impl Default for Options {
             credibility_months: DEFAULT_CREDIBILITY_MONTHS,
             behaviour: Behaviour::default(),
             backing: BTreeMap::new(),
-            potential_scale: 1.0,
+            potential_scale: BTreeMap::new(),
         }
     }
 }
@@ -678,7 +679,12 @@ pub fn build(records: Records<'_>, options: &Options) -> Result<Calibrated, From
             }
             None => (m, None, PotentialMethod::TierMean),
         };
-        let potential = round_to((potential * options.potential_scale).clamp(0.0, 1e12), 2);
+        let scale = options
+            .potential_scale
+            .get(&d.partner.region_id)
+            .copied()
+            .unwrap_or(1.0);
+        let potential = round_to((potential * scale).clamp(0.0, 1e12), 2);
         let region_name = regions[d.region].0.name.clone();
         explicit.push(ExplicitPartner {
             region: region_name.clone(),

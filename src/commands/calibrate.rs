@@ -342,10 +342,17 @@ fn fit_table(f: &FitReport) -> String {
         "Calibrated on {} to {} ({} months), {} simulated histories per evaluation",
         f.first_month, f.as_of, f.months, f.simulations
     );
+    let scales: Vec<String> = f
+        .potential_scale
+        .iter()
+        .map(|(r, s)| format!("{r} {s:.3}"))
+        .collect();
     let _ = writeln!(
         t,
-        "Level: {:.0} a month (se {:.0}); potentials scaled by {:.3} to sell it",
-        f.level.0, f.level.1, f.potential_scale
+        "Level: {:.0} a month (se {:.0}); potentials scaled to sell it: {}",
+        f.level.0,
+        f.level.1,
+        scales.join(", ")
     );
     let _ = writeln!(
         t,

@@ -92,9 +92,9 @@ pub struct FitReport {
     /// Channel sell-through level: the sum of the partners' recent deseasonalised levels,
     /// a month, and its standard error.
     pub level: (f64, f64),
-    /// Multiplier on the partners' potentials that makes the scenario sell that level over
-    /// its first six months (see `match_level`).
-    pub potential_scale: f64,
+    /// Per region (by name), the multiplier on its partners' potentials that makes the
+    /// scenario sell the region's recorded level over its first six months.
+    pub potential_scale: Vec<(String, f64)>,
     /// The within-period profile read off the records (first month of a goal period to
     /// last), when the records hold a complete period.
     pub profile: Option<Vec<f64>>,
@@ -477,7 +477,7 @@ pub fn calibrate(records: Records<'_>, options: &Options) -> Result<Calibration,
     o.behaviour = behaviour;
     o.backing = backing;
     let level = timing_corrected_level(&recorded, window, &records, &defaults);
-    o.potential_scale = match_level(records, &o, level, options.seed)?;
+    o.potential_scale = match_level(records, &o, &recorded, level, options.seed)?;
     let mut calibrated = from_records::build(records, &o)?;
     let potential_log_sd = potential_uncertainty(&calibrated, &recorded);
     let level_se = recorded
@@ -512,7 +512,14 @@ pub fn calibrate(records: Records<'_>, options: &Options) -> Result<Calibration,
             parameters,
             moments: moments_out,
             level: (level, level_se),
-            potential_scale: o.potential_scale,
+            potential_scale: records
+                .regions
+                .iter()
+                .map(|r| {
+                    let scale = o.potential_scale.get(&r.id).copied().unwrap_or(1.0);
+                    (r.name.as_str().to_owned(), scale)
+                })
+                .collect(),
             profile: recorded.profile.as_ref().map(|p| p.factors.clone()),
             notes,
         },
@@ -561,49 +568,96 @@ fn timing_corrected_level(
 /// Months over which the scenario's opening level is compared with the records'.
 const LEVEL_CHECK_MONTHS: u32 = 6;
 
-/// The potential scale at which the scenario, run from the as-of state at the estimates,
-/// sells the records' recent level on average over its first [`LEVEL_CHECK_MONTHS`] months
-/// (two fixed-point steps on common random numbers). The partners' potentials were read
-/// as level / engagement, which leaves out the attention they got in the records (vacant
-/// seats, new hires ramping, effort); the model's own attention at the start differs, and
-/// a forecast that starts off the recorded level is biased from its first month.
+/// Per region, the potential scale at which the scenario, run from the as-of state at the
+/// estimates, sells the region's recorded recent level on average over its first
+/// [`LEVEL_CHECK_MONTHS`] months (two fixed-point steps on common random numbers). The
+/// partners' potentials were read as level / engagement, which leaves out the attention
+/// they got in the records (vacant seats, new hires ramping, effort, backing); the model's
+/// own attention at the start differs, and a forecast that starts off the recorded level is
+/// biased from its first month. `level` is the channel's timing-corrected level; each
+/// region's is its share of the partners' levels.
 fn match_level(
     records: Records<'_>,
     options: &from_records::Options,
+    recorded: &Moments,
     level: f64,
     seed: u64,
-) -> Result<f64, CalibrateError> {
-    if level <= 0.0 {
-        return Ok(1.0);
+) -> Result<BTreeMap<RegionId, f64>, CalibrateError> {
+    let raw: f64 = recorded.levels.values().map(|l| l.level).sum();
+    let mut target: Vec<f64> = vec![0.0; records.regions.len()];
+    for p in records.partners {
+        if let (Some(l), Some(r)) = (
+            recorded.levels.get(&p.id),
+            records.regions.iter().position(|r| r.id == p.region_id),
+        ) && p.stage().is_selling()
+        {
+            target[r] += l.level;
+        }
+    }
+    if raw <= 0.0 {
+        return Ok(BTreeMap::new());
+    }
+    for t in target.iter_mut() {
+        *t *= level / raw;
     }
     let mut o = options.clone();
     o.horizon_months = LEVEL_CHECK_MONTHS + 12;
     o.replications = 32;
     o.seed = seed;
     o.compare = Vec::new();
-    let mut scale = 1.0;
+    let mut scale: BTreeMap<RegionId, f64> = records.regions.iter().map(|r| (r.id, 1.0)).collect();
     for _ in 0..2 {
-        o.potential_scale = scale;
+        o.potential_scale = scale.clone();
         let built = from_records::build(records, &o)?;
         let scenario = &built.scenario;
         let specs = crate::model::CompiledSpecs::new(scenario);
-        let totals: Vec<f64> = (0..u64::from(o.replications))
+        let regions = records.regions.len();
+        let per_replication: Vec<Vec<f64>> = (0..u64::from(o.replications))
             .into_par_iter()
             .map(|i| {
-                let out = crate::model::simulate_observed(scenario, &specs, 0, i, false, &mut ());
-                out.monthly_sell_through[..LEVEL_CHECK_MONTHS as usize]
-                    .iter()
-                    .sum::<f64>()
+                let mut by_region = RegionTotals {
+                    months: LEVEL_CHECK_MONTHS as usize,
+                    seat_region: Vec::new(),
+                    totals: vec![0.0; regions],
+                };
+                crate::model::simulate_observed(scenario, &specs, 0, i, false, &mut by_region);
+                by_region.totals
             })
             .collect();
-        let simulated =
-            totals.iter().sum::<f64>() / (totals.len() as f64 * f64::from(LEVEL_CHECK_MONTHS));
-        if simulated <= 0.0 {
-            break;
+        for (r, region) in records.regions.iter().enumerate() {
+            let simulated = per_replication.iter().map(|v| v[r]).sum::<f64>()
+                / (per_replication.len() as f64 * f64::from(LEVEL_CHECK_MONTHS));
+            if simulated > 0.0 && target[r] > 0.0 {
+                let s = scale.entry(region.id).or_insert(1.0);
+                *s = (*s * target[r] / simulated).clamp(0.2, 5.0);
+            }
         }
-        scale = (scale * level / simulated).clamp(0.2, 5.0);
     }
     Ok(scale)
+}
+
+/// Sell-through per scenario region over the first months of a run.
+struct RegionTotals {
+    months: usize,
+    seat_region: Vec<usize>,
+    totals: Vec<f64>,
+}
+
+impl crate::model::Observer for RegionTotals {
+    const WANTS_OPENING: bool = true;
+    fn opening(&mut self, seats: &[crate::model::SeatStart], _: &[crate::model::SlotStart]) {
+        self.seat_region = seats.iter().map(|s| s.region).collect();
+    }
+    fn partner_month(&mut self, month: usize, _: usize, e: &crate::model::PartnerMonth) {
+        if month < self.months
+            && let Some(t) = self
+                .seat_region
+                .get(e.seat)
+                .and_then(|&r| self.totals.get_mut(r))
+        {
+            *t += e.sell_through;
+        }
+    }
 }
 
 fn draw(parameter: &str, e: &Estimate, range: (f64, f64)) -> ParameterDraw {
