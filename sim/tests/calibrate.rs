@@ -140,6 +140,49 @@ fn the_calibrated_scenario_draws_parameters_per_replication_and_stays_reproducib
 }
 
 #[test]
+fn backtest_bands_hold_the_held_out_months_as_often_as_they_claim() {
+    // Ten synthetic channels (defaults and the non-default truth, alternately), three
+    // held-out months each, the channel and its four regions: 150 months scored. A P5–P95
+    // band should hold about 90% of them: too narrow and too wide both fail.
+    let (mut inside, mut rows) = (0, 0);
+    let mut report = Vec::new();
+    for seed in 0..10u64 {
+        let behaviour = if seed % 2 == 0 { "" } else { TRUTH };
+        let records = synthesize(&channel(behaviour), 24, 100 + seed).unwrap();
+        let mut o = Options::default();
+        o.scenario.replications = 300;
+        o.scenario.seed = seed;
+        let b = backtest(
+            view(&records),
+            &backtest::Options {
+                holdout_months: 3,
+                calibration: o,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            b.rows.len(),
+            3 * 5,
+            "channel and four regions, three months"
+        );
+        for r in &b.rows {
+            assert!(r.p5 <= r.p25 && r.p25 <= r.p50 && r.p50 <= r.p75 && r.p75 <= r.p95);
+            assert!((0.0..=1.0).contains(&r.width_at_estimates));
+            rows += 1;
+            if r.in_p5_p95 {
+                inside += 1;
+            }
+        }
+        report.push(format!("{seed}: {:?}", b.summary[0]));
+    }
+    let coverage = f64::from(inside) / f64::from(rows);
+    assert!(
+        (0.80..=0.97).contains(&coverage),
+        "{inside} of {rows} held-out months inside P5–P95 ({coverage:.3}): {report:#?}"
+    );
+}
+
+#[test]
 fn records_too_short_to_calibrate_say_what_is_missing() {
     let records = synthesize(&channel(""), 8, 1).unwrap();
     let e = calibrate(view(&records), &Options::default()).unwrap_err();
@@ -209,4 +252,33 @@ fn bundled_specs_follow_a_channel_in_another_currency() {
     assert_eq!(built.scenario.specs().len(), 2);
     let stretch = bonus(&built.scenario, 1);
     assert!(!stretch.is_empty() && stretch.iter().all(|m| m.currency().code() == "USD"));
+}
+
+#[test]
+fn the_level_does_not_depend_on_where_the_history_ends_inside_a_quarter() {
+    // The same records read as of a quarter's end, its middle and its first month: the
+    // least-squares line the level used to be read off swung with the quarter-end spike.
+    let records = synthesize(&channel(""), 24, 9).unwrap();
+    let level = |as_of: &str| -> f64 {
+        let options = chanlab_sim::from_records::Options {
+            as_of: Some(as_of.parse().unwrap()),
+            ..Default::default()
+        };
+        let built = chanlab_sim::from_records::build(view(&records), &options).unwrap();
+        built
+            .report
+            .partners
+            .iter()
+            .filter(|p| p.stage.is_selling())
+            .filter_map(|p| p.level)
+            .sum()
+    };
+    let (end, middle, first) = (level("2028-12"), level("2028-11"), level("2028-10"));
+    for (name, l) in [("middle", middle), ("first month", first)] {
+        let gap = (l - end).abs() / end;
+        assert!(
+            gap < 0.05,
+            "as of the quarter's {name}: {l:.0} against {end:.0} at its end ({gap:.3})"
+        );
+    }
 }
