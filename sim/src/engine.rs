@@ -15,7 +15,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{ATTAINMENT_BINS, CompiledSpecs, Kpi, Outcome, simulate_replication};
+use crate::model::{
+    ATTAINMENT_BINS, CompiledSpecs, Kpi, Outcome, simulate_replication,
+    simulate_replication_at_estimates,
+};
 use crate::scenario::{Scenario, ScenarioFile};
 use crate::stats::{Moments, Summary, SummaryReport};
 
@@ -134,10 +137,15 @@ pub struct SpecState {
     pub difference: Vec<Moments>,
     /// Replications in which this spec did better than the baseline, per KPI (ties count half).
     pub wins: Vec<f64>,
+    /// Per KPI, the same replications with every parameter at its estimate: kept only for a
+    /// calibrated scenario (one with an `uncertainty` table), so reports can say how much
+    /// of each interval is parameter uncertainty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub at_estimates: Vec<Summary>,
 }
 
 impl SpecState {
-    fn new(name: &str, months: usize, compared: bool) -> Self {
+    fn new(name: &str, months: usize, compared: bool, uncertain: bool) -> Self {
         Self {
             name: name.to_owned(),
             kpis: vec![Summary::new(); Kpi::COUNT],
@@ -151,6 +159,11 @@ impl SpecState {
             },
             wins: if compared {
                 vec![0.0; Kpi::COUNT]
+            } else {
+                Vec::new()
+            },
+            at_estimates: if uncertain {
+                vec![Summary::new(); Kpi::COUNT]
             } else {
                 Vec::new()
             },
@@ -202,6 +215,7 @@ impl SpecState {
             a.iter_mut().zip(b).for_each(|(x, y)| x.merge(y))
         };
         pairs(&mut self.kpis, &other.kpis);
+        pairs(&mut self.at_estimates, &other.at_estimates);
         pairs(&mut self.monthly_sell_through, &other.monthly_sell_through);
         self.monthly_sell_in
             .iter_mut()
@@ -344,9 +358,19 @@ impl RunResult {
                 baseline: i == self.baseline,
                 kpis: Kpi::ALL
                     .iter()
-                    .map(|k| KpiReport {
-                        kpi: *k,
-                        summary: s.kpis[k.index()].report(),
+                    .map(|k| {
+                        let summary = s.kpis[k.index()].report();
+                        let parameter_share = s.at_estimates.get(k.index()).and_then(|fixed| {
+                            let fixed = fixed.report();
+                            let width = summary.p95? - summary.p5?;
+                            let at = fixed.p95? - fixed.p5?;
+                            (width > 0.0).then(|| (1.0 - at / width).clamp(0.0, 1.0))
+                        });
+                        KpiReport {
+                            kpi: *k,
+                            summary,
+                            parameter_share,
+                        }
                     })
                     .collect(),
                 attainment_histogram: s.attainment.clone(),
@@ -422,6 +446,10 @@ pub struct KpiReport {
     pub kpi: Kpi,
     /// Its distribution over replications.
     pub summary: SummaryReport,
+    /// For a calibrated scenario: the share of the P5–P95 width that parameter uncertainty
+    /// adds (1 − the width with every parameter at its estimate / the width with draws).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameter_share: Option<f64>,
 }
 
 /// A spec against the baseline on one KPI, over paired replications.
@@ -498,12 +526,13 @@ pub fn run_cancellable(
     let compiled = CompiledSpecs::new(scenario);
     let months = scenario.file().horizon_months as usize;
     let baseline = scenario.baseline();
+    let uncertain = scenario.file().uncertainty.is_some();
     let empty = || -> Vec<SpecState> {
         scenario
             .specs()
             .iter()
             .enumerate()
-            .map(|(i, s)| SpecState::new(s.name.as_str(), months, i != baseline))
+            .map(|(i, s)| SpecState::new(s.name.as_str(), months, i != baseline, uncertain))
             .collect()
     };
     // One accumulator per worker, each pulling the next replication index from a shared
@@ -526,6 +555,18 @@ pub fn run_cancellable(
             for (i, outcome) in outcomes.iter().enumerate() {
                 let base = (i != baseline).then(|| &outcomes[baseline]);
                 acc[i].add(outcome, base);
+            }
+            if uncertain {
+                // The same worlds and shocks with every parameter at its estimate.
+                for (i, outcome) in
+                    simulate_replication_at_estimates(scenario, &compiled, replication)
+                        .iter()
+                        .enumerate()
+                {
+                    for kpi in Kpi::ALL {
+                        acc[i].at_estimates[kpi.index()].add(outcome.get(kpi));
+                    }
+                }
             }
             finished.fetch_add(1, Ordering::Relaxed);
             if progress().is_break() {

@@ -282,3 +282,37 @@ fn the_level_does_not_depend_on_where_the_history_ends_inside_a_quarter() {
         );
     }
 }
+
+#[test]
+fn runs_of_a_calibrated_scenario_say_how_much_of_each_range_is_parameter_uncertainty() {
+    use chanlab_sim::engine::{self, RunOptions, RunResult, Shard};
+    use chanlab_sim::model::Kpi;
+    let records = synthesize(&channel(TRUTH), 24, 4).unwrap();
+    let c = calibrate(view(&records), &Options::default()).unwrap();
+    let scenario = c
+        .calibrated
+        .scenario
+        .with_overrides(Some(40), None)
+        .unwrap();
+    let run =
+        |threads, shard| engine::run(&scenario, &RunOptions { threads, shard }, &|| {}).unwrap();
+    let one = run(1, None);
+    assert_eq!(one, run(2, None), "identical on any number of threads");
+    let parts = vec![
+        run(1, Some(Shard::new(1, 2).unwrap())),
+        run(2, Some(Shard::new(2, 2).unwrap())),
+    ];
+    assert_eq!(
+        RunResult::merge(parts).unwrap(),
+        one,
+        "shards merge exactly"
+    );
+    let report = one.report();
+    let share = report.specs[0]
+        .kpis
+        .iter()
+        .find(|k| k.kpi == Kpi::SellThrough)
+        .and_then(|k| k.parameter_share)
+        .expect("a calibrated scenario reports the parameter share");
+    assert!(share > 0.0 && share < 1.0, "{share}");
+}

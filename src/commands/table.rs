@@ -76,6 +76,35 @@ pub(crate) fn compare(result: &RunResult, report: &RunReport) -> String {
             );
         }
     }
+    out.push_str(&parameter_shares(report));
+    out
+}
+
+/// For a calibrated scenario, how much of each spec's sell-through and margin P5–P95 range
+/// is parameter uncertainty (the rest is luck); empty otherwise.
+fn parameter_shares(report: &RunReport) -> String {
+    let mut out = String::new();
+    for kpi in [Kpi::SellThrough, Kpi::MarginAfterIncentives] {
+        let shares: Vec<String> = report
+            .specs
+            .iter()
+            .filter_map(|s| {
+                s.kpis
+                    .iter()
+                    .find(|k| k.kpi == kpi)
+                    .and_then(|k| k.parameter_share)
+                    .map(|p| format!("{} {:.0}%", s.name, 100.0 * p))
+            })
+            .collect();
+        if !shares.is_empty() {
+            let _ = writeln!(
+                out,
+                "Parameter uncertainty (what the records leave open) in the P5–P95 range of {}: {}.",
+                kpi.label().to_lowercase(),
+                shares.join(", ")
+            );
+        }
+    }
     out
 }
 

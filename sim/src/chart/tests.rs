@@ -40,6 +40,7 @@ fn spec(name: &str, baseline: bool, lift: f64) -> SpecReport {
             KpiReport {
                 kpi,
                 summary: summary(mean, spread),
+                parameter_share: None,
             }
         })
         .collect();

@@ -82,7 +82,26 @@ pub fn simulate_replication(
     specs: &CompiledSpecs,
     replication: u64,
 ) -> Vec<Outcome> {
-    let drawn = parameters(scenario, replication, true);
+    replicate(scenario, specs, replication, true)
+}
+
+/// [`simulate_replication`] with a calibrated scenario's parameters at their estimates:
+/// the same worlds and shocks without the parameter draw.
+pub fn simulate_replication_at_estimates(
+    scenario: &Scenario,
+    specs: &CompiledSpecs,
+    replication: u64,
+) -> Vec<Outcome> {
+    replicate(scenario, specs, replication, false)
+}
+
+fn replicate(
+    scenario: &Scenario,
+    specs: &CompiledSpecs,
+    replication: u64,
+    draw: bool,
+) -> Vec<Outcome> {
+    let drawn = parameters(scenario, replication, draw);
     let mut rng = replication_rng(scenario.file().seed, replication);
     let world = world::World::draw(scenario, &drawn.as_world_draw(), &mut rng);
     specs
