@@ -96,19 +96,8 @@ fn draws(c: &mut Criterion) {
 fn calibration(c: &mut Criterion) {
     use chanlab_sim::backtest::{self, backtest};
     use chanlab_sim::calibrate::{Options, calibrate};
-    use chanlab_sim::from_records::Records;
     let records = chanlab_sim::synthesize::synthesize(&mid_size(), 24, 7).expect("records");
-    let view = Records {
-        regions: &records.regions,
-        reps: &records.reps,
-        partners: &records.partners,
-        sales: &records.sales,
-        activities: &records.activities,
-        baseline: &records.spec,
-        stage_changes: &records.stage_changes,
-        goals: &records.goals,
-        assessments: &records.assessments,
-    };
+    let view = records.records();
     let mut group = c.benchmark_group("calibration");
     group.sample_size(10);
     group.bench_function("calibrate_mid_size_24_months", |b| {

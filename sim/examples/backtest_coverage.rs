@@ -29,17 +29,7 @@ fn channel(behaviour: &str) -> scenario::Scenario {
 }
 
 fn view(s: &SyntheticRecords) -> Records<'_> {
-    Records {
-        regions: &s.regions,
-        reps: &s.reps,
-        partners: &s.partners,
-        sales: &s.sales,
-        activities: &s.activities,
-        baseline: &s.spec,
-        stage_changes: &s.stage_changes,
-        goals: &s.goals,
-        assessments: &s.assessments,
-    }
+    s.records()
 }
 
 fn main() {

@@ -71,6 +71,24 @@ pub struct SyntheticRecords {
     pub truth: Truth,
 }
 
+impl SyntheticRecords {
+    /// The records as the calibration and `from_records::build` read them, the published
+    /// spec as the baseline.
+    pub fn records(&self) -> crate::from_records::Records<'_> {
+        crate::from_records::Records {
+            regions: &self.regions,
+            reps: &self.reps,
+            partners: &self.partners,
+            sales: &self.sales,
+            activities: &self.activities,
+            baseline: &self.spec,
+            stage_changes: &self.stage_changes,
+            goals: &self.goals,
+            assessments: &self.assessments,
+        }
+    }
+}
+
 /// The parameters behind synthesized records, for checking what a calibration recovers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Truth {

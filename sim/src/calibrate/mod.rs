@@ -354,17 +354,7 @@ pub fn calibrate(records: Records<'_>, options: &Options) -> Result<Calibration,
             .into_par_iter()
             .filter_map(|s| {
                 let synthetic = synthesize(&built.scenario, months, s).ok()?;
-                let view = Records {
-                    regions: &synthetic.regions,
-                    reps: &synthetic.reps,
-                    partners: &synthetic.partners,
-                    sales: &synthetic.sales,
-                    activities: &synthetic.activities,
-                    baseline: &synthetic.spec,
-                    stage_changes: &synthetic.stage_changes,
-                    goals: &synthetic.goals,
-                    assessments: &synthetic.assessments,
-                };
+                let view = synthetic.records();
                 // The synthetic records name their own regions: map them back by position.
                 let mut m = Moments::of(&view, window, &trial.behaviour);
                 m.touches = synthetic
