@@ -18,6 +18,7 @@
 //! [`calibrate`] is pure (no I/O, no clock); the CLI's `chanlab calibrate`, the API's
 //! `POST /scenarios/from-records` with `calibrate` and the backtest call it.
 
+pub mod chart;
 mod fit;
 mod moments;
 
