@@ -2,6 +2,7 @@
 //! version of a process spec, and the simulation side's scenarios, runs and results.
 
 use chanlab_shared::{ProcessSpec, ProcessSpecId};
+use chanlab_sim::calibrate::FitReport;
 use chanlab_sim::engine::RunResult;
 use chanlab_sim::from_records::CalibrationReport;
 use chanlab_sim::scenario::ScenarioFile;
@@ -62,6 +63,12 @@ pub struct ScenarioRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub calibration: Option<CalibrationReport>,
+    /// For a scenario built with `calibrate`: how each behaviour parameter was fitted, its
+    /// estimate, 90% interval and whether the records identify it, and each moment recorded
+    /// against simulated (sim/MODEL.md §12.2–12.4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub fit: Option<FitReport>,
 }
 
 /// Where a run is in its life.

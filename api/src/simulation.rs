@@ -15,9 +15,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chanlab_shared::{
-    Activity, Assessment, Goal, Partner, ProcessSpec, ProcessSpecId, Region, Rep, SalesRecord,
-    SpecStatus, StageChange,
+    Activity, Assessment, Goal, Month, Partner, ProcessSpec, ProcessSpecId, Region, Rep,
+    SalesRecord, SpecStatus, StageChange,
 };
+use chanlab_sim::calibrate::{self, CalibrateError, Calibration};
 use chanlab_sim::engine::{self, EngineError, RunOptions};
 use chanlab_sim::from_records::{self, Calibrated, FromRecordsError, Options, Records};
 use chanlab_sim::scenario::Scenario;
@@ -341,14 +342,61 @@ pub fn load_records(store: &Store) -> Result<LoadedRecords, StorageError> {
     })
 }
 
-/// Builds a scenario from loaded records: the baseline is the published version of
-/// `spec` when given, else the most recently published spec.
-pub fn calibrate(
+impl LoadedRecords {
+    /// The records as the simulator reads them, under `baseline`.
+    pub fn view<'a>(&'a self, baseline: &'a ProcessSpec) -> Records<'a> {
+        Records {
+            regions: &self.regions,
+            reps: &self.reps,
+            partners: &self.partners,
+            sales: &self.sales,
+            activities: &self.activities,
+            baseline,
+            stage_changes: &self.stage_changes,
+            goals: &self.goals,
+            assessments: &self.assessments,
+        }
+    }
+}
+
+/// The published spec in force at the end of `month` (the latest published on or before
+/// it), or the latest one: the baseline of a calibration as of that month and of a backtest
+/// cut there. `None` when no spec is published.
+pub fn spec_in_force(records: &LoadedRecords, month: Option<Month>) -> Option<&ProcessSpec> {
+    let end = month.and_then(|m| m.plus(1)).map(|m| m.first_day());
+    records
+        .published
+        .iter()
+        .filter(|s| match (end, s.published_on) {
+            (Some(end), Some(on)) => on < end,
+            _ => true,
+        })
+        .max_by_key(|s| (s.published_on, s.id))
+        .or_else(|| {
+            records
+                .published
+                .iter()
+                .max_by_key(|s| (s.published_on, s.id))
+        })
+}
+
+/// The 409 when no spec is published.
+fn nothing_published() -> ApiError {
+    ApiError::Conflict {
+        detail: "no process spec is published: publish the spec in force (POST /process-specs/{id}/publish), which becomes the baseline".to_owned(),
+        allowed: Vec::new(),
+    }
+}
+
+/// The baseline: the published version of `spec` when given (422 on `process_spec_id`
+/// otherwise), else the spec in force at the end of `month` ([`spec_in_force`]; 409 when
+/// none is published).
+pub fn baseline(
     records: &LoadedRecords,
     spec: Option<ProcessSpecId>,
-    options: &Options,
-) -> Result<Calibrated, ApiError> {
-    let baseline = match spec {
+    month: Option<Month>,
+) -> Result<&ProcessSpec, ApiError> {
+    match spec {
         Some(id) => records
             .published
             .iter()
@@ -358,33 +406,45 @@ pub fn calibrate(
                     "process_spec_id",
                     format!("the process spec {id} has no published version"),
                 )
-            })?,
-        None => records
-            .published
-            .iter()
-            .max_by_key(|s| (s.published_on, s.id))
-            .ok_or_else(|| ApiError::Conflict {
-                detail: "no process spec is published: publish the spec in force (POST /process-specs/{id}/publish), which becomes the baseline".to_owned(),
-                allowed: Vec::new(),
-            })?,
-    };
-    from_records::build(
-        Records {
-            regions: &records.regions,
-            reps: &records.reps,
-            partners: &records.partners,
-            sales: &records.sales,
-            activities: &records.activities,
-            baseline,
-            stage_changes: &records.stage_changes,
-            goals: &records.goals,
-            assessments: &records.assessments,
-        },
-        options,
-    )
-    .map_err(|e| match e {
+            }),
+        None => spec_in_force(records, month).ok_or_else(nothing_published),
+    }
+}
+
+fn from_records_error(e: FromRecordsError) -> ApiError {
+    match e {
         FromRecordsError::Option { field, message } => ApiError::field(field, message),
         FromRecordsError::Records(detail) => ApiError::Conflict {
+            detail,
+            allowed: Vec::new(),
+        },
+    }
+}
+
+/// Builds a scenario from loaded records: the baseline is the published version of
+/// `spec` when given, else the most recently published spec.
+pub fn calibrate(
+    records: &LoadedRecords,
+    spec: Option<ProcessSpecId>,
+    options: &Options,
+) -> Result<Calibrated, ApiError> {
+    let baseline = baseline(records, spec, None)?;
+    from_records::build(records.view(baseline), options).map_err(from_records_error)
+}
+
+/// Builds a scenario from loaded records and fits the behaviour parameters they identify
+/// (sim/MODEL.md §12.2–12.4): the baseline is the published version of `spec` when given,
+/// else the spec in force at the as-of month. Records too short to calibrate from are a
+/// 409 saying what is missing.
+pub fn fit(
+    records: &LoadedRecords,
+    spec: Option<ProcessSpecId>,
+    options: &calibrate::Options,
+) -> Result<Calibration, ApiError> {
+    let baseline = baseline(records, spec, options.scenario.as_of)?;
+    calibrate::calibrate(records.view(baseline), options).map_err(|e| match e {
+        CalibrateError::Records(e) => from_records_error(e),
+        CalibrateError::TooShort(detail) => ApiError::Conflict {
             detail,
             allowed: Vec::new(),
         },

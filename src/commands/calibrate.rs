@@ -7,13 +7,13 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, anyhow};
-use chanlab_api::simulation::LoadedRecords;
+use chanlab_api::simulation::{LoadedRecords, spec_in_force};
 use chanlab_api::startup::open_storage;
 use chanlab_api::storage::Store;
 use chanlab_shared::Month;
 use chanlab_sim::backtest::{self, Backtest, BacktestError};
 use chanlab_sim::calibrate::{self, CalibrateError, FitReport};
-use chanlab_sim::from_records::{Options, Records};
+use chanlab_sim::from_records::Options;
 use chanlab_sim::synthesize::synthesize;
 
 use super::Outcome;
@@ -243,37 +243,6 @@ fn load_records(dir: &std::path::Path) -> anyhow::Result<Result<LoadedRecords, S
     Ok(Ok(records))
 }
 
-fn records_view<'a>(
-    r: &'a LoadedRecords,
-    baseline: &'a chanlab_shared::ProcessSpec,
-) -> Records<'a> {
-    Records {
-        regions: &r.regions,
-        reps: &r.reps,
-        partners: &r.partners,
-        sales: &r.sales,
-        activities: &r.activities,
-        baseline,
-        stage_changes: &r.stage_changes,
-        goals: &r.goals,
-        assessments: &r.assessments,
-    }
-}
-
-/// The published spec in force at the end of `month` (the latest published on or before
-/// it), or the latest one.
-fn spec_in_force(r: &LoadedRecords, month: Option<Month>) -> Option<&chanlab_shared::ProcessSpec> {
-    let end = month.and_then(|m| m.plus(1)).map(|m| m.first_day());
-    r.published
-        .iter()
-        .filter(|s| match (end, s.published_on) {
-            (Some(end), Some(on)) => on < end,
-            _ => true,
-        })
-        .max_by_key(|s| (s.published_on, s.id))
-        .or_else(|| r.published.iter().max_by_key(|s| (s.published_on, s.id)))
-}
-
 pub(crate) fn calibrate_records(
     args: CalibrateArgs,
     out: &mut dyn Write,
@@ -307,7 +276,7 @@ pub(crate) fn calibrate_records(
         simulations: args.simulations,
         seed: 1,
     };
-    let c = match calibrate::calibrate(records_view(&records, baseline), &options) {
+    let c = match calibrate::calibrate(records.view(baseline), &options) {
         Ok(c) => c,
         Err(e) => return refuse(&e.to_string(), matches!(e, CalibrateError::TooShort(_))),
     };
@@ -425,7 +394,7 @@ pub(crate) fn backtest_records(args: BacktestArgs, out: &mut dyn Write) -> anyho
             ..calibrate::Options::default()
         },
     };
-    let b = match backtest::backtest(records_view(&records, baseline), &options) {
+    let b = match backtest::backtest(records.view(baseline), &options) {
         Ok(b) => b,
         Err(BacktestError::Holdout(m)) => {
             writeln!(io::stderr().lock(), "error: --holdout-months: {m}")?;
