@@ -113,10 +113,7 @@ pub async fn create_backtest(
             ),
         ));
     }
-    let records = state
-        .store
-        .run(|s| crate::simulation::load_records(s))
-        .await??;
+    let records = state.store.run(crate::simulation::load_records).await??;
     let holdout = match backtest::holdout(&records.sales, request.holdout_months) {
         Ok(h) => h,
         Err(BacktestError::Holdout(message)) => {
