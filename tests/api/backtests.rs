@@ -197,3 +197,58 @@ async fn an_unknown_backtest_is_404_and_its_chart_too() {
         .await
         .problem(404);
 }
+
+#[actix_web::test]
+async fn a_backtest_over_http_equals_the_clis_on_the_same_data_directory() {
+    let app = spawn_app_with_records(&synthetic(14, 4), RunLimits::default()).await;
+    let res = app
+        .post(
+            "/backtests",
+            &json!({"holdout_months": 2, "replications": 10, "seed": 3}),
+        )
+        .await;
+    assert_eq!(res.status, 202, "{}", res.text());
+    let location = res.header("location").unwrap();
+    let done = follow(&app, &location).await;
+    assert_eq!(done["status"], "done", "{done}");
+    let svg = app.get(&format!("{location}/chart.svg")).await;
+    assert_eq!(svg.status, 200);
+    // The CLI opens the data directory itself, so the server must let go of it first.
+    let dir = app.stop().await;
+    let chart = dir.path().join("backtest.svg");
+
+    let mut out = None;
+    for _ in 0..100 {
+        let run = std::process::Command::new(env!("CARGO_BIN_EXE_chanlab"))
+            .args([
+                "backtest",
+                "--holdout-months",
+                "2",
+                "--replications",
+                "10",
+                "--seed",
+                "3",
+                "--format",
+                "json",
+                "--data-dir",
+            ])
+            .arg(dir.path())
+            .arg("--chart")
+            .arg(&chart)
+            .output()
+            .unwrap();
+        if run.status.success() {
+            out = Some(run);
+            break;
+        }
+        // sled keeps the directory locked until the server's threads have let go of it.
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = out.expect("chanlab backtest succeeds once the server is gone");
+    let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        done["result"], cli,
+        "the API's backtest differs from the CLI's"
+    );
+    assert_eq!(svg.body, std::fs::read(&chart).unwrap(), "the same chart");
+}
