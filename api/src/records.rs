@@ -1,7 +1,10 @@
 //! Records the API keeps besides the domain's own: a partner's lifecycle moves, each
-//! version of a process spec, and the simulation side's scenarios, runs and results.
+//! version of a process spec, and the simulation side's scenarios, runs, backtests and
+//! results.
 
-use chanlab_shared::{ProcessSpec, ProcessSpecId};
+use chanlab_shared::{Currency, Month, ProcessSpec, ProcessSpecId};
+use chanlab_sim::backtest::Backtest;
+use chanlab_sim::calibrate::FitReport;
 use chanlab_sim::engine::RunResult;
 use chanlab_sim::from_records::CalibrationReport;
 use chanlab_sim::scenario::ScenarioFile;
@@ -62,6 +65,12 @@ pub struct ScenarioRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub calibration: Option<CalibrationReport>,
+    /// For a scenario built with `calibrate`: how each behaviour parameter was fitted, its
+    /// estimate, 90% interval and whether the records identify it, and each moment recorded
+    /// against simulated (sim/MODEL.md §12.2–12.4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub fit: Option<FitReport>,
 }
 
 /// Where a run is in its life.
@@ -153,4 +162,59 @@ pub struct RunOutput {
     pub run_id: Uuid,
     /// The result, exactly as the engine returned it.
     pub result: RunResult,
+}
+
+/// A backtest of the records (sim/MODEL.md §12.5): calibrate on the records up to
+/// `holdout_months` before their last month, forecast the months held out, and set the
+/// forecast beside what was recorded. It runs in the background like a run, under the same
+/// limits, and shares a run's statuses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BacktestRecord {
+    /// The backtest's id (a UUIDv7).
+    #[schema(value_type = String, format = Uuid)]
+    pub id: Uuid,
+    /// Where the backtest is: queued, running, done (the result is available), failed or
+    /// interrupted.
+    pub status: RunStatus,
+    /// Months held out at the end of the records.
+    pub holdout_months: u32,
+    /// Replications of the forecast.
+    pub replications: u32,
+    /// Seed of the forecast.
+    pub seed: u64,
+    /// The last month calibrated on.
+    pub cut: Month,
+    /// The last month of the records' sales.
+    pub last: Month,
+    /// The currency of the sales scored (the one most sales records are kept in).
+    pub currency: Currency,
+    /// The baseline: the published spec in force at the end of `cut`.
+    #[schema(value_type = String, format = Uuid)]
+    pub process_spec_id: ProcessSpecId,
+    /// When it was accepted.
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+    /// When it started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it stopped (done, failed or interrupted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Why a backtest failed or was interrupted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The result of a finished backtest, stored apart from its record so that status reads
+/// stay small.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BacktestOutput {
+    /// The backtest it belongs to.
+    pub backtest_id: Uuid,
+    /// The result, exactly as the simulator returned it.
+    pub result: Backtest,
 }

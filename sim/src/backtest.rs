@@ -9,7 +9,9 @@
 
 use std::collections::HashMap;
 
-use chanlab_shared::{LifecycleStage, Month, Partner, PartnerId, RegionId, Rep, RepStatus};
+use chanlab_shared::{
+    Currency, LifecycleStage, Month, Partner, PartnerId, RegionId, Rep, RepStatus, SalesRecord,
+};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -125,28 +127,42 @@ pub enum BacktestError {
     Calibrate(#[from] CalibrateError),
 }
 
-/// Backtests `records` (sim/MODEL.md §12.5).
-pub fn backtest(records: Records<'_>, options: &Options) -> Result<Backtest, BacktestError> {
-    let k = options.holdout_months;
-    let currency_of = |r: &Records<'_>| -> Option<chanlab_shared::Currency> {
-        let mut counts: HashMap<&'static str, (usize, chanlab_shared::Currency)> = HashMap::new();
-        for s in r.sales {
-            let c = s.sell_through().currency();
-            counts.entry(c.code()).or_insert((0, c)).0 += 1;
-        }
-        counts
-            .into_values()
-            .max_by_key(|(n, c)| (*n, std::cmp::Reverse(c.code())))
-            .map(|x| x.1)
-    };
-    let currency = currency_of(&records);
-    let months: Vec<Month> = records
-        .sales
+/// The months a backtest holding out `holdout_months` reads, from the sales alone: what a
+/// caller checks before doing any work (the API refuses a bad request before accepting it,
+/// and picks the spec in force at the cut as the baseline).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holdout {
+    /// The currency scored: the one most sales records are kept in.
+    pub currency: Currency,
+    /// The first month of sales in that currency.
+    pub first: Month,
+    /// The last month of sales in that currency.
+    pub last: Month,
+    /// The last month calibrated on: `holdout_months` before `last`.
+    pub cut: Month,
+}
+
+/// Checks `holdout_months` against the months `sales` span (calibration needs
+/// [`MIN_MONTHS`] before the cut) and gives the months a backtest reads.
+pub fn holdout(sales: &[SalesRecord], holdout_months: u32) -> Result<Holdout, BacktestError> {
+    let k = holdout_months;
+    let mut counts: HashMap<&'static str, (usize, Currency)> = HashMap::new();
+    for s in sales {
+        let c = s.sell_through().currency();
+        counts.entry(c.code()).or_insert((0, c)).0 += 1;
+    }
+    let currency = counts
+        .into_values()
+        .max_by_key(|(n, c)| (*n, std::cmp::Reverse(c.code())))
+        .map(|x| x.1);
+    let months: Vec<Month> = sales
         .iter()
         .filter(|s| Some(s.sell_through().currency()) == currency)
         .map(|s| s.month())
         .collect();
-    let (Some(&first), Some(&last)) = (months.iter().min(), months.iter().max()) else {
+    let (Some(currency), Some(&first), Some(&last)) =
+        (currency, months.iter().min(), months.iter().max())
+    else {
         return Err(BacktestError::Holdout(
             "the records hold no sales to hold out".to_owned(),
         ));
@@ -159,6 +175,24 @@ pub fn backtest(records: Records<'_>, options: &Options) -> Result<Backtest, Bac
         )));
     }
     let cut = last.plus(-(k as i32)).expect("inside the records");
+    Ok(Holdout {
+        currency,
+        first,
+        last,
+        cut,
+    })
+}
+
+/// Backtests `records` (sim/MODEL.md §12.5).
+pub fn backtest(records: Records<'_>, options: &Options) -> Result<Backtest, BacktestError> {
+    let k = options.holdout_months;
+    let Holdout {
+        currency,
+        first,
+        last,
+        cut,
+    } = holdout(records.sales, k)?;
+    let currency = Some(currency);
     let owned = Cut::of(&records, cut);
     let view = owned.view(&records);
     let mut calibration = options.calibration.clone();

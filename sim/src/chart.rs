@@ -409,7 +409,7 @@ fn money_scale(magnitude: f64) -> (f64, &'static str) {
 }
 
 /// A tick label: the same scale and number of decimals on every tick of an axis.
-fn axis_label(value: f64, step: f64, magnitude: f64, unit: Unit) -> String {
+pub(crate) fn axis_label(value: f64, step: f64, magnitude: f64, unit: Unit) -> String {
     match unit {
         Unit::Money => {
             let (scale, suffix) = money_scale(magnitude);

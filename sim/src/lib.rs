@@ -11,6 +11,7 @@
 //! reports errors with the field path; reading the file from disk is the caller's job.
 
 pub mod backtest;
+pub mod backtest_chart;
 pub mod bundled;
 pub mod calibrate;
 pub mod chart;

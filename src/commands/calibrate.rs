@@ -7,13 +7,14 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, anyhow};
-use chanlab_api::simulation::LoadedRecords;
+use chanlab_api::simulation::{LoadedRecords, backtest_options, spec_in_force};
 use chanlab_api::startup::open_storage;
 use chanlab_api::storage::Store;
 use chanlab_shared::Month;
 use chanlab_sim::backtest::{self, Backtest, BacktestError};
+use chanlab_sim::backtest_chart;
 use chanlab_sim::calibrate::{self, CalibrateError, FitReport};
-use chanlab_sim::from_records::{Options, Records};
+use chanlab_sim::from_records::Options;
 use chanlab_sim::synthesize::synthesize;
 
 use super::Outcome;
@@ -83,6 +84,9 @@ pub(crate) struct BacktestArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = BacktestFormat::Table)]
     pub(crate) format: BacktestFormat,
+    /// Also write the chart (forecast fan, recorded history and held-out actuals) as SVG.
+    #[arg(long, value_name = "FILE.svg")]
+    pub(crate) chart: Option<PathBuf>,
 }
 
 /// Formats of a backtest.
@@ -243,37 +247,6 @@ fn load_records(dir: &std::path::Path) -> anyhow::Result<Result<LoadedRecords, S
     Ok(Ok(records))
 }
 
-fn records_view<'a>(
-    r: &'a LoadedRecords,
-    baseline: &'a chanlab_shared::ProcessSpec,
-) -> Records<'a> {
-    Records {
-        regions: &r.regions,
-        reps: &r.reps,
-        partners: &r.partners,
-        sales: &r.sales,
-        activities: &r.activities,
-        baseline,
-        stage_changes: &r.stage_changes,
-        goals: &r.goals,
-        assessments: &r.assessments,
-    }
-}
-
-/// The published spec in force at the end of `month` (the latest published on or before
-/// it), or the latest one.
-fn spec_in_force(r: &LoadedRecords, month: Option<Month>) -> Option<&chanlab_shared::ProcessSpec> {
-    let end = month.and_then(|m| m.plus(1)).map(|m| m.first_day());
-    r.published
-        .iter()
-        .filter(|s| match (end, s.published_on) {
-            (Some(end), Some(on)) => on < end,
-            _ => true,
-        })
-        .max_by_key(|s| (s.published_on, s.id))
-        .or_else(|| r.published.iter().max_by_key(|s| (s.published_on, s.id)))
-}
-
 pub(crate) fn calibrate_records(
     args: CalibrateArgs,
     out: &mut dyn Write,
@@ -307,7 +280,7 @@ pub(crate) fn calibrate_records(
         simulations: args.simulations,
         seed: 1,
     };
-    let c = match calibrate::calibrate(records_view(&records, baseline), &options) {
+    let c = match calibrate::calibrate(records.view(baseline), &options) {
         Ok(c) => c,
         Err(e) => return refuse(&e.to_string(), matches!(e, CalibrateError::TooShort(_))),
     };
@@ -412,27 +385,23 @@ pub(crate) fn backtest_records(args: BacktestArgs, out: &mut dyn Write) -> anyho
             return Ok(Outcome::InvalidInput);
         }
     };
-    let last = records.sales.iter().map(|s| s.month()).max();
-    let cut = last.and_then(|m| m.plus(-(args.holdout_months as i32)));
-    let Some(baseline) = spec_in_force(&records, cut) else {
+    let holdout = match backtest::holdout(&records.sales, args.holdout_months) {
+        Ok(h) => h,
+        Err(BacktestError::Holdout(m)) => {
+            writeln!(io::stderr().lock(), "error: --holdout-months: {m}")?;
+            return Ok(Outcome::InvalidInput);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let Some(baseline) = spec_in_force(&records, Some(holdout.cut)) else {
         writeln!(
             io::stderr().lock(),
             "error: --data-dir: no process spec is published\n  fix: publish the spec in force; it is the baseline"
         )?;
         return Ok(Outcome::InvalidInput);
     };
-    let options = backtest::Options {
-        holdout_months: args.holdout_months,
-        calibration: calibrate::Options {
-            scenario: Options {
-                replications: args.replications,
-                seed: args.seed,
-                ..Options::default()
-            },
-            ..calibrate::Options::default()
-        },
-    };
-    let b = match backtest::backtest(records_view(&records, baseline), &options) {
+    let options = backtest_options(args.holdout_months, args.replications, args.seed);
+    let b = match backtest::backtest(records.view(baseline), &options) {
         Ok(b) => b,
         Err(BacktestError::Holdout(m)) => {
             writeln!(io::stderr().lock(), "error: --holdout-months: {m}")?;
@@ -442,6 +411,10 @@ pub(crate) fn backtest_records(args: BacktestArgs, out: &mut dyn Write) -> anyho
             return refuse(&e.to_string(), matches!(e, CalibrateError::TooShort(_)));
         }
     };
+    if let Some(path) = &args.chart {
+        let svg = backtest_chart::svg(&b, holdout.currency.code());
+        super::simulate::write_file(path, svg.as_bytes())?;
+    }
     match args.format {
         BacktestFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&b)?)?,
         BacktestFormat::Csv => out.write_all(backtest_csv(&b).as_bytes())?,

@@ -7,7 +7,9 @@ use chanlab_api::auth::{Access, POLICY, RoleName, access, policy_table_markdown}
 use chanlab_api::operations;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, eur, rules, spawn_app};
+use chanlab_api::simulation::RunLimits;
+
+use crate::helpers::{TestApp, eur, rules, spawn_app, spawn_app_with_records, synthetic};
 use crate::scenarios::small_scenario;
 
 /// Records every operation can address, all inside one region and owned by one rep.
@@ -33,6 +35,8 @@ struct World {
     spare_scenario: String,
     run: String,
     spare_run: String,
+    /// A finished backtest, when the server holds records long enough for one.
+    backtest: String,
     /// A training session of the token under test when its role may start one, else the
     /// admin's.
     session: String,
@@ -78,6 +82,9 @@ async fn world(app: &TestApp) -> World {
         spare_scenario: crate::runs::scenario(app, &small_scenario(4)).await,
         run: crate::runs::finished_run(app, &scenario).await,
         spare_run: crate::runs::finished_run(app, &scenario).await,
+        // No records long enough to backtest: an id no backtest has (the role matrix, which
+        // needs one, backtests synthesized records).
+        backtest: "0193a3e0-7c3f-7000-8000-000000000000".to_owned(),
         scenario,
         contract: app.create("/contracts", &contract_body(&partner)).await,
         spare_contract: app.create("/contracts", &contract_body(&partner)).await,
@@ -340,6 +347,17 @@ fn request(op: &str, w: &World) -> (Method, String, Option<(&'static str, Vec<u8
             format!("/scenarios/{}/runs", w.scenario),
             j(json!({"replications": 4})),
         ),
+        "create_backtest" => (
+            Method::POST,
+            "/backtests".into(),
+            j(json!({"holdout_months": 1, "replications": 10})),
+        ),
+        "get_backtest" => (Method::GET, format!("/backtests/{}", w.backtest), None),
+        "get_backtest_chart" => (
+            Method::GET,
+            format!("/backtests/{}/chart.svg", w.backtest),
+            None,
+        ),
         "get_run" => (Method::GET, format!("/runs/{}", w.run), None),
         "get_run_chart" => (Method::GET, format!("/runs/{}/chart.svg", w.run), None),
         "delete_run" => (Method::DELETE, format!("/runs/{}", w.spare_run), None),
@@ -402,8 +420,16 @@ fn the_readme_role_table_is_the_policy() {
 }
 
 async fn check_every_cell_for(role: RoleName) {
-    let app = spawn_app().await;
+    // Records long enough to backtest, backtested before the world's own records join them
+    // (room for the runs and backtests the matrix starts besides).
+    let limits = RunLimits {
+        max_running: 4,
+        ..RunLimits::default()
+    };
+    let app = spawn_app_with_records(&synthetic(14, 4), limits).await;
+    let backtest = crate::backtests::finished_backtest(&app).await;
     let mut w = world(&app).await;
+    w.backtest = backtest;
     let token = match role {
         RoleName::Admin => app.admin.clone(),
         RoleName::RegionalManager => app.token("regional_manager", Some(&w.region), None).await,

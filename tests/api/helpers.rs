@@ -8,7 +8,9 @@ use chanlab_api::auth::{RoleName, TokenRequest, create_token_blocking};
 use chanlab_api::simulation::RunLimits;
 use chanlab_api::startup::{Application, open_storage};
 use chanlab_api::storage::{SledStorage, Storage, Store};
+use chanlab_api::synthetic::write_synthetic;
 use chanlab_shared::Name;
+use chanlab_sim::synthesize::{SyntheticRecords, synthesize};
 use serde_json::{Value, json};
 
 /// A running server and a client for it.
@@ -69,6 +71,33 @@ pub(crate) async fn spawn_app() -> TestApp {
 /// Starts a server on a fresh data directory, running simulations under `limits`.
 pub(crate) async fn spawn_app_with(limits: RunLimits) -> TestApp {
     spawn_app_over(limits, |sled| sled).await
+}
+
+/// Starts a server on a fresh data directory that holds `records` (synthesized, written the
+/// way `chanlab records synthesize --data-dir` writes them) before it starts, running
+/// simulations under `limits`.
+pub(crate) async fn spawn_app_with_records(
+    records: &SyntheticRecords,
+    limits: RunLimits,
+) -> TestApp {
+    spawn_app_over(limits, |sled| {
+        write_synthetic(&Store::new(sled.clone()), records).expect("synthetic records");
+        sled
+    })
+    .await
+}
+
+/// Synthesized records of the bundled mid-size channel (four regions, 32 reps, 360
+/// partners): `months` of history from 2027-01, the same for the same seed.
+pub(crate) fn synthetic(months: u32, seed: u64) -> SyntheticRecords {
+    let text = chanlab_sim::bundled::find_scenario("mid-size")
+        .expect("bundled")
+        .text;
+    let scenario = chanlab_sim::scenario::parse(text, chanlab_sim::files::Format::Toml, &|_| {
+        Err("no files".to_owned())
+    })
+    .expect("the bundled scenario parses");
+    synthesize(&scenario, months, seed).expect("synthesized")
 }
 
 /// Starts a server over `wrap` of the sled storage on a fresh data directory: for a

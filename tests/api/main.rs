@@ -2,6 +2,7 @@
 //! own temporary data directory and talks HTTP to it.
 
 mod access;
+mod backtests;
 mod concurrency;
 mod crash;
 mod crud;

@@ -381,3 +381,75 @@ async fn the_cli_builds_the_same_scenario_from_a_data_directory() {
     let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(cli, api["scenario"]);
 }
+
+#[actix_web::test]
+async fn from_records_with_calibrate_fits_the_parameters_and_the_scenario_runs() {
+    let app = crate::helpers::spawn_app_with_records(
+        &crate::helpers::synthetic(16, 4),
+        chanlab_api::simulation::RunLimits::default(),
+    )
+    .await;
+
+    let res = app
+        .post(
+            "/scenarios/from-records",
+            &json!({"calibrate": true, "horizon_months": 6, "replications": 20, "seed": 3}),
+        )
+        .await;
+
+    assert_eq!(res.status, 201, "{}", res.text());
+    let body = res.json();
+    let fit = &body["fit"];
+    assert_eq!(fit["months"], 16, "{fit}");
+    let parameters = fit["parameters"].as_array().unwrap();
+    assert!(parameters.iter().all(|p| p["identified"].is_boolean()));
+    assert!(parameters.iter().any(|p| p["identified"] == true), "{fit}");
+    assert!(
+        parameters
+            .iter()
+            .filter(|p| p["identified"] == false)
+            .all(|p| p["interval"].is_null() && !p["note"].as_str().unwrap().is_empty())
+    );
+    assert!(!fit["moments"].as_array().unwrap().is_empty());
+    assert!(
+        body["scenario"]["uncertainty"].is_object(),
+        "the scenario carries its parameter uncertainty"
+    );
+    assert!(body["calibration"]["partners"].is_array());
+    // Stored as answered, and it runs like any other scenario.
+    let location = res.header("location").unwrap();
+    let stored = app.get(&location).await.json();
+    assert_eq!(stored, body);
+    let id = body["id"].as_str().unwrap();
+    crate::runs::finished_run(&app, id).await;
+}
+
+#[actix_web::test]
+async fn from_records_with_calibrate_on_too_short_a_history_is_409_saying_what_is_missing() {
+    let app = spawn_app().await;
+    seed(&app).await;
+    let before = app.get("/scenarios").await.json();
+
+    let res = app
+        .post(
+            "/scenarios/from-records",
+            &json!({"calibrate": true, "as_of": "2026-06", "replications": 20}),
+        )
+        .await;
+
+    let problem = res.problem(409);
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("at least 12 months"), "{detail}");
+    assert!(detail.contains("the records hold 6"), "{detail}");
+    assert!(detail.contains("add 6 more"), "{detail}");
+    assert_eq!(app.get("/scenarios").await.json(), before, "nothing stored");
+    // The same request without calibrate builds the plain scenario.
+    let plain = app
+        .post(
+            "/scenarios/from-records",
+            &json!({"as_of": "2026-06", "replications": 20}),
+        )
+        .await;
+    assert_eq!(plain.status, 201, "{}", plain.text());
+    assert!(plain.json().get("fit").is_none());
+}

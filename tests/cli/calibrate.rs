@@ -58,6 +58,7 @@ fn synthesized_records_calibrate_and_backtest_from_a_data_directory() {
     ]);
     assert!(run.status.success(), "{}", run.stderr);
 
+    let chart = std::path::Path::new(&dir).with_file_name("backtest.svg");
     let table = chanlab(&[
         "backtest",
         "--data-dir",
@@ -66,6 +67,8 @@ fn synthesized_records_calibrate_and_backtest_from_a_data_directory() {
         "3",
         "--replications",
         "50",
+        "--chart",
+        chart.to_str().unwrap(),
     ]);
     assert!(table.status.success(), "{}", table.stderr);
     assert!(
@@ -73,6 +76,9 @@ fn synthesized_records_calibrate_and_backtest_from_a_data_directory() {
         "{}",
         table.stdout
     );
+    let svg = std::fs::read_to_string(&chart).unwrap();
+    assert!(svg.starts_with("<?xml"), "{svg}");
+    assert_eq!(svg.matches("<circle").count(), 3, "one per held-out month");
     let csv = chanlab(&[
         "backtest",
         "--data-dir",

@@ -7,6 +7,7 @@
 
 pub mod activities;
 pub mod assessments;
+pub mod backtests;
 pub mod contracts;
 pub mod goals;
 pub mod health;
@@ -53,6 +54,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     assessments::configure(cfg);
     scenarios::configure(cfg);
     runs::configure(cfg);
+    backtests::configure(cfg);
     training::configure(cfg);
 }
 

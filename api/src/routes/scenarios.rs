@@ -7,6 +7,7 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use chanlab_shared::{Month, Name, ProcessSpecId};
+use chanlab_sim::calibrate;
 use chanlab_sim::files::Format;
 use chanlab_sim::from_records::{DEFAULT_CREDIBILITY_MONTHS, Options};
 use chanlab_sim::scenario::{self, Scenario};
@@ -74,7 +75,7 @@ impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalBody<T> {
 /// What `POST /scenarios/from-records` may choose; every field is optional.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"horizon_months": 12, "replications": 200, "seed": 7, "compare": ["stretch"]}))]
+#[schema(example = json!({"horizon_months": 12, "replications": 200, "seed": 7, "compare": ["stretch"], "calibrate": true}))]
 pub struct FromRecordsRequest {
     /// The scenario's name (default `From records as of <month>`).
     #[serde(default)]
@@ -104,6 +105,12 @@ pub struct FromRecordsRequest {
     /// n/(n+k) on its own estimate (default 3).
     #[serde(default)]
     pub credibility_months: Option<f64>,
+    /// Also fit the behaviour parameters the records identify (sim/MODEL.md §12.2–12.4):
+    /// the scenario then carries their uncertainty, drawn afresh in each replication, and
+    /// the answer's `fit` says how each was fitted and whether the records identify it.
+    /// Needs at least 12 months of sales before `as_of` (409 otherwise). Default false.
+    #[serde(default)]
+    pub calibrate: bool,
 }
 
 impl FromRecordsRequest {
@@ -168,6 +175,7 @@ pub(super) fn record_of(scenario: &Scenario, source: ScenarioSource) -> Scenario
         partner_slots: scenario.partner_slots(),
         scenario: scenario.file().clone(),
         calibration: None,
+        fit: None,
     }
 }
 
@@ -233,7 +241,11 @@ pub async fn create_scenario(
 /// potential and starting engagement estimated from its sales history and the activity log
 /// (method in sim/MODEL.md §12), and the published process spec as the baseline, plus any
 /// bundled specs named in `compare`. The answer's `calibration` says, per partner, which
-/// method was used, on how many months of history, and what it gave.
+/// method was used, on how many months of history, and what it gave. With `calibrate`,
+/// the behaviour parameters the records identify are fitted too (the baseline is then the
+/// spec in force at `as_of`), the scenario carries their uncertainty, and the answer's
+/// `fit` reports each parameter and moment; records shorter than a calibration needs are
+/// a 409 saying how many months are missing.
 #[utoipa::path(post, path = "/scenarios/from-records", tag = "simulation", operation_id = "scenario_from_records",
     request_body(content = FromRecordsRequest, description = "Optional; every field has a default."),
     params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first result and creates nothing new.")),
@@ -265,13 +277,24 @@ pub async fn scenario_from_records(
         default_field,
         move |store| {
             let records = crate::simulation::load_records(store)?;
-            let calibrated = crate::simulation::calibrate(
-                &records,
-                request.process_spec_id,
-                &request.options(),
-            )?;
+            let (calibrated, fit) = if request.calibrate {
+                let options = calibrate::Options {
+                    scenario: request.options(),
+                    ..calibrate::Options::default()
+                };
+                let c = crate::simulation::fit(&records, request.process_spec_id, &options)?;
+                (c.calibrated, Some(c.fit))
+            } else {
+                let plain = crate::simulation::calibrate(
+                    &records,
+                    request.process_spec_id,
+                    &request.options(),
+                )?;
+                (plain, None)
+            };
             let mut record = record_of(&calibrated.scenario, ScenarioSource::FromRecords);
             record.calibration = Some(calibrated.report);
+            record.fit = fit;
             let location = format!("/scenarios/{}", record.id);
             Ok((
                 vec![store_put(&record, Expect::Absent)],

@@ -57,6 +57,10 @@ pub enum Kind {
     RunResult,
     /// Training sessions: an exercise played round by round.
     TrainingSession,
+    /// Backtests of the records (status).
+    Backtest,
+    /// The result of a finished backtest, keyed by the backtest's id.
+    BacktestResult,
 }
 
 impl Kind {
@@ -79,6 +83,8 @@ impl Kind {
             Kind::Run => "run",
             Kind::RunResult => "run_result",
             Kind::TrainingSession => "training_session",
+            Kind::Backtest => "backtest",
+            Kind::BacktestResult => "backtest_result",
         }
     }
 }

@@ -9,7 +9,10 @@ use serde::de::DeserializeOwned;
 
 use super::Kind;
 use crate::auth::TokenRecord;
-use crate::records::{RunOutput, RunRecord, ScenarioRecord, SpecVersion, TransitionRecord};
+use crate::records::{
+    BacktestOutput, BacktestRecord, RunOutput, RunRecord, ScenarioRecord, SpecVersion,
+    TransitionRecord,
+};
 use crate::training::TrainingSessionRecord;
 
 /// A value stored in one collection.
@@ -272,6 +275,23 @@ impl Record for RunOutput {
     const KIND: Kind = Kind::RunResult;
     fn key(&self) -> String {
         self.run_id.to_string()
+    }
+}
+
+impl Record for BacktestRecord {
+    const KIND: Kind = Kind::Backtest;
+    fn key(&self) -> String {
+        self.id.to_string()
+    }
+    fn indexes(&self) -> Vec<(String, String)> {
+        vec![entry("status", self.status.as_str())]
+    }
+}
+
+impl Record for BacktestOutput {
+    const KIND: Kind = Kind::BacktestResult;
+    fn key(&self) -> String {
+        self.backtest_id.to_string()
     }
 }
 
