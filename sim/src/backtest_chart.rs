@@ -362,7 +362,7 @@ mod tests {
                 parameters: Vec::new(),
                 moments: Vec::new(),
                 level: (100.0, 5.0),
-                potential_scale: 1.0,
+                potential_scale: Vec::new(),
                 profile: None,
                 notes: Vec::new(),
             },

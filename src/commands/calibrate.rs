@@ -64,6 +64,9 @@ pub(crate) struct CalibrateArgs {
     /// Simulated histories per moment evaluation.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(2..=64))]
     pub(crate) simulations: u32,
+    /// Also draw the moments, recorded against the model, as an SVG chart in FILE.
+    #[arg(long, value_name = "FILE.svg")]
+    pub(crate) chart: Option<PathBuf>,
 }
 
 /// Arguments of `chanlab backtest`.
@@ -287,6 +290,9 @@ pub(crate) fn calibrate_records(
     if let Some(path) = &args.scenario_out {
         let text = serde_json::to_string_pretty(c.calibrated.scenario.file())?;
         super::simulate::write_file(path, format!("{text}\n").as_bytes())?;
+    }
+    if let Some(path) = &args.chart {
+        super::simulate::write_file(path, calibrate::chart::svg(&c.fit).as_bytes())?;
     }
     match args.format {
         crate::cli::OutputFormat::Json => {

@@ -27,6 +27,7 @@ fn synthesized_records_calibrate_and_backtest_from_a_data_directory() {
     assert!(std::path::Path::new(data).join("truth.json").is_file());
 
     let scenario = std::path::Path::new(&dir).with_file_name("calibrated.json");
+    let chart = std::path::Path::new(&dir).with_file_name("fit.svg");
     let fit = chanlab(&[
         "calibrate",
         "--data-dir",
@@ -35,9 +36,16 @@ fn synthesized_records_calibrate_and_backtest_from_a_data_directory() {
         "json",
         "--scenario-out",
         scenario.to_str().unwrap(),
+        "--chart",
+        chart.to_str().unwrap(),
     ]);
     assert!(fit.status.success(), "{}", fit.stderr);
     let report: serde_json::Value = serde_json::from_str(&fit.stdout).unwrap();
+    let svg = std::fs::read_to_string(&chart).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("profile.last"),
+        "the moments chart"
+    );
     assert_eq!(report["months"], 18);
     let parameters = report["parameters"].as_array().unwrap();
     assert!(parameters.iter().any(|p| p["identified"] == true));

@@ -76,7 +76,7 @@ pub fn svg(fit: &FitReport) -> String {
         let fitted: Vec<&str> = fit
             .parameters
             .iter()
-            .filter(|p| p.moments.iter().any(|n| *n == m.moment))
+            .filter(|p| p.moments.contains(&m.moment))
             .map(|p| p.parameter.as_str())
             .collect();
         text(&mut svg, LABEL_RIGHT, y - 2.0, "name end", &m.moment);
