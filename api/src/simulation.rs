@@ -335,7 +335,7 @@ fn execute_backtest(
     store: &Store,
     records: &LoadedRecords,
     mut record: BacktestRecord,
-    _live: &Live,
+    live: &Live,
     threads: usize,
 ) {
     let log = |what: &str, e: &ApiError| {
@@ -360,8 +360,13 @@ fn execute_backtest(
             .num_threads(threads)
             .build()
             .map_err(|e| format!("cannot start {threads} worker threads: {e}"))?;
-        pool.install(|| backtest::backtest(records.view(baseline), &options))
-            .map_err(|e| e.to_string())
+        let progress = || {
+            live.done.fetch_add(1, Ordering::Relaxed);
+        };
+        pool.install(|| {
+            backtest::backtest_with_progress(records.view(baseline), &options, &progress)
+        })
+        .map_err(|e| e.to_string())
     }));
     record.finished_at = Some(Utc::now());
     let output = match outcome {

@@ -185,6 +185,17 @@ pub fn holdout(sales: &[SalesRecord], holdout_months: u32) -> Result<Holdout, Ba
 
 /// Backtests `records` (sim/MODEL.md §12.5).
 pub fn backtest(records: Records<'_>, options: &Options) -> Result<Backtest, BacktestError> {
+    backtest_with_progress(records, options, &|| {})
+}
+
+/// [`backtest`], calling `progress` once per forecast replication finished: the forecast
+/// runs its replications twice (with parameter draws and at the estimates), so there are
+/// 2 × replications calls after the calibration.
+pub fn backtest_with_progress(
+    records: Records<'_>,
+    options: &Options,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Backtest, BacktestError> {
     let k = options.holdout_months;
     let Holdout {
         currency,
@@ -227,6 +238,7 @@ pub fn backtest(records: Records<'_>, options: &Options) -> Result<Backtest, Bac
             .map(|i| {
                 let mut o = Collect::new(k as usize, regions);
                 simulate_observed(scenario, &specs, 0, i, draw, &mut o);
+                progress();
                 o.values
             })
             .collect()

@@ -104,6 +104,31 @@ pub fn restate(
     serde_json::from_value(value).map_err(|e| e.to_string())
 }
 
+/// [`restate`] on a spec, or a patch to one, still in TOML (the training exercises' specs
+/// and choices): every EUR `{amount_minor, currency}` table is restated in `currency`.
+pub fn restate_toml(
+    table: &mut toml::Table,
+    currency: chanlab_shared::Currency,
+    potential_per_seat: f64,
+) {
+    let eur = chanlab_shared::Currency::EUR;
+    if currency == eur {
+        return;
+    }
+    let scale = if potential_per_seat.is_finite() && potential_per_seat > 0.0 {
+        potential_per_seat / REFERENCE_POTENTIAL_PER_SEAT
+    } else {
+        1.0
+    };
+    let Ok(mut value) = serde_json::to_value(&*table) else {
+        return;
+    };
+    restate_amounts(&mut value, eur, currency, scale);
+    if let Ok(restated) = serde_json::from_value::<toml::Table>(value) {
+        *table = restated;
+    }
+}
+
 /// Every `{amount_minor, currency}` object in `value` moved from `from` to `to` at `scale`.
 fn restate_amounts(
     value: &mut serde_json::Value,

@@ -314,7 +314,7 @@ pub fn parse(
 
 /// Monthly potential per rep seat of a channel: counted partners at their tier's
 /// potential plus explicit partners, over the seats.
-fn potential_per_seat(channel: &Channel) -> f64 {
+pub(crate) fn potential_per_seat(channel: &Channel) -> f64 {
     let counted: f64 = channel
         .regions
         .iter()

@@ -111,3 +111,34 @@ fn bad_decisions_are_refused_with_what_is_allowed() {
     ));
     assert!(Session::new(&e, None, Some(1)).is_err());
 }
+
+#[test]
+fn every_exercise_plays_on_a_channel_kept_in_another_currency() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("exercises");
+    let mut played = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let mut file: toml::Table = toml::from_str(&text).unwrap();
+        let patch = file
+            .entry("scenario_patch")
+            .or_insert(toml::Value::Table(Default::default()));
+        patch
+            .as_table_mut()
+            .unwrap()
+            .insert("currency".into(), toml::Value::String("USD".into()));
+        let e = training::load(&toml::to_string(&file).unwrap()).unwrap();
+        assert_eq!(e.scenario().file().currency.code(), "USD");
+        let mut session = Session::new(&e, None, None).unwrap();
+        session.play(&e.defaults()).unwrap();
+        // Every choice's spec is valid in USD too (the choices are restated with the spec).
+        let last: Vec<usize> = e
+            .file
+            .decisions
+            .iter()
+            .map(|d| d.choices.len() - 1)
+            .collect();
+        session.play(&last).unwrap();
+        played += 1;
+    }
+    assert_eq!(played, 5);
+}

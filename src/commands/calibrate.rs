@@ -41,7 +41,9 @@ pub(crate) struct SynthesizeArgs {
         required_unless_present = "out"
     )]
     pub(crate) data_dir: Option<PathBuf>,
-    /// Write the records as JSON files into DIR instead (one file per kind, plus truth.json).
+    /// Write the records as files into DIR instead: CSV in the API's import columns (reps,
+    /// partners, sales, stage changes) and for regions and activities; JSON for the spec,
+    /// goals, assessments and truth.json.
     #[arg(long, value_name = "DIR")]
     pub(crate) out: Option<PathBuf>,
 }
@@ -163,35 +165,8 @@ pub(crate) fn synthesize_records(
     };
     if let Some(dir) = &args.out {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let files: [(&str, String); 10] = [
-            (
-                "regions.json",
-                serde_json::to_string_pretty(&records.regions)?,
-            ),
-            ("reps.json", serde_json::to_string_pretty(&records.reps)?),
-            (
-                "partners.json",
-                serde_json::to_string_pretty(&records.partners)?,
-            ),
-            (
-                "stage_changes.json",
-                serde_json::to_string_pretty(&records.stage_changes)?,
-            ),
-            ("sales.json", serde_json::to_string_pretty(&records.sales)?),
-            (
-                "activities.json",
-                serde_json::to_string_pretty(&records.activities)?,
-            ),
-            ("goals.json", serde_json::to_string_pretty(&records.goals)?),
-            (
-                "assessments.json",
-                serde_json::to_string_pretty(&records.assessments)?,
-            ),
-            ("spec.json", serde_json::to_string_pretty(&records.spec)?),
-            ("truth.json", serde_json::to_string_pretty(&records.truth)?),
-        ];
-        for (name, text) in files {
-            super::simulate::write_file(&dir.join(name), format!("{text}\n").as_bytes())?;
+        for (name, text) in record_files(&records)? {
+            super::simulate::write_file(&dir.join(name), text.as_bytes())?;
         }
     }
     if let Some(dir) = &args.data_dir {
@@ -231,6 +206,162 @@ pub(crate) fn synthesize_records(
         records.assessments.len(),
     )?;
     Ok(Outcome::Success)
+}
+
+/// The synthesized records as files: CSV in the API's import columns where an import exists
+/// (reps, partners, sales, stage changes), CSV for the flat rest (regions, activities),
+/// JSON for the spec, goals, scorecards and the truth.
+fn record_files(
+    r: &chanlab_sim::synthesize::SyntheticRecords,
+) -> anyhow::Result<Vec<(&'static str, String)>> {
+    // An enum's JSON name (`at_risk`, `visit`).
+    fn name<T: serde::Serialize>(v: &T) -> String {
+        serde_json::to_value(v)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+    fn money(m: &chanlab_shared::Money) -> String {
+        let digits = m.currency().minor_digits() as usize;
+        format!("{:.digits$}", m.to_major_f64())
+    }
+    fn table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> anyhow::Result<String> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(header)?;
+        for row in rows {
+            w.write_record(&row)?;
+        }
+        Ok(String::from_utf8(
+            w.into_inner().map_err(|e| anyhow!("{e}"))?,
+        )?)
+    }
+    let json =
+        |v: &dyn erased::Json| -> anyhow::Result<String> { Ok(format!("{}\n", v.pretty()?)) };
+    Ok(vec![
+        (
+            "regions.csv",
+            table(
+                &["id", "name", "regional_manager"],
+                r.regions.iter().map(|x| {
+                    vec![
+                        x.id.to_string(),
+                        x.name.to_string(),
+                        x.regional_manager.to_string(),
+                    ]
+                }),
+            )?,
+        ),
+        (
+            "reps.csv",
+            table(
+                &["id", "name", "region_id", "hired_on", "status", "left_on"],
+                r.reps.iter().map(|x| {
+                    vec![
+                        x.id.to_string(),
+                        x.name.to_string(),
+                        x.region_id.to_string(),
+                        x.hired_on.to_string(),
+                        name(&x.status),
+                        x.left_on.map(|d| d.to_string()).unwrap_or_default(),
+                    ]
+                }),
+            )?,
+        ),
+        (
+            "partners.csv",
+            table(
+                &[
+                    "id",
+                    "name",
+                    "kind",
+                    "tier",
+                    "region_id",
+                    "owner_rep_id",
+                    "stage",
+                ],
+                r.partners.iter().map(|x| {
+                    vec![
+                        x.id.to_string(),
+                        x.name.to_string(),
+                        name(&x.kind),
+                        name(&x.tier),
+                        x.region_id.to_string(),
+                        x.owner_rep_id.map(|o| o.to_string()).unwrap_or_default(),
+                        x.stage().to_string(),
+                    ]
+                }),
+            )?,
+        ),
+        (
+            "stage_changes.csv",
+            table(
+                &["partner_id", "from", "to", "on"],
+                r.stage_changes.iter().map(|x| {
+                    vec![
+                        x.partner_id.to_string(),
+                        x.from.to_string(),
+                        x.to.to_string(),
+                        x.on.to_string(),
+                    ]
+                }),
+            )?,
+        ),
+        (
+            "sales.csv",
+            table(
+                &[
+                    "id",
+                    "partner_id",
+                    "month",
+                    "currency",
+                    "sell_in",
+                    "sell_through",
+                ],
+                r.sales.iter().map(|x| {
+                    vec![
+                        x.id().to_string(),
+                        x.partner_id().to_string(),
+                        x.month().to_string(),
+                        x.sell_in().currency().code().to_owned(),
+                        money(&x.sell_in()),
+                        money(&x.sell_through()),
+                    ]
+                }),
+            )?,
+        ),
+        (
+            "activities.csv",
+            table(
+                &["id", "rep_id", "partner_id", "date", "kind", "outcome"],
+                r.activities.iter().map(|x| {
+                    vec![
+                        x.id.to_string(),
+                        x.rep_id.to_string(),
+                        x.partner_id.to_string(),
+                        x.date.to_string(),
+                        name(&x.kind),
+                        name(&x.outcome),
+                    ]
+                }),
+            )?,
+        ),
+        ("goals.json", json(&r.goals)?),
+        ("assessments.json", json(&r.assessments)?),
+        ("spec.json", json(&r.spec)?),
+        ("truth.json", json(&r.truth)?),
+    ])
+}
+
+/// Pretty JSON of any record list behind one `dyn` (so the file table above is one list).
+mod erased {
+    pub(super) trait Json {
+        fn pretty(&self) -> serde_json::Result<String>;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn pretty(&self) -> serde_json::Result<String> {
+            serde_json::to_string_pretty(self)
+        }
+    }
 }
 
 /// Loads a data directory's records, or says why not (exit 1).

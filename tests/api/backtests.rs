@@ -72,6 +72,11 @@ async fn a_backtest_is_accepted_then_runs_to_its_rows_summary_and_chart() {
     let done = follow(&app, &location).await;
     assert_eq!(done["status"], "done", "{done}");
     assert!(done["started_at"].is_string() && done["finished_at"].is_string());
+    // Both forecasts (with parameter draws and at the estimates) of 20 replications.
+    assert_eq!(
+        done["progress"],
+        serde_json::json!({"done": 40, "total": 40})
+    );
     let result = &done["result"];
     assert_eq!(result["cut"], "2028-01");
     assert_eq!(result["replications"], 20);

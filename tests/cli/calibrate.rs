@@ -120,6 +120,46 @@ fn synthesized_records_calibrate_and_backtest_from_a_data_directory() {
 }
 
 #[test]
+fn synthesized_records_can_be_written_as_files_in_the_import_columns() {
+    let scratch = Scratch::new("synthesize-out");
+    let dir = scratch.write("unused", "");
+    let out = std::path::Path::new(&dir).with_file_name("files");
+    let made = chanlab(&[
+        "records",
+        "synthesize",
+        "mid-size",
+        "--months",
+        "6",
+        "--seed",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(made.status.success(), "{}", made.stderr);
+    let read = |name: &str| std::fs::read_to_string(out.join(name)).unwrap();
+    let partners = read("partners.csv");
+    assert!(
+        partners.starts_with("id,name,kind,tier,region_id,owner_rep_id,stage\n"),
+        "{partners}"
+    );
+    assert_eq!(partners.lines().count(), 1 + 480);
+    assert!(read("reps.csv").starts_with("id,name,region_id,hired_on,status,left_on\n"));
+    assert!(read("sales.csv").starts_with("id,partner_id,month,currency,sell_in,sell_through\n"));
+    assert!(read("stage_changes.csv").starts_with("partner_id,from,to,on\n"));
+    let truth: serde_json::Value = serde_json::from_str(&read("truth.json")).unwrap();
+    assert_eq!(truth["months"], 6);
+    for name in [
+        "regions.csv",
+        "activities.csv",
+        "goals.json",
+        "assessments.json",
+        "spec.json",
+    ] {
+        assert!(out.join(name).is_file(), "{name}");
+    }
+}
+
+#[test]
 fn bad_input_to_calibrate_and_backtest_exits_1_naming_what_to_fix() {
     let scratch = Scratch::new("calibrate-bad");
     let dir = scratch.write("unused", "");

@@ -58,6 +58,9 @@ pub struct BacktestView {
     /// The backtest.
     #[serde(flatten)]
     pub backtest: BacktestRecord,
+    /// Forecast replications finished out of the total (twice `replications`: with
+    /// parameter draws and at the estimates); 0 while the calibration runs.
+    pub progress: crate::records::Progress,
     /// Once done: the same JSON `chanlab backtest --format json` writes: per held-out month
     /// the channel's and each region's actual, mean forecast, P5/P25/P50/P75/P95, bias and
     /// whether the actual lies in each band (`rows`); bias, error and coverage over the
@@ -255,9 +258,19 @@ pub async fn get_backtest(
     } else {
         None
     };
+    let total = 2 * u64::from(backtest.replications);
+    let done = if backtest.status == RunStatus::Done {
+        total
+    } else {
+        state.runs.progress(id).unwrap_or(0).min(total)
+    };
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag(version)))
-        .json(BacktestView { backtest, result }))
+        .json(BacktestView {
+            backtest,
+            progress: crate::records::Progress { done, total },
+            result,
+        }))
 }
 
 /// The backtest's chart: the same SVG as `chanlab backtest --chart` (the forecast fan of

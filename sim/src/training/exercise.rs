@@ -264,7 +264,7 @@ const MAX_POLICIES: usize = 64;
 
 /// Loads an exercise from TOML text.
 pub fn load(text: &str) -> Result<Exercise, TrainingError> {
-    let file: ExerciseFile = files::parse(text, Format::Toml).map_err(TrainingError::File)?;
+    let mut file: ExerciseFile = files::parse(text, Format::Toml).map_err(TrainingError::File)?;
     let invalid = |field: &str, message: String| TrainingError::Exercise {
         exercise: file.id.clone(),
         field: field.to_owned(),
@@ -306,6 +306,22 @@ pub fn load(text: &str) -> Result<Exercise, TrainingError> {
     let mut spec: Table =
         toml::from_str(spec_text).map_err(|e| invalid("spec", format!("unreadable: {e}")))?;
     merge(&mut spec, &file.spec_patch);
+    // On a channel kept in another currency the exercise's money (the spec's and every
+    // choice's) is restated in it, as bundled specs are (bundled::restate).
+    let channel: Option<scenario::ScenarioFile> = {
+        let mut probe = table.clone();
+        probe.insert("specs".into(), Value::Array(Vec::new()));
+        Value::Table(probe).try_into().ok()
+    };
+    if let Some(channel) = channel.filter(|c| c.currency != chanlab_shared::Currency::EUR) {
+        let per_seat = scenario::potential_per_seat(&channel.channel);
+        bundled::restate_toml(&mut spec, channel.currency, per_seat);
+        for decision in &mut file.decisions {
+            for choice in &mut decision.choices {
+                bundled::restate_toml(&mut choice.patch, channel.currency, per_seat);
+            }
+        }
+    }
     // The scenario's own specs are replaced by the starting spec; sessions run schedules.
     let mut entry = Table::new();
     entry.insert("inline".into(), Value::Table(spec.clone()));
