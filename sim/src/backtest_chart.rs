@@ -165,13 +165,22 @@ pub fn svg(backtest: &Backtest, currency: &str) -> String {
         text(
             &mut svg,
             40.0,
-            HEIGHT - 24.0,
+            HEIGHT - 28.0,
             "sub",
             &format!(
-                "Channel: mean bias {:+.1}%, mean absolute error {:.1}%, {inside} of {} held-out months inside P5–P95; parameter uncertainty is {:.0}% of the P5–P95 width.",
+                "Channel: mean bias {:+.1}%, mean absolute error {:.1}%, {inside} of {} held-out months inside P5–P95;",
                 100.0 * s.mean_bias,
                 100.0 * s.mape,
                 s.rows,
+            ),
+        );
+        text(
+            &mut svg,
+            40.0,
+            HEIGHT - 10.0,
+            "sub",
+            &format!(
+                "parameter uncertainty is {:.0}% of the P5–P95 width, the rest is luck.",
                 100.0 * s.parameter_share_of_band
             ),
         );
@@ -190,8 +199,9 @@ fn legend(svg: &mut String) {
         ("actual", "recorded, held out"),
     ];
     let fan = colour(0);
-    for (i, (kind, label)) in entries.iter().enumerate() {
-        let x0 = 420.0 + 96.0 * i as f64;
+    // Each entry as wide as its label (about 6.5 px a character at 11 px) plus its swatch.
+    let mut x0 = 370.0;
+    for (kind, label) in entries.iter() {
         let y0 = 84.0;
         match *kind {
             "band15" | "band30" => svg.push_str(&format!(
@@ -217,6 +227,7 @@ fn legend(svg: &mut String) {
             }
         }
         text(svg, x0 + 20.0, y0, "tick", label);
+        x0 += 30.0 + 6.5 * label.chars().count() as f64;
     }
 }
 
