@@ -146,15 +146,7 @@ pub struct Holdout {
 /// [`MIN_MONTHS`] before the cut) and gives the months a backtest reads.
 pub fn holdout(sales: &[SalesRecord], holdout_months: u32) -> Result<Holdout, BacktestError> {
     let k = holdout_months;
-    let mut counts: HashMap<&'static str, (usize, Currency)> = HashMap::new();
-    for s in sales {
-        let c = s.sell_through().currency();
-        counts.entry(c.code()).or_insert((0, c)).0 += 1;
-    }
-    let currency = counts
-        .into_values()
-        .max_by_key(|(n, c)| (*n, std::cmp::Reverse(c.code())))
-        .map(|x| x.1);
+    let (_, currency) = crate::from_records::currencies(sales.iter());
     let months: Vec<Month> = sales
         .iter()
         .filter(|s| Some(s.sell_through().currency()) == currency)

@@ -10,9 +10,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chanlab_shared::{
-    Activity, ActivityKind, ActivityOutcome, Assessment, Currency, Goal, LifecycleStage, Month,
-    Name, Notes, Partner, PartnerId, Probability, ProcessSpec, ProcessSpecId, Region, RegionId,
-    Rep, RepId, RepStatus, SalesRecord, StageChange, Tier,
+    Activity, ActivityOutcome, Assessment, Currency, Goal, LifecycleStage, Month, Name, Notes,
+    Partner, PartnerId, Probability, ProcessSpec, ProcessSpecId, Region, RegionId, Rep, RepId,
+    RepStatus, SalesRecord, StageChange, Tier,
 };
 use serde::{Deserialize, Serialize};
 
@@ -287,14 +287,22 @@ pub struct PartnerReport {
     pub potential_method: PotentialMethod,
 }
 
-/// Touch weight of an activity kind (sim/MODEL.md §5.6; the model's own table).
-fn touch_weight(kind: ActivityKind) -> f64 {
-    match kind {
-        ActivityKind::Visit => 1.0,
-        ActivityKind::Training => 1.5,
-        ActivityKind::BusinessReview => 1.2,
-        ActivityKind::RecruitingCall | ActivityKind::Negotiation => 0.0,
+/// Sales records per currency code, and the most common currency (a tie goes to the code
+/// first in alphabetical order): the currency a channel's records are read in, by the
+/// scenario built from them and by the backtest that scores it.
+pub fn currencies<'s>(
+    sales: impl Iterator<Item = &'s SalesRecord>,
+) -> (BTreeMap<&'static str, (u64, Currency)>, Option<Currency>) {
+    let mut by_currency: BTreeMap<&'static str, (u64, Currency)> = BTreeMap::new();
+    for s in sales {
+        let c = s.sell_through().currency();
+        by_currency.entry(c.code()).or_insert((0, c)).0 += 1;
     }
+    let main = by_currency
+        .values()
+        .max_by_key(|(n, c)| (*n, std::cmp::Reverse(c.code())))
+        .map(|(_, c)| *c);
+    (by_currency, main)
 }
 
 fn round_to(x: f64, digits: i32) -> f64 {
@@ -379,19 +387,13 @@ pub fn build(records: Records<'_>, options: &Options) -> Result<Calibrated, From
     let partner_ids: BTreeSet<PartnerId> = records.partners.iter().map(|p| p.id).collect();
 
     // Currency: the most common among the sales of known partners.
-    let mut by_currency: BTreeMap<&'static str, (u64, Currency)> = BTreeMap::new();
-    for s in records
-        .sales
-        .iter()
-        .filter(|s| partner_ids.contains(&s.partner_id()))
-    {
-        let c = s.sell_through().currency();
-        by_currency.entry(c.code()).or_insert((0, c)).0 += 1;
-    }
-    let currency = by_currency
-        .values()
-        .max_by_key(|(n, c)| (*n, std::cmp::Reverse(c.code())))
-        .map_or(Currency::EUR, |(_, c)| *c);
+    let (by_currency, main) = currencies(
+        records
+            .sales
+            .iter()
+            .filter(|s| partner_ids.contains(&s.partner_id())),
+    );
+    let currency = main.unwrap_or(Currency::EUR);
     if by_currency.len() > 1 {
         let others: u64 = by_currency
             .values()
@@ -480,7 +482,7 @@ pub fn build(records: Records<'_>, options: &Options) -> Result<Calibrated, From
             continue;
         }
         logging_reps.insert(a.rep_id);
-        *touches.entry(a.partner_id).or_default() += touch_weight(a.kind);
+        *touches.entry(a.partner_id).or_default() += crate::model::touch_weight(a.kind);
     }
 
     let mut histories: HashMap<PartnerId, History> = HashMap::new();

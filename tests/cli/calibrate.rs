@@ -208,3 +208,71 @@ fn bad_input_to_calibrate_and_backtest_exits_1_naming_what_to_fix() {
         short.stderr
     );
 }
+
+#[test]
+fn bad_input_to_synthesize_exits_1_naming_the_flag_or_field_and_writes_nothing() {
+    let scratch = Scratch::new("synthesize-bad");
+    let misspelt = scratch.write("misspelt.toml", "demand_nosie = 0.3\n");
+    let out_of_range = scratch.write("range.toml", "demand_noise = 7\n");
+    let out = std::path::Path::new(&misspelt).with_file_name("out");
+    let out = out.to_str().unwrap();
+
+    let zero = chanlab(&[
+        "records",
+        "synthesize",
+        "mid-size",
+        "--months",
+        "0",
+        "--out",
+        out,
+    ]);
+    assert_eq!(zero.status.code(), Some(1));
+    assert!(
+        zero.stderr
+            .contains("--months: expected 1 to 240 months, found 0"),
+        "{}",
+        zero.stderr
+    );
+
+    let named = chanlab(&[
+        "records",
+        "synthesize",
+        "mid-size",
+        "--months",
+        "6",
+        "--behaviour",
+        &misspelt,
+        "--out",
+        out,
+    ]);
+    assert_eq!(named.status.code(), Some(1));
+    assert!(
+        named
+            .stderr
+            .contains("misspelt.toml: unknown field `demand_nosie`"),
+        "{}",
+        named.stderr
+    );
+    assert!(named.stderr.contains("fix:"), "{}", named.stderr);
+
+    let range = chanlab(&[
+        "records",
+        "synthesize",
+        "mid-size",
+        "--months",
+        "6",
+        "--behaviour",
+        &out_of_range,
+        "--out",
+        out,
+    ]);
+    assert_eq!(range.status.code(), Some(1));
+    assert!(
+        range
+            .stderr
+            .contains("behaviour.demand_noise: expected a number between 0 and 2, found 7"),
+        "{}",
+        range.stderr
+    );
+    assert!(!std::path::Path::new(out).exists(), "nothing is written");
+}

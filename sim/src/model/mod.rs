@@ -176,8 +176,8 @@ impl Drawn {
     fn as_world_draw(&self) -> world::Draw<'_> {
         world::Draw {
             behaviour: &self.behaviour,
-            backing: self.backing.clone(),
-            potential_factor: self.potential_factor.clone(),
+            backing: &self.backing,
+            potential_factor: &self.potential_factor,
         }
     }
 }

@@ -72,9 +72,9 @@ pub(crate) struct World {
 pub(crate) struct Draw<'a> {
     pub(crate) behaviour: &'a Behaviour,
     /// Per region, the stated backing (the scenario's unless drawn).
-    pub(crate) backing: Vec<f64>,
+    pub(crate) backing: &'a [f64],
     /// Per explicit partner, a multiplier on its potential (1 unless drawn).
-    pub(crate) potential_factor: Vec<f64>,
+    pub(crate) potential_factor: &'a [f64],
 }
 
 impl World {
