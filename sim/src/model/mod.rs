@@ -61,10 +61,10 @@ impl SpecDemands {
     /// The demands of `rules` under behaviour `b`.
     pub fn of(rules: &chanlab_shared::ProcessRules, b: &crate::params::Behaviour) -> Self {
         let plan = plan::Plan::compile(rules);
-        let measured = (plan.goal_weights[2] + plan.assessed_recruiting).min(1.0);
+        let measured = (plan.goal_weights.recruiting + plan.assessed_recruiting).min(1.0);
         Self {
             compliance_drive: plan.compliance_drive(b),
-            mandated_touches: plan.mandated_touches,
+            mandated_touches: plan.mandated_touches.0,
             recruiting_share: b.recruiting_share
                 + (b.recruiting_share_if_measured - b.recruiting_share) * measured,
             period_months: plan.period_months.max(1),

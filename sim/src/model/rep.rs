@@ -9,8 +9,56 @@
 use super::plan::Plan;
 use crate::params::Behaviour;
 
-/// Effort levels tried, from the lowest to the highest in `Behaviour::effort_range`.
-const GRID: usize = 11;
+/// Effort levels tried on the coarse grid, from the lowest to the highest in
+/// `Behaviour::effort_range` (§3.6): fine enough that the refinement around the best point
+/// lands within a fortieth of the range.
+pub(crate) const GRID: usize = 11;
+/// The refinements tried around the coarse grid's best point, in grid steps, in order (§3.6).
+pub(crate) const REFINEMENTS: [f64; 4] = [-0.5, 0.5, -0.25, 0.25];
+/// A candidate effort replaces the best so far only if its utility is higher by more than
+/// this, so ties (and rounding noise) go to the lower effort (§3.6).
+pub(crate) const STRICT_IMPROVEMENT: f64 = 1e-9;
+/// Least share of the month left to selling, however much recruiting and mandated touches
+/// ask for: a rep always sells some (§3.4).
+pub(crate) const SELLING_TIME_FLOOR: f64 = 0.2;
+/// Share of recruiting time kept in a period's last month when recruiting is unmeasured and
+/// the rep is short of a revenue goal: recruiting waits (§3.4).
+pub(crate) const RECRUITING_WHEN_SHORT: f64 = 0.5;
+/// Least perceived standard deviation of revenue, so that a reach probability at zero
+/// expected revenue is a step, not 0/0 (§3.5, §3.6).
+pub(crate) const MIN_PERCEIVED_SD: f64 = 1e-9;
+/// Least revenue weight divided by when converting a goal level to revenue, so that a goal
+/// without a revenue part does not divide by zero (§3.5).
+pub(crate) const MIN_REVENUE_WEIGHT: f64 = 1e-9;
+/// Likelihood at full effort from which a goal level becomes the operative goal (§3.5).
+pub(crate) const OPERATIVE_LIKELIHOOD: f64 = 0.5;
+/// A rep pulls in enough to clear a threshold by this factor, not to land on it (§3.7).
+pub(crate) const THRESHOLD_MARGIN: f64 = 1.01;
+/// Share of the month's revenue that an accelerator's higher rate applies to when crossed by
+/// a pull-in: the month's revenue above the start, on average half (§3.7).
+pub(crate) const ACCELERATOR_GAIN_SHARE: f64 = 0.5;
+
+/// What the rep sees of one bonus window (§3.6, §5.2).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct WindowView {
+    /// Goal-metric revenue so far in the window.
+    pub(crate) done: f64,
+    /// Months left in the window, this one included.
+    pub(crate) months_left: u32,
+    /// The window's goal: the goal accrued so far plus goal/L per month left.
+    pub(crate) goal: f64,
+}
+
+/// The rep's period-end deal timing (§3.7).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub(crate) struct Timing {
+    /// Goal-metric revenue pulled in from next month (≥ 0).
+    pub(crate) pull_in: f64,
+    /// Goal-metric revenue pushed out to next month (≥ 0).
+    pub(crate) push_out: f64,
+    /// Discount on the pulled-in revenue, as a share of it.
+    pub(crate) pull_discount: f64,
+}
 
 /// What a rep knows when choosing this month.
 pub(crate) struct Situation<'a> {
@@ -37,9 +85,8 @@ pub(crate) struct Situation<'a> {
     pub(crate) misses: u32,
     /// Whether another goal period follows this one within the horizon.
     pub(crate) more_periods: bool,
-    /// For each bonus: (goal-metric revenue so far in its window, months left in the window,
-    /// the window's goal).
-    pub(crate) windows: &'a [(f64, u32, f64)],
+    /// What the rep sees of each bonus's window, in the plan's bonus order.
+    pub(crate) windows: &'a [WindowView],
 }
 
 /// The rep's choices for the month.
@@ -63,11 +110,12 @@ pub(crate) struct Choice {
     pub(crate) commitment: f64,
 }
 
+/// The rep's choices for the month (sim/MODEL.md §3.3–3.7).
 pub(crate) fn choose(s: &Situation<'_>) -> Choice {
     let b = s.behaviour;
     let plan = s.plan;
     let compliance = compliance(plan, b, s.backing);
-    let measured_recruiting = (plan.goal_weights[2] + plan.assessed_recruiting).min(1.0);
+    let measured_recruiting = (plan.goal_weights.recruiting + plan.assessed_recruiting).min(1.0);
     let mut recruiting = if s.has_prospects {
         b.recruiting_share
             + (b.recruiting_share_if_measured - b.recruiting_share) * measured_recruiting
@@ -76,10 +124,10 @@ pub(crate) fn choose(s: &Situation<'_>) -> Choice {
     };
     if s.months_left == 1 && measured_recruiting == 0.0 && s.goal > 0.0 && s.achieved < s.goal {
         // Short of a revenue goal at period end, recruiting waits.
-        recruiting *= 0.5;
+        recruiting *= RECRUITING_WHEN_SHORT;
     }
     let extra_touches = (compliance * s.mandated_touches - s.own_touches).max(0.0);
-    let selling_share = (1.0 - recruiting - b.touch_time * extra_touches).max(0.2);
+    let selling_share = (1.0 - recruiting - b.touch_time * extra_touches).max(SELLING_TIME_FLOOR);
     let normal_share = 1.0 - b.recruiting_share;
     let attention_per_effort = s.skill * s.ramp * selling_share / normal_share;
 
@@ -87,7 +135,7 @@ pub(crate) fn choose(s: &Situation<'_>) -> Choice {
     let months_left = f64::from(s.months_left);
     let [lo, hi] = b.effort_range;
     let revenue = |x: f64| s.revenue_at_normal * (x * attention_per_effort).powf(beta);
-    let w_rev = plan.goal_weights[0];
+    let w_rev = plan.goal_weights.revenue;
     let attainment = |total: f64| {
         if s.goal > 0.0 {
             w_rev * total / s.goal + s.other_attainment
@@ -95,7 +143,8 @@ pub(crate) fn choose(s: &Situation<'_>) -> Choice {
             s.other_attainment
         }
     };
-    let sd_of = |r: f64, months: f64| (b.sales_uncertainty * r * months.sqrt()).max(1e-9);
+    let sd_of =
+        |r: f64, months: f64| (b.sales_uncertainty * r * months.sqrt()).max(MIN_PERCEIVED_SD);
     let reach = |total: f64, r: f64, months: f64, target: f64| {
         normal_cdf((total - target) / sd_of(r, months))
     };
@@ -103,7 +152,8 @@ pub(crate) fn choose(s: &Situation<'_>) -> Choice {
     // The goal the rep works toward: the highest level still likely at full effort.
     let r_max = revenue(hi);
     let total_max = s.achieved + months_left * r_max;
-    let level_target = |level: f64| (level - s.other_attainment) / w_rev.max(1e-9) * s.goal;
+    let level_target =
+        |level: f64| (level - s.other_attainment) / w_rev.max(MIN_REVENUE_WEIGHT) * s.goal;
     let mut operative = plan.goal_levels[0];
     let mut p_operative = 0.0;
     for &level in &plan.goal_levels {
@@ -114,7 +164,7 @@ pub(crate) fn choose(s: &Situation<'_>) -> Choice {
         } else {
             0.0
         };
-        if level == plan.goal_levels[0] || p >= 0.5 {
+        if level == plan.goal_levels[0] || p >= OPERATIVE_LIKELIHOOD {
             operative = level;
             p_operative = p;
         }
@@ -137,18 +187,17 @@ pub(crate) fn choose(s: &Situation<'_>) -> Choice {
         let total = s.achieved + months_left * r;
         let att = attainment(total);
         let mut pay = plan.commission(months_left * r, att_now, att);
-        for (&(level, amount, _), &(done, left, window_goal)) in plan.bonuses.iter().zip(s.windows)
-        {
-            let p = if window_goal > 0.0 && w_rev > 0.0 {
-                let window_total = done + f64::from(left) * r;
-                let target = (level - s.other_attainment) / w_rev * window_goal;
-                reach(window_total, r, f64::from(left.max(1)), target)
-            } else if s.other_attainment >= level {
+        for (bonus, w) in plan.bonuses.iter().zip(s.windows) {
+            let p = if w.goal > 0.0 && w_rev > 0.0 {
+                let window_total = w.done + f64::from(w.months_left) * r;
+                let target = (bonus.at_attainment - s.other_attainment) / w_rev * w.goal;
+                reach(window_total, r, f64::from(w.months_left.max(1)), target)
+            } else if s.other_attainment >= bonus.at_attainment {
                 1.0
             } else {
                 0.0
             };
-            pay += amount * p;
+            pay += bonus.amount * p;
         }
         let goal_term = b.goal_value * period_value * commitment * (att / operative).min(1.0);
         let cost = months_left * cost_scale * x * x / 2.0;
@@ -168,30 +217,29 @@ pub(crate) fn choose(s: &Situation<'_>) -> Choice {
     let candidates = (0..GRID).map(|k| lo + step * k as f64);
     for x in candidates {
         let u = utility(x);
-        if u > best.0 + 1e-9 {
+        if u > best.0 + STRICT_IMPROVEMENT {
             best = (u, x);
         }
     }
     let centre = best.1;
-    for x in [
-        centre - step / 2.0,
-        centre + step / 2.0,
-        centre - step / 4.0,
-        centre + step / 4.0,
-    ] {
+    for x in REFINEMENTS.map(|k| centre + k * step) {
         if (lo..=hi).contains(&x) {
             let u = utility(x);
-            if u > best.0 + 1e-9 {
+            if u > best.0 + STRICT_IMPROVEMENT {
                 best = (u, x);
             }
         }
     }
     let effort = best.1;
     let expected_revenue = revenue(effort);
-    let (pull_in, push_out, pull_discount) = if s.months_left == 1 {
+    let Timing {
+        pull_in,
+        push_out,
+        pull_discount,
+    } = if s.months_left == 1 {
         timing(s, expected_revenue, operative)
     } else {
-        (0.0, 0.0, 0.0)
+        Timing::default()
     };
     Choice {
         effort,
@@ -240,14 +288,14 @@ fn discount_at(depth: f64, b: &Behaviour) -> f64 {
 
 /// Last month of a period: pull deals due in the coming months in (at a discount) to cross a
 /// threshold or to earn an accelerated rate, or push this month's out when they would earn
-/// nothing now. Returns (pull-in, push-out, discount as a share of the pull-in).
-fn timing(s: &Situation<'_>, r: f64, operative: f64) -> (f64, f64, f64) {
+/// nothing now.
+fn timing(s: &Situation<'_>, r: f64, operative: f64) -> Timing {
     let plan = s.plan;
     let b = s.behaviour;
-    if s.goal <= 0.0 || plan.goal_weights[0] <= 0.0 || r <= 0.0 {
-        return (0.0, 0.0, 0.0);
+    if s.goal <= 0.0 || plan.goal_weights.revenue <= 0.0 || r <= 0.0 {
+        return Timing::default();
     }
-    let w_rev = plan.goal_weights[0];
+    let w_rev = plan.goal_weights.revenue;
     let total = s.achieved + r;
     let to_revenue = |level: f64| (level - s.other_attainment) / w_rev * s.goal;
     let attainment = |revenue: f64| w_rev * revenue / s.goal + s.other_attainment;
@@ -257,14 +305,17 @@ fn timing(s: &Situation<'_>, r: f64, operative: f64) -> (f64, f64, f64) {
         && att >= cap
     {
         let excess = total - to_revenue(cap);
-        return (0.0, excess.clamp(0.0, b.max_push_out * r), 0.0);
+        return Timing {
+            push_out: excess.clamp(0.0, b.max_push_out * r),
+            ..Timing::default()
+        };
     }
     // Thresholds the closable pipeline can reach that pay something when crossed.
     let reach = b.max_pull_in;
     let pipeline = closable(reach, reach) * r;
     let mut thresholds: Vec<(f64, f64)> = Vec::new(); // (revenue needed, gain)
     for &level in &plan.goal_levels {
-        let need = to_revenue(level) * 1.01 - total;
+        let need = to_revenue(level) * THRESHOLD_MARGIN - total;
         if need > 0.0 && need <= pipeline {
             let goal_gain = if level == operative {
                 b.goal_value * b.reference_pay_rate * s.revenue_at_normal
@@ -274,19 +325,21 @@ fn timing(s: &Situation<'_>, r: f64, operative: f64) -> (f64, f64, f64) {
             thresholds.push((need, goal_gain));
         }
     }
-    for (&(level, amount, _), &(done, left, window_goal)) in plan.bonuses.iter().zip(s.windows) {
-        if left == 1 && window_goal > 0.0 {
-            let need = (level - s.other_attainment) / w_rev * window_goal * 1.01 - (done + r);
+    for (bonus, w) in plan.bonuses.iter().zip(s.windows) {
+        if w.months_left == 1 && w.goal > 0.0 {
+            let target = (bonus.at_attainment - s.other_attainment) / w_rev * w.goal;
+            let need = target * THRESHOLD_MARGIN - (w.done + r);
             if need > 0.0 && need <= pipeline {
-                thresholds.push((need, amount));
+                thresholds.push((need, bonus.amount));
             }
         }
     }
-    for &(from, multiplier) in &plan.accelerators {
-        let need = to_revenue(from) * 1.01 - total;
-        if need > 0.0 && need <= pipeline && multiplier > 1.0 {
+    for a in &plan.accelerators {
+        let need = to_revenue(a.from_attainment) * THRESHOLD_MARGIN - total;
+        if need > 0.0 && need <= pipeline && a.multiplier > 1.0 {
             // The accelerated rate applies to the month's revenue above the start.
-            thresholds.push((need, plan.commission_rate * (multiplier - 1.0) * r * 0.5));
+            let gain = plan.commission_rate * (a.multiplier - 1.0) * r * ACCELERATOR_GAIN_SHARE;
+            thresholds.push((need, gain));
         }
     }
     // Pull in enough for every threshold whose gain beats the commission the rep loses on
@@ -321,12 +374,16 @@ fn timing(s: &Situation<'_>, r: f64, operative: f64) -> (f64, f64, f64) {
         pull = pull.max((closable(depth, reach) * r).min(room));
     }
     if pull <= 0.0 {
-        return (0.0, 0.0, 0.0);
+        return Timing::default();
     }
     // One period-end offer: every customer pulled in gets the discount the furthest deal
     // needed, more than the nearer ones would have (Larkin: larger than needed to win them).
     let depth = depth_for(pull / r, reach).unwrap_or(reach);
-    (pull, 0.0, discount_at(depth, b))
+    Timing {
+        pull_in: pull,
+        push_out: 0.0,
+        pull_discount: discount_at(depth, b),
+    }
 }
 
 /// Standard normal CDF (Abramowitz & Stegun 7.1.26 for erfc; |error| < 1.5e-7).
@@ -348,6 +405,21 @@ pub(crate) fn normal_cdf(z: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_constants_here_are_the_ones_model_md_documents() {
+        use super::super::plan::assert_documented;
+        assert_documented("rep.rs::GRID", &[GRID as f64]);
+        assert_documented("rep.rs::REFINEMENTS", &REFINEMENTS);
+        assert_documented("rep.rs::STRICT_IMPROVEMENT", &[STRICT_IMPROVEMENT]);
+        assert_documented("rep.rs::SELLING_TIME_FLOOR", &[SELLING_TIME_FLOOR]);
+        assert_documented("rep.rs::RECRUITING_WHEN_SHORT", &[RECRUITING_WHEN_SHORT]);
+        assert_documented("rep.rs::MIN_PERCEIVED_SD", &[MIN_PERCEIVED_SD]);
+        assert_documented("rep.rs::MIN_REVENUE_WEIGHT", &[MIN_REVENUE_WEIGHT]);
+        assert_documented("rep.rs::OPERATIVE_LIKELIHOOD", &[OPERATIVE_LIKELIHOOD]);
+        assert_documented("rep.rs::THRESHOLD_MARGIN", &[THRESHOLD_MARGIN]);
+        assert_documented("rep.rs::ACCELERATOR_GAIN_SHARE", &[ACCELERATOR_GAIN_SHARE]);
+    }
 
     #[test]
     fn the_normal_cdf_matches_reference_values() {

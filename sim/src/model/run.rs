@@ -10,7 +10,7 @@
 //! numbers and nothing else draws, so the random stream stays aligned across specs: spec A
 //! and spec B in replication *i* see the same demand shocks and the same event draws.
 
-use chanlab_shared::LifecycleStage;
+use chanlab_shared::{LifecycleStage, Tier};
 use rand::RngExt;
 use rand_distr::StandardNormal;
 
@@ -20,7 +20,7 @@ use super::outcome::{
 };
 use super::periods::{projected_other_attainment, set_goal, settle_bonus, settle_period};
 use super::plan::Plan;
-use super::rep::{self, Situation};
+use super::rep::{self, Situation, WindowView};
 use super::state::{Partner, Rep};
 use super::world::{World, lognormal_unit_mean};
 use crate::params::Behaviour;
@@ -182,7 +182,7 @@ pub(crate) fn simulate<O: Observer>(
 
     // Per-rep scratch for the month, reused.
     let mut choices = Vec::with_capacity(reps.len());
-    let mut windows_view: Vec<(f64, u32, f64)> = Vec::with_capacity(plan.bonuses.len());
+    let mut windows_view: Vec<WindowView> = Vec::with_capacity(plan.bonuses.len());
 
     for t in 0..horizon {
         if !std::ptr::eq(plan, plan_at(t)) {
@@ -232,7 +232,7 @@ pub(crate) fn simulate<O: Observer>(
                 if p.stage.is_selling() {
                     base +=
                         p.potential * p.engagement * ramp(p.months_selling, b.partner_ramp_months);
-                    mandated += plan.mandated_touches[p.tier];
+                    mandated += plan.mandated_touches[Tier::ALL[p.tier]];
                     own_touches += own[p.tier];
                 } else if p.stage == LifecycleStage::Prospect {
                     prospects += 1;
@@ -240,12 +240,16 @@ pub(crate) fn simulate<O: Observer>(
             }
             let other = projected_other_attainment(rep, plan, month_in_period, months_left);
             windows_view.clear();
-            for (k, &(_, _, window)) in plan.bonuses.iter().enumerate() {
-                let window = window as usize;
+            for (k, bonus) in plan.bonuses.iter().enumerate() {
+                let window = bonus.window_months as usize;
                 let left = (window - phase(t, window)).min(horizon - t) as u32;
                 let (done, goal_so_far) = rep.windows[k];
                 let monthly_goal = rep.goal / period_len_here;
-                windows_view.push((done, left, goal_so_far + monthly_goal * f64::from(left)));
+                windows_view.push(WindowView {
+                    done,
+                    months_left: left,
+                    goal: goal_so_far + monthly_goal * f64::from(left),
+                });
             }
             let situation = Situation {
                 plan,
@@ -354,7 +358,7 @@ pub(crate) fn simulate<O: Observer>(
             } else {
                 0.0
             };
-            let mandated = plan.mandated_touches[p.tier];
+            let mandated = plan.mandated_touches[Tier::ALL[p.tier]];
             // The compliant share of the rep's partners get the mandated cadence (or more, if
             // the rep would do more anyway); the rest get what the rep does unprompted.
             let unprompted = own[p.tier] * choice.effort;
@@ -532,9 +536,9 @@ pub(crate) fn simulate<O: Observer>(
                 observer.seat_event(t, seat, SeatEvent::Hired);
             }
             rep.tenure += 1.0;
-            for (k, &(_, _, window)) in plan.bonuses.iter().enumerate() {
+            for (k, bonus) in plan.bonuses.iter().enumerate() {
                 rep.windows[k].1 += rep.goal / period_len_here;
-                let window = window as usize;
+                let window = bonus.window_months as usize;
                 if phase(t, window) + 1 == window || t + 1 == horizon {
                     settle_bonus(rep, plan, k, &mut kpi);
                 }
@@ -544,7 +548,7 @@ pub(crate) fn simulate<O: Observer>(
         // Periods that end this month.
         if month_in_period + 1 == period || t + 1 == horizon {
             for (index, (rep, seat)) in reps.iter_mut().zip(detail.seats.iter_mut()).enumerate() {
-                if plan.goal_weights[0] > 0.0 && rep.goal > 0.0 {
+                if plan.goal_weights.revenue > 0.0 && rep.goal > 0.0 {
                     seat.post_goal_revenue += (rep.achieved - rep.goal).max(0.0);
                 }
                 let (goal, achieved) = (rep.goal, rep.achieved);
@@ -668,7 +672,11 @@ fn rebate_loading(p: &Partner, plan: &Plan, b: &Behaviour, order: f64, sell_thro
     let sell_in = p.period_sell_in + order;
     let attainment = sell_in / p.target;
     let current = plan.rebate_rate(attainment);
-    let Some(&(step, rate)) = plan.rebates.iter().find(|(at, _)| *at > attainment) else {
+    let Some(&super::plan::RebateStep {
+        at_attainment: step,
+        rate,
+    }) = plan.rebates.iter().find(|r| r.at_attainment > attainment)
+    else {
         return 0.0;
     };
     let extra = step * p.target * 1.001 - sell_in;
