@@ -5,6 +5,7 @@
 //! each starting from the same point of the random stream: common random numbers, so that
 //! a difference between two specs is the specs' doing and not the luck of the draw.
 
+mod effort;
 mod observe;
 mod outcome;
 mod periods;
@@ -12,6 +13,7 @@ mod plan;
 mod rep;
 mod run;
 mod state;
+mod timing;
 mod world;
 
 pub use observe::{Observer, PartnerMonth, PeriodSettled, SeatEvent, SeatStart, SlotStart};
