@@ -3,6 +3,7 @@
 //! effort and (under a ratchet) the next goal's rise.
 
 use super::rep::{Attention, OperativeGoal, Situation};
+use crate::params::Behaviour;
 
 /// Effort levels tried on the coarse grid, from the lowest to the highest in
 /// `Behaviour::effort_range` (§3.6): fine enough that the refinement around the best point
@@ -13,11 +14,59 @@ pub(crate) const REFINEMENTS: [f64; 4] = [-0.5, 0.5, -0.25, 0.25];
 /// A candidate effort replaces the best so far only if its utility is higher by more than
 /// this, so ties (and rounding noise) go to the lower effort (§3.6).
 pub(crate) const STRICT_IMPROVEMENT: f64 = 1e-9;
+/// Grid steps are split in this many: the finest refinement is a quarter step, so every
+/// effort the search tries lies on lo + j·step/4, and x^β can be tabulated there once.
+pub(crate) const SUBSTEPS: usize = 4;
+/// Points of the tabulated grid, lo + j·step/SUBSTEPS for j = 0..POINTS.
+const POINTS: usize = (GRID - 1) * SUBSTEPS + 1;
+
+/// The efforts the search can try and their x^β (§3.6), built once per simulation from
+/// `effort_range` and `selling_elasticity`: R(x) = R0·a_e^β·x^β then costs one `powf` per
+/// rep-month (for a_e^β) instead of one per utility evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct EffortGrid {
+    effort: [f64; POINTS],
+    response: [f64; POINTS],
+}
+
+impl EffortGrid {
+    /// The grid for behaviour `b`.
+    pub(crate) fn new(b: &Behaviour) -> Self {
+        let [lo, hi] = b.effort_range;
+        let substep = (hi - lo) / (POINTS - 1) as f64;
+        let effort: [f64; POINTS] = std::array::from_fn(|j| lo + substep * j as f64);
+        EffortGrid {
+            effort,
+            response: effort.map(|x| x.powf(b.selling_elasticity)),
+        }
+    }
+
+    /// A grid that lives for the rest of the program, for tests' hand-built situations.
+    #[cfg(test)]
+    pub(crate) fn leaked(b: &Behaviour) -> &'static EffortGrid {
+        Box::leak(Box::new(EffortGrid::new(b)))
+    }
+
+    /// Effort at grid point `point`.
+    pub(crate) fn effort(&self, point: usize) -> f64 {
+        self.effort[point]
+    }
+
+    /// x^β at grid point `point`.
+    pub(crate) fn response(&self, point: usize) -> f64 {
+        self.response[point]
+    }
+
+    /// The grid point of full effort, the top of `effort_range`.
+    pub(crate) fn top(&self) -> usize {
+        POINTS - 1
+    }
+}
 
 /// U(x) = Pay(x) + Σ Bonus_k(x) + G(x) − C(x) − K(x) for one rep-month (§3.6).
 struct Utility<'s, 'a> {
     s: &'s Situation<'a>,
-    attention: Attention,
+    attention: &'s Attention,
     months_left: f64,
     /// Attainment now, att(achieved): where this period's remaining commission starts.
     att_now: f64,
@@ -31,7 +80,7 @@ struct Utility<'s, 'a> {
 }
 
 impl<'s, 'a> Utility<'s, 'a> {
-    fn new(s: &'s Situation<'a>, per_effort: f64, goal: &OperativeGoal) -> Self {
+    fn new(s: &'s Situation<'a>, attention: &'s Attention, goal: &OperativeGoal) -> Self {
         let b = s.behaviour;
         let plan = s.plan;
         let reference_pay = b.reference_pay_rate * s.revenue_at_normal;
@@ -43,10 +92,7 @@ impl<'s, 'a> Utility<'s, 'a> {
         };
         Utility {
             s,
-            attention: Attention {
-                recruiting: 0.0,
-                per_effort,
-            },
+            attention,
             months_left: f64::from(s.months_left),
             att_now: s.attainment(s.achieved),
             goal_scale: b.goal_value * period_value * goal.commitment,
@@ -79,11 +125,12 @@ impl<'s, 'a> Utility<'s, 'a> {
         pay
     }
 
-    /// U(x).
-    fn at(&self, x: f64) -> f64 {
+    /// U(x) at the effort of grid point `point`.
+    fn at(&self, point: usize) -> f64 {
         let s = self.s;
         let b = s.behaviour;
-        let r = self.attention.revenue(s, x);
+        let x = s.effort_grid.effort(point);
+        let r = self.attention.revenue(s.effort_grid, point);
         let total = s.achieved + self.months_left * r;
         let att = s.attainment(total);
         let commission = s.plan.commission(self.months_left * r, self.att_now, att);
@@ -102,27 +149,31 @@ impl<'s, 'a> Utility<'s, 'a> {
     }
 }
 
-/// The effort that maximises U over an 11-point grid on `effort_range`, refined by ±step/2
-/// and ±step/4 around the best point; only strict improvements count, so ties go to the
-/// lower effort.
+/// The grid point whose effort maximises U over an 11-point grid on `effort_range`, refined
+/// by ±step/2 and ±step/4 around the best point; only strict improvements count, so ties go
+/// to the lower effort.
 // MODEL.md §3.6
-pub(crate) fn choose_effort(s: &Situation<'_>, per_effort: f64, goal: &OperativeGoal) -> f64 {
-    let utility = Utility::new(s, per_effort, goal);
-    let [lo, hi] = s.behaviour.effort_range;
-    let step = (hi - lo) / (GRID - 1) as f64;
-    let mut best = (f64::NEG_INFINITY, 1.0);
-    for x in (0..GRID).map(|k| lo + step * k as f64) {
-        let u = utility.at(x);
+pub(crate) fn choose_effort(
+    s: &Situation<'_>,
+    attention: &Attention,
+    goal: &OperativeGoal,
+) -> usize {
+    let utility = Utility::new(s, attention, goal);
+    let top = s.effort_grid.top();
+    // When no effort has a finite utility the search keeps the lowest.
+    let mut best = (f64::NEG_INFINITY, 0);
+    for point in (0..GRID).map(|k| k * SUBSTEPS) {
+        let u = utility.at(point);
         if u > best.0 + STRICT_IMPROVEMENT {
-            best = (u, x);
+            best = (u, point);
         }
     }
     let centre = best.1;
-    for x in REFINEMENTS.map(|k| centre + k * step) {
-        if (lo..=hi).contains(&x) {
-            let u = utility.at(x);
+    for offset in REFINEMENTS.map(|k| (k * SUBSTEPS as f64) as isize) {
+        if let Some(point) = centre.checked_add_signed(offset).filter(|&p| p <= top) {
+            let u = utility.at(point);
             if u > best.0 + STRICT_IMPROVEMENT {
-                best = (u, x);
+                best = (u, point);
             }
         }
     }
@@ -134,6 +185,7 @@ mod tests {
     use super::*;
     use crate::model::plan::{Bonus, Plan, assert_documented};
     use crate::model::rep::WindowView;
+    use crate::model::rep::selling_attention;
     use crate::params::Behaviour;
 
     #[test]
@@ -141,6 +193,7 @@ mod tests {
         assert_documented("effort.rs::GRID", &[GRID as f64]);
         assert_documented("effort.rs::REFINEMENTS", &REFINEMENTS);
         assert_documented("effort.rs::STRICT_IMPROVEMENT", &[STRICT_IMPROVEMENT]);
+        assert_documented("effort.rs::SUBSTEPS", &[SUBSTEPS as f64]);
     }
 
     fn plain_plan(rate: f64) -> Plan {
@@ -164,6 +217,7 @@ mod tests {
         Situation {
             plan,
             behaviour: b,
+            effort_grid: EffortGrid::leaked(b),
             revenue_at_normal: 10_000.0,
             skill: 1.0,
             ramp: 1.0,
@@ -178,6 +232,28 @@ mod tests {
             misses: 0,
             more_periods: false,
             windows,
+        }
+    }
+
+    /// The effort chosen with no goal, at a_e = 1 (no prospects, no mandated touches).
+    fn effort_of(s: &Situation<'_>) -> f64 {
+        let point = choose_effort(s, &selling_attention(s, 0.0), &NO_GOAL);
+        s.effort_grid.effort(point)
+    }
+
+    #[test]
+    fn the_grid_tabulates_x_to_the_beta_on_quarter_steps() {
+        let b = Behaviour::default();
+        let grid = EffortGrid::new(&b);
+        let [lo, hi] = b.effort_range;
+        assert_eq!(grid.effort(0), lo);
+        assert!((grid.effort(grid.top()) - hi).abs() < 1e-12);
+        let step = (hi - lo) / (GRID - 1) as f64;
+        for point in 0..=grid.top() {
+            let x = lo + step / SUBSTEPS as f64 * point as f64;
+            assert!((grid.effort(point) - x).abs() < 1e-12);
+            let relative = grid.response(point) / x.powf(b.selling_elasticity) - 1.0;
+            assert!(relative.abs() < 1e-15, "point {point}");
         }
     }
 
@@ -197,7 +273,7 @@ mod tests {
         };
         let plan = plain_plan(b.reference_pay_rate);
         let s = situation(&plan, &b, &[]);
-        let x = choose_effort(&s, 1.0, &NO_GOAL);
+        let x = effort_of(&s);
         assert!((x - 1.0).abs() <= 0.05, "effort {x}");
     }
 
@@ -205,7 +281,7 @@ mod tests {
     fn a_likely_bonus_raises_effort_and_an_earned_one_does_not() {
         let b = Behaviour::default();
         let mut plan = plain_plan(b.reference_pay_rate);
-        let base = choose_effort(&situation(&plan, &b, &[]), 1.0, &NO_GOAL);
+        let base = effort_of(&situation(&plan, &b, &[]));
         plan.bonuses.push(Bonus {
             at_attainment: 1.0,
             amount: 5_000.0,
@@ -217,7 +293,7 @@ mod tests {
             months_left: 3,
             goal: 33_000.0,
         }];
-        let pushed = choose_effort(&situation(&plan, &b, &within_reach), 1.0, &NO_GOAL);
+        let pushed = effort_of(&situation(&plan, &b, &within_reach));
         assert!(pushed > base, "bonus in reach: {pushed} vs {base}");
         // Already far past the goal: the bonus is certain whatever the effort.
         let earned = [WindowView {
@@ -225,7 +301,7 @@ mod tests {
             months_left: 3,
             goal: 33_000.0,
         }];
-        let relaxed = choose_effort(&situation(&plan, &b, &earned), 1.0, &NO_GOAL);
+        let relaxed = effort_of(&situation(&plan, &b, &earned));
         assert_eq!(relaxed, base);
     }
 
@@ -233,10 +309,10 @@ mod tests {
     fn the_search_stays_inside_the_effort_range() {
         let b = Behaviour::default();
         let plan = plain_plan(0.5); // a very rich commission pushes effort to the top
-        let x = choose_effort(&situation(&plan, &b, &[]), 1.0, &NO_GOAL);
-        assert_eq!(x, b.effort_range[1]);
+        let x = effort_of(&situation(&plan, &b, &[]));
+        assert!((x - b.effort_range[1]).abs() < 1e-12, "{x}");
         let poor = plain_plan(0.0); // no pay at all: the lowest effort
-        let x = choose_effort(&situation(&poor, &b, &[]), 1.0, &NO_GOAL);
-        assert_eq!(x, b.effort_range[0]);
+        let x = effort_of(&situation(&poor, &b, &[]));
+        assert!((x - b.effort_range[0]).abs() < 1e-12, "{x}");
     }
 }

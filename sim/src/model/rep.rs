@@ -7,11 +7,13 @@
 //! pay plus the value of a committed goal against the cost of effort and (under a ratchet)
 //! the next goal's rise ([`super::effort`]); deal timing is [`super::timing`].
 
-use super::effort;
+use super::effort::{self, EffortGrid};
 use super::plan::Plan;
 use super::timing::{self, Timing};
 use crate::params::Behaviour;
 
+/// The pipeline arithmetic, for the mechanism tests in `tests.rs`.
+#[cfg(test)]
 pub(crate) use super::timing::{closable, depth_for};
 
 /// Least share of the month left to selling, however much recruiting and mandated touches
@@ -44,6 +46,8 @@ pub(crate) struct WindowView {
 pub(crate) struct Situation<'a> {
     pub(crate) plan: &'a Plan,
     pub(crate) behaviour: &'a Behaviour,
+    /// The effort search's grid and its x^β, built once per simulation from `behaviour`.
+    pub(crate) effort_grid: &'a EffortGrid,
     /// Expected monthly goal-metric revenue at normal attention (the rep's own estimate).
     pub(crate) revenue_at_normal: f64,
     pub(crate) skill: f64,
@@ -112,9 +116,10 @@ pub(crate) struct Choice {
 pub(crate) fn choose(s: &Situation<'_>) -> Choice {
     let compliance = compliance(s.plan, s.behaviour, s.backing);
     let attention = selling_attention(s, compliance);
-    let goal = operative_goal(s, attention.per_effort);
-    let effort = effort::choose_effort(s, attention.per_effort, &goal);
-    let expected_revenue = attention.revenue(s, effort);
+    let goal = operative_goal(s, &attention);
+    let point = effort::choose_effort(s, &attention, &goal);
+    let effort = s.effort_grid.effort(point);
+    let expected_revenue = attention.revenue(s.effort_grid, point);
     let Timing {
         pull_in,
         push_out,
@@ -151,12 +156,16 @@ pub(crate) struct Attention {
     pub(crate) recruiting: f64,
     /// Selling attention per unit of effort (a_e): attention = effort · a_e.
     pub(crate) per_effort: f64,
+    /// R0 · a_e^β, so that R(x) = R0·(x·a_e)^β is this times the grid's tabulated x^β:
+    /// the month's one `powf` for revenue.
+    pub(crate) revenue_scale: f64,
 }
 
 impl Attention {
-    /// Expected goal-metric revenue this month at effort `x`: R(x) = R0·(x·a_e)^β.
-    pub(crate) fn revenue(&self, s: &Situation<'_>, x: f64) -> f64 {
-        s.revenue_at_normal * (x * self.per_effort).powf(s.behaviour.selling_elasticity)
+    /// Expected goal-metric revenue this month at the effort of grid point `point`:
+    /// R(x) = R0·(x·a_e)^β = R0·a_e^β·x^β.
+    pub(crate) fn revenue(&self, grid: &EffortGrid, point: usize) -> f64 {
+        self.revenue_scale * grid.response(point)
     }
 }
 
@@ -181,9 +190,11 @@ pub(crate) fn selling_attention(s: &Situation<'_>, compliance: f64) -> Attention
     let extra_touches = (compliance * s.mandated_touches - s.own_touches).max(0.0);
     let selling_share = (1.0 - recruiting - b.touch_time * extra_touches).max(SELLING_TIME_FLOOR);
     let normal_share = 1.0 - b.recruiting_share;
+    let per_effort = s.skill * s.ramp * selling_share / normal_share;
     Attention {
         recruiting,
-        per_effort: s.skill * s.ramp * selling_share / normal_share,
+        per_effort,
+        revenue_scale: s.revenue_at_normal * per_effort.powf(b.selling_elasticity),
     }
 }
 
@@ -201,16 +212,12 @@ pub(crate) struct OperativeGoal {
 /// The highest goal level still at least [`OPERATIVE_LIKELIHOOD`] likely at full effort (else
 /// the lowest), and commitment to it: a logistic in its likelihood, worn down by misses.
 // MODEL.md §3.5
-pub(crate) fn operative_goal(s: &Situation<'_>, per_effort: f64) -> OperativeGoal {
+pub(crate) fn operative_goal(s: &Situation<'_>, attention: &Attention) -> OperativeGoal {
     let b = s.behaviour;
     let plan = s.plan;
     let w_rev = plan.goal_weights.revenue;
     let months_left = f64::from(s.months_left);
-    let r_max = Attention {
-        recruiting: 0.0,
-        per_effort,
-    }
-    .revenue(s, b.effort_range[1]);
+    let r_max = attention.revenue(s.effort_grid, s.effort_grid.top());
     let total_max = s.achieved + months_left * r_max;
     let level_target =
         |level: f64| (level - s.other_attainment) / w_rev.max(MIN_REVENUE_WEIGHT) * s.goal;
@@ -273,6 +280,7 @@ mod tests {
         Situation {
             plan,
             behaviour: b,
+            effort_grid: EffortGrid::leaked(b),
             revenue_at_normal: 10_000.0,
             skill: 1.0,
             ramp: 1.0,
@@ -345,19 +353,19 @@ mod tests {
         let b = Behaviour::default();
         let plan = spec("flat-growth");
         let mut s = situation(&plan, &b);
-        let easy = operative_goal(&s, 1.0);
+        let easy = operative_goal(&s, &selling_attention(&s, 0.0));
         assert_eq!(easy.level, 1.0);
         // 3 months at full effort, 3 × 1.5^β × 10,000 ≈ 34,400, make 30,000 likely.
         assert!(easy.likelihood > 0.9 && easy.commitment > 0.9, "{easy:?}");
         s.goal = 100_000.0; // beyond 3 months at full effort
-        let hopeless = operative_goal(&s, 1.0);
+        let hopeless = operative_goal(&s, &selling_attention(&s, 0.0));
         assert!(
             hopeless.likelihood < 0.01 && hopeless.commitment < 0.1,
             "{hopeless:?}"
         );
         s.goal = 30_000.0;
         s.misses = 2;
-        let missed = operative_goal(&s, 1.0);
+        let missed = operative_goal(&s, &selling_attention(&s, 0.0));
         let worn = (1.0 - b.commitment_loss_per_miss).powi(2);
         assert!((missed.commitment - worn * easy.commitment).abs() < 1e-12);
     }
@@ -370,7 +378,7 @@ mod tests {
         let s = situation(&plan, &b);
         // 3 months at full effort, 3 × 1.5^β × 10,000 ≈ 34,400, more likely than not reach
         // 110% of 30,000 (33,000) but not 120% (36,000).
-        assert_eq!(operative_goal(&s, 1.0).level, 1.1);
+        assert_eq!(operative_goal(&s, &selling_attention(&s, 0.0)).level, 1.1);
     }
 
     #[test]

@@ -14,6 +14,7 @@ use chanlab_shared::{LifecycleStage, Tier};
 use rand::RngExt;
 use rand_distr::StandardNormal;
 
+use super::effort::EffortGrid;
 use super::observe::{Observer, PartnerMonth, PeriodSettled, SeatEvent, SeatStart, SlotStart};
 use super::outcome::{
     ATTAINMENT_BINS, Detail, Kpi, MonthDetail, Outcome, RegionOutcome, SeatOutcome, attainment_bin,
@@ -50,6 +51,7 @@ pub(crate) fn simulate<O: Observer>(
     let anchor = world.months_from_anchor;
     let phase = |t: usize, p: usize| (t as i64 + anchor).rem_euclid(p as i64) as usize;
     let beta = b.selling_elasticity;
+    let effort_grid = EffortGrid::new(b);
     let round_months = round_months.max(1);
     let plan_at = |t: usize| plans[(t / round_months).min(plans.len() - 1)];
     let mut plan = plan_at(0);
@@ -254,6 +256,7 @@ pub(crate) fn simulate<O: Observer>(
             let situation = Situation {
                 plan,
                 behaviour: b,
+                effort_grid: &effort_grid,
                 revenue_at_normal: rep.knowledge * base,
                 skill: rep.skill,
                 // A new hire serves partners at least as well as an empty seat.

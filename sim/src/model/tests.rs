@@ -2,6 +2,7 @@
 
 use chanlab_shared::ProcessRules;
 
+use super::effort::EffortGrid;
 use super::plan::Plan;
 use super::rep::{Situation, choose, closable, compliance, depth_for};
 use crate::bundled;
@@ -21,6 +22,7 @@ fn situation<'a>(plan: &'a Plan, b: &'a Behaviour, goal: f64) -> Situation<'a> {
     Situation {
         plan,
         behaviour: b,
+        effort_grid: EffortGrid::leaked(b),
         revenue_at_normal: 10_000.0,
         skill: 1.0,
         ramp: 1.0,

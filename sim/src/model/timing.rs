@@ -211,6 +211,7 @@ mod tests {
         Situation {
             plan,
             behaviour: b,
+            effort_grid: crate::model::effort::EffortGrid::leaked(b),
             revenue_at_normal: 10_000.0,
             skill: 1.0,
             ramp: 1.0,
