@@ -30,6 +30,10 @@ pub(crate) const MIN_PERCEIVED_SD: f64 = 1e-9;
 pub(crate) const MIN_REVENUE_WEIGHT: f64 = 1e-9;
 /// Likelihood at full effort from which a goal level becomes the operative goal (§3.5).
 pub(crate) const OPERATIVE_LIKELIHOOD: f64 = 0.5;
+/// |z| from which [`normal_cdf`] returns exactly 1 or 0 without evaluating its exponential:
+/// the approximation is exactly 1.0 in f64 from z ≈ 8.3 on, and below −8.5 under 1e-17,
+/// far below what the effort search can tell apart ([`super::effort::STRICT_IMPROVEMENT`]).
+pub(crate) const SATURATED_Z: f64 = 8.5;
 
 /// What the rep sees of one bonus window (§3.6, §5.2).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -247,6 +251,14 @@ pub(crate) fn operative_goal(s: &Situation<'_>, attention: &Attention) -> Operat
 
 /// Standard normal CDF (Abramowitz & Stegun 7.1.26 for erfc; |error| < 1.5e-7).
 pub(crate) fn normal_cdf(z: f64) -> f64 {
+    // Most reach probabilities in a month are saturated (goals far out of or well within
+    // reach): skip the exponential there.
+    if z >= SATURATED_Z {
+        return 1.0;
+    }
+    if z <= -SATURATED_Z {
+        return 0.0;
+    }
     let x = z.abs() / std::f64::consts::SQRT_2;
     let t = 1.0 / (1.0 + 0.327_591_1 * x);
     let poly = t
@@ -389,6 +401,18 @@ mod tests {
         assert_documented("rep.rs::MIN_PERCEIVED_SD", &[MIN_PERCEIVED_SD]);
         assert_documented("rep.rs::MIN_REVENUE_WEIGHT", &[MIN_REVENUE_WEIGHT]);
         assert_documented("rep.rs::OPERATIVE_LIKELIHOOD", &[OPERATIVE_LIKELIHOOD]);
+        assert_documented("rep.rs::SATURATED_Z", &[SATURATED_Z]);
+    }
+
+    #[test]
+    fn the_normal_cdf_saturates_where_it_is_already_0_or_1() {
+        assert_eq!(normal_cdf(SATURATED_Z), 1.0);
+        assert_eq!(normal_cdf(-SATURATED_Z), 0.0);
+        // Just inside the cut-off the formula itself already gives (nearly) the same.
+        let inside = SATURATED_Z - 1e-9;
+        assert_eq!(normal_cdf(inside), 1.0);
+        assert!(normal_cdf(-inside) < 1e-17 && normal_cdf(-inside) > 0.0);
+        assert!(normal_cdf(f64::NAN).is_nan(), "NaN is not saturated");
     }
 
     #[test]
