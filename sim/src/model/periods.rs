@@ -20,7 +20,28 @@ pub(crate) const SCORECARD_TOUCH_MARGIN: f64 = 1.1;
 /// little recruiting time still has a target to measure against (§4.8).
 pub(crate) const SCORECARD_MIN_RECRUITING: f64 = 0.5;
 
-/// Sets the rep's goal for the period starting in month `t`.
+/// Σ over the seat's selling partners of potential·engagement·ramp: its current run rate
+/// (B of §3.2, before the rep's or manager's knowledge).
+fn run_rate(partners: &[Partner], b: &Behaviour) -> f64 {
+    partners
+        .iter()
+        .filter(|p| p.stage.is_selling())
+        .map(|p| p.potential * p.engagement * ramp(p.months_selling, b.partner_ramp_months))
+        .sum()
+}
+
+/// Σ over the seat's selling partners of potential·ramp: potential at full engagement.
+fn raw_potential(partners: &[Partner], b: &Behaviour) -> f64 {
+    partners
+        .iter()
+        .filter(|p| p.stage.is_selling())
+        .map(|p| p.potential * ramp(p.months_selling, b.partner_ramp_months))
+        .sum()
+}
+
+/// Sets the rep's goal for the period starting in month `t` (sim/MODEL.md §4), `len` months
+/// long (truncated at the horizon) in a plan of `period`-month periods.
+// MODEL.md §4
 pub(super) fn set_goal(
     rep: &mut Rep,
     plan: &Plan,
@@ -30,95 +51,50 @@ pub(super) fn set_goal(
     period: usize,
     len: f64,
 ) {
+    let seat = &partners[rep.first..rep.end];
     if rep.baseline_monthly <= 0.0 {
         // A seat that had nothing selling when the plan started (all prospects, or more
         // seats than partners) gets its baseline from its current run rate once it has one,
         // as a manager would base a goal on the first actuals.
-        let run_rate: f64 = partners[rep.first..rep.end]
-            .iter()
-            .filter(|p| p.stage.is_selling())
-            .map(|p| p.potential * p.engagement * ramp(p.months_selling, b.partner_ramp_months))
-            .sum();
-        rep.baseline_monthly = run_rate;
+        rep.baseline_monthly = run_rate(seat, b);
     }
     let baseline = rep.baseline_monthly * len;
     let years = (t / 12) as i32 + 1;
-    let potential = || -> f64 {
-        let raw: f64 = partners[rep.first..rep.end]
-            .iter()
-            .filter(|p| p.stage.is_selling())
-            .map(|p| p.potential * ramp(p.months_selling, b.partner_ramp_months))
-            .sum();
-        raw * rep.estimate * len
-    };
-    let expected_now = || -> f64 {
-        let raw: f64 = partners[rep.first..rep.end]
-            .iter()
-            .filter(|p| p.stage.is_selling())
-            .map(|p| p.potential * p.engagement * ramp(p.months_selling, b.partner_ramp_months))
-            .sum();
-        raw * rep.knowledge * len
-    };
+    // The manager's estimate of potential (§4.3), with the seat's persistent error.
+    let potential = || raw_potential(seat, b) * rep.estimate * len;
     rep.touch_target = 0.0;
     rep.recruit_target = 0.0;
     rep.goal = match plan.goal {
+        // MODEL.md §4.1, §4.6
         GoalRule::FlatGrowth { growth } | GoalRule::Tiered { growth } => {
             baseline * (1.0 + growth).powi(years)
         }
         GoalRule::Ratchet { growth, up, down } => {
-            let per_period = (1.0 + growth).powf(period as f64 / 12.0);
-            if t == 0 {
-                baseline * (1.0 + growth)
-            } else {
-                let gap = rep.last_actual - rep.last_goal;
-                let w = if gap > 0.0 { up } else { down };
-                ((rep.last_goal + w * gap) * per_period * len / period as f64).max(0.0)
-            }
+            ratchet_goal(rep, (growth, up, down), t, period, len, baseline)
         }
+        // MODEL.md §4.3
         GoalRule::PotentialBased { share } => share * potential(),
-        GoalRule::Stretch { uplift } => {
-            // "Above what the territory is expected to deliver" means the expected level
-            // now, as the manager estimates it (the portfolio's current run rate at this
-            // rep's skill and ramp), so the uplift keeps its meaning as the channel moves.
-            let attention =
-                (rep.skill * ramp(rep.tenure, b.rep_ramp_months)).powf(b.selling_elasticity);
-            let raw: f64 = partners[rep.first..rep.end]
-                .iter()
-                .filter(|p| p.stage.is_selling())
-                .map(|p| p.potential * p.engagement * ramp(p.months_selling, b.partner_ramp_months))
-                .sum();
-            raw * attention * len * (1.0 + uplift)
-        }
+        GoalRule::Stretch { uplift } => stretch_goal(rep, b, seat, len, uplift),
         GoalRule::Participative {
             weight_on_proposal,
             share,
         } => {
-            let proposal = (1.0 - b.sandbagging) * expected_now();
+            // MODEL.md §4.5: the rep's proposal knows engagement (with a small error) and is
+            // sandbagged.
+            let proposal = (1.0 - b.sandbagging) * (run_rate(seat, b) * rep.knowledge * len);
             weight_on_proposal * proposal + (1.0 - weight_on_proposal) * share * potential()
         }
         GoalRule::ActivityBased {
             touches_per_period,
             recruiting_per_period,
         } => {
+            // MODEL.md §4.7: targets prorated to the period's length, no revenue goal.
             rep.touch_target = touches_per_period * len / period as f64;
             rep.recruit_target = recruiting_per_period * len / period as f64;
             0.0
         }
         GoalRule::Scorecard { growth } => {
-            let mandated: f64 = partners[rep.first..rep.end]
-                .iter()
-                .filter(|p| p.stage.is_selling())
-                .map(|p| {
-                    let tier = tier_of(p.tier);
-                    plan.mandated_touches[tier]
-                        .max(b.own_touches.get(tier) * SCORECARD_TOUCH_MARGIN)
-                })
-                .sum();
-            rep.touch_target = mandated * len;
-            // Recruiting actions (calls plus negotiations opened) a rep makes when recruiting
-            // is fully measured.
-            rep.recruit_target = (b.calls_per_month * b.recruiting_share_if_measured * len)
-                .max(SCORECARD_MIN_RECRUITING);
+            scorecard_targets(rep, plan, b, seat, len);
             baseline * (1.0 + growth).powi(years)
         }
     };
@@ -133,11 +109,60 @@ pub(super) fn set_goal(
     rep.recruiting_actions = 0.0;
 }
 
+/// The ratchet (`growth`, `up` and `down` weights): the first goal is the grown baseline,
+/// later ones last goal moved toward last actual, then grown for a period.
+// MODEL.md §4.2
+fn ratchet_goal(
+    rep: &Rep,
+    (growth, up, down): (f64, f64, f64),
+    t: usize,
+    period: usize,
+    len: f64,
+    baseline: f64,
+) -> f64 {
+    let per_period = (1.0 + growth).powf(period as f64 / 12.0);
+    if t == 0 {
+        baseline * (1.0 + growth)
+    } else {
+        let gap = rep.last_actual - rep.last_goal;
+        let w = if gap > 0.0 { up } else { down };
+        ((rep.last_goal + w * gap) * per_period * len / period as f64).max(0.0)
+    }
+}
+
+/// "Above what the territory is expected to deliver" means the expected level now, as the
+/// manager estimates it (the portfolio's current run rate at this rep's skill and ramp), so
+/// the uplift keeps its meaning as the channel moves.
+// MODEL.md §4.4
+fn stretch_goal(rep: &Rep, b: &Behaviour, seat: &[Partner], len: f64, uplift: f64) -> f64 {
+    let attention = (rep.skill * ramp(rep.tenure, b.rep_ramp_months)).powf(b.selling_elasticity);
+    run_rate(seat, b) * attention * len * (1.0 + uplift)
+}
+
+/// A balanced scorecard's activity and recruiting targets for a `len`-month period.
+// MODEL.md §4.8
+fn scorecard_targets(rep: &mut Rep, plan: &Plan, b: &Behaviour, seat: &[Partner], len: f64) {
+    let mandated: f64 = seat
+        .iter()
+        .filter(|p| p.stage.is_selling())
+        .map(|p| {
+            let tier = tier_of(p.tier);
+            plan.mandated_touches[tier].max(b.own_touches.get(tier) * SCORECARD_TOUCH_MARGIN)
+        })
+        .sum();
+    rep.touch_target = mandated * len;
+    // Recruiting actions (calls plus negotiations opened) a rep makes when recruiting is
+    // fully measured.
+    rep.recruit_target =
+        (b.calls_per_month * b.recruiting_share_if_measured * len).max(SCORECARD_MIN_RECRUITING);
+}
+
 fn tier_of(slot: usize) -> chanlab_shared::Tier {
     chanlab_shared::Tier::ALL[slot]
 }
 
 /// Attainment from activities and recruiting, projecting the current pace to period end.
+// MODEL.md §4.9
 pub(super) fn projected_other_attainment(
     rep: &Rep,
     plan: &Plan,
@@ -193,6 +218,7 @@ fn other_attainment(rep: &Rep, plan: &Plan) -> f64 {
 /// Pays commission for the period, records the miss or the hit; returns attainment, or
 /// `None` when the seat had no goal it could be measured against (a revenue goal of zero:
 /// nothing was selling when the goal was set), which then counts neither as a hit nor a miss.
+// MODEL.md §3.15, §5.1
 pub(super) fn settle_period(
     rep: &mut Rep,
     plan: &Plan,
@@ -219,6 +245,7 @@ pub(super) fn settle_period(
 /// Pays bonus `k` if its window's attainment reached its level, and opens a new window. The
 /// non-revenue part is the current goal period's (an approximation when a bonus window is
 /// longer than the goal period).
+// MODEL.md §5.2
 pub(super) fn settle_bonus(rep: &mut Rep, plan: &Plan, k: usize, kpi: &mut [f64; Kpi::COUNT]) {
     let bonus = plan.bonuses[k];
     let (done, goal) = rep.windows[k];
@@ -237,6 +264,96 @@ pub(super) fn settle_bonus(rep: &mut Rep, plan: &Plan, k: usize, kpi: &mut [f64;
 mod tests {
     use super::*;
     use crate::model::plan::assert_documented;
+
+    /// A filled seat with no partners, a 30,000 goal and `achieved` of it.
+    fn seat(achieved: f64) -> Rep {
+        Rep {
+            region: 0,
+            first: 0,
+            end: 0,
+            filled: true,
+            vacancy_left: 0,
+            skill: 1.0,
+            tenure: 24.0,
+            knowledge: 1.0,
+            estimate: 1.0,
+            baseline_monthly: 10_000.0,
+            misses: 0,
+            goal: 30_000.0,
+            last_goal: 0.0,
+            last_actual: 0.0,
+            touch_target: 0.0,
+            recruit_target: 0.0,
+            achieved,
+            commission_revenue: achieved,
+            touches_done: 0.0,
+            recruiting_actions: 0.0,
+            windows: vec![(achieved, 30_000.0)],
+        }
+    }
+
+    fn flat_growth() -> Plan {
+        Plan::compile(
+            &crate::files::parse_rules(
+                crate::bundled::find_spec("flat-growth").unwrap().text,
+                crate::files::Format::Toml,
+            )
+            .unwrap(),
+        )
+    }
+
+    #[test]
+    fn the_ratchet_moves_the_next_goal_more_after_a_beat_than_after_a_miss() {
+        let mut rep = seat(0.0);
+        rep.last_goal = 30_000.0;
+        let weights = (0.0, 0.8, 0.3);
+        rep.last_actual = 40_000.0;
+        let after_beat = ratchet_goal(&rep, weights, 3, 3, 3.0, 0.0);
+        assert!((after_beat - 38_000.0).abs() < 1e-9, "{after_beat}");
+        rep.last_actual = 20_000.0;
+        let after_miss = ratchet_goal(&rep, weights, 3, 3, 3.0, 0.0);
+        assert!((after_miss - 27_000.0).abs() < 1e-9, "{after_miss}");
+        // The first period grows the baseline instead.
+        assert_eq!(
+            ratchet_goal(&rep, (0.1, 0.8, 0.3), 0, 3, 3.0, 30_000.0),
+            33_000.0
+        );
+    }
+
+    #[test]
+    fn settling_a_period_pays_commission_and_counts_a_miss() {
+        let plan = flat_growth(); // 3%, ×1.5 from 100%
+        let mut kpi = [0.0; Kpi::COUNT];
+        let mut short = seat(15_000.0);
+        assert_eq!(settle_period(&mut short, &plan, &mut kpi), Some(0.5));
+        assert_eq!(short.misses, 1);
+        assert!((kpi[Kpi::IncentiveCost.index()] - 450.0).abs() < 1e-9);
+        let mut made = seat(45_000.0);
+        made.misses = 2;
+        let mut kpi = [0.0; Kpi::COUNT];
+        assert_eq!(settle_period(&mut made, &plan, &mut kpi), Some(1.5));
+        assert_eq!(made.misses, 0, "a hit resets the misses");
+        // 30,000 at 3% and 15,000 at 4.5%.
+        assert!((kpi[Kpi::IncentiveCost.index()] - 1_575.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_bonus_is_paid_only_when_its_window_reaches_its_level() {
+        let mut plan = flat_growth();
+        plan.bonuses = vec![crate::model::plan::Bonus {
+            at_attainment: 1.0,
+            amount: 2_000.0,
+            window_months: 3,
+        }];
+        let mut kpi = [0.0; Kpi::COUNT];
+        let mut short = seat(29_000.0);
+        settle_bonus(&mut short, &plan, 0, &mut kpi);
+        assert_eq!(kpi[Kpi::IncentiveCost.index()], 0.0);
+        assert_eq!(short.windows[0], (0.0, 0.0), "a new window opens");
+        let mut made = seat(30_000.0);
+        settle_bonus(&mut made, &plan, 0, &mut kpi);
+        assert_eq!(kpi[Kpi::IncentiveCost.index()], 2_000.0);
+    }
 
     #[test]
     fn the_constants_here_are_the_ones_model_md_documents() {
