@@ -183,7 +183,8 @@ pub(crate) fn choose_effort(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::plan::{Bonus, Plan, assert_documented};
+    use crate::model::documented::assert_documented;
+    use crate::model::plan::{Bonus, Plan};
     use crate::model::rep::WindowView;
     use crate::model::rep::selling_attention;
     use crate::params::Behaviour;

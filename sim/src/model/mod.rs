@@ -5,6 +5,8 @@
 //! each starting from the same point of the random stream: common random numbers, so that
 //! a difference between two specs is the specs' doing and not the luck of the draw.
 
+#[cfg(test)]
+mod documented;
 mod effort;
 mod observe;
 mod outcome;

@@ -263,7 +263,7 @@ pub(super) fn settle_bonus(rep: &mut Rep, plan: &Plan, k: usize, kpi: &mut [f64;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::plan::assert_documented;
+    use crate::model::documented::assert_documented;
 
     /// A filled seat with no partners, a 30,000 goal and `achieved` of it.
     fn seat(achieved: f64) -> Rep {

@@ -494,45 +494,10 @@ pub(crate) fn months(length: PeriodLength) -> u32 {
     length.months() as u32
 }
 
-/// The model's documentation, for the tests that check its table of constants (§7.3).
-#[cfg(test)]
-const MODEL_MD: &str = include_str!("../../MODEL.md");
-
-/// Asserts that sim/MODEL.md §7.3 has a row whose "where" column names `name` (as
-/// `file.rs::CONST`) and whose value column states every one of `values` (signs aside: the
-/// table writes a minus as text), so the table and the code cannot drift apart.
-#[cfg(test)]
-pub(super) fn assert_documented(name: &str, values: &[f64]) {
-    let section = MODEL_MD
-        .split("### 7.3 ")
-        .nth(1)
-        .and_then(|rest| rest.split("\n## ").next())
-        .expect("MODEL.md has §7.3");
-    let row = section
-        .lines()
-        .filter(|line| line.starts_with('|'))
-        .find(|line| {
-            line.rsplit('|')
-                .nth(1)
-                .is_some_and(|place| place.split(',').any(|p| p.trim() == name))
-        })
-        .unwrap_or_else(|| panic!("MODEL.md §7.3 names no {name}"));
-    let value_column = row.split('|').nth(2).unwrap_or_default();
-    let numbers: Vec<f64> = value_column
-        .split(|c: char| !(c.is_ascii_digit() || c == '.' || c == 'e' || c == '-'))
-        .filter_map(|token| token.trim_matches(|c| c == '-' || c == '.').parse().ok())
-        .collect();
-    for value in values {
-        assert!(
-            numbers.contains(&value.abs()),
-            "MODEL.md §7.3 gives {name} as {value_column:?}, the code as {value}"
-        );
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::documented::assert_documented;
 
     #[test]
     fn the_constants_here_are_the_ones_model_md_documents() {

@@ -395,7 +395,7 @@ mod tests {
 
     #[test]
     fn the_constants_here_are_the_ones_model_md_documents() {
-        use super::super::plan::assert_documented;
+        use crate::model::documented::assert_documented;
         assert_documented("rep.rs::SELLING_TIME_FLOOR", &[SELLING_TIME_FLOOR]);
         assert_documented("rep.rs::RECRUITING_WHEN_SHORT", &[RECRUITING_WHEN_SHORT]);
         assert_documented("rep.rs::MIN_PERCEIVED_SD", &[MIN_PERCEIVED_SD]);

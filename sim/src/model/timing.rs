@@ -181,7 +181,8 @@ fn band_pull(s: &Situation<'_>, r: f64, att: f64, room: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::plan::{Plan, assert_documented};
+    use crate::model::documented::assert_documented;
+    use crate::model::plan::Plan;
     use crate::model::rep::WindowView;
 
     #[test]
