@@ -254,111 +254,7 @@ impl Plan {
                 .map(|w| w.weight.get())
                 .sum()
         };
-        let (goal, goal_levels, goal_weights) = match &rules.goal_setting.strategy {
-            GoalStrategy::FlatGrowth { growth } => (
-                GoalRule::FlatGrowth {
-                    growth: growth.get(),
-                },
-                vec![1.0],
-                GoalWeights::REVENUE_ONLY,
-            ),
-            GoalStrategy::Ratchet {
-                growth,
-                up_weight,
-                down_weight,
-            } => (
-                GoalRule::Ratchet {
-                    growth: growth.get(),
-                    up: up_weight.get(),
-                    down: down_weight.get(),
-                },
-                vec![1.0],
-                GoalWeights::REVENUE_ONLY,
-            ),
-            GoalStrategy::PotentialBased { share_of_potential } => (
-                GoalRule::PotentialBased {
-                    share: share_of_potential.get(),
-                },
-                vec![1.0],
-                GoalWeights::REVENUE_ONLY,
-            ),
-            GoalStrategy::Stretch { uplift } => (
-                GoalRule::Stretch {
-                    uplift: uplift.get(),
-                },
-                vec![1.0],
-                GoalWeights::REVENUE_ONLY,
-            ),
-            GoalStrategy::Participative {
-                weight_on_proposal,
-                share_of_potential,
-            } => (
-                GoalRule::Participative {
-                    weight_on_proposal: weight_on_proposal.get(),
-                    share: share_of_potential.get(),
-                },
-                vec![1.0],
-                GoalWeights::REVENUE_ONLY,
-            ),
-            GoalStrategy::TieredThresholds { growth, levels } => (
-                GoalRule::Tiered {
-                    growth: growth.get(),
-                },
-                levels.levels().iter().map(|l| l.get()).collect(),
-                GoalWeights::REVENUE_ONLY,
-            ),
-            GoalStrategy::ActivityBased { targets } => {
-                let mut touches = 0.0;
-                let mut recruiting = 0.0;
-                for t in targets.targets() {
-                    let n = f64::from(t.per_period.get());
-                    match t.activity {
-                        ActivityKind::RecruitingCall | ActivityKind::Negotiation => recruiting += n,
-                        kind => touches += n * touch_weight(kind),
-                    }
-                }
-                let total = touches + recruiting;
-                let weights = if total > 0.0 {
-                    GoalWeights {
-                        revenue: 0.0,
-                        activities: touches / total,
-                        recruiting: recruiting / total,
-                    }
-                } else {
-                    // No targets at all: attainment is on (zero) activities.
-                    GoalWeights {
-                        revenue: 0.0,
-                        activities: 1.0,
-                        recruiting: 0.0,
-                    }
-                };
-                (
-                    GoalRule::ActivityBased {
-                        touches_per_period: touches,
-                        recruiting_per_period: recruiting,
-                    },
-                    vec![1.0],
-                    weights,
-                )
-            }
-            GoalStrategy::BalancedScorecard { growth, weights } => {
-                let mut w = GoalWeights {
-                    revenue: 0.0,
-                    activities: 0.0,
-                    recruiting: 0.0,
-                };
-                for mw in weights.weights() {
-                    *w.of_metric(mw.metric) += mw.weight.get();
-                }
-                (
-                    GoalRule::Scorecard {
-                        growth: growth.get(),
-                    },
-                    vec![1.0],
-                    w,
-                )
-            }
-        };
+        let (goal, goal_levels, goal_weights) = goal_rule(&rules.goal_setting.strategy);
         let incentive: &IncentivePlan = &rules.incentive;
         let onboarding = rules.onboarding;
         let mut plan = Plan {
@@ -478,6 +374,115 @@ impl Plan {
         match self.goal {
             GoalRule::Ratchet { up, down, .. } => Some((up, down)),
             _ => None,
+        }
+    }
+}
+
+/// The goal rule, goal levels and attainment weights of a goal-setting strategy (§4).
+fn goal_rule(strategy: &GoalStrategy) -> (GoalRule, Vec<f64>, GoalWeights) {
+    match strategy {
+        GoalStrategy::FlatGrowth { growth } => (
+            GoalRule::FlatGrowth {
+                growth: growth.get(),
+            },
+            vec![1.0],
+            GoalWeights::REVENUE_ONLY,
+        ),
+        GoalStrategy::Ratchet {
+            growth,
+            up_weight,
+            down_weight,
+        } => (
+            GoalRule::Ratchet {
+                growth: growth.get(),
+                up: up_weight.get(),
+                down: down_weight.get(),
+            },
+            vec![1.0],
+            GoalWeights::REVENUE_ONLY,
+        ),
+        GoalStrategy::PotentialBased { share_of_potential } => (
+            GoalRule::PotentialBased {
+                share: share_of_potential.get(),
+            },
+            vec![1.0],
+            GoalWeights::REVENUE_ONLY,
+        ),
+        GoalStrategy::Stretch { uplift } => (
+            GoalRule::Stretch {
+                uplift: uplift.get(),
+            },
+            vec![1.0],
+            GoalWeights::REVENUE_ONLY,
+        ),
+        GoalStrategy::Participative {
+            weight_on_proposal,
+            share_of_potential,
+        } => (
+            GoalRule::Participative {
+                weight_on_proposal: weight_on_proposal.get(),
+                share: share_of_potential.get(),
+            },
+            vec![1.0],
+            GoalWeights::REVENUE_ONLY,
+        ),
+        GoalStrategy::TieredThresholds { growth, levels } => (
+            GoalRule::Tiered {
+                growth: growth.get(),
+            },
+            levels.levels().iter().map(|l| l.get()).collect(),
+            GoalWeights::REVENUE_ONLY,
+        ),
+        GoalStrategy::ActivityBased { targets } => {
+            let mut touches = 0.0;
+            let mut recruiting = 0.0;
+            for t in targets.targets() {
+                let n = f64::from(t.per_period.get());
+                match t.activity {
+                    ActivityKind::RecruitingCall | ActivityKind::Negotiation => recruiting += n,
+                    kind => touches += n * touch_weight(kind),
+                }
+            }
+            let total = touches + recruiting;
+            let weights = if total > 0.0 {
+                GoalWeights {
+                    revenue: 0.0,
+                    activities: touches / total,
+                    recruiting: recruiting / total,
+                }
+            } else {
+                // No targets at all: attainment is on (zero) activities.
+                GoalWeights {
+                    revenue: 0.0,
+                    activities: 1.0,
+                    recruiting: 0.0,
+                }
+            };
+            (
+                GoalRule::ActivityBased {
+                    touches_per_period: touches,
+                    recruiting_per_period: recruiting,
+                },
+                vec![1.0],
+                weights,
+            )
+        }
+        GoalStrategy::BalancedScorecard { growth, weights } => {
+            let mut w = GoalWeights {
+                revenue: 0.0,
+                activities: 0.0,
+                recruiting: 0.0,
+            };
+            for mw in weights.weights() {
+                *w.of_metric(mw.metric) += mw.weight.get();
+            }
+            (
+                GoalRule::Scorecard {
+                    growth: growth.get(),
+                },
+                vec![1.0],
+                w,
+            )
         }
     }
 }
