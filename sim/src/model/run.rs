@@ -14,7 +14,7 @@ use chanlab_shared::LifecycleStage;
 use rand::RngExt;
 use rand_distr::StandardNormal;
 
-use super::calendar::Calendar;
+use super::calendar::{Calendar, GoalMonth};
 use super::ledger::{Ledger, REFERENCE_PARTNER_MARGIN};
 use super::observe::{Observer, PartnerMonth, PeriodSettled, SeatEvent, SeatStart, SlotStart};
 use super::outcome::Outcome;
@@ -84,33 +84,23 @@ pub(crate) fn simulate<O: Observer>(
         }
 
         // Reps size up their territories and choose.
-        seats.clear();
-        for rep in &reps {
-            let territory = seat::territory(&partners[rep.first..rep.end], plan, &tiers.own, b);
-            let backing = world.regions[rep.region].backing;
-            let situation = seat::situation(
-                rep,
-                &territory,
-                plan,
-                b,
-                backing,
-                &calendar,
-                t,
-                &goal,
-                &mut windows,
-            );
-            let choice = rep::choose(&situation);
-            if rep.filled {
-                ledger.filled_seat(rep.goal > 0.0 && choice.commitment < COMMITTED);
-            }
-            seats.push(seat::seat_month(
-                choice,
-                rep.filled,
-                calendar.is_last(t),
-                territory.prospects,
-                b,
-            ));
-        }
+        let month = SeatsMonth {
+            t,
+            plan,
+            b,
+            world,
+            calendar: &calendar,
+            goal: &goal,
+            tiers: &tiers,
+        };
+        choose_all(
+            &month,
+            &reps,
+            &partners,
+            &mut seats,
+            &mut windows,
+            &mut ledger,
+        );
 
         // Partners are served, sell and order.
         let terms = MonthTerms {
@@ -143,28 +133,15 @@ pub(crate) fn simulate<O: Observer>(
         ledger.partners_done(t, plan);
 
         // Reps come and go; bonus windows that end are settled.
-        for (index, (rep, seat)) in reps.iter_mut().zip(&seats).enumerate() {
-            if rep.filled {
-                rep.recruiting_actions += seat.choice.recruiting * b.calls_per_month;
-            }
-            let draws = SeatDraws {
-                u_quit: rng.random(),
-                u_vacancy: rng.random(),
-                z_skill: rng.sample(StandardNormal),
-            };
-            if let Some(event) = seat::turnover(rep, draws, &rates, b) {
-                if event == SeatEvent::Left {
-                    ledger.rep_left();
-                }
-                observer.seat_event(t, index, event);
-            }
-            for (k, &(_, _, window)) in plan.bonuses.iter().enumerate() {
-                rep.windows[k].1 += rep.goal / goal.len;
-                if calendar.window_ends(t, window) {
-                    settle_bonus(rep, plan, k, ledger.kpis_mut());
-                }
-            }
-        }
+        staff_and_windows(
+            &month,
+            &mut reps,
+            &seats,
+            &rates,
+            rng,
+            &mut ledger,
+            observer,
+        );
 
         if goal.ends {
             settle_periods(&mut reps, plan, t, goal.first_month, &mut ledger, observer);
@@ -176,6 +153,85 @@ pub(crate) fn simulate<O: Observer>(
         ledger.month_done(&partners, plan, b);
     }
     ledger.finish(&partners, b)
+}
+
+/// The terms of a month every seat shares.
+struct SeatsMonth<'a> {
+    t: usize,
+    plan: &'a Plan,
+    b: &'a Behaviour,
+    world: &'a World,
+    calendar: &'a Calendar,
+    goal: &'a GoalMonth,
+    tiers: &'a TierTerms,
+}
+
+/// Every rep sizes up their territory and chooses (sim/MODEL.md §3.2–§3.7); `seats` gets
+/// what each choice means for the seat's partners.
+fn choose_all(
+    m: &SeatsMonth<'_>,
+    reps: &[Rep],
+    partners: &[Partner],
+    seats: &mut Vec<SeatMonth>,
+    windows: &mut Vec<(f64, u32, f64)>,
+    ledger: &mut Ledger,
+) {
+    seats.clear();
+    for rep in reps {
+        let territory = seat::territory(&partners[rep.first..rep.end], m.plan, &m.tiers.own, m.b);
+        let backing = m.world.regions[rep.region].backing;
+        let situation = seat::situation(
+            rep, &territory, m.plan, m.b, backing, m.calendar, m.t, m.goal, windows,
+        );
+        let choice = rep::choose(&situation);
+        if rep.filled {
+            ledger.filled_seat(rep.goal > 0.0 && choice.commitment < COMMITTED);
+        }
+        seats.push(seat::seat_month(
+            choice,
+            rep.filled,
+            m.calendar.is_last(m.t),
+            territory.prospects,
+            m.b,
+        ));
+    }
+}
+
+/// After the partners' month: filled seats log their recruiting calls, reps come and go
+/// (sim/MODEL.md §3.14, three draws a seat in seat order), and bonus windows that end are
+/// settled (§5.2).
+fn staff_and_windows<O: Observer>(
+    m: &SeatsMonth<'_>,
+    reps: &mut [Rep],
+    seats: &[SeatMonth],
+    rates: &Turnover,
+    rng: &mut ReplicationRng,
+    ledger: &mut Ledger,
+    observer: &mut O,
+) {
+    let (plan, b) = (m.plan, m.b);
+    for (index, (rep, seat)) in reps.iter_mut().zip(seats).enumerate() {
+        if rep.filled {
+            rep.recruiting_actions += seat.choice.recruiting * b.calls_per_month;
+        }
+        let draws = SeatDraws {
+            u_quit: rng.random(),
+            u_vacancy: rng.random(),
+            z_skill: rng.sample(StandardNormal),
+        };
+        if let Some(event) = seat::turnover(rep, draws, rates, b) {
+            if event == SeatEvent::Left {
+                ledger.rep_left();
+            }
+            observer.seat_event(m.t, index, event);
+        }
+        for (k, &(_, _, window)) in plan.bonuses.iter().enumerate() {
+            rep.windows[k].1 += rep.goal / m.goal.len;
+            if m.calendar.window_ends(m.t, window) {
+                settle_bonus(rep, plan, k, ledger.kpis_mut());
+            }
+        }
+    }
 }
 
 /// Commitment below which a rep has judged the goal out of reach (sim/MODEL.md §3.5).
