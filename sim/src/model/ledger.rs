@@ -214,12 +214,13 @@ impl Ledger {
 
     /// Month `t` is over: the partner margin above the reference is the vendor's cost
     /// (§5.5, month by month since a training round may change it), and the month's detail.
-    pub(super) fn month_done(&mut self, partners: &[Partner], plan: &Plan, b: &Behaviour) {
+    /// `inventory` is the channel's stock at the month's end.
+    pub(super) fn month_done(&mut self, inventory: f64, plan: &Plan, b: &Behaviour) {
         self.margin_given += (plan.partner_margin - REFERENCE_PARTNER_MARGIN)
             .max(-b.vendor_gross_margin)
             * self.month_sell_in;
         let mut month = std::mem::take(&mut self.month);
-        month.inventory = partners.iter().map(|p| p.inventory).sum();
+        month.inventory = inventory;
         month.kpis = self.kpi;
         self.detail.months.push(month);
         self.month_sell_in = 0.0;

@@ -22,7 +22,7 @@ use super::partner::{self, MonthTerms, Order, SeatMonth};
 use super::periods::{set_goal, settle_bonus, settle_period};
 use super::plan::Plan;
 use super::rep;
-use super::seat::{self, SeatDraws, Turnover};
+use super::seat::{self, SeatDraws, Territory, Turnover};
 use super::state::{self, Partner, Rep};
 use super::world::{World, lognormal_unit_mean};
 use crate::params::Behaviour;
@@ -60,6 +60,10 @@ pub(crate) fn simulate<O: Observer>(
     let mut ledger = Ledger::open(world, &reps, &partners, calendar.horizon);
     // Per-seat scratch for the month, reused.
     let mut seats: Vec<SeatMonth> = Vec::with_capacity(reps.len());
+    // Each seat's territory as the next month opens, summed during the partners' month
+    // under `territory_plan`; summed afresh when another plan comes into force.
+    let mut territories: Vec<Territory> = Vec::with_capacity(reps.len());
+    let mut territory_plan: Option<&Plan> = None;
     let mut windows = Vec::with_capacity(plan.bonuses.len());
 
     for t in 0..calendar.horizon {
@@ -93,10 +97,18 @@ pub(crate) fn simulate<O: Observer>(
             goal: &goal,
             tiers: &tiers,
         };
+        if !territory_plan.is_some_and(|p| std::ptr::eq(p, plan)) {
+            territories.clear();
+            territories.extend(
+                reps.iter()
+                    .map(|r| seat::territory(&partners[r.first..r.end], plan, &tiers.own, b)),
+            );
+            territory_plan = Some(plan);
+        }
         choose_all(
             &month,
             &reps,
-            &partners,
+            &territories,
             &mut seats,
             &mut windows,
             &mut ledger,
@@ -110,26 +122,17 @@ pub(crate) fn simulate<O: Observer>(
             last_target_month: target.ends,
             months_after: calendar.months_after(t),
         };
-        for (slot, p) in partners.iter_mut().enumerate() {
-            let z: f64 = rng.sample(StandardNormal);
-            let u: f64 = rng.random();
-            let seat = p.rep;
-            partner_month(PartnerMonthIn {
-                t,
-                slot,
-                p,
-                rep: &mut reps[seat],
-                seat: &seats[seat],
-                terms: &terms,
-                plan,
-                b,
-                tiers: &tiers,
-                z,
-                u,
-                ledger: &mut ledger,
-                observer,
-            });
-        }
+        let inventory = partners_month(
+            &month,
+            &terms,
+            &mut reps,
+            &mut partners,
+            &seats,
+            &mut territories,
+            rng,
+            &mut ledger,
+            observer,
+        );
         ledger.partners_done(t, plan);
 
         // Reps come and go; bonus windows that end are settled.
@@ -150,7 +153,7 @@ pub(crate) fn simulate<O: Observer>(
             ledger.rebates(&partners, plan);
         }
         debug_check(&partners);
-        ledger.month_done(&partners, plan, b);
+        ledger.month_done(inventory, plan, b);
     }
     ledger.finish(&partners, b)
 }
@@ -171,17 +174,16 @@ struct SeatsMonth<'a> {
 fn choose_all(
     m: &SeatsMonth<'_>,
     reps: &[Rep],
-    partners: &[Partner],
+    territories: &[Territory],
     seats: &mut Vec<SeatMonth>,
     windows: &mut Vec<(f64, u32, f64)>,
     ledger: &mut Ledger,
 ) {
     seats.clear();
-    for rep in reps {
-        let territory = seat::territory(&partners[rep.first..rep.end], m.plan, &m.tiers.own, m.b);
+    for (rep, territory) in reps.iter().zip(territories) {
         let backing = m.world.regions[rep.region].backing;
         let situation = seat::situation(
-            rep, &territory, m.plan, m.b, backing, m.calendar, m.t, m.goal, windows,
+            rep, territory, m.plan, m.b, backing, m.calendar, m.t, m.goal, windows,
         );
         let choice = rep::choose(&situation);
         if rep.filled {
@@ -275,6 +277,60 @@ fn set_partner_targets(partners: &mut [Partner], b: &Behaviour, months: f64) {
         p.period_sell_in = 0.0;
         p.target = growth * p.forecast * months;
     }
+}
+
+/// Every partner's month, seat by seat: a seat's partners are contiguous slots and seats are
+/// in slot order, so the two draws of each partner-month come in slot order (the
+/// common-random-number contract). Each seat's territory for next month is summed as its
+/// partners finish theirs, saving a pass over the channel. Returns the channel's stock at
+/// the month's end.
+#[allow(clippy::too_many_arguments)] // the month loop's state, each from its owner
+fn partners_month<O: Observer>(
+    m: &SeatsMonth<'_>,
+    terms: &MonthTerms,
+    reps: &mut [Rep],
+    partners: &mut [Partner],
+    seats: &[SeatMonth],
+    territories: &mut [Territory],
+    rng: &mut ReplicationRng,
+    ledger: &mut Ledger,
+    observer: &mut O,
+) -> f64 {
+    let mut inventory = 0.0;
+    let mut next_slot = 0;
+    for (index, rep) in reps.iter_mut().enumerate() {
+        debug_assert_eq!(
+            rep.first, next_slot,
+            "seats' slots are contiguous, in order"
+        );
+        next_slot = rep.end;
+        let seat = &seats[index];
+        let mut next = Territory::EMPTY;
+        for (slot, p) in partners[rep.first..rep.end].iter_mut().enumerate() {
+            let z: f64 = rng.sample(StandardNormal);
+            let u: f64 = rng.random();
+            partner_month(PartnerMonthIn {
+                t: m.t,
+                slot: rep.first + slot,
+                p,
+                rep,
+                seat,
+                terms,
+                plan: m.plan,
+                b: m.b,
+                tiers: m.tiers,
+                z,
+                u,
+                ledger,
+                observer,
+            });
+            next.count(p, m.plan, &m.tiers.own, m.b);
+            inventory += p.inventory;
+        }
+        territories[index] = next;
+    }
+    debug_assert_eq!(next_slot, partners.len(), "every slot has a seat");
+    inventory
 }
 
 /// Everything one partner-month reads and writes.

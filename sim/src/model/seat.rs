@@ -35,22 +35,32 @@ pub(super) fn territory(
     own: &[f64; 3],
     b: &Behaviour,
 ) -> Territory {
-    let mut t = Territory {
+    let mut t = Territory::EMPTY;
+    for p in partners {
+        t.count(p, plan, own, b);
+    }
+    t
+}
+
+impl Territory {
+    /// Nothing yet.
+    pub(super) const EMPTY: Territory = Territory {
         run_rate: 0.0,
         mandated_touches: 0.0,
         own_touches: 0.0,
         prospects: 0,
     };
-    for p in partners {
+
+    /// Adds partner `p` as it stands.
+    pub(super) fn count(&mut self, p: &Partner, plan: &Plan, own: &[f64; 3], b: &Behaviour) {
         if p.stage.is_selling() {
-            t.run_rate += p.run_rate(b);
-            t.mandated_touches += plan.mandated_touches[p.tier];
-            t.own_touches += own[p.tier];
+            self.run_rate += p.run_rate(b);
+            self.mandated_touches += plan.mandated_touches[p.tier];
+            self.own_touches += own[p.tier];
         } else if p.stage == LifecycleStage::Prospect {
-            t.prospects += 1;
+            self.prospects += 1;
         }
     }
-    t
 }
 
 /// What a seat knows when its rep chooses this month (sim/MODEL.md §3.2): its territory,
