@@ -19,6 +19,72 @@ use crate::params::Behaviour;
 /// baseline engagement (sim/MODEL.md §5.4), and margin above it is the vendor's cost (§5.5).
 pub(super) const REFERENCE_PARTNER_MARGIN: f64 = 0.06;
 
+/// One seat's partners' month: summed partner by partner, then added to the ledger and the
+/// seat once (sim/MODEL.md §6), so the partner loop touches no other seat's or region's sums.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct SeatBooks {
+    /// Mandated touches required of, and done by, the seat.
+    pub(super) mandated: f64,
+    pub(super) done: f64,
+    /// Weighted touches given, onboarding included.
+    pub(super) touches: f64,
+    /// Prospects brought into negotiation.
+    pub(super) recruiting_actions: f64,
+    /// Partners signed, and churned.
+    pub(super) signed: f64,
+    pub(super) churned: f64,
+    /// Goal-metric revenue moved across a period end.
+    pub(super) timing_volume: f64,
+    /// Pull-in discounts granted.
+    pub(super) discount: f64,
+    /// Stock loaded beyond replenishment (for rebates or by the rep).
+    pub(super) loaded: f64,
+    /// Goal-metric and commission revenue booked.
+    pub(super) goal_revenue: f64,
+    pub(super) commission_revenue: f64,
+    /// Sell-in and sell-through.
+    pub(super) sell_in: f64,
+    pub(super) sell_through: f64,
+}
+
+impl SeatBooks {
+    /// A partner was served.
+    pub(super) fn served(&mut self, s: &Service) {
+        self.mandated += s.mandated;
+        self.done += s.done;
+        self.touches += s.touches;
+    }
+
+    /// A partner's deal timing, then its order, priced at `discount` (the seat's pull-in
+    /// offer).
+    pub(super) fn ordered(&mut self, timed: &Timed, order: &Order, discount: f64, plan: &Plan) {
+        self.timing_volume += timed.moved;
+        if plan.goal_on_sell_in {
+            self.timing_volume += order.rep_loading;
+        } else {
+            self.discount += discount * timed.pulled;
+        }
+        self.loaded += order.rebate_loading + order.rep_loading;
+        self.discount += discount * order.rep_loading;
+    }
+
+    /// A selling partner's sell-in and sell-through.
+    pub(super) fn booked(&mut self, plan: &Plan, sell_in: f64, sell_through: f64) {
+        self.goal_revenue += if plan.goal_on_sell_in {
+            sell_in
+        } else {
+            sell_through
+        };
+        self.commission_revenue += if plan.commission_on_sell_in {
+            sell_in
+        } else {
+            sell_through
+        };
+        self.sell_in += sell_in;
+        self.sell_through += sell_through;
+    }
+}
+
 /// Every running total of one run.
 pub(super) struct Ledger {
     kpi: [f64; Kpi::COUNT],
@@ -103,52 +169,28 @@ impl Ledger {
         }
     }
 
-    /// A partner signed a contract.
-    pub(super) fn signed(&mut self) {
-        self.kpi[Kpi::PartnersSigned.index()] += 1.0;
-    }
-
-    /// A partner churned.
-    pub(super) fn churned(&mut self) {
-        self.kpi[Kpi::PartnersChurned.index()] += 1.0;
-    }
-
     /// A rep left their seat.
     pub(super) fn rep_left(&mut self) {
         self.kpi[Kpi::RepAttrition.index()] += 1.0;
     }
 
-    /// A partner of `region` was served.
-    pub(super) fn served(&mut self, region: usize, s: &Service) {
-        self.mandated_required += s.mandated;
-        self.mandated_done += s.done;
-        self.month.mandated_required += s.mandated;
-        self.month.mandated_done += s.done;
+    /// Seat `seat` of `region` has had its partners' month.
+    pub(super) fn seat_done(&mut self, seat: usize, region: usize, books: &SeatBooks) {
+        self.kpi[Kpi::PartnersSigned.index()] += books.signed;
+        self.kpi[Kpi::PartnersChurned.index()] += books.churned;
+        self.mandated_required += books.mandated;
+        self.mandated_done += books.done;
+        self.month.mandated_required += books.mandated;
+        self.month.mandated_done += books.done;
         let region = &mut self.detail.regions[region];
-        region.mandated_required += s.mandated;
-        region.mandated_done += s.done;
-    }
-
-    /// A partner's deal timing, then its order, priced at `discount` (the seat's pull-in
-    /// offer).
-    pub(super) fn ordered(&mut self, timed: &Timed, order: &Order, discount: f64, plan: &Plan) {
-        self.detail.timing_volume += timed.moved;
-        if !plan.goal_on_sell_in {
-            self.kpi[Kpi::DiscountCost.index()] += discount * timed.pulled;
-        }
-        self.month.loaded += order.rebate_loading;
-        self.month.loaded += order.rep_loading;
-        self.kpi[Kpi::DiscountCost.index()] += discount * order.rep_loading;
-        if plan.goal_on_sell_in {
-            self.detail.timing_volume += order.rep_loading;
-        }
-    }
-
-    /// A selling partner's books: what it bought and sold, and the seat's goal revenue.
-    pub(super) fn booked(&mut self, seat: usize, goal_revenue: f64, sell_in: f64, sold: f64) {
-        self.detail.seats[seat].revenue += goal_revenue;
-        self.month_sell_in += sell_in;
-        self.month_sell_through += sold;
+        region.mandated_required += books.mandated;
+        region.mandated_done += books.done;
+        self.detail.timing_volume += books.timing_volume;
+        self.kpi[Kpi::DiscountCost.index()] += books.discount;
+        self.month.loaded += books.loaded;
+        self.detail.seats[seat].revenue += books.goal_revenue;
+        self.month_sell_in += books.sell_in;
+        self.month_sell_through += books.sell_through;
     }
 
     /// Every partner has had its month `t`.

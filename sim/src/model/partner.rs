@@ -7,7 +7,7 @@ use chanlab_shared::LifecycleStage;
 
 use super::plan::Plan;
 use super::rep::Choice;
-use super::state::{Partner, ramp};
+use super::state::Partner;
 use crate::params::Behaviour;
 
 /// Engagement a newly activated partner starts with above the floor, before onboarding
@@ -85,13 +85,13 @@ pub(super) fn pipeline(
         }
         LifecycleStage::Contracted => {
             p.stage = LifecycleStage::Active;
-            p.months_selling = 0.0;
+            p.set_months_selling(0.0, b);
             p.onboarding_left = plan.onboarding_months;
             p.engagement = (m.floor
                 + ACTIVATION_ENGAGEMENT
                 + plan.onboarding_trainings * b.engagement_per_training)
                 .min(1.0);
-            p.forecast = p.potential * p.engagement * ramp(0.0, b.partner_ramp_months);
+            p.forecast = p.potential * p.engagement * p.ramp;
             // A target for what is left of the current target period.
             p.target = (1.0 + b.partner_target_growth) * p.forecast * m.target_months_left;
         }
@@ -140,15 +140,8 @@ pub(super) fn service(p: &Partner, seat: &SeatMonth, plan: &Plan, own_touches: f
 
 /// A partner's natural demand this month: potential × engagement × ramp × market × noise ×
 /// attention^β (sim/MODEL.md §3.10).
-pub(super) fn natural_demand(
-    p: &Partner,
-    b: &Behaviour,
-    market: f64,
-    noise: f64,
-    response: f64,
-) -> f64 {
-    let ramp_p = ramp(p.months_selling, b.partner_ramp_months);
-    p.potential * p.engagement * ramp_p * market * noise * response
+pub(super) fn natural_demand(p: &Partner, market: f64, noise: f64, response: f64) -> f64 {
+    p.potential * p.engagement * p.ramp * market * noise * response
 }
 
 /// What deal timing made of a month's demand (sim/MODEL.md §3.10).
@@ -330,7 +323,7 @@ pub(super) fn stage_and_churn(p: &mut Partner, u: f64, b: &Behaviour) -> bool {
         }
         _ => {}
     }
-    p.months_selling += 1.0;
+    p.set_months_selling(p.months_selling + 1.0, b);
     p.onboarding_left = p.onboarding_left.saturating_sub(1);
     churned
 }

@@ -23,6 +23,7 @@ fn partner(stage: LifecycleStage) -> Partner {
         inventory: 12_000.0,
         forecast: 6_000.0,
         months_selling: 100.0,
+        ramp: 1.0,
         onboarding_left: 0,
         carry: 0.0,
         target: 0.0,
@@ -147,11 +148,11 @@ fn compliant_reps_give_the_mandated_cadence_and_vacant_seats_none() {
 fn natural_demand_scales_with_market_noise_response_and_ramp() {
     let b = Behaviour::default();
     let mut p = partner(LifecycleStage::Active);
-    let base = natural_demand(&p, &b, 1.0, 1.0, 1.0);
+    let base = natural_demand(&p, 1.0, 1.0, 1.0);
     assert!((base - 6_000.0).abs() < 1e-9);
-    assert!((natural_demand(&p, &b, 1.1, 0.9, 0.5) - base * 1.1 * 0.9 * 0.5).abs() < 1e-6);
-    p.months_selling = 0.0;
-    let new = natural_demand(&p, &b, 1.0, 1.0, 1.0);
+    assert!((natural_demand(&p, 1.1, 0.9, 0.5) - base * 1.1 * 0.9 * 0.5).abs() < 1e-6);
+    p.set_months_selling(0.0, &b);
+    let new = natural_demand(&p, 1.0, 1.0, 1.0);
     assert!((new - base * ramp(0.0, b.partner_ramp_months)).abs() < 1e-9);
 }
 

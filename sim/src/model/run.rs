@@ -15,10 +15,10 @@ use rand::RngExt;
 use rand_distr::StandardNormal;
 
 use super::calendar::{Calendar, GoalMonth};
-use super::ledger::{Ledger, REFERENCE_PARTNER_MARGIN};
+use super::ledger::{Ledger, REFERENCE_PARTNER_MARGIN, SeatBooks};
 use super::observe::{Observer, PartnerMonth, PeriodSettled, SeatEvent, SeatStart, SlotStart};
 use super::outcome::Outcome;
-use super::partner::{self, MonthTerms, Order, SeatMonth};
+use super::partner::{self, MonthTerms, SeatMonth};
 use super::periods::{set_goal, settle_bonus, settle_period};
 use super::plan::Plan;
 use super::rep;
@@ -306,14 +306,15 @@ fn partners_month<O: Observer>(
         next_slot = rep.end;
         let seat = &seats[index];
         let mut next = Territory::EMPTY;
+        let mut books = SeatBooks::default();
         for (slot, p) in partners[rep.first..rep.end].iter_mut().enumerate() {
             let z: f64 = rng.sample(StandardNormal);
             let u: f64 = rng.random();
             partner_month(PartnerMonthIn {
                 t: m.t,
                 slot: rep.first + slot,
+                seat_index: index,
                 p,
-                rep,
                 seat,
                 terms,
                 plan: m.plan,
@@ -321,13 +322,14 @@ fn partners_month<O: Observer>(
                 tiers: m.tiers,
                 z,
                 u,
-                ledger,
+                books: &mut books,
                 observer,
             });
             next.count(p, m.plan, &m.tiers.own, m.b);
             inventory += p.inventory;
         }
         territories[index] = next;
+        close_books(rep, index, &books, ledger);
     }
     debug_assert_eq!(next_slot, partners.len(), "every slot has a seat");
     inventory
@@ -337,8 +339,8 @@ fn partners_month<O: Observer>(
 struct PartnerMonthIn<'a, O> {
     t: usize,
     slot: usize,
+    seat_index: usize,
     p: &'a mut Partner,
-    rep: &'a mut Rep,
     seat: &'a SeatMonth,
     terms: &'a MonthTerms,
     plan: &'a Plan,
@@ -347,7 +349,7 @@ struct PartnerMonthIn<'a, O> {
     /// The partner-month's two draws: the demand shock and the event uniform.
     z: f64,
     u: f64,
-    ledger: &'a mut Ledger,
+    books: &'a mut SeatBooks,
     observer: &'a mut O,
 }
 
@@ -357,8 +359,8 @@ fn partner_month<O: Observer>(m: PartnerMonthIn<'_, O>) {
     let PartnerMonthIn {
         t,
         slot,
+        seat_index,
         p,
-        rep,
         seat,
         terms,
         plan,
@@ -366,7 +368,7 @@ fn partner_month<O: Observer>(m: PartnerMonthIn<'_, O>) {
         tiers,
         z,
         u,
-        ledger,
+        books,
         observer,
     } = m;
     let before = p.stage;
@@ -374,8 +376,8 @@ fn partner_month<O: Observer>(m: PartnerMonthIn<'_, O>) {
     if !served {
         if p.stage != before {
             match p.stage {
-                LifecycleStage::Negotiating => rep.recruiting_actions += 1.0,
-                LifecycleStage::Contracted => ledger.signed(),
+                LifecycleStage::Negotiating => books.recruiting_actions += 1.0,
+                LifecycleStage::Contracted => books.signed += 1.0,
                 _ => {}
             }
             observer.stage_change(t, slot, before, p.stage);
@@ -383,14 +385,13 @@ fn partner_month<O: Observer>(m: PartnerMonthIn<'_, O>) {
         return;
     }
     let service = partner::service(p, seat, plan, tiers.own[p.tier]);
-    ledger.served(rep.region, &service);
-    rep.touches_done += service.touches;
+    books.served(&service);
 
     let noise = lognormal_unit_mean(b.demand_noise, z);
-    let natural = partner::natural_demand(p, b, terms.market, noise, seat.response);
+    let natural = partner::natural_demand(p, terms.market, noise, seat.response);
     let timed = partner::deal_timing(p, seat, natural, plan, b, terms.months_after);
     let order = partner::order(p, &timed, natural, plan, b, terms.last_target_month);
-    ledger.ordered(&timed, &order, seat.choice.pull_discount, plan);
+    books.ordered(&timed, &order, seat.choice.pull_discount, plan);
     partner::engagement(
         p,
         service.touches,
@@ -400,17 +401,17 @@ fn partner_month<O: Observer>(m: PartnerMonthIn<'_, O>) {
         b,
     );
     if partner::stage_and_churn(p, u, b) {
-        ledger.churned();
+        books.churned += 1.0;
     }
     if p.stage != before {
         observer.stage_change(t, slot, before, p.stage);
     }
-    book(rep, plan, p.rep, &order, timed.sell_through, ledger);
+    books.booked(plan, order.sell_in, timed.sell_through);
     observer.partner_month(
         t,
         slot,
         &PartnerMonth {
-            seat: p.rep,
+            seat: seat_index,
             sell_in: order.sell_in,
             sell_through: timed.sell_through,
             touches: service.touches,
@@ -421,34 +422,21 @@ fn partner_month<O: Observer>(m: PartnerMonthIn<'_, O>) {
     );
 }
 
-/// A selling partner's month in its seat's books (sim/MODEL.md §3.13): goal-metric revenue
-/// toward the period and every bonus window, and commission revenue while the seat is filled
-/// (nobody earns commission on what a vacant seat's partners buy).
-fn book(
-    rep: &mut Rep,
-    plan: &Plan,
-    seat: usize,
-    order: &Order,
-    sell_through: f64,
-    ledger: &mut Ledger,
-) {
-    let goal_revenue = if plan.goal_on_sell_in {
-        order.sell_in
-    } else {
-        sell_through
-    };
-    rep.achieved += goal_revenue;
+/// A seat's month in its books (sim/MODEL.md §3.13): goal-metric revenue toward the period
+/// and every bonus window, commission revenue while the seat is filled (nobody earns
+/// commission on what a vacant seat's partners buy), touches and recruiting actions toward
+/// activity goals; and the seat's page of the ledger.
+fn close_books(rep: &mut Rep, index: usize, books: &SeatBooks, ledger: &mut Ledger) {
+    rep.touches_done += books.touches;
+    rep.recruiting_actions += books.recruiting_actions;
+    rep.achieved += books.goal_revenue;
     for w in rep.windows.iter_mut() {
-        w.0 += goal_revenue;
+        w.0 += books.goal_revenue;
     }
     if rep.filled {
-        rep.commission_revenue += if plan.commission_on_sell_in {
-            order.sell_in
-        } else {
-            sell_through
-        };
+        rep.commission_revenue += books.commission_revenue;
     }
-    ledger.booked(seat, goal_revenue, order.sell_in, sell_through);
+    ledger.seat_done(index, rep.region, books);
 }
 
 /// Goal periods that end this month are settled, seat by seat (sim/MODEL.md §3.15).

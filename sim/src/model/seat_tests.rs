@@ -21,6 +21,7 @@ fn partner(stage: LifecycleStage, tier: usize) -> Partner {
         inventory: 0.0,
         forecast: 5_000.0,
         months_selling: 100.0,
+        ramp: 1.0,
         onboarding_left: 0,
         carry: 0.0,
         target: 0.0,

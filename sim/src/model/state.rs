@@ -47,6 +47,9 @@ pub(super) struct Partner {
     pub(super) inventory: f64,
     pub(super) forecast: f64,
     pub(super) months_selling: f64,
+    /// `ramp(months_selling, partner_ramp_months)`, kept with `months_selling` so the month
+    /// loop divides once per partner-month.
+    pub(super) ramp: f64,
     pub(super) onboarding_left: u32,
     pub(super) carry: f64,
     pub(super) target: f64,
@@ -62,7 +65,14 @@ impl Partner {
     /// Expected sell-through at normal attention before the market and noise: potential ×
     /// engagement × ramp-up (sim/MODEL.md §3.10).
     pub(super) fn run_rate(&self, b: &Behaviour) -> f64 {
-        self.potential * self.engagement * ramp(self.months_selling, b.partner_ramp_months)
+        debug_assert_eq!(self.ramp, ramp(self.months_selling, b.partner_ramp_months));
+        self.potential * self.engagement * self.ramp
+    }
+
+    /// Sets the months selling, and the ramp-up with it.
+    pub(super) fn set_months_selling(&mut self, months: f64, b: &Behaviour) {
+        self.months_selling = months;
+        self.ramp = ramp(months, b.partner_ramp_months);
     }
 }
 
@@ -101,6 +111,10 @@ pub(super) fn open(world: &World, b: &Behaviour, bonuses: usize) -> (Vec<Rep>, V
                 },
                 forecast: if selling { run_rate } else { 0.0 },
                 months_selling: if selling { LONG_SELLING } else { 0.0 },
+                ramp: ramp(
+                    if selling { LONG_SELLING } else { 0.0 },
+                    b.partner_ramp_months,
+                ),
                 onboarding_left: 0,
                 carry: -p.owed,
                 target: 0.0,
