@@ -3,6 +3,7 @@
 use chanlab_shared::LifecycleStage;
 
 use super::*;
+use crate::model::state::ramp;
 use crate::bundled;
 use crate::files::{Format, parse_rules};
 
