@@ -3,9 +3,9 @@
 use chanlab_shared::LifecycleStage;
 
 use super::*;
-use crate::model::state::ramp;
 use crate::bundled;
 use crate::files::{Format, parse_rules};
+use crate::model::state::ramp;
 
 fn plan(name: &str) -> Plan {
     Plan::compile(&parse_rules(bundled::find_spec(name).unwrap().text, Format::Toml).unwrap())
