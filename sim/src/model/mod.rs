@@ -6,6 +6,7 @@
 //! a difference between two specs is the specs' doing and not the luck of the draw.
 
 mod calendar;
+mod effort;
 mod ledger;
 mod observe;
 mod outcome;
@@ -16,6 +17,7 @@ mod rep;
 mod run;
 mod seat;
 mod state;
+mod timing;
 mod world;
 
 pub use observe::{Observer, PartnerMonth, PeriodSettled, SeatEvent, SeatStart, SlotStart};
@@ -65,10 +67,10 @@ impl SpecDemands {
     /// The demands of `rules` under behaviour `b`.
     pub fn of(rules: &chanlab_shared::ProcessRules, b: &crate::params::Behaviour) -> Self {
         let plan = plan::Plan::compile(rules);
-        let measured = (plan.goal_weights[2] + plan.assessed_recruiting).min(1.0);
+        let measured = (plan.goal_weights.recruiting + plan.assessed_recruiting).min(1.0);
         Self {
             compliance_drive: plan.compliance_drive(b),
-            mandated_touches: plan.mandated_touches,
+            mandated_touches: plan.mandated_touches.0,
             recruiting_share: b.recruiting_share
                 + (b.recruiting_share_if_measured - b.recruiting_share) * measured,
             period_months: plan.period_months.max(1),

@@ -269,9 +269,10 @@ fn rebate_loading_for(
     let sell_in = p.period_sell_in + order;
     let attainment = sell_in / p.target;
     let current = plan.rebate_rate(attainment);
-    let Some(&(step, rate)) = plan.rebates.iter().find(|(at, _)| *at > attainment) else {
+    let Some(next) = plan.rebates.iter().find(|r| r.at_attainment > attainment) else {
         return 0.0;
     };
+    let (step, rate) = (next.at_attainment, next.rate);
     let extra = step * p.target * REBATE_STEP_MARGIN - sell_in;
     let room = b.max_cover_months * p.forecast - (p.inventory + order - sell_through);
     if extra <= 0.0 || extra > room || p.forecast <= 0.0 {

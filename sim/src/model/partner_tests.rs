@@ -1,6 +1,6 @@
 //! One test per partner-side mechanism, each on a hand-built partner and seat.
 
-use chanlab_shared::LifecycleStage;
+use chanlab_shared::{LifecycleStage, Tier};
 
 use super::*;
 use crate::bundled;
@@ -16,7 +16,7 @@ fn plan(name: &str) -> Plan {
 fn partner(stage: LifecycleStage) -> Partner {
     Partner {
         rep: 0,
-        tier: 1,
+        tier: Tier::B,
         stage,
         potential: 10_000.0,
         engagement: 0.6,
@@ -118,7 +118,7 @@ fn a_contracted_partner_activates_with_onboarding_and_a_prorated_target() {
 #[test]
 fn compliant_reps_give_the_mandated_cadence_and_vacant_seats_none() {
     let p = plan("potential-based");
-    let mandated = p.mandated_touches[1];
+    let mandated = p.mandated_touches[Tier::B];
     assert!(mandated > 0.0, "the spec mandates tier-B touches");
     let part = partner(LifecycleStage::Active);
     let full = service(&part, &seat(choice()), &p, 0.0);
@@ -236,7 +236,7 @@ fn orders_keep_the_stock_flow_identity_and_storage_caps_rep_loading() {
 #[test]
 fn a_partner_just_short_of_a_rebate_step_loads_only_if_it_pays() {
     let (p, b) = (plan("potential-based"), Behaviour::default());
-    let step = p.rebates[0].0;
+    let step = p.rebates[0].at_attainment;
     let timed = Timed {
         sell_through: 6_000.0,
         pulled: 0.0,

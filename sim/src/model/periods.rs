@@ -7,6 +7,19 @@ use super::run::ramp;
 use super::state::{Partner, Rep};
 use crate::params::Behaviour;
 
+/// Most an activity or recruiting component counts toward attainment, as a multiple of its
+/// target, so over-delivering activities cannot stand in for a missed revenue goal (§4.9).
+pub(crate) const ACTIVITY_ATTAINMENT_CAP: f64 = 2.0;
+/// Pace assumed for an activity component in a period's first month, when there is none yet:
+/// on track (§4.9).
+pub(crate) const FIRST_MONTH_PACE: f64 = 1.0;
+/// A scorecard's touch target per partner is at least this multiple of the rep's own touches,
+/// so that the activity goal asks for more than the rep does unprompted (§4.8).
+pub(crate) const SCORECARD_TOUCH_MARGIN: f64 = 1.1;
+/// Least scorecard recruiting target per period, in recruiting actions, so that a seat with
+/// little recruiting time still has a target to measure against (§4.8).
+pub(crate) const SCORECARD_MIN_RECRUITING: f64 = 0.5;
+
 /// Sets the rep's goal for the period starting in month `t`.
 pub(super) fn set_goal(
     rep: &mut Rep,
@@ -96,14 +109,16 @@ pub(super) fn set_goal(
                 .iter()
                 .filter(|p| p.stage.is_selling())
                 .map(|p| {
-                    plan.mandated_touches[p.tier].max(b.own_touches.get(tier_of(p.tier)) * 1.1)
+                    let tier = p.tier;
+                    plan.mandated_touches[tier]
+                        .max(b.own_touches.get(tier) * SCORECARD_TOUCH_MARGIN)
                 })
                 .sum();
             rep.touch_target = mandated * len;
             // Recruiting actions (calls plus negotiations opened) a rep makes when recruiting
             // is fully measured.
-            rep.recruit_target =
-                (b.calls_per_month * b.recruiting_share_if_measured * len).max(0.5);
+            rep.recruit_target = (b.calls_per_month * b.recruiting_share_if_measured * len)
+                .max(SCORECARD_MIN_RECRUITING);
             baseline * (1.0 + growth).powi(years)
         }
     };
@@ -116,10 +131,6 @@ pub(super) fn set_goal(
     rep.commission_revenue = 0.0;
     rep.touches_done = 0.0;
     rep.recruiting_actions = 0.0;
-}
-
-fn tier_of(slot: usize) -> chanlab_shared::Tier {
-    chanlab_shared::Tier::ALL[slot]
 }
 
 /// Attainment from activities and recruiting, projecting the current pace to period end.
@@ -139,22 +150,23 @@ pub(super) fn projected_other_attainment(
         }
     };
     let mut att = 0.0;
-    if plan.goal_weights[1] > 0.0 && rep.touch_target > 0.0 {
+    let w = plan.goal_weights;
+    if w.activities > 0.0 && rep.touch_target > 0.0 {
         // The first month has no pace yet: assume the rep is on track.
         let projected = if elapsed > 0.0 {
             pace(rep.touches_done) / rep.touch_target
         } else {
-            1.0
+            FIRST_MONTH_PACE
         };
-        att += plan.goal_weights[1] * projected.min(2.0);
+        att += w.activities * projected.min(ACTIVITY_ATTAINMENT_CAP);
     }
-    if plan.goal_weights[2] > 0.0 && rep.recruit_target > 0.0 {
+    if w.recruiting > 0.0 && rep.recruit_target > 0.0 {
         let projected = if elapsed > 0.0 {
             pace(rep.recruiting_actions) / rep.recruit_target
         } else {
-            1.0
+            FIRST_MONTH_PACE
         };
-        att += plan.goal_weights[2] * projected.min(2.0);
+        att += w.recruiting * projected.min(ACTIVITY_ATTAINMENT_CAP);
     }
     att
 }
@@ -163,11 +175,13 @@ pub(super) fn projected_other_attainment(
 /// period's length by [`set_goal`]).
 fn other_attainment(rep: &Rep, plan: &Plan) -> f64 {
     let mut other = 0.0;
-    if plan.goal_weights[1] > 0.0 && rep.touch_target > 0.0 {
-        other += plan.goal_weights[1] * (rep.touches_done / rep.touch_target).min(2.0);
+    let w = plan.goal_weights;
+    if w.activities > 0.0 && rep.touch_target > 0.0 {
+        other += w.activities * (rep.touches_done / rep.touch_target).min(ACTIVITY_ATTAINMENT_CAP);
     }
-    if plan.goal_weights[2] > 0.0 && rep.recruit_target > 0.0 {
-        other += plan.goal_weights[2] * (rep.recruiting_actions / rep.recruit_target).min(2.0);
+    if w.recruiting > 0.0 && rep.recruit_target > 0.0 {
+        other += w.recruiting
+            * (rep.recruiting_actions / rep.recruit_target).min(ACTIVITY_ATTAINMENT_CAP);
     }
     other
 }
@@ -186,10 +200,10 @@ pub(super) fn settle_period(
     } else {
         0.0
     };
-    let att = plan.goal_weights[0] * revenue_att + other;
+    let att = plan.goal_weights.revenue * revenue_att + other;
     // Commission is owed on revenue booked while the seat was filled (see run.rs).
     kpi[Kpi::IncentiveCost.index()] += plan.commission(rep.commission_revenue, other, att);
-    let measurable = plan.goal_weights[0] <= 0.0 || rep.goal > 0.0;
+    let measurable = plan.goal_weights.revenue <= 0.0 || rep.goal > 0.0;
     if rep.filled && measurable {
         rep.misses = if att < 1.0 { rep.misses + 1 } else { 0 };
     }
@@ -202,15 +216,38 @@ pub(super) fn settle_period(
 /// non-revenue part is the current goal period's (an approximation when a bonus window is
 /// longer than the goal period).
 pub(super) fn settle_bonus(rep: &mut Rep, plan: &Plan, k: usize, kpi: &mut [f64; Kpi::COUNT]) {
-    let (level, amount, _) = plan.bonuses[k];
+    let bonus = plan.bonuses[k];
     let (done, goal) = rep.windows[k];
-    let revenue = if plan.goal_weights[0] > 0.0 && goal > 0.0 {
-        plan.goal_weights[0] * done / goal
+    let revenue = if plan.goal_weights.revenue > 0.0 && goal > 0.0 {
+        plan.goal_weights.revenue * done / goal
     } else {
         0.0
     };
-    if rep.filled && revenue + other_attainment(rep, plan) >= level {
-        kpi[Kpi::IncentiveCost.index()] += amount;
+    if rep.filled && revenue + other_attainment(rep, plan) >= bonus.at_attainment {
+        kpi[Kpi::IncentiveCost.index()] += bonus.amount;
     }
     rep.windows[k] = (0.0, 0.0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::plan::assert_documented;
+
+    #[test]
+    fn the_constants_here_are_the_ones_model_md_documents() {
+        assert_documented(
+            "periods.rs::ACTIVITY_ATTAINMENT_CAP",
+            &[ACTIVITY_ATTAINMENT_CAP],
+        );
+        assert_documented("periods.rs::FIRST_MONTH_PACE", &[FIRST_MONTH_PACE]);
+        assert_documented(
+            "periods.rs::SCORECARD_TOUCH_MARGIN",
+            &[SCORECARD_TOUCH_MARGIN],
+        );
+        assert_documented(
+            "periods.rs::SCORECARD_MIN_RECRUITING",
+            &[SCORECARD_MIN_RECRUITING],
+        );
+    }
 }

@@ -3,17 +3,110 @@
 //! Turning a [`ProcessRules`] into per-tier touch requirements, measurement weights and an
 //! incentive schedule once per run keeps the inner loop free of lookups in lists.
 
+use std::ops::{Index, IndexMut};
+
 use chanlab_shared::{
     ActivityKind, GoalStrategy, IncentivePlan, Metric, PeriodLength, ProcessRules, RevenueBasis,
     Tier,
 };
 
+/// Weight of a visit in engagement touches: the unit the other kinds are measured in (§5.6).
+pub(crate) const VISIT_TOUCH_WEIGHT: f64 = 1.0;
+/// Weight of a training: worth more than a visit to a partner's selling (§5.6).
+pub(crate) const TRAINING_TOUCH_WEIGHT: f64 = 1.5;
+/// Weight of a business review (§5.6).
+pub(crate) const REVIEW_TOUCH_WEIGHT: f64 = 1.2;
+/// Commission multiplier from the cap on: revenue above the capped attainment earns nothing
+/// (the cap is on attainment, not on pay; §5.1).
+pub(crate) const CAPPED_MULTIPLIER: f64 = 0.0;
+/// Attainment spans narrower than this are treated as a point: commission is the rate times
+/// the multiplier there (§5.1, `rate·X·m(a₀)` when a₀ = a₁), avoiding a 0/0.
+pub(crate) const POINT_SPAN: f64 = 1e-12;
+
+/// Weights of revenue, partner-serving activities and recruiting in goal attainment (sum 1;
+/// sim/MODEL.md §4.7–4.9).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct GoalWeights {
+    /// Weight on goal-metric revenue (w_rev).
+    pub(crate) revenue: f64,
+    /// Weight on visits, trainings and business reviews (w_act, g_act).
+    pub(crate) activities: f64,
+    /// Weight on recruiting actions (w_rec, g_rec).
+    pub(crate) recruiting: f64,
+}
+
+impl GoalWeights {
+    /// Every strategy but activity-based and scorecard goals measures revenue only.
+    pub(crate) const REVENUE_ONLY: GoalWeights = GoalWeights {
+        revenue: 1.0,
+        activities: 0.0,
+        recruiting: 0.0,
+    };
+
+    /// The weight of `metric`'s group.
+    fn of_metric(&mut self, metric: Metric) -> &mut f64 {
+        match metric {
+            Metric::SellIn | Metric::SellThrough => &mut self.revenue,
+            Metric::Visits | Metric::Trainings | Metric::BusinessReviews => &mut self.activities,
+            Metric::PartnersSigned | Metric::RecruitingCalls | Metric::Negotiations => {
+                &mut self.recruiting
+            }
+        }
+    }
+}
+
+/// One value per partner tier, indexed by [`Tier`].
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub(crate) struct ByTier<T>(pub(crate) [T; 3]);
+
+impl<T> Index<Tier> for ByTier<T> {
+    type Output = T;
+    fn index(&self, tier: Tier) -> &T {
+        &self.0[tier_index(tier)]
+    }
+}
+
+impl<T> IndexMut<Tier> for ByTier<T> {
+    fn index_mut(&mut self, tier: Tier) -> &mut T {
+        &mut self.0[tier_index(tier)]
+    }
+}
+
+/// A commission accelerator: the multiplier from an attainment on (§5.1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Accelerator {
+    /// Goal attainment the multiplier starts at.
+    pub(crate) from_attainment: f64,
+    /// Multiplier on the commission rate from there (until the next accelerator or the cap).
+    pub(crate) multiplier: f64,
+}
+
+/// A threshold bonus (§5.2).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Bonus {
+    /// Attainment over the window that earns it.
+    pub(crate) at_attainment: f64,
+    /// Amount, in major currency units.
+    pub(crate) amount: f64,
+    /// Length of the bonus window in months.
+    pub(crate) window_months: u32,
+}
+
+/// A partner rebate step (§5.3).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct RebateStep {
+    /// Attainment of the partner's sell-in target the rate applies from.
+    pub(crate) at_attainment: f64,
+    /// Rebate rate on the whole period's sell-in.
+    pub(crate) rate: f64,
+}
+
 /// How much a touch of each activity kind counts toward engagement, relative to a visit.
 pub(crate) fn touch_weight(kind: ActivityKind) -> f64 {
     match kind {
-        ActivityKind::Visit => 1.0,
-        ActivityKind::Training => 1.5,
-        ActivityKind::BusinessReview => 1.2,
+        ActivityKind::Visit => VISIT_TOUCH_WEIGHT,
+        ActivityKind::Training => TRAINING_TOUCH_WEIGHT,
+        ActivityKind::BusinessReview => REVIEW_TOUCH_WEIGHT,
         // Recruiting calls and negotiations are with prospects, not partners being served.
         ActivityKind::RecruitingCall | ActivityKind::Negotiation => 0.0,
     }
@@ -54,14 +147,14 @@ pub(crate) struct Plan {
     /// Whether the revenue goal is on sell-in (else sell-through).
     pub(crate) goal_on_sell_in: bool,
     /// Weights of revenue, activities and recruiting in goal attainment (sum 1).
-    pub(crate) goal_weights: [f64; 3],
+    pub(crate) goal_weights: GoalWeights,
     /// Weights of activities and recruiting in the assessment.
     pub(crate) assessed_activity: f64,
     pub(crate) assessed_recruiting: f64,
     /// Share of variable pay riding on the assessment.
     pub(crate) pay_weight: f64,
     /// Mandated touches per partner per month, weighted, by tier (A, B, C).
-    pub(crate) mandated_touches: [f64; 3],
+    pub(crate) mandated_touches: ByTier<f64>,
     /// Onboarding: months, trainings, visits per month.
     pub(crate) onboarding_months: u32,
     pub(crate) onboarding_trainings: f64,
@@ -69,15 +162,15 @@ pub(crate) struct Plan {
     /// Incentive plan.
     pub(crate) commission_on_sell_in: bool,
     pub(crate) commission_rate: f64,
-    /// (from_attainment, multiplier), rising.
-    pub(crate) accelerators: Vec<(f64, f64)>,
+    /// Accelerators in rising order of attainment.
+    pub(crate) accelerators: Vec<Accelerator>,
     pub(crate) cap: Option<f64>,
-    /// (attainment, amount in major units, window months).
-    pub(crate) bonuses: Vec<(f64, f64, u32)>,
+    /// Threshold bonuses.
+    pub(crate) bonuses: Vec<Bonus>,
     /// Partner program.
     pub(crate) partner_margin: f64,
-    /// (attainment of sell-in target, rate), rising.
-    pub(crate) rebates: Vec<(f64, f64)>,
+    /// Rebate steps in rising order of attainment.
+    pub(crate) rebates: Vec<RebateStep>,
     pub(crate) target_period_months: u32,
 }
 
@@ -85,10 +178,9 @@ impl Plan {
     pub(crate) fn compile(rules: &ProcessRules) -> Plan {
         let period_months = months(rules.goal_setting.period);
         let goal_on_sell_in = rules.goal_setting.metric == Metric::SellIn;
-        let mut mandated = [0.0; 3];
+        let mut mandated = ByTier([0.0; 3]);
         for cadence in rules.cadences.cadences() {
-            let slot = tier_index(cadence.tier);
-            mandated[slot] += cadence.per_month() * touch_weight(cadence.activity);
+            mandated[cadence.tier] += cadence.per_month() * touch_weight(cadence.activity);
         }
         let assessed = |pred: fn(Metric) -> bool| -> f64 {
             rules
@@ -106,7 +198,7 @@ impl Plan {
                     growth: growth.get(),
                 },
                 vec![1.0],
-                revenue_only(),
+                GoalWeights::REVENUE_ONLY,
             ),
             GoalStrategy::Ratchet {
                 growth,
@@ -119,21 +211,21 @@ impl Plan {
                     down: down_weight.get(),
                 },
                 vec![1.0],
-                revenue_only(),
+                GoalWeights::REVENUE_ONLY,
             ),
             GoalStrategy::PotentialBased { share_of_potential } => (
                 GoalRule::PotentialBased {
                     share: share_of_potential.get(),
                 },
                 vec![1.0],
-                revenue_only(),
+                GoalWeights::REVENUE_ONLY,
             ),
             GoalStrategy::Stretch { uplift } => (
                 GoalRule::Stretch {
                     uplift: uplift.get(),
                 },
                 vec![1.0],
-                revenue_only(),
+                GoalWeights::REVENUE_ONLY,
             ),
             GoalStrategy::Participative {
                 weight_on_proposal,
@@ -144,14 +236,14 @@ impl Plan {
                     share: share_of_potential.get(),
                 },
                 vec![1.0],
-                revenue_only(),
+                GoalWeights::REVENUE_ONLY,
             ),
             GoalStrategy::TieredThresholds { growth, levels } => (
                 GoalRule::Tiered {
                     growth: growth.get(),
                 },
                 levels.levels().iter().map(|l| l.get()).collect(),
-                revenue_only(),
+                GoalWeights::REVENUE_ONLY,
             ),
             GoalStrategy::ActivityBased { targets } => {
                 let mut touches = 0.0;
@@ -165,9 +257,18 @@ impl Plan {
                 }
                 let total = touches + recruiting;
                 let weights = if total > 0.0 {
-                    [0.0, touches / total, recruiting / total]
+                    GoalWeights {
+                        revenue: 0.0,
+                        activities: touches / total,
+                        recruiting: recruiting / total,
+                    }
                 } else {
-                    [0.0, 1.0, 0.0]
+                    // No targets at all: attainment is on (zero) activities.
+                    GoalWeights {
+                        revenue: 0.0,
+                        activities: 1.0,
+                        recruiting: 0.0,
+                    }
                 };
                 (
                     GoalRule::ActivityBased {
@@ -179,9 +280,13 @@ impl Plan {
                 )
             }
             GoalStrategy::BalancedScorecard { growth, weights } => {
-                let mut w = [0.0; 3];
+                let mut w = GoalWeights {
+                    revenue: 0.0,
+                    activities: 0.0,
+                    recruiting: 0.0,
+                };
                 for mw in weights.weights() {
-                    w[metric_group(mw.metric)] += mw.weight.get();
+                    *w.of_metric(mw.metric) += mw.weight.get();
                 }
                 (
                     GoalRule::Scorecard {
@@ -200,8 +305,18 @@ impl Plan {
             period_months,
             goal_on_sell_in,
             goal_weights,
-            assessed_activity: assessed(|m| metric_group(m) == 1),
-            assessed_recruiting: assessed(|m| metric_group(m) == 2),
+            assessed_activity: assessed(|m| {
+                matches!(
+                    m,
+                    Metric::Visits | Metric::Trainings | Metric::BusinessReviews
+                )
+            }),
+            assessed_recruiting: assessed(|m| {
+                matches!(
+                    m,
+                    Metric::PartnersSigned | Metric::RecruitingCalls | Metric::Negotiations
+                )
+            }),
             pay_weight: rules.assessment.pay_weight.get(),
             mandated_touches: mandated,
             onboarding_months: onboarding.months.get(),
@@ -212,18 +327,19 @@ impl Plan {
             accelerators: incentive
                 .accelerators()
                 .iter()
-                .map(|a| (a.from_attainment.get(), a.multiplier.get()))
+                .map(|a| Accelerator {
+                    from_attainment: a.from_attainment.get(),
+                    multiplier: a.multiplier.get(),
+                })
                 .collect(),
             cap: incentive.cap().map(|c| c.get()),
             bonuses: incentive
                 .threshold_bonuses()
                 .iter()
-                .map(|b| {
-                    (
-                        b.at_attainment.get(),
-                        b.amount.to_major_f64(),
-                        months(b.period),
-                    )
+                .map(|b| Bonus {
+                    at_attainment: b.at_attainment.get(),
+                    amount: b.amount.to_major_f64(),
+                    window_months: months(b.period),
                 })
                 .collect(),
             partner_margin: rules.partner_program.base_margin().get(),
@@ -231,7 +347,10 @@ impl Plan {
                 .partner_program
                 .rebate_tiers()
                 .iter()
-                .map(|r| (r.at_attainment.get(), r.rate.get()))
+                .map(|r| RebateStep {
+                    at_attainment: r.at_attainment.get(),
+                    rate: r.rate.get(),
+                })
                 .collect(),
             target_period_months: months(rules.partner_program.target_period()),
         }
@@ -241,13 +360,13 @@ impl Plan {
     /// cap on.
     pub(crate) fn multiplier(&self, attainment: f64) -> f64 {
         if self.cap.is_some_and(|c| attainment >= c) {
-            return 0.0;
+            return CAPPED_MULTIPLIER;
         }
         self.accelerators
             .iter()
             .rev()
-            .find(|(from, _)| attainment >= *from)
-            .map_or(1.0, |(_, m)| *m)
+            .find(|a| attainment >= a.from_attainment)
+            .map_or(1.0, |a| a.multiplier)
     }
 
     /// Commission on `revenue` earned while attainment rises linearly from `att0` to `att1`
@@ -256,12 +375,12 @@ impl Plan {
         if revenue <= 0.0 {
             return 0.0;
         }
-        if self.goal_weights[0] <= 0.0 {
+        if self.goal_weights.revenue <= 0.0 {
             // Goals without a revenue part (activity-based): accelerators and the cap are
             // thresholds on revenue attainment, so they do not apply; the plain rate does.
             return self.commission_rate * revenue;
         }
-        if (att1 - att0).abs() < 1e-12 {
+        if (att1 - att0).abs() < POINT_SPAN {
             return self.commission_rate * revenue * self.multiplier(att0);
         }
         // Integrate the piecewise-constant multiplier over attainment; the edges (accelerator
@@ -274,7 +393,11 @@ impl Plan {
         let per_att = revenue / (hi - lo);
         let mut total = 0.0;
         let mut from = lo;
-        let edges = self.accelerators.iter().map(|(a, _)| *a).chain(self.cap);
+        let edges = self
+            .accelerators
+            .iter()
+            .map(|a| a.from_attainment)
+            .chain(self.cap);
         for edge in edges {
             if edge > from && edge < hi {
                 total += (edge - from) * self.multiplier(0.5 * (from + edge));
@@ -285,23 +408,23 @@ impl Plan {
         self.commission_rate * per_att * total
     }
 
-    /// Rebate rate at `attainment` of a partner's sell-in target.
     /// Compliance with mandated activities at full backing, before the clamp to 1
     /// (sim/MODEL.md §3.3).
     pub(crate) fn compliance_drive(&self, b: &crate::params::Behaviour) -> f64 {
         let assessed = self.assessed_activity;
         b.compliance_unmeasured
             + b.compliance_if_assessed * assessed
-            + b.compliance_if_in_goals * self.goal_weights[1]
+            + b.compliance_if_in_goals * self.goal_weights.activities
             + b.compliance_if_paid * self.pay_weight * assessed
     }
 
+    /// Rebate rate at `attainment` of a partner's sell-in target.
     pub(crate) fn rebate_rate(&self, attainment: f64) -> f64 {
         self.rebates
             .iter()
             .rev()
-            .find(|(at, _)| attainment >= *at)
-            .map_or(0.0, |(_, r)| *r)
+            .find(|r| attainment >= r.at_attainment)
+            .map_or(0.0, |r| r.rate)
     }
 
     /// True when the goal strategy ratchets goals from actuals.
@@ -310,19 +433,6 @@ impl Plan {
             GoalRule::Ratchet { up, down, .. } => Some((up, down)),
             _ => None,
         }
-    }
-}
-
-fn revenue_only() -> [f64; 3] {
-    [1.0, 0.0, 0.0]
-}
-
-/// 0 revenue, 1 partner-serving activities, 2 recruiting.
-fn metric_group(metric: Metric) -> usize {
-    match metric {
-        Metric::SellIn | Metric::SellThrough => 0,
-        Metric::Visits | Metric::Trainings | Metric::BusinessReviews => 1,
-        Metric::PartnersSigned | Metric::RecruitingCalls | Metric::Negotiations => 2,
     }
 }
 
@@ -336,4 +446,78 @@ pub(crate) fn tier_index(tier: Tier) -> usize {
 
 pub(crate) fn months(length: PeriodLength) -> u32 {
     length.months() as u32
+}
+
+/// The model's documentation, for the tests that check its table of constants (§7.3).
+#[cfg(test)]
+const MODEL_MD: &str = include_str!("../../MODEL.md");
+
+/// Asserts that sim/MODEL.md §7.3 has a row whose "where" column names `name` (as
+/// `file.rs::CONST`) and whose value column states every one of `values` (signs aside: the
+/// table writes a minus as text), so the table and the code cannot drift apart.
+#[cfg(test)]
+pub(super) fn assert_documented(name: &str, values: &[f64]) {
+    let section = MODEL_MD
+        .split("### 7.3 ")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("MODEL.md has §7.3");
+    let row = section
+        .lines()
+        .filter(|line| line.starts_with('|'))
+        .find(|line| {
+            line.rsplit('|')
+                .nth(1)
+                .is_some_and(|place| place.split(',').any(|p| p.trim() == name))
+        })
+        .unwrap_or_else(|| panic!("MODEL.md §7.3 names no {name}"));
+    let value_column = row.split('|').nth(2).unwrap_or_default();
+    let numbers: Vec<f64> = value_column
+        .split(|c: char| !(c.is_ascii_digit() || c == '.' || c == 'e' || c == '-'))
+        .filter_map(|token| token.trim_matches(|c| c == '-' || c == '.').parse().ok())
+        .collect();
+    for value in values {
+        assert!(
+            numbers.contains(&value.abs()),
+            "MODEL.md §7.3 gives {name} as {value_column:?}, the code as {value}"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_constants_here_are_the_ones_model_md_documents() {
+        assert_documented("plan.rs::VISIT_TOUCH_WEIGHT", &[VISIT_TOUCH_WEIGHT]);
+        assert_documented("plan.rs::TRAINING_TOUCH_WEIGHT", &[TRAINING_TOUCH_WEIGHT]);
+        assert_documented("plan.rs::REVIEW_TOUCH_WEIGHT", &[REVIEW_TOUCH_WEIGHT]);
+        assert_documented("plan.rs::CAPPED_MULTIPLIER", &[CAPPED_MULTIPLIER]);
+        assert_documented("plan.rs::POINT_SPAN", &[POINT_SPAN]);
+    }
+
+    #[test]
+    #[should_panic(expected = "names no")]
+    fn an_undocumented_constant_fails_the_check() {
+        assert_documented("plan.rs::NO_SUCH_CONSTANT", &[1.0]);
+    }
+
+    #[test]
+    #[should_panic(expected = "the code as")]
+    fn a_constant_whose_value_moved_fails_the_check() {
+        assert_documented("rep.rs::SELLING_TIME_FLOOR", &[0.25]);
+    }
+
+    #[test]
+    fn tiers_index_their_own_slot() {
+        let mut by_tier = ByTier([1.0, 2.0, 3.0]);
+        by_tier[Tier::C] += 1.0;
+        assert_eq!(by_tier[Tier::A], 1.0);
+        assert_eq!(by_tier[Tier::B], 2.0);
+        assert_eq!(by_tier[Tier::C], 4.0);
+        for (slot, tier) in Tier::ALL.into_iter().enumerate() {
+            assert_eq!(tier_index(tier), slot, "Tier::ALL[slot] is the slot's tier");
+        }
+    }
 }

@@ -1,16 +1,44 @@
-//! A rep's monthly choices: effort, compliance with mandated activities, time on
-//! recruiting, and period-end deal timing.
+//! A rep's monthly choices: compliance with mandated activities, time on recruiting, the
+//! operative goal and commitment to it, effort, and period-end deal timing, one named
+//! mechanism each (sim/MODEL.md §3.3–3.7).
 //!
 //! Compliance and recruiting follow simple rules driven by what is measured and whether the
 //! regional manager backs the process. Effort is chosen by comparing, over a grid, expected
 //! pay plus the value of a committed goal against the cost of effort and (under a ratchet)
-//! the next goal's rise. See sim/MODEL.md for the equations and their sources.
+//! the next goal's rise ([`super::effort`]); deal timing is [`super::timing`].
 
+use super::effort;
 use super::plan::Plan;
+use super::timing::{self, Timing};
 use crate::params::Behaviour;
 
-/// Effort levels tried, from the lowest to the highest in `Behaviour::effort_range`.
-const GRID: usize = 11;
+pub(crate) use super::timing::{closable, depth_for};
+
+/// Least share of the month left to selling, however much recruiting and mandated touches
+/// ask for: a rep always sells some (§3.4).
+pub(crate) const SELLING_TIME_FLOOR: f64 = 0.2;
+/// Share of recruiting time kept in a period's last month when recruiting is unmeasured and
+/// the rep is short of a revenue goal: recruiting waits (§3.4).
+pub(crate) const RECRUITING_WHEN_SHORT: f64 = 0.5;
+/// Least perceived standard deviation of revenue, so that a reach probability at zero
+/// expected revenue is a step, not 0/0 (§3.5, §3.6).
+pub(crate) const MIN_PERCEIVED_SD: f64 = 1e-9;
+/// Least revenue weight divided by when converting a goal level to revenue, so that a goal
+/// without a revenue part does not divide by zero (§3.5).
+pub(crate) const MIN_REVENUE_WEIGHT: f64 = 1e-9;
+/// Likelihood at full effort from which a goal level becomes the operative goal (§3.5).
+pub(crate) const OPERATIVE_LIKELIHOOD: f64 = 0.5;
+
+/// What the rep sees of one bonus window (§3.6, §5.2).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct WindowView {
+    /// Goal-metric revenue so far in the window.
+    pub(crate) done: f64,
+    /// Months left in the window, this one included.
+    pub(crate) months_left: u32,
+    /// The window's goal: the goal accrued so far plus goal/L per month left.
+    pub(crate) goal: f64,
+}
 
 /// What a rep knows when choosing this month.
 pub(crate) struct Situation<'a> {
@@ -37,9 +65,26 @@ pub(crate) struct Situation<'a> {
     pub(crate) misses: u32,
     /// Whether another goal period follows this one within the horizon.
     pub(crate) more_periods: bool,
-    /// For each bonus: (goal-metric revenue so far in its window, months left in the window,
-    /// the window's goal).
-    pub(crate) windows: &'a [(f64, u32, f64)],
+    /// What the rep sees of each bonus's window, in the plan's bonus order.
+    pub(crate) windows: &'a [WindowView],
+}
+
+impl Situation<'_> {
+    /// Goal attainment at period end if goal-metric revenue reaches `total` (§3.6: att(T)).
+    pub(crate) fn attainment(&self, total: f64) -> f64 {
+        if self.goal > 0.0 {
+            self.plan.goal_weights.revenue * total / self.goal + self.other_attainment
+        } else {
+            self.other_attainment
+        }
+    }
+
+    /// The rep's probability that revenue expected to total `total`, at `r` a month over
+    /// `months` months, reaches `target` (§3.5, §3.6).
+    pub(crate) fn reach(&self, total: f64, r: f64, months: f64, target: f64) -> f64 {
+        let sd = (self.behaviour.sales_uncertainty * r * months.sqrt()).max(MIN_PERCEIVED_SD);
+        normal_cdf((total - target) / sd)
+    }
 }
 
 /// The rep's choices for the month.
@@ -63,11 +108,66 @@ pub(crate) struct Choice {
     pub(crate) commitment: f64,
 }
 
+/// The rep's choices for the month (sim/MODEL.md §3.3–3.7).
 pub(crate) fn choose(s: &Situation<'_>) -> Choice {
+    let compliance = compliance(s.plan, s.behaviour, s.backing);
+    let attention = selling_attention(s, compliance);
+    let goal = operative_goal(s, attention.per_effort);
+    let effort = effort::choose_effort(s, attention.per_effort, &goal);
+    let expected_revenue = attention.revenue(s, effort);
+    let Timing {
+        pull_in,
+        push_out,
+        pull_discount,
+    } = if s.months_left == 1 {
+        timing::timing(s, expected_revenue, goal.level)
+    } else {
+        Timing::default()
+    };
+    Choice {
+        effort,
+        compliance,
+        recruiting: attention.recruiting,
+        attention: effort * attention.per_effort,
+        pull_in,
+        push_out,
+        pull_discount,
+        expected_revenue,
+        commitment: goal.commitment,
+    }
+}
+
+/// Share of mandated activities a rep carries out ("what gets measured gets done", scaled
+/// by the regional manager's backing).
+// MODEL.md §3.3
+pub(crate) fn compliance(plan: &Plan, b: &Behaviour, backing: f64) -> f64 {
+    (backing * plan.compliance_drive(b)).clamp(0.0, 1.0)
+}
+
+/// Time on recruiting and what is left for selling (§3.4).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Attention {
+    /// Share of the month on recruiting (s_rec).
+    pub(crate) recruiting: f64,
+    /// Selling attention per unit of effort (a_e): attention = effort · a_e.
+    pub(crate) per_effort: f64,
+}
+
+impl Attention {
+    /// Expected goal-metric revenue this month at effort `x`: R(x) = R0·(x·a_e)^β.
+    pub(crate) fn revenue(&self, s: &Situation<'_>, x: f64) -> f64 {
+        s.revenue_at_normal * (x * self.per_effort).powf(s.behaviour.selling_elasticity)
+    }
+}
+
+/// Recruiting time (more when recruiting is measured, less when short of a revenue goal at
+/// period end) and the selling attention the rest of the month buys, after the mandated
+/// touches beyond the rep's own at compliance `compliance`.
+// MODEL.md §3.4
+pub(crate) fn selling_attention(s: &Situation<'_>, compliance: f64) -> Attention {
     let b = s.behaviour;
     let plan = s.plan;
-    let compliance = compliance(plan, b, s.backing);
-    let measured_recruiting = (plan.goal_weights[2] + plan.assessed_recruiting).min(1.0);
+    let measured_recruiting = (plan.goal_weights.recruiting + plan.assessed_recruiting).min(1.0);
     let mut recruiting = if s.has_prospects {
         b.recruiting_share
             + (b.recruiting_share_if_measured - b.recruiting_share) * measured_recruiting
@@ -76,257 +176,66 @@ pub(crate) fn choose(s: &Situation<'_>) -> Choice {
     };
     if s.months_left == 1 && measured_recruiting == 0.0 && s.goal > 0.0 && s.achieved < s.goal {
         // Short of a revenue goal at period end, recruiting waits.
-        recruiting *= 0.5;
+        recruiting *= RECRUITING_WHEN_SHORT;
     }
     let extra_touches = (compliance * s.mandated_touches - s.own_touches).max(0.0);
-    let selling_share = (1.0 - recruiting - b.touch_time * extra_touches).max(0.2);
+    let selling_share = (1.0 - recruiting - b.touch_time * extra_touches).max(SELLING_TIME_FLOOR);
     let normal_share = 1.0 - b.recruiting_share;
-    let attention_per_effort = s.skill * s.ramp * selling_share / normal_share;
+    Attention {
+        recruiting,
+        per_effort: s.skill * s.ramp * selling_share / normal_share,
+    }
+}
 
-    let beta = b.selling_elasticity;
+/// The goal the rep works toward and how committed it is (§3.5).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct OperativeGoal {
+    /// The operative level ℓ*, as a ratio of the 100% goal.
+    pub(crate) level: f64,
+    /// Its likelihood at full effort, p*.
+    pub(crate) likelihood: f64,
+    /// Commitment κ to it, 0..1.
+    pub(crate) commitment: f64,
+}
+
+/// The highest goal level still at least [`OPERATIVE_LIKELIHOOD`] likely at full effort (else
+/// the lowest), and commitment to it: a logistic in its likelihood, worn down by misses.
+// MODEL.md §3.5
+pub(crate) fn operative_goal(s: &Situation<'_>, per_effort: f64) -> OperativeGoal {
+    let b = s.behaviour;
+    let plan = s.plan;
+    let w_rev = plan.goal_weights.revenue;
     let months_left = f64::from(s.months_left);
-    let [lo, hi] = b.effort_range;
-    let revenue = |x: f64| s.revenue_at_normal * (x * attention_per_effort).powf(beta);
-    let w_rev = plan.goal_weights[0];
-    let attainment = |total: f64| {
-        if s.goal > 0.0 {
-            w_rev * total / s.goal + s.other_attainment
-        } else {
-            s.other_attainment
-        }
-    };
-    let sd_of = |r: f64, months: f64| (b.sales_uncertainty * r * months.sqrt()).max(1e-9);
-    let reach = |total: f64, r: f64, months: f64, target: f64| {
-        normal_cdf((total - target) / sd_of(r, months))
-    };
-
-    // The goal the rep works toward: the highest level still likely at full effort.
-    let r_max = revenue(hi);
+    let r_max = Attention {
+        recruiting: 0.0,
+        per_effort,
+    }
+    .revenue(s, b.effort_range[1]);
     let total_max = s.achieved + months_left * r_max;
-    let level_target = |level: f64| (level - s.other_attainment) / w_rev.max(1e-9) * s.goal;
+    let level_target =
+        |level: f64| (level - s.other_attainment) / w_rev.max(MIN_REVENUE_WEIGHT) * s.goal;
     let mut operative = plan.goal_levels[0];
     let mut p_operative = 0.0;
     for &level in &plan.goal_levels {
         let p = if s.goal > 0.0 && w_rev > 0.0 {
-            reach(total_max, r_max, months_left, level_target(level))
+            s.reach(total_max, r_max, months_left, level_target(level))
         } else if s.other_attainment >= level {
             1.0
         } else {
             0.0
         };
-        if level == plan.goal_levels[0] || p >= 0.5 {
+        if level == plan.goal_levels[0] || p >= OPERATIVE_LIKELIHOOD {
             operative = level;
             p_operative = p;
         }
     }
     let commitment = (1.0 - b.commitment_loss_per_miss).powi(s.misses as i32)
         / (1.0 + (-(p_operative - b.commitment_midpoint) / b.commitment_spread).exp());
-
-    let reference_pay = b.reference_pay_rate * s.revenue_at_normal;
-    let period_value = reference_pay * f64::from(plan.period_months);
-    let cost_scale = b.effort_cost * b.reference_pay_rate * beta * s.revenue_at_normal;
-    let ratchet = if s.more_periods {
-        plan.ratchets()
-    } else {
-        None
-    };
-    let att_now = attainment(s.achieved);
-
-    let utility = |x: f64| -> f64 {
-        let r = revenue(x);
-        let total = s.achieved + months_left * r;
-        let att = attainment(total);
-        let mut pay = plan.commission(months_left * r, att_now, att);
-        for (&(level, amount, _), &(done, left, window_goal)) in plan.bonuses.iter().zip(s.windows)
-        {
-            let p = if window_goal > 0.0 && w_rev > 0.0 {
-                let window_total = done + f64::from(left) * r;
-                let target = (level - s.other_attainment) / w_rev * window_goal;
-                reach(window_total, r, f64::from(left.max(1)), target)
-            } else if s.other_attainment >= level {
-                1.0
-            } else {
-                0.0
-            };
-            pay += amount * p;
-        }
-        let goal_term = b.goal_value * period_value * commitment * (att / operative).min(1.0);
-        let cost = months_left * cost_scale * x * x / 2.0;
-        let ratchet_term = match ratchet {
-            Some((up, down)) if s.goal > 0.0 => {
-                let gap = total - s.goal;
-                let weight = if gap > 0.0 { up } else { down };
-                b.ratchet_foresight * b.reference_pay_rate * (1.0 + b.goal_value) * weight * gap
-            }
-            _ => 0.0,
-        };
-        pay + goal_term - cost - ratchet_term
-    };
-    // A coarse grid, then a finer look around the best point.
-    let step = (hi - lo) / (GRID - 1) as f64;
-    let mut best = (f64::NEG_INFINITY, 1.0);
-    let candidates = (0..GRID).map(|k| lo + step * k as f64);
-    for x in candidates {
-        let u = utility(x);
-        if u > best.0 + 1e-9 {
-            best = (u, x);
-        }
-    }
-    let centre = best.1;
-    for x in [
-        centre - step / 2.0,
-        centre + step / 2.0,
-        centre - step / 4.0,
-        centre + step / 4.0,
-    ] {
-        if (lo..=hi).contains(&x) {
-            let u = utility(x);
-            if u > best.0 + 1e-9 {
-                best = (u, x);
-            }
-        }
-    }
-    let effort = best.1;
-    let expected_revenue = revenue(effort);
-    let (pull_in, push_out, pull_discount) = if s.months_left == 1 {
-        timing(s, expected_revenue, operative)
-    } else {
-        (0.0, 0.0, 0.0)
-    };
-    Choice {
-        effort,
-        compliance,
-        recruiting,
-        attention: effort * attention_per_effort,
-        pull_in,
-        push_out,
-        pull_discount,
-        expected_revenue,
+    OperativeGoal {
+        level: operative,
+        likelihood: p_operative,
         commitment,
     }
-}
-
-/// Share of mandated activities a rep carries out ("what gets measured gets done", scaled
-/// by the regional manager's backing).
-pub(crate) fn compliance(plan: &Plan, b: &Behaviour, backing: f64) -> f64 {
-    (backing * plan.compliance_drive(b)).clamp(0.0, 1.0)
-}
-
-/// The closable pipeline (§3.7): of the deals due `s` months ahead, the share
-/// `1 − s/reach` is far enough along to close now. Closing every closable deal due within
-/// `depth` months pulls this much revenue, in months of revenue (at most `reach / 2`).
-pub(crate) fn closable(depth: f64, reach: f64) -> f64 {
-    if reach <= 0.0 {
-        return 0.0;
-    }
-    let s = depth.clamp(0.0, reach);
-    s - s * s / (2.0 * reach)
-}
-
-/// How far ahead a rep must reach to pull `volume` months of revenue, nearest deals first;
-/// `None` when the closable pipeline holds less than that.
-pub(crate) fn depth_for(volume: f64, reach: f64) -> Option<f64> {
-    if volume <= 0.0 {
-        return Some(0.0);
-    }
-    let filled = 2.0 * volume / reach;
-    (reach > 0.0 && filled <= 1.0).then(|| reach * (1.0 - (1.0 - filled).sqrt()))
-}
-
-/// Discount a customer needs to sign now a deal due `depth` months ahead.
-fn discount_at(depth: f64, b: &Behaviour) -> f64 {
-    (b.pull_in_discount * depth).min(1.0)
-}
-
-/// Last month of a period: pull deals due in the coming months in (at a discount) to cross a
-/// threshold or to earn an accelerated rate, or push this month's out when they would earn
-/// nothing now. Returns (pull-in, push-out, discount as a share of the pull-in).
-fn timing(s: &Situation<'_>, r: f64, operative: f64) -> (f64, f64, f64) {
-    let plan = s.plan;
-    let b = s.behaviour;
-    if s.goal <= 0.0 || plan.goal_weights[0] <= 0.0 || r <= 0.0 {
-        return (0.0, 0.0, 0.0);
-    }
-    let w_rev = plan.goal_weights[0];
-    let total = s.achieved + r;
-    let to_revenue = |level: f64| (level - s.other_attainment) / w_rev * s.goal;
-    let attainment = |revenue: f64| w_rev * revenue / s.goal + s.other_attainment;
-    let att = attainment(total);
-    // Past the cap, revenue now earns nothing: push it into the next period.
-    if let Some(cap) = plan.cap
-        && att >= cap
-    {
-        let excess = total - to_revenue(cap);
-        return (0.0, excess.clamp(0.0, b.max_push_out * r), 0.0);
-    }
-    // Thresholds the closable pipeline can reach that pay something when crossed.
-    let reach = b.max_pull_in;
-    let pipeline = closable(reach, reach) * r;
-    let mut thresholds: Vec<(f64, f64)> = Vec::new(); // (revenue needed, gain)
-    for &level in &plan.goal_levels {
-        let need = to_revenue(level) * 1.01 - total;
-        if need > 0.0 && need <= pipeline {
-            let goal_gain = if level == operative {
-                b.goal_value * b.reference_pay_rate * s.revenue_at_normal
-            } else {
-                0.0
-            };
-            thresholds.push((need, goal_gain));
-        }
-    }
-    for (&(level, amount, _), &(done, left, window_goal)) in plan.bonuses.iter().zip(s.windows) {
-        if left == 1 && window_goal > 0.0 {
-            let need = (level - s.other_attainment) / w_rev * window_goal * 1.01 - (done + r);
-            if need > 0.0 && need <= pipeline {
-                thresholds.push((need, amount));
-            }
-        }
-    }
-    for &(from, multiplier) in &plan.accelerators {
-        let need = to_revenue(from) * 1.01 - total;
-        if need > 0.0 && need <= pipeline && multiplier > 1.0 {
-            // The accelerated rate applies to the month's revenue above the start.
-            thresholds.push((need, plan.commission_rate * (multiplier - 1.0) * r * 0.5));
-        }
-    }
-    // Pull in enough for every threshold whose gain beats the commission the rep loses on
-    // the discount the pull-in takes (the vendor bears the discount itself).
-    let mut pull = thresholds
-        .iter()
-        .filter(|&&(need, gain)| {
-            let depth = depth_for(need / r, reach).unwrap_or(reach);
-            let rate = plan.commission_rate * plan.multiplier(attainment(total + need));
-            gain > rate * discount_at(depth, b) * need
-        })
-        .map(|&(need, _)| need)
-        .fold(0.0, f64::max);
-    // Already in an accelerated band with another period to come: a deal closed now earns
-    // the accelerated rate on its discounted price, the same deal closed next period starts
-    // at the base rate. Deals due further ahead need bigger discounts, so the rep reaches as
-    // far as m_now·(1 − discount) > m_0: the stronger the accelerator, the deeper the pull
-    // (Larkin's concentration of deals into favourable periods).
-    let m_now = plan.multiplier(att);
-    let m_next = plan.multiplier(0.0);
-    if s.more_periods && m_now > m_next {
-        let gain = 1.0 - m_next / m_now;
-        let depth = if b.pull_in_discount > 0.0 {
-            gain / b.pull_in_discount
-        } else {
-            reach
-        };
-        let room = plan
-            .cap
-            .map_or(f64::INFINITY, |cap| to_revenue(cap) - total)
-            .max(0.0);
-        pull = pull.max((closable(depth, reach) * r).min(room));
-    }
-    if pull <= 0.0 {
-        return (0.0, 0.0, 0.0);
-    }
-    // One period-end offer: every customer pulled in gets the discount the furthest deal
-    // needed, more than the nearer ones would have (Larkin: larger than needed to win them).
-    let depth = depth_for(pull / r, reach).unwrap_or(reach);
-    (pull, 0.0, discount_at(depth, b))
 }
 
 /// Standard normal CDF (Abramowitz & Stegun 7.1.26 for erfc; |error| < 1.5e-7).
@@ -348,6 +257,131 @@ pub(crate) fn normal_cdf(z: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn spec(name: &str) -> Plan {
+        Plan::compile(
+            &crate::files::parse_rules(
+                crate::bundled::find_spec(name).unwrap().text,
+                crate::files::Format::Toml,
+            )
+            .unwrap(),
+        )
+    }
+
+    /// A rep at the start of a quarter, 10,000 a month at normal effort, a 30,000 goal.
+    fn situation<'a>(plan: &'a Plan, b: &'a Behaviour) -> Situation<'a> {
+        Situation {
+            plan,
+            behaviour: b,
+            revenue_at_normal: 10_000.0,
+            skill: 1.0,
+            ramp: 1.0,
+            backing: 1.0,
+            mandated_touches: 0.0,
+            own_touches: 0.0,
+            has_prospects: true,
+            goal: 30_000.0,
+            achieved: 0.0,
+            months_left: 3,
+            other_attainment: 0.0,
+            misses: 0,
+            more_periods: true,
+            windows: &[],
+        }
+    }
+
+    #[test]
+    fn unmeasured_compliance_is_the_unmeasured_share_of_backing() {
+        let b = Behaviour::default();
+        let plan = spec("flat-growth");
+        assert_eq!(
+            plan.assessed_activity, 0.0,
+            "flat-growth measures no activities"
+        );
+        let c = compliance(&plan, &b, 0.5);
+        assert!((c - 0.5 * b.compliance_unmeasured).abs() < 1e-12, "{c}");
+        assert_eq!(compliance(&plan, &b, 100.0), 1.0, "clamped to 1");
+    }
+
+    #[test]
+    fn mandated_touches_beyond_the_reps_own_take_selling_time_down_to_the_floor() {
+        let b = Behaviour::default();
+        let plan = spec("flat-growth");
+        let mut s = situation(&plan, &b);
+        s.has_prospects = false;
+        let free = selling_attention(&s, 1.0);
+        assert_eq!(free.recruiting, 0.0, "no prospects, no recruiting");
+        assert!((free.per_effort - 1.0 / (1.0 - b.recruiting_share)).abs() < 1e-12);
+        s.mandated_touches = 1.0;
+        let busy = selling_attention(&s, 1.0);
+        assert!(busy.per_effort < free.per_effort);
+        s.mandated_touches = 1e6;
+        let swamped = selling_attention(&s, 1.0);
+        let floor = SELLING_TIME_FLOOR / (1.0 - b.recruiting_share);
+        assert!((swamped.per_effort - floor).abs() < 1e-12);
+    }
+
+    #[test]
+    fn unmeasured_recruiting_waits_when_short_at_period_end() {
+        let b = Behaviour::default();
+        let plan = spec("flat-growth");
+        let mut s = situation(&plan, &b);
+        let normal = selling_attention(&s, 0.0).recruiting;
+        assert!((normal - b.recruiting_share).abs() < 1e-12);
+        s.months_left = 1;
+        s.achieved = 10_000.0;
+        let short = selling_attention(&s, 0.0).recruiting;
+        assert!((short - RECRUITING_WHEN_SHORT * normal).abs() < 1e-12);
+        s.achieved = 40_000.0;
+        assert_eq!(
+            selling_attention(&s, 0.0).recruiting,
+            normal,
+            "goal made: no wait"
+        );
+    }
+
+    #[test]
+    fn commitment_follows_the_goals_likelihood_and_wears_down_with_misses() {
+        let b = Behaviour::default();
+        let plan = spec("flat-growth");
+        let mut s = situation(&plan, &b);
+        let easy = operative_goal(&s, 1.0);
+        assert_eq!(easy.level, 1.0);
+        // 3 months at full effort, 3 × 1.5^β × 10,000 ≈ 34,400, make 30,000 likely.
+        assert!(easy.likelihood > 0.9 && easy.commitment > 0.9, "{easy:?}");
+        s.goal = 100_000.0; // beyond 3 months at full effort
+        let hopeless = operative_goal(&s, 1.0);
+        assert!(
+            hopeless.likelihood < 0.01 && hopeless.commitment < 0.1,
+            "{hopeless:?}"
+        );
+        s.goal = 30_000.0;
+        s.misses = 2;
+        let missed = operative_goal(&s, 1.0);
+        let worn = (1.0 - b.commitment_loss_per_miss).powi(2);
+        assert!((missed.commitment - worn * easy.commitment).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_operative_goal_is_the_highest_level_still_likely() {
+        let b = Behaviour::default();
+        let mut plan = spec("flat-growth");
+        plan.goal_levels = vec![0.9, 1.0, 1.1, 1.2];
+        let s = situation(&plan, &b);
+        // 3 months at full effort, 3 × 1.5^β × 10,000 ≈ 34,400, more likely than not reach
+        // 110% of 30,000 (33,000) but not 120% (36,000).
+        assert_eq!(operative_goal(&s, 1.0).level, 1.1);
+    }
+
+    #[test]
+    fn the_constants_here_are_the_ones_model_md_documents() {
+        use super::super::plan::assert_documented;
+        assert_documented("rep.rs::SELLING_TIME_FLOOR", &[SELLING_TIME_FLOOR]);
+        assert_documented("rep.rs::RECRUITING_WHEN_SHORT", &[RECRUITING_WHEN_SHORT]);
+        assert_documented("rep.rs::MIN_PERCEIVED_SD", &[MIN_PERCEIVED_SD]);
+        assert_documented("rep.rs::MIN_REVENUE_WEIGHT", &[MIN_REVENUE_WEIGHT]);
+        assert_documented("rep.rs::OPERATIVE_LIKELIHOOD", &[OPERATIVE_LIKELIHOOD]);
+    }
 
     #[test]
     fn the_normal_cdf_matches_reference_values() {

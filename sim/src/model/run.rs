@@ -10,7 +10,7 @@
 //! numbers and nothing else draws, so the random stream stays aligned across specs: spec A
 //! and spec B in replication *i* see the same demand shocks and the same event draws.
 
-use chanlab_shared::LifecycleStage;
+use chanlab_shared::{LifecycleStage, Tier};
 use rand::RngExt;
 use rand_distr::StandardNormal;
 
@@ -20,8 +20,8 @@ use super::observe::{Observer, PartnerMonth, PeriodSettled, SeatEvent, SeatStart
 use super::outcome::Outcome;
 use super::partner::{self, MonthTerms, SeatMonth};
 use super::periods::{set_goal, settle_bonus, settle_period};
-use super::plan::Plan;
-use super::rep;
+use super::plan::{ByTier, Plan};
+use super::rep::{self, WindowView};
 use super::seat::{self, SeatDraws, Territory, Turnover};
 use super::state::{self, Partner, Rep};
 use super::world::{World, lognormal_unit_mean};
@@ -64,7 +64,7 @@ pub(crate) fn simulate<O: Observer>(
     // under `territory_plan`; summed afresh when another plan comes into force.
     let mut territories: Vec<Territory> = Vec::with_capacity(reps.len());
     let mut territory_plan: Option<&Plan> = None;
-    let mut windows = Vec::with_capacity(plan.bonuses.len());
+    let mut windows: Vec<WindowView> = Vec::with_capacity(plan.bonuses.len());
 
     for t in 0..calendar.horizon {
         if !std::ptr::eq(plan, plan_at(t)) {
@@ -176,7 +176,7 @@ fn choose_all(
     reps: &[Rep],
     territories: &[Territory],
     seats: &mut Vec<SeatMonth>,
-    windows: &mut Vec<(f64, u32, f64)>,
+    windows: &mut Vec<WindowView>,
     ledger: &mut Ledger,
 ) {
     seats.clear();
@@ -227,9 +227,9 @@ fn staff_and_windows<O: Observer>(
             }
             observer.seat_event(m.t, index, event);
         }
-        for (k, &(_, _, window)) in plan.bonuses.iter().enumerate() {
+        for (k, bonus) in plan.bonuses.iter().enumerate() {
             rep.windows[k].1 += rep.goal / m.goal.len;
-            if m.calendar.window_ends(m.t, window) {
+            if m.calendar.window_ends(m.t, bonus.window_months) {
                 settle_bonus(rep, plan, k, ledger.kpis_mut());
             }
         }
@@ -250,21 +250,20 @@ fn engagement_floor(plan: &Plan, b: &Behaviour) -> f64 {
     (b.engagement_floor * margin_pull).min(FLOOR_CAP)
 }
 
-/// Per-tier terms of the behaviour, by tier slot (A, B, C).
+/// Per-tier terms of the behaviour, looked up by tier in the partner loop.
 struct TierTerms {
     /// Touches for half the engagement above the floor.
-    half: [f64; 3],
+    half: ByTier<f64>,
     /// Touches a rep makes unprompted at normal effort.
-    own: [f64; 3],
+    own: ByTier<f64>,
 }
 
 impl TierTerms {
     fn of(b: &Behaviour) -> Self {
-        let h = &b.touches_for_half_engagement;
-        let o = &b.own_touches;
+        let per_tier = |v: &crate::params::PerTier| ByTier(Tier::ALL.map(|t| v.get(t)));
         TierTerms {
-            half: [h.a, h.b, h.c],
-            own: [o.a, o.b, o.c],
+            half: per_tier(&b.touches_for_half_engagement),
+            own: per_tier(&b.own_touches),
         }
     }
 }
@@ -449,7 +448,7 @@ fn settle_periods<O: Observer>(
     observer: &mut O,
 ) {
     for (index, rep) in reps.iter_mut().enumerate() {
-        if plan.goal_weights[0] > 0.0 && rep.goal > 0.0 {
+        if plan.goal_weights.revenue > 0.0 && rep.goal > 0.0 {
             ledger.post_goal(index, (rep.achieved - rep.goal).max(0.0));
         }
         let (goal, achieved) = (rep.goal, rep.achieved);
@@ -483,7 +482,7 @@ fn observe_opening<O: Observer>(reps: &[Rep], partners: &[Partner], observer: &m
         .iter()
         .map(|p| SlotStart {
             seat: p.rep,
-            tier: p.tier(),
+            tier: p.tier,
             stage: p.stage,
             potential: p.potential,
             engagement: p.engagement,

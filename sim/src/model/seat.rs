@@ -8,8 +8,8 @@ use super::calendar::{Calendar, GoalMonth};
 use super::observe::SeatEvent;
 use super::partner::SeatMonth;
 use super::periods::projected_other_attainment;
-use super::plan::Plan;
-use super::rep::{Choice, Situation};
+use super::plan::{ByTier, Plan};
+use super::rep::{Choice, Situation, WindowView};
 use super::state::{Partner, Rep, ramp};
 use super::world::lognormal_unit_mean;
 use crate::params::Behaviour;
@@ -32,7 +32,7 @@ pub(super) struct Territory {
 pub(super) fn territory(
     partners: &[Partner],
     plan: &Plan,
-    own: &[f64; 3],
+    own: &ByTier<f64>,
     b: &Behaviour,
 ) -> Territory {
     let mut t = Territory::EMPTY;
@@ -52,7 +52,7 @@ impl Territory {
     };
 
     /// Adds partner `p` as it stands.
-    pub(super) fn count(&mut self, p: &Partner, plan: &Plan, own: &[f64; 3], b: &Behaviour) {
+    pub(super) fn count(&mut self, p: &Partner, plan: &Plan, own: &ByTier<f64>, b: &Behaviour) {
         if p.stage.is_selling() {
             self.run_rate += p.run_rate(b);
             self.mandated_touches += plan.mandated_touches[p.tier];
@@ -75,14 +75,18 @@ pub(super) fn situation<'a>(
     calendar: &Calendar,
     t: usize,
     goal: &GoalMonth,
-    windows: &'a mut Vec<(f64, u32, f64)>,
+    windows: &'a mut Vec<WindowView>,
 ) -> Situation<'a> {
     windows.clear();
     let monthly_goal = rep.goal / goal.len;
-    for (k, &(_, _, window)) in plan.bonuses.iter().enumerate() {
-        let left = calendar.window_months_left(t, window);
+    for (k, bonus) in plan.bonuses.iter().enumerate() {
+        let left = calendar.window_months_left(t, bonus.window_months);
         let (done, goal_so_far) = rep.windows[k];
-        windows.push((done, left, goal_so_far + monthly_goal * f64::from(left)));
+        windows.push(WindowView {
+            done,
+            months_left: left,
+            goal: goal_so_far + monthly_goal * f64::from(left),
+        });
     }
     Situation {
         plan,

@@ -1,16 +1,17 @@
 //! One test per seat-side mechanism, each on a hand-built seat.
 
-use chanlab_shared::LifecycleStage;
+use chanlab_shared::{LifecycleStage, Tier};
 
 use super::*;
 use crate::bundled;
 use crate::files::{Format, parse_rules};
+use crate::model::plan::ByTier;
 
 fn plan(name: &str) -> Plan {
     Plan::compile(&parse_rules(bundled::find_spec(name).unwrap().text, Format::Toml).unwrap())
 }
 
-fn partner(stage: LifecycleStage, tier: usize) -> Partner {
+fn partner(stage: LifecycleStage, tier: Tier) -> Partner {
     Partner {
         rep: 0,
         tier,
@@ -73,19 +74,19 @@ fn choice() -> Choice {
 fn a_seat_sees_only_its_selling_partners_and_counts_its_prospects() {
     let p = plan("potential-based");
     let b = Behaviour::default();
-    let own = [3.0, 2.0, 1.0];
+    let own = ByTier([3.0, 2.0, 1.0]);
     let partners = [
-        partner(LifecycleStage::Active, 0),
-        partner(LifecycleStage::AtRisk, 2),
-        partner(LifecycleStage::Prospect, 1),
-        partner(LifecycleStage::Churned, 1),
-        partner(LifecycleStage::Negotiating, 1),
+        partner(LifecycleStage::Active, Tier::A),
+        partner(LifecycleStage::AtRisk, Tier::C),
+        partner(LifecycleStage::Prospect, Tier::B),
+        partner(LifecycleStage::Churned, Tier::B),
+        partner(LifecycleStage::Negotiating, Tier::B),
     ];
     let t = territory(&partners, &p, &own, &b);
     assert_eq!(t.run_rate, 10_000.0);
     assert_eq!(
         t.mandated_touches,
-        p.mandated_touches[0] + p.mandated_touches[2]
+        p.mandated_touches[Tier::A] + p.mandated_touches[Tier::C]
     );
     assert_eq!(t.own_touches, 4.0);
     assert_eq!(t.prospects, 1);
@@ -97,8 +98,8 @@ fn a_seat_sees_its_goal_period_and_bonus_windows() {
     let b = Behaviour::default();
     let mut r = rep();
     r.windows = vec![(5_000.0, 10_000.0); p.bonuses.len()];
-    let partners = [partner(LifecycleStage::Active, 0)];
-    let t = territory(&partners, &p, &[0.0; 3], &b);
+    let partners = [partner(LifecycleStage::Active, Tier::A)];
+    let t = territory(&partners, &p, &ByTier([0.0; 3]), &b);
     let calendar = Calendar {
         anchor: 0,
         horizon: 24,
@@ -112,10 +113,10 @@ fn a_seat_sees_its_goal_period_and_bonus_windows() {
     assert_eq!(s.goal, 30_000.0);
     assert_eq!(s.windows.len(), p.bonuses.len());
     for (w, bonus) in s.windows.iter().zip(&p.bonuses) {
-        let left = calendar.window_months_left(1, bonus.2);
-        assert_eq!(w.1, left);
+        let left = calendar.window_months_left(1, bonus.window_months);
+        assert_eq!(w.months_left, left);
         assert_eq!(
-            w.2,
+            w.goal,
             10_000.0 + 10_000.0 * f64::from(left),
             "goal so far + the rest"
         );

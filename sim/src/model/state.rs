@@ -39,7 +39,7 @@ pub(super) struct Rep {
 /// A partner slot: its stage, engagement, stock and sell-in target.
 pub(super) struct Partner {
     pub(super) rep: usize,
-    pub(super) tier: usize,
+    pub(super) tier: Tier,
     pub(super) stage: LifecycleStage,
     pub(super) potential: f64,
     pub(super) engagement: f64,
@@ -57,11 +57,6 @@ pub(super) struct Partner {
 }
 
 impl Partner {
-    /// The slot's tier.
-    pub(super) fn tier(&self) -> Tier {
-        Tier::ALL[self.tier]
-    }
-
     /// Expected sell-through at normal attention before the market and noise: potential ×
     /// engagement × ramp-up (sim/MODEL.md §3.10).
     pub(super) fn run_rate(&self, b: &Behaviour) -> f64 {
@@ -99,7 +94,7 @@ pub(super) fn open(world: &World, b: &Behaviour, bonuses: usize) -> (Vec<Rep>, V
             let run_rate = p.potential * p.engagement;
             partners.push(Partner {
                 rep: j,
-                tier: p.tier_slot,
+                tier: p.tier,
                 stage: p.stage,
                 potential: p.potential,
                 engagement: p.engagement,

@@ -5,7 +5,6 @@ use chanlab_shared::{LifecycleStage, Tier};
 use rand::RngExt;
 use rand_distr::StandardNormal;
 
-use super::plan::tier_index;
 use crate::params::Behaviour;
 use crate::scenario::Scenario;
 use crate::seed::ReplicationRng;
@@ -53,7 +52,7 @@ pub(crate) struct RepDraw {
 /// A partner (or prospect) slot at the start.
 #[derive(Debug, Clone)]
 pub(crate) struct PartnerDraw {
-    pub(crate) tier_slot: usize,
+    pub(crate) tier: Tier,
     /// Monthly sell-through at full engagement and normal attention, major units.
     pub(crate) potential: f64,
     pub(crate) engagement: f64,
@@ -202,7 +201,7 @@ fn draw_partner(
     let z_eng: f64 = rng.sample(StandardNormal);
     let u_resp: f64 = rng.random();
     PartnerDraw {
-        tier_slot: tier_index(tier),
+        tier,
         potential: plan.potential * lognormal_unit_mean(plan.potential_spread, z_pot),
         engagement: engagement.unwrap_or_else(|| {
             let [lo, hi] = INITIAL_ENGAGEMENT_RANGE;

@@ -1,0 +1,242 @@
+//! Effort (sim/MODEL.md §3.6): the constant effort for the rest of the period that maximises
+//! expected pay, bonuses and the value of progress toward a committed goal, less the cost of
+//! effort and (under a ratchet) the next goal's rise.
+
+use super::rep::{Attention, OperativeGoal, Situation};
+
+/// Effort levels tried on the coarse grid, from the lowest to the highest in
+/// `Behaviour::effort_range` (§3.6): fine enough that the refinement around the best point
+/// lands within a fortieth of the range.
+pub(crate) const GRID: usize = 11;
+/// The refinements tried around the coarse grid's best point, in grid steps, in order (§3.6).
+pub(crate) const REFINEMENTS: [f64; 4] = [-0.5, 0.5, -0.25, 0.25];
+/// A candidate effort replaces the best so far only if its utility is higher by more than
+/// this, so ties (and rounding noise) go to the lower effort (§3.6).
+pub(crate) const STRICT_IMPROVEMENT: f64 = 1e-9;
+
+/// U(x) = Pay(x) + Σ Bonus_k(x) + G(x) − C(x) − K(x) for one rep-month (§3.6).
+struct Utility<'s, 'a> {
+    s: &'s Situation<'a>,
+    attention: Attention,
+    months_left: f64,
+    /// Attainment now, att(achieved): where this period's remaining commission starts.
+    att_now: f64,
+    /// goal_value · reference pay for the period · κ: G at the operative goal.
+    goal_scale: f64,
+    operative: f64,
+    /// effort_cost · reference_pay_rate · β · R0: C(x) = n · cost_scale · x²/2.
+    cost_scale: f64,
+    /// (up, down) weights when the ratchet applies to this rep-month.
+    ratchet: Option<(f64, f64)>,
+}
+
+impl<'s, 'a> Utility<'s, 'a> {
+    fn new(s: &'s Situation<'a>, per_effort: f64, goal: &OperativeGoal) -> Self {
+        let b = s.behaviour;
+        let plan = s.plan;
+        let reference_pay = b.reference_pay_rate * s.revenue_at_normal;
+        let period_value = reference_pay * f64::from(plan.period_months);
+        let ratchet = if s.more_periods {
+            plan.ratchets()
+        } else {
+            None
+        };
+        Utility {
+            s,
+            attention: Attention {
+                recruiting: 0.0,
+                per_effort,
+            },
+            months_left: f64::from(s.months_left),
+            att_now: s.attainment(s.achieved),
+            goal_scale: b.goal_value * period_value * goal.commitment,
+            operative: goal.level,
+            cost_scale: b.effort_cost
+                * b.reference_pay_rate
+                * b.selling_elasticity
+                * s.revenue_at_normal,
+            ratchet: ratchet.filter(|_| s.goal > 0.0),
+        }
+    }
+
+    /// `pay` plus each bonus's amount times its reach at monthly revenue `r`, added onto
+    /// the commission one by one in the plan's order.
+    fn with_bonuses(&self, mut pay: f64, r: f64) -> f64 {
+        let s = self.s;
+        let w_rev = s.plan.goal_weights.revenue;
+        for (bonus, w) in s.plan.bonuses.iter().zip(s.windows) {
+            let p = if w.goal > 0.0 && w_rev > 0.0 {
+                let window_total = w.done + f64::from(w.months_left) * r;
+                let target = (bonus.at_attainment - s.other_attainment) / w_rev * w.goal;
+                s.reach(window_total, r, f64::from(w.months_left.max(1)), target)
+            } else if s.other_attainment >= bonus.at_attainment {
+                1.0
+            } else {
+                0.0
+            };
+            pay += bonus.amount * p;
+        }
+        pay
+    }
+
+    /// U(x).
+    fn at(&self, x: f64) -> f64 {
+        let s = self.s;
+        let b = s.behaviour;
+        let r = self.attention.revenue(s, x);
+        let total = s.achieved + self.months_left * r;
+        let att = s.attainment(total);
+        let commission = s.plan.commission(self.months_left * r, self.att_now, att);
+        let pay = self.with_bonuses(commission, r);
+        let goal_term = self.goal_scale * (att / self.operative).min(1.0);
+        let cost = self.months_left * self.cost_scale * x * x / 2.0;
+        let ratchet_term = match self.ratchet {
+            Some((up, down)) => {
+                let gap = total - s.goal;
+                let weight = if gap > 0.0 { up } else { down };
+                b.ratchet_foresight * b.reference_pay_rate * (1.0 + b.goal_value) * weight * gap
+            }
+            None => 0.0,
+        };
+        pay + goal_term - cost - ratchet_term
+    }
+}
+
+/// The effort that maximises U over an 11-point grid on `effort_range`, refined by ±step/2
+/// and ±step/4 around the best point; only strict improvements count, so ties go to the
+/// lower effort.
+// MODEL.md §3.6
+pub(crate) fn choose_effort(s: &Situation<'_>, per_effort: f64, goal: &OperativeGoal) -> f64 {
+    let utility = Utility::new(s, per_effort, goal);
+    let [lo, hi] = s.behaviour.effort_range;
+    let step = (hi - lo) / (GRID - 1) as f64;
+    let mut best = (f64::NEG_INFINITY, 1.0);
+    for x in (0..GRID).map(|k| lo + step * k as f64) {
+        let u = utility.at(x);
+        if u > best.0 + STRICT_IMPROVEMENT {
+            best = (u, x);
+        }
+    }
+    let centre = best.1;
+    for x in REFINEMENTS.map(|k| centre + k * step) {
+        if (lo..=hi).contains(&x) {
+            let u = utility.at(x);
+            if u > best.0 + STRICT_IMPROVEMENT {
+                best = (u, x);
+            }
+        }
+    }
+    best.1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::plan::{Bonus, Plan, assert_documented};
+    use crate::model::rep::WindowView;
+    use crate::params::Behaviour;
+
+    #[test]
+    fn the_constants_here_are_the_ones_model_md_documents() {
+        assert_documented("effort.rs::GRID", &[GRID as f64]);
+        assert_documented("effort.rs::REFINEMENTS", &REFINEMENTS);
+        assert_documented("effort.rs::STRICT_IMPROVEMENT", &[STRICT_IMPROVEMENT]);
+    }
+
+    fn plain_plan(rate: f64) -> Plan {
+        let mut rules = crate::files::parse_rules(
+            crate::bundled::find_spec("flat-growth").unwrap().text,
+            crate::files::Format::Toml,
+        )
+        .unwrap();
+        rules.incentive = chanlab_shared::IncentivePlan::new(
+            chanlab_shared::RevenueBasis::SellThrough,
+            chanlab_shared::Fraction::new(rate).unwrap(),
+            Vec::new(),
+            None,
+            Vec::new(),
+        )
+        .unwrap();
+        Plan::compile(&rules)
+    }
+
+    fn situation<'a>(plan: &'a Plan, b: &'a Behaviour, windows: &'a [WindowView]) -> Situation<'a> {
+        Situation {
+            plan,
+            behaviour: b,
+            revenue_at_normal: 10_000.0,
+            skill: 1.0,
+            ramp: 1.0,
+            backing: 1.0,
+            mandated_touches: 0.0,
+            own_touches: 0.0,
+            has_prospects: false,
+            goal: 0.0,
+            achieved: 0.0,
+            months_left: 3,
+            other_attainment: 0.0,
+            misses: 0,
+            more_periods: false,
+            windows,
+        }
+    }
+
+    const NO_GOAL: OperativeGoal = OperativeGoal {
+        level: 1.0,
+        likelihood: 0.0,
+        commitment: 0.0,
+    };
+
+    #[test]
+    fn the_reference_commission_alone_gives_normal_effort() {
+        // §3.6 "why this shape": plain commission at reference_pay_rate, no goal, a_e = 1
+        // and effort_cost = 1 put the first-order condition at x = 1.
+        let b = Behaviour {
+            effort_cost: 1.0,
+            ..Behaviour::default()
+        };
+        let plan = plain_plan(b.reference_pay_rate);
+        let s = situation(&plan, &b, &[]);
+        let x = choose_effort(&s, 1.0, &NO_GOAL);
+        assert!((x - 1.0).abs() <= 0.05, "effort {x}");
+    }
+
+    #[test]
+    fn a_likely_bonus_raises_effort_and_an_earned_one_does_not() {
+        let b = Behaviour::default();
+        let mut plan = plain_plan(b.reference_pay_rate);
+        let base = choose_effort(&situation(&plan, &b, &[]), 1.0, &NO_GOAL);
+        plan.bonuses.push(Bonus {
+            at_attainment: 1.0,
+            amount: 5_000.0,
+            window_months: 3,
+        });
+        // A window goal that normal effort just about reaches: more effort makes it likely.
+        let within_reach = [WindowView {
+            done: 0.0,
+            months_left: 3,
+            goal: 33_000.0,
+        }];
+        let pushed = choose_effort(&situation(&plan, &b, &within_reach), 1.0, &NO_GOAL);
+        assert!(pushed > base, "bonus in reach: {pushed} vs {base}");
+        // Already far past the goal: the bonus is certain whatever the effort.
+        let earned = [WindowView {
+            done: 100_000.0,
+            months_left: 3,
+            goal: 33_000.0,
+        }];
+        let relaxed = choose_effort(&situation(&plan, &b, &earned), 1.0, &NO_GOAL);
+        assert_eq!(relaxed, base);
+    }
+
+    #[test]
+    fn the_search_stays_inside_the_effort_range() {
+        let b = Behaviour::default();
+        let plan = plain_plan(0.5); // a very rich commission pushes effort to the top
+        let x = choose_effort(&situation(&plan, &b, &[]), 1.0, &NO_GOAL);
+        assert_eq!(x, b.effort_range[1]);
+        let poor = plain_plan(0.0); // no pay at all: the lowest effort
+        let x = choose_effort(&situation(&poor, &b, &[]), 1.0, &NO_GOAL);
+        assert_eq!(x, b.effort_range[0]);
+    }
+}
