@@ -234,6 +234,7 @@ impl Ledger {
 
     /// The goal period that began in `first_month` ends with month `t`: its last month
     /// against its monthly mean is one period-end spike (sim/MODEL.md §3.15).
+    // MODEL.md §3.15
     pub(super) fn period_ended(&mut self, t: usize, first_month: usize, plan: &Plan) {
         let months = (t + 1 - first_month) as f64;
         let last = self.goal_metric(plan);
@@ -245,6 +246,7 @@ impl Ledger {
     }
 
     /// Rebates owed on partner target periods that end this month (sim/MODEL.md §5.3).
+    // MODEL.md §5.3
     pub(super) fn rebates(&mut self, partners: &[Partner], plan: &Plan) {
         for p in partners {
             if p.target > 0.0 && p.period_sell_in > 0.0 {
@@ -270,6 +272,7 @@ impl Ledger {
     }
 
     /// The run's outcome: end-of-horizon KPIs and the ratios (sim/MODEL.md §6).
+    // MODEL.md §6
     pub(super) fn finish(mut self, partners: &[Partner], b: &Behaviour) -> Outcome {
         let mut active = 0.0;
         let mut inventory = 0.0;

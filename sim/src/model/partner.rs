@@ -60,6 +60,7 @@ pub(super) struct MonthTerms {
 /// Moves a slot that is not selling along its pipeline (sim/MODEL.md §3.8): a prospect may
 /// enter negotiation, a negotiation resolves as signed or lost, a contracted partner
 /// activates. Returns whether the partner is selling and so served this month.
+// MODEL.md §3.8
 pub(super) fn pipeline(
     p: &mut Partner,
     conversion: f64,
@@ -114,6 +115,7 @@ pub(super) struct Service {
 /// The compliant share of a rep's partners get the mandated cadence (or more, if the rep
 /// would do more anyway); the rest get what the rep does unprompted (sim/MODEL.md §3.9). A
 /// vacant seat's partners get no touches.
+// MODEL.md §3.9
 pub(super) fn service(p: &Partner, seat: &SeatMonth, plan: &Plan, own_touches: f64) -> Service {
     let onboarding = if p.onboarding_left > 0 {
         plan.onboarding_visits
@@ -140,6 +142,7 @@ pub(super) fn service(p: &Partner, seat: &SeatMonth, plan: &Plan, own_touches: f
 
 /// A partner's natural demand this month: potential × engagement × ramp × market × noise ×
 /// attention^β (sim/MODEL.md §3.10).
+// MODEL.md §3.10
 pub(super) fn natural_demand(p: &Partner, market: f64, noise: f64, response: f64) -> f64 {
     p.potential * p.engagement * p.ramp * market * noise * response
 }
@@ -164,6 +167,7 @@ pub(super) struct Timed {
 /// (loading, holding back); goals on sell-through time the deals themselves, and what is still
 /// owed (−carry) never exceeds `max_pull_in` months of demand nor what the months left in the
 /// horizon can repay, so timing only moves revenue (sim/MODEL.md §3.10).
+// MODEL.md §3.10
 pub(super) fn deal_timing(
     p: &mut Partner,
     seat: &SeatMonth,
@@ -224,6 +228,7 @@ pub(super) struct Order {
 /// Orders replenish toward normal cover, load for a rebate step, take what the rep pushes up
 /// to the partner's storage, and never leave stock negative (sim/MODEL.md §3.11). Updates the
 /// partner's forecast, inventory and period sell-in.
+// MODEL.md §3.11
 pub(super) fn order(
     p: &mut Partner,
     timed: &Timed,
@@ -290,6 +295,7 @@ fn rebate_loading_for(
 
 /// Engagement moves toward what the attention earns, less the pressure of stock a rep pushed
 /// on the partner (sim/MODEL.md §3.12).
+// MODEL.md §3.12
 pub(super) fn engagement(
     p: &mut Partner,
     touches: f64,
@@ -309,6 +315,7 @@ pub(super) fn engagement(
 /// An active partner whose engagement fell below the threshold is at risk; an at-risk one
 /// recovers above the higher threshold or may churn (sim/MODEL.md §3.13). Returns whether it
 /// churned. The partner ages by a month.
+// MODEL.md §3.13
 pub(super) fn stage_and_churn(p: &mut Partner, u: f64, b: &Behaviour) -> bool {
     let mut churned = false;
     match p.stage {

@@ -171,6 +171,7 @@ struct SeatsMonth<'a> {
 
 /// Every rep sizes up their territory and chooses (sim/MODEL.md §3.2–§3.7); `seats` gets
 /// what each choice means for the seat's partners.
+// MODEL.md §3.2
 fn choose_all(
     m: &SeatsMonth<'_>,
     reps: &[Rep],
@@ -202,6 +203,7 @@ fn choose_all(
 /// After the partners' month: filled seats log their recruiting calls, reps come and go
 /// (sim/MODEL.md §3.14, three draws a seat in seat order), and bonus windows that end are
 /// settled (§5.2).
+// MODEL.md §3.14
 fn staff_and_windows<O: Observer>(
     m: &SeatsMonth<'_>,
     reps: &mut [Rep],
@@ -245,6 +247,7 @@ const MARGIN_PULL_EXPONENT: f64 = 0.3;
 const FLOOR_CAP: f64 = 0.9;
 
 /// Engagement a partner keeps with no attention under `plan`'s partner margin (§5.4).
+// MODEL.md §5.4
 fn engagement_floor(plan: &Plan, b: &Behaviour) -> f64 {
     let margin_pull = (plan.partner_margin / REFERENCE_PARTNER_MARGIN).powf(MARGIN_PULL_EXPONENT);
     (b.engagement_floor * margin_pull).min(FLOOR_CAP)
@@ -270,6 +273,7 @@ impl TierTerms {
 
 /// Partner target periods start: each partner's target is its forecast grown, over the
 /// period (sim/MODEL.md §3.1).
+// MODEL.md §3.1
 fn set_partner_targets(partners: &mut [Partner], b: &Behaviour, months: f64) {
     let growth = 1.0 + b.partner_target_growth;
     for p in partners.iter_mut() {
@@ -425,6 +429,7 @@ fn partner_month<O: Observer>(m: PartnerMonthIn<'_, O>) {
 /// and every bonus window, commission revenue while the seat is filled (nobody earns
 /// commission on what a vacant seat's partners buy), touches and recruiting actions toward
 /// activity goals; and the seat's page of the ledger.
+// MODEL.md §3.13
 fn close_books(rep: &mut Rep, index: usize, books: &SeatBooks, ledger: &mut Ledger) {
     rep.touches_done += books.touches;
     rep.recruiting_actions += books.recruiting_actions;
@@ -439,6 +444,7 @@ fn close_books(rep: &mut Rep, index: usize, books: &SeatBooks, ledger: &mut Ledg
 }
 
 /// Goal periods that end this month are settled, seat by seat (sim/MODEL.md §3.15).
+// MODEL.md §3.15
 fn settle_periods<O: Observer>(
     reps: &mut [Rep],
     plan: &Plan,

@@ -29,6 +29,7 @@ pub(super) struct Territory {
 
 /// Sizes up `partners` (one seat's) under `plan`; `own` are the rep's unprompted touches per
 /// tier slot.
+// MODEL.md §3.2
 pub(super) fn territory(
     partners: &[Partner],
     plan: &Plan,
@@ -65,6 +66,7 @@ impl Territory {
 
 /// What a seat knows when its rep chooses this month (sim/MODEL.md §3.2): its territory,
 /// its period so far and its bonus windows. `windows` is scratch space the view borrows.
+// MODEL.md §3.2
 #[allow(clippy::too_many_arguments)] // the month's terms, each from a different owner
 pub(super) fn situation<'a>(
     rep: &Rep,
@@ -117,6 +119,7 @@ pub(super) fn situation<'a>(
 /// The rep's choice as it reaches the seat's partners: no deal timing in the last simulated
 /// month (nothing after it to borrow from or push into), attention only from a vacant seat,
 /// and the shares, conversion and response every partner of the seat uses.
+// MODEL.md §3.2
 pub(super) fn seat_month(
     mut choice: Choice,
     filled: bool,
@@ -184,6 +187,7 @@ pub(super) struct SeatDraws {
 /// Who sits in the seat next month (sim/MODEL.md §3.14): a rep may leave, with a hazard that
 /// rises with each consecutive miss, leaving the seat vacant for a geometric number of months;
 /// a vacancy that ends is filled by a new hire of fresh skill and no tenure.
+// MODEL.md §3.14
 pub(super) fn turnover(
     rep: &mut Rep,
     d: SeatDraws,
