@@ -304,3 +304,45 @@ fn a_disengaged_partner_is_at_risk_and_may_churn_or_recover() {
 fn the_forecast_weights_sum_to_one() {
     assert!((FORECAST_WEIGHT_OLD + FORECAST_WEIGHT_NEW - 1.0).abs() < 1e-12);
 }
+
+#[test]
+fn the_partner_constants_are_the_ones_model_md_documents() {
+    use crate::model::plan::assert_documented;
+    assert_documented(
+        "partner.rs::ACTIVATION_ENGAGEMENT",
+        &[ACTIVATION_ENGAGEMENT],
+    );
+    assert_documented("partner.rs::FORECAST_WEIGHT_OLD", &[FORECAST_WEIGHT_OLD]);
+    assert_documented("partner.rs::FORECAST_WEIGHT_NEW", &[FORECAST_WEIGHT_NEW]);
+    assert_documented("partner.rs::REBATE_STEP_MARGIN", &[REBATE_STEP_MARGIN]);
+    assert_documented("partner.rs::UNWIND_EXTRA_MONTHS", &[UNWIND_EXTRA_MONTHS]);
+    assert_documented(
+        "ledger.rs::REFERENCE_PARTNER_MARGIN",
+        &[crate::model::ledger::REFERENCE_PARTNER_MARGIN],
+    );
+    use crate::model::world;
+    assert_documented("world.rs::BASELINE_NOISE_SD", &[world::BASELINE_NOISE_SD]);
+    assert_documented(
+        "world.rs::INITIAL_ENGAGEMENT_SD",
+        &[world::INITIAL_ENGAGEMENT_SD],
+    );
+    assert_documented(
+        "world.rs::INITIAL_ENGAGEMENT_RANGE",
+        &world::INITIAL_ENGAGEMENT_RANGE,
+    );
+    assert_documented(
+        "world.rs::MIN_ATTRITION_FOR_TENURE",
+        &[world::MIN_ATTRITION_FOR_TENURE],
+    );
+    assert_documented("world.rs::MAX_TENURE_MONTHS", &[world::MAX_TENURE_MONTHS]);
+    assert_documented(
+        "state.rs::LONG_SELLING",
+        &[crate::model::state::LONG_SELLING],
+    );
+    assert_documented("run.rs::COMMITTED", &[crate::model::run::COMMITTED]);
+    assert_documented(
+        "run.rs::MARGIN_PULL_EXPONENT",
+        &[crate::model::run::MARGIN_PULL_EXPONENT],
+    );
+    assert_documented("run.rs::FLOOR_CAP", &[crate::model::run::FLOOR_CAP]);
+}

@@ -12,7 +12,6 @@ use super::plan::Plan;
 use super::timing::{self, Timing};
 use crate::params::Behaviour;
 
-
 /// Least share of the month left to selling, however much recruiting and mandated touches
 /// ask for: a rep always sells some (§3.4).
 pub(crate) const SELLING_TIME_FLOOR: f64 = 0.2;

@@ -239,12 +239,12 @@ fn staff_and_windows<O: Observer>(
 }
 
 /// Commitment below which a rep has judged the goal out of reach (sim/MODEL.md §3.5).
-const COMMITTED: f64 = 0.5;
+pub(super) const COMMITTED: f64 = 0.5;
 
 /// Exponent of the partner margin's pull on the engagement floor, and the floor's cap
 /// (sim/MODEL.md §5.4).
-const MARGIN_PULL_EXPONENT: f64 = 0.3;
-const FLOOR_CAP: f64 = 0.9;
+pub(super) const MARGIN_PULL_EXPONENT: f64 = 0.3;
+pub(super) const FLOOR_CAP: f64 = 0.9;
 
 /// Engagement a partner keeps with no attention under `plan`'s partner margin (§5.4).
 // MODEL.md §5.4

@@ -203,3 +203,10 @@ fn vacancies_are_geometric_and_capped() {
     });
     assert!((1.0 - (1.0 - rates.monthly_quit).powi(12) - 0.2).abs() < 1e-12);
 }
+
+#[test]
+fn the_seat_constants_are_the_ones_model_md_documents() {
+    use crate::model::plan::assert_documented;
+    assert_documented("seat.rs::MAX_VACANCY_MONTHS", &[MAX_VACANCY_MONTHS]);
+    assert_documented("seat.rs::MIN_EXPECTED_REVENUE", &[MIN_EXPECTED_REVENUE]);
+}

@@ -7,7 +7,7 @@ use super::world::World;
 use crate::params::Behaviour;
 
 /// Months a partner selling before the start counts as having sold: long past any ramp-up.
-const LONG_SELLING: f64 = 1e6;
+pub(super) const LONG_SELLING: f64 = 1e6;
 
 /// A rep's seat: who sits in it and how their current goal period is going.
 pub(super) struct Rep {
