@@ -182,7 +182,7 @@ pub fn build(records: Records<'_>, options: &Options) -> Result<Calibrated, From
         factor: &factor,
         // Whole goal periods' worth of months, and at least six.
         level_months: (period_months as usize).max(LEVEL_MONTHS as usize),
-        floor: (behaviour.engagement_floor * (base_margin / 0.06).powf(0.3)).min(0.9),
+        floor: crate::model::floor_at_margin(base_margin, &behaviour),
         behaviour: &behaviour,
     };
 

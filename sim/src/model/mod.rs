@@ -29,6 +29,7 @@ use crate::scenario::Scenario;
 use crate::seed::replication_rng;
 use crate::uncertainty::Drawn;
 pub(crate) use plan::touch_weight;
+pub(crate) use run::floor_at_margin;
 
 /// The specs of a scenario compiled for simulation; build once per run.
 #[derive(Debug, Clone)]

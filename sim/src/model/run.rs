@@ -249,7 +249,13 @@ pub(super) const FLOOR_CAP: f64 = 0.9;
 /// Engagement a partner keeps with no attention under `plan`'s partner margin (§5.4).
 // MODEL.md §5.4
 fn engagement_floor(plan: &Plan, b: &Behaviour) -> f64 {
-    let margin_pull = (plan.partner_margin / REFERENCE_PARTNER_MARGIN).powf(MARGIN_PULL_EXPONENT);
+    floor_at_margin(plan.partner_margin, b)
+}
+
+/// The engagement floor at partner margin `margin` (§5.4): from-records estimates read it
+/// too, so it is stated once.
+pub(crate) fn floor_at_margin(margin: f64, b: &Behaviour) -> f64 {
+    let margin_pull = (margin / REFERENCE_PARTNER_MARGIN).powf(MARGIN_PULL_EXPONENT);
     (b.engagement_floor * margin_pull).min(FLOOR_CAP)
 }
 
