@@ -342,7 +342,7 @@ mod tests {
     #[test]
     fn every_scalar_parameter_of_the_documented_table_can_be_set_by_name() {
         let mut b = Behaviour::default();
-        for (name, _) in crate::params::PARAMETERS {
+        for name in crate::params::FIELD_NAMES {
             if *name == "effort_range" {
                 continue;
             }
