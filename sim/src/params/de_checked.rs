@@ -19,9 +19,7 @@ impl<'de> DeserializeSeed<'de> for Checked {
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<f64, D::Error> {
         // f64's own impl, so integers (`calls_per_month = 20`) are read as before.
         let v = <f64 as serde::Deserialize>::deserialize(deserializer)?;
-        self.0
-            .check(v)
-            .map_err(|message| de::Error::custom(message))
+        self.0.check(v).map_err(de::Error::custom)
     }
 }
 
