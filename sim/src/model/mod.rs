@@ -5,12 +5,16 @@
 //! each starting from the same point of the random stream: common random numbers, so that
 //! a difference between two specs is the specs' doing and not the luck of the draw.
 
+mod calendar;
+mod ledger;
 mod observe;
 mod outcome;
+mod partner;
 mod periods;
 mod plan;
 mod rep;
 mod run;
+mod seat;
 mod state;
 mod world;
 
