@@ -267,7 +267,8 @@ mod tests {
     fn every_scalar_parameter_of_the_documented_table_can_be_set_by_name() {
         let mut b = Behaviour::default();
         for p in crate::params::parameters() {
-            *scalar(&mut b, p.name()).expect(p.name()) = p.plausible().max;
+            let name = p.name();
+            *scalar(&mut b, name).expect(name) = p.plausible().max;
             assert_eq!(
                 p.value(&b),
                 p.plausible().max,
