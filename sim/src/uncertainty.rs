@@ -12,7 +12,7 @@ use chanlab_shared::ValidationError;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
-use crate::params::{Behaviour, PerTier};
+use crate::params::Behaviour;
 use crate::seed::replication_rng;
 
 /// Mixed into the run's seed for the parameter-draw stream, so it never coincides with the
@@ -241,87 +241,11 @@ impl Uncertainty {
     }
 }
 
-/// The scalar behaviour parameter called `name` (a per-tier one as `name.A`), for drawing
-/// and fitting parameters by name.
+/// The scalar behaviour parameter called `name` (a per-tier one as `name.A`, an element
+/// of `effort_range` as `effort_range[0]`), for drawing and fitting parameters by name: an
+/// entry of the parameter table, [`crate::params::parameters`].
 pub fn scalar<'b>(b: &'b mut Behaviour, name: &str) -> Option<&'b mut f64> {
-    fn tier<'t>(t: &'t mut PerTier, which: &str) -> Option<&'t mut f64> {
-        match which {
-            "A" => Some(&mut t.a),
-            "B" => Some(&mut t.b),
-            "C" => Some(&mut t.c),
-            _ => None,
-        }
-    }
-    if let Some((field, which)) = name.split_once('.') {
-        return match field {
-            "touches_for_half_engagement" => tier(&mut b.touches_for_half_engagement, which),
-            "own_touches" => tier(&mut b.own_touches, which),
-            _ => None,
-        };
-    }
-    // Written out because Behaviour's fields are plain struct fields: a macro over the
-    // names keeps the list in one place, next to the fields' own order.
-    macro_rules! fields {
-        ($($f:ident),* $(,)?) => {
-            match name {
-                $(stringify!($f) => Some(&mut b.$f),)*
-                _ => None,
-            }
-        };
-    }
-    fields!(
-        selling_elasticity,
-        market_volatility,
-        demand_noise,
-        vacant_attention,
-        initial_engagement,
-        engagement_floor,
-        engagement_speed,
-        pressure_penalty,
-        at_risk_below,
-        recovered_above,
-        churn_hazard_at_risk,
-        cover_months,
-        replenish_speed,
-        max_cover_months,
-        holding_cost,
-        partner_target_growth,
-        vendor_gross_margin,
-        reference_pay_rate,
-        skill_spread,
-        rep_ramp_months,
-        vacancy_months,
-        annual_attrition,
-        attrition_per_miss,
-        effort_cost,
-        goal_value,
-        commitment_midpoint,
-        commitment_spread,
-        commitment_loss_per_miss,
-        sales_uncertainty,
-        estimate_error,
-        rep_knowledge_error,
-        ratchet_foresight,
-        sandbagging,
-        pull_in_discount,
-        max_pull_in,
-        max_push_out,
-        touch_time,
-        compliance_unmeasured,
-        compliance_if_assessed,
-        compliance_if_in_goals,
-        compliance_if_paid,
-        backing_spread,
-        recruiting_share,
-        recruiting_share_if_measured,
-        calls_per_month,
-        call_conversion,
-        negotiation_months,
-        signing_probability,
-        partner_ramp_months,
-        engagement_per_training,
-        goal_level_factor,
-    )
+    crate::params::parameter(name).map(|p| p.value_mut(b))
 }
 
 #[cfg(test)]
@@ -342,23 +266,18 @@ mod tests {
     #[test]
     fn every_scalar_parameter_of_the_documented_table_can_be_set_by_name() {
         let mut b = Behaviour::default();
-        for (name, _) in crate::params::PARAMETERS {
-            if *name == "effort_range" {
-                continue;
-            }
-            let names: Vec<String> =
-                if ["touches_for_half_engagement", "own_touches"].contains(name) {
-                    ["A", "B", "C"]
-                        .iter()
-                        .map(|t| format!("{name}.{t}"))
-                        .collect()
-                } else {
-                    vec![(*name).to_owned()]
-                };
-            for n in names {
-                assert!(scalar(&mut b, &n).is_some(), "{n} cannot be set by name");
-            }
+        for p in crate::params::parameters() {
+            let name = p.name();
+            *scalar(&mut b, name).expect(name) = p.plausible().max;
+            assert_eq!(
+                p.value(&b),
+                p.plausible().max,
+                "{} not set by name",
+                p.name()
+            );
         }
+        assert!(scalar(&mut b, "own_touches").is_none());
+        assert!(scalar(&mut b, "own_touches.D").is_none());
     }
 
     #[test]

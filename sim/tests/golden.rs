@@ -189,7 +189,7 @@ fn moves(old: &Golden, new: &Golden) -> Vec<(f64, String)> {
             };
             moves.push((
                 sigmas,
-                format!("{name} {kpi}: {old_mean} → {mean} ({sigmas:.3} SE)"),
+                format!("{name} {kpi}: {old_mean} → {mean} ({sigmas:.1e} SE)"),
             ));
         }
     }

@@ -137,14 +137,20 @@ pub(crate) fn synthesize_records(
                 b.insert(k.clone(), v.clone());
             }
         }
-        file.behaviour = match base.try_into() {
+        file.behaviour = match chanlab_sim::params::from_toml(base) {
             Ok(b) => b,
-            Err(e) => {
+            // A bad name is about the whole table; a bad value names its field.
+            Err(e) if e.field().is_empty() => {
                 writeln!(
                     io::stderr().lock(),
                     "error: {}: {e}\n  fix: use the parameter names of `chanlab scenario init`",
                     path.display()
                 )?;
+                return Ok(Outcome::InvalidInput);
+            }
+            Err(e) => {
+                let e = e.within("behaviour");
+                writeln!(io::stderr().lock(), "error: {}: {e}", path.display())?;
                 return Ok(Outcome::InvalidInput);
             }
         };

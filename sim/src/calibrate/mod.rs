@@ -387,7 +387,7 @@ pub fn calibrate(records: Records<'_>, options: &Options) -> Result<Calibration,
     }
     notes.push(format!(
         "{} parameters not listed here keep their defaults (sim/MODEL.md §7.1): the records do not identify them",
-        crate::params::PARAMETERS.len().saturating_sub(parameters.len())
+        crate::params::FIELD_NAMES.len().saturating_sub(parameters.len())
     ));
     Ok(Calibration {
         calibrated,

@@ -5,15 +5,19 @@
 //! each starting from the same point of the random stream: common random numbers, so that
 //! a difference between two specs is the specs' doing and not the luck of the draw.
 
+mod calendar;
 #[cfg(test)]
 mod documented;
 mod effort;
+mod ledger;
 mod observe;
 mod outcome;
+mod partner;
 mod periods;
 mod plan;
 mod rep;
 mod run;
+mod seat;
 mod state;
 mod timing;
 mod world;
@@ -27,6 +31,7 @@ use crate::scenario::Scenario;
 use crate::seed::replication_rng;
 use crate::uncertainty::Drawn;
 pub(crate) use plan::touch_weight;
+pub(crate) use run::floor_at_margin;
 
 /// The specs of a scenario compiled for simulation; build once per run.
 #[derive(Debug, Clone)]

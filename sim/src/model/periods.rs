@@ -65,21 +65,21 @@ pub(super) fn set_goal(
     rep.touch_target = 0.0;
     rep.recruit_target = 0.0;
     rep.goal = match plan.goal {
-        // MODEL.md §4.1, §4.6
+        // §4.1, §4.6
         GoalRule::FlatGrowth { growth } | GoalRule::Tiered { growth } => {
             baseline * (1.0 + growth).powi(years)
         }
         GoalRule::Ratchet { growth, up, down } => {
             ratchet_goal(rep, (growth, up, down), t, period, len, baseline)
         }
-        // MODEL.md §4.3
+        // §4.3
         GoalRule::PotentialBased { share } => share * potential(),
         GoalRule::Stretch { uplift } => stretch_goal(rep, b, seat, len, uplift),
         GoalRule::Participative {
             weight_on_proposal,
             share,
         } => {
-            // MODEL.md §4.5: the rep's proposal knows engagement (with a small error) and is
+            // §4.5: the rep's proposal knows engagement (with a small error) and is
             // sandbagged.
             let proposal = (1.0 - b.sandbagging) * (run_rate(seat, b) * rep.knowledge * len);
             weight_on_proposal * proposal + (1.0 - weight_on_proposal) * share * potential()
@@ -88,7 +88,7 @@ pub(super) fn set_goal(
             touches_per_period,
             recruiting_per_period,
         } => {
-            // MODEL.md §4.7: targets prorated to the period's length, no revenue goal.
+            // §4.7: targets prorated to the period's length, no revenue goal.
             rep.touch_target = touches_per_period * len / period as f64;
             rep.recruit_target = recruiting_per_period * len / period as f64;
             0.0
@@ -146,7 +146,7 @@ fn scorecard_targets(rep: &mut Rep, plan: &Plan, b: &Behaviour, seat: &[Partner]
         .iter()
         .filter(|p| p.stage.is_selling())
         .map(|p| {
-            let tier = tier_of(p.tier);
+            let tier = p.tier;
             plan.mandated_touches[tier].max(b.own_touches.get(tier) * SCORECARD_TOUCH_MARGIN)
         })
         .sum();
@@ -155,10 +155,6 @@ fn scorecard_targets(rep: &mut Rep, plan: &Plan, b: &Behaviour, seat: &[Partner]
     // fully measured.
     rep.recruit_target =
         (b.calls_per_month * b.recruiting_share_if_measured * len).max(SCORECARD_MIN_RECRUITING);
-}
-
-fn tier_of(slot: usize) -> chanlab_shared::Tier {
-    chanlab_shared::Tier::ALL[slot]
 }
 
 /// Attainment from activities and recruiting, projecting the current pace to period end.
@@ -218,7 +214,7 @@ fn other_attainment(rep: &Rep, plan: &Plan) -> f64 {
 /// Pays commission for the period, records the miss or the hit; returns attainment, or
 /// `None` when the seat had no goal it could be measured against (a revenue goal of zero:
 /// nothing was selling when the goal was set), which then counts neither as a hit nor a miss.
-// MODEL.md §3.15, §5.1
+// MODEL.md §3.15
 pub(super) fn settle_period(
     rep: &mut Rep,
     plan: &Plan,

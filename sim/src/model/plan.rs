@@ -10,6 +10,10 @@ use chanlab_shared::{
     Tier,
 };
 
+/// The MODEL.md §7.3 check, where the partner- and seat-side tests look for it.
+#[cfg(test)]
+pub(super) use super::documented::assert_documented;
+
 /// Weight of a visit in engagement touches: the unit the other kinds are measured in (§5.6).
 pub(crate) const VISIT_TOUCH_WEIGHT: f64 = 1.0;
 /// Weight of a training: worth more than a visit to a partner's selling (§5.6).

@@ -12,10 +12,6 @@ use super::plan::Plan;
 use super::timing::{self, Timing};
 use crate::params::Behaviour;
 
-/// The pipeline arithmetic, for the mechanism tests in `tests.rs`.
-#[cfg(test)]
-pub(crate) use super::timing::{closable, depth_for};
-
 /// Least share of the month left to selling, however much recruiting and mandated touches
 /// ask for: a rep always sells some (§3.4).
 pub(crate) const SELLING_TIME_FLOOR: f64 = 0.2;

@@ -4,7 +4,8 @@ use chanlab_shared::ProcessRules;
 
 use super::effort::EffortGrid;
 use super::plan::Plan;
-use super::rep::{Situation, choose, closable, compliance, depth_for};
+use super::rep::{Situation, choose, compliance};
+use super::timing::{closable, depth_for};
 use crate::bundled;
 use crate::files::{Format, parse_rules};
 use crate::params::Behaviour;

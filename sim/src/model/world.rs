@@ -5,10 +5,21 @@ use chanlab_shared::{LifecycleStage, Tier};
 use rand::RngExt;
 use rand_distr::StandardNormal;
 
-use super::plan::tier_index;
 use crate::params::Behaviour;
 use crate::scenario::Scenario;
 use crate::seed::ReplicationRng;
+
+/// Standard deviation of the log noise in "last year's actual" that growth goals start from
+/// (sim/MODEL.md §2.1).
+pub(super) const BASELINE_NOISE_SD: f64 = 0.08;
+/// Spread of partners' opening engagement around `initial_engagement`, and its clamp
+/// (sim/MODEL.md §2.1): no partner opens fully disengaged.
+pub(super) const INITIAL_ENGAGEMENT_SD: f64 = 0.15;
+pub(super) const INITIAL_ENGAGEMENT_RANGE: [f64; 2] = [0.05, 1.0];
+/// Opening tenure is exponential with mean 12 / annual attrition, the attrition floored here
+/// so a channel that never loses reps still has finite tenures, and capped (sim/MODEL.md §2.1).
+pub(super) const MIN_ATTRITION_FOR_TENURE: f64 = 0.01;
+pub(super) const MAX_TENURE_MONTHS: f64 = 240.0;
 
 /// A regional manager.
 #[derive(Debug, Clone)]
@@ -41,7 +52,7 @@ pub(crate) struct RepDraw {
 /// A partner (or prospect) slot at the start.
 #[derive(Debug, Clone)]
 pub(crate) struct PartnerDraw {
-    pub(crate) tier_slot: usize,
+    pub(crate) tier: Tier,
     /// Monthly sell-through at full engagement and normal attention, major units.
     pub(crate) potential: f64,
     pub(crate) engagement: f64,
@@ -95,7 +106,7 @@ impl World {
         // Partner slots grouped by region, then dealt round-robin to the region's reps.
         let mut by_rep: Vec<Vec<PartnerDraw>> = Vec::new();
         let mut reps = Vec::new();
-        let mean_tenure = 12.0 / b.annual_attrition.max(0.01);
+        let mean_tenure = 12.0 / b.annual_attrition.max(MIN_ATTRITION_FOR_TENURE);
         for (region_index, region) in file.channel.regions.iter().enumerate() {
             let first_rep = reps.len();
             for _ in 0..region.reps {
@@ -107,10 +118,10 @@ impl World {
                 reps.push(RepDraw {
                     region: region_index as u32,
                     skill: lognormal_unit_mean(b.skill_spread, z_skill),
-                    tenure: (-(1.0 - u_tenure).ln() * mean_tenure).min(240.0),
+                    tenure: (-(1.0 - u_tenure).ln() * mean_tenure).min(MAX_TENURE_MONTHS),
                     knowledge: lognormal_unit_mean(b.rep_knowledge_error, z_know),
                     estimate: lognormal_unit_mean(b.estimate_error, z_est),
-                    baseline_noise: lognormal_unit_mean(0.08, z_base),
+                    baseline_noise: lognormal_unit_mean(BASELINE_NOISE_SD, z_base),
                     first: 0,
                     end: 0,
                 });
@@ -190,10 +201,12 @@ fn draw_partner(
     let z_eng: f64 = rng.sample(StandardNormal);
     let u_resp: f64 = rng.random();
     PartnerDraw {
-        tier_slot: tier_index(tier),
+        tier,
         potential: plan.potential * lognormal_unit_mean(plan.potential_spread, z_pot),
-        engagement: engagement
-            .unwrap_or_else(|| (b.initial_engagement + 0.15 * z_eng).clamp(0.05, 1.0)),
+        engagement: engagement.unwrap_or_else(|| {
+            let [lo, hi] = INITIAL_ENGAGEMENT_RANGE;
+            (b.initial_engagement + INITIAL_ENGAGEMENT_SD * z_eng).clamp(lo, hi)
+        }),
         stage,
         responsiveness: u_resp,
         owed: 0.0,
