@@ -4,10 +4,17 @@
 /// The model's documentation, for the tests that check its table of constants (§7.3).
 const MODEL_MD: &str = include_str!("../../MODEL.md");
 
-/// Asserts that sim/MODEL.md §7.3 has a row whose "where" column names `name` (as
+/// Asserts that sim/MODEL.md §7.3 documents `name` with `values` (see [`documented`]).
+pub(crate) fn assert_documented(name: &str, values: &[f64]) {
+    if let Err(problem) = documented(name, values) {
+        panic!("{problem}");
+    }
+}
+
+/// Whether sim/MODEL.md §7.3 has a row whose "where" column names `name` (as
 /// `file.rs::CONST`) and whose value column states every one of `values` (signs aside: the
 /// table writes a minus as text), so the table and the code cannot drift apart.
-pub(crate) fn assert_documented(name: &str, values: &[f64]) {
+pub(crate) fn documented(name: &str, values: &[f64]) -> Result<(), String> {
     let section = MODEL_MD
         .split("### 7.3 ")
         .nth(1)
@@ -21,16 +28,16 @@ pub(crate) fn assert_documented(name: &str, values: &[f64]) {
                 .nth(1)
                 .is_some_and(|place| place.split(',').any(|p| p.trim() == name))
         })
-        .unwrap_or_else(|| panic!("MODEL.md §7.3 names no {name}"));
+        .ok_or_else(|| format!("MODEL.md §7.3 names no {name}"))?;
     let value_column = row.split('|').nth(2).unwrap_or_default();
     let numbers: Vec<f64> = value_column
         .split(|c: char| !(c.is_ascii_digit() || c == '.' || c == 'e' || c == '-'))
         .filter_map(|token| token.trim_matches(|c| c == '-' || c == '.').parse().ok())
         .collect();
-    for value in values {
-        assert!(
-            numbers.contains(&value.abs()),
+    match values.iter().find(|v| !numbers.contains(&v.abs())) {
+        Some(value) => Err(format!(
             "MODEL.md §7.3 gives {name} as {value_column:?}, the code as {value}"
-        );
+        )),
+        None => Ok(()),
     }
 }
