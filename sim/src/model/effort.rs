@@ -198,41 +198,16 @@ mod tests {
     }
 
     fn plain_plan(rate: f64) -> Plan {
-        let mut rules = crate::files::parse_rules(
-            crate::bundled::find_spec("flat-growth").unwrap().text,
-            crate::files::Format::Toml,
-        )
-        .unwrap();
-        rules.incentive = chanlab_shared::IncentivePlan::new(
-            chanlab_shared::RevenueBasis::SellThrough,
-            chanlab_shared::Fraction::new(rate).unwrap(),
-            Vec::new(),
-            None,
-            Vec::new(),
-        )
-        .unwrap();
-        Plan::compile(&rules)
+        crate::model::fixtures::plain_commission(rate)
     }
 
+    /// No goal and no other period: effort answers pay alone.
     fn situation<'a>(plan: &'a Plan, b: &'a Behaviour, windows: &'a [WindowView]) -> Situation<'a> {
         Situation {
-            plan,
-            behaviour: b,
-            effort_grid: EffortGrid::leaked(b),
-            revenue_at_normal: 10_000.0,
-            skill: 1.0,
-            ramp: 1.0,
-            backing: 1.0,
-            mandated_touches: 0.0,
-            own_touches: 0.0,
-            has_prospects: false,
             goal: 0.0,
-            achieved: 0.0,
-            months_left: 3,
-            other_attainment: 0.0,
-            misses: 0,
             more_periods: false,
             windows,
+            ..crate::model::fixtures::situation(plan, b)
         }
     }
 

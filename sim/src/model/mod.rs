@@ -9,6 +9,8 @@ mod calendar;
 #[cfg(test)]
 mod documented;
 mod effort;
+#[cfg(test)]
+mod fixtures;
 mod ledger;
 mod observe;
 mod outcome;

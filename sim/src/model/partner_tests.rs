@@ -3,33 +3,12 @@
 use chanlab_shared::{LifecycleStage, Tier};
 
 use super::*;
-use crate::bundled;
-use crate::files::{Format, parse_rules};
+use crate::model::fixtures::plan;
 use crate::model::state::ramp;
 
-fn plan(name: &str) -> Plan {
-    Plan::compile(&parse_rules(bundled::find_spec(name).unwrap().text, Format::Toml).unwrap())
-}
-
-/// A tier-B partner selling 10,000 a month at full engagement, long past its ramp-up,
-/// holding normal cover.
+/// The fixture's tier-B partner: a run rate of 6,000 a month.
 fn partner(stage: LifecycleStage) -> Partner {
-    Partner {
-        rep: 0,
-        tier: Tier::B,
-        stage,
-        potential: 10_000.0,
-        engagement: 0.6,
-        responsiveness: 1.0,
-        inventory: 12_000.0,
-        forecast: 6_000.0,
-        months_selling: 100.0,
-        ramp: 1.0,
-        onboarding_left: 0,
-        carry: 0.0,
-        target: 0.0,
-        period_sell_in: 0.0,
-    }
+    crate::model::fixtures::partner(stage, Tier::B)
 }
 
 fn choice() -> Choice {

@@ -264,38 +264,15 @@ mod tests {
     /// A filled seat with no partners, a 30,000 goal and `achieved` of it.
     fn seat(achieved: f64) -> Rep {
         Rep {
-            region: 0,
-            first: 0,
-            end: 0,
-            filled: true,
-            vacancy_left: 0,
-            skill: 1.0,
-            tenure: 24.0,
-            knowledge: 1.0,
-            estimate: 1.0,
-            baseline_monthly: 10_000.0,
-            misses: 0,
-            goal: 30_000.0,
-            last_goal: 0.0,
-            last_actual: 0.0,
-            touch_target: 0.0,
-            recruit_target: 0.0,
             achieved,
             commission_revenue: achieved,
-            touches_done: 0.0,
-            recruiting_actions: 0.0,
             windows: vec![(achieved, 30_000.0)],
+            ..crate::model::fixtures::rep()
         }
     }
 
     fn flat_growth() -> Plan {
-        Plan::compile(
-            &crate::files::parse_rules(
-                crate::bundled::find_spec("flat-growth").unwrap().text,
-                crate::files::Format::Toml,
-            )
-            .unwrap(),
-        )
+        crate::model::fixtures::plan("flat-growth")
     }
 
     #[test]

@@ -286,23 +286,8 @@ mod tests {
     /// A rep at the start of a quarter, 10,000 a month at normal effort, a 30,000 goal.
     fn situation<'a>(plan: &'a Plan, b: &'a Behaviour) -> Situation<'a> {
         Situation {
-            plan,
-            behaviour: b,
-            effort_grid: EffortGrid::leaked(b),
-            revenue_at_normal: 10_000.0,
-            skill: 1.0,
-            ramp: 1.0,
-            backing: 1.0,
-            mandated_touches: 0.0,
-            own_touches: 0.0,
             has_prospects: true,
-            goal: 30_000.0,
-            achieved: 0.0,
-            months_left: 3,
-            other_attainment: 0.0,
-            misses: 0,
-            more_periods: true,
-            windows: &[],
+            ..crate::model::fixtures::situation(plan, b)
         }
     }
 

@@ -3,58 +3,8 @@
 use chanlab_shared::{LifecycleStage, Tier};
 
 use super::*;
-use crate::bundled;
-use crate::files::{Format, parse_rules};
+use crate::model::fixtures::{partner, plan, rep};
 use crate::model::plan::ByTier;
-
-fn plan(name: &str) -> Plan {
-    Plan::compile(&parse_rules(bundled::find_spec(name).unwrap().text, Format::Toml).unwrap())
-}
-
-fn partner(stage: LifecycleStage, tier: Tier) -> Partner {
-    Partner {
-        rep: 0,
-        tier,
-        stage,
-        potential: 10_000.0,
-        engagement: 0.5,
-        responsiveness: 0.5,
-        inventory: 0.0,
-        forecast: 5_000.0,
-        months_selling: 100.0,
-        ramp: 1.0,
-        onboarding_left: 0,
-        carry: 0.0,
-        target: 0.0,
-        period_sell_in: 0.0,
-    }
-}
-
-fn rep() -> Rep {
-    Rep {
-        region: 0,
-        first: 0,
-        end: 0,
-        filled: true,
-        vacancy_left: 0,
-        skill: 1.0,
-        tenure: 24.0,
-        knowledge: 1.0,
-        estimate: 1.0,
-        baseline_monthly: 10_000.0,
-        misses: 0,
-        goal: 30_000.0,
-        last_goal: 0.0,
-        last_actual: 0.0,
-        touch_target: 0.0,
-        recruit_target: 0.0,
-        achieved: 0.0,
-        commission_revenue: 0.0,
-        touches_done: 0.0,
-        recruiting_actions: 0.0,
-        windows: Vec::new(),
-    }
-}
 
 fn choice() -> Choice {
     Choice {
@@ -83,7 +33,7 @@ fn a_seat_sees_only_its_selling_partners_and_counts_its_prospects() {
         partner(LifecycleStage::Negotiating, Tier::B),
     ];
     let t = territory(&partners, &p, &own, &b);
-    assert_eq!(t.run_rate, 10_000.0);
+    assert_eq!(t.run_rate, 12_000.0, "two selling partners at 6,000");
     assert_eq!(
         t.mandated_touches,
         p.mandated_touches[Tier::A] + p.mandated_touches[Tier::C]
@@ -119,7 +69,7 @@ fn a_seat_sees_its_goal_period_and_bonus_windows() {
         &mut windows,
     );
     assert_eq!(s.months_left, 2);
-    assert_eq!(s.revenue_at_normal, 5_000.0);
+    assert_eq!(s.revenue_at_normal, 6_000.0);
     assert_eq!(s.backing, 0.7);
     assert_eq!(s.goal, 30_000.0);
     assert_eq!(s.windows.len(), p.bonuses.len());

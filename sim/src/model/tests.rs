@@ -2,7 +2,6 @@
 
 use chanlab_shared::ProcessRules;
 
-use super::effort::EffortGrid;
 use super::plan::Plan;
 use super::rep::{Situation, choose, compliance};
 use super::timing::{closable, depth_for};
@@ -15,44 +14,20 @@ fn rules(name: &str) -> ProcessRules {
 }
 
 fn plan(name: &str) -> Plan {
-    Plan::compile(&rules(name))
+    super::fixtures::plan(name)
 }
 
 /// A rep at the start of a quarter whose territory sells 10,000 a month at normal effort.
 fn situation<'a>(plan: &'a Plan, b: &'a Behaviour, goal: f64) -> Situation<'a> {
     Situation {
-        plan,
-        behaviour: b,
-        effort_grid: EffortGrid::leaked(b),
-        revenue_at_normal: 10_000.0,
-        skill: 1.0,
-        ramp: 1.0,
-        backing: 1.0,
-        mandated_touches: 0.0,
-        own_touches: 0.0,
-        has_prospects: false,
         goal,
-        achieved: 0.0,
-        months_left: 3,
-        other_attainment: 0.0,
-        misses: 0,
-        more_periods: true,
-        windows: &[],
+        ..super::fixtures::situation(plan, b)
     }
 }
 
 /// The flat-growth spec paid a plain `rate` commission: no accelerator, cap or bonus.
 fn linear(rate: f64) -> Plan {
-    let mut r = rules("flat-growth");
-    r.incentive = chanlab_shared::IncentivePlan::new(
-        chanlab_shared::RevenueBasis::SellThrough,
-        chanlab_shared::Fraction::new(rate).unwrap(),
-        Vec::new(),
-        None,
-        Vec::new(),
-    )
-    .unwrap();
-    Plan::compile(&r)
+    super::fixtures::plain_commission(rate)
 }
 
 fn effort_at(plan: &Plan, b: &Behaviour, goal: f64) -> f64 {

@@ -183,7 +183,6 @@ mod tests {
     use super::*;
     use crate::model::documented::assert_documented;
     use crate::model::plan::Plan;
-    use crate::model::rep::WindowView;
 
     #[test]
     fn the_constants_here_are_the_ones_model_md_documents() {
@@ -196,37 +195,16 @@ mod tests {
 
     fn flat_growth() -> Plan {
         // 3% commission, ×1.5 from 100% of goal, cap at 200%.
-        Plan::compile(
-            &crate::files::parse_rules(
-                crate::bundled::find_spec("flat-growth").unwrap().text,
-                crate::files::Format::Toml,
-            )
-            .unwrap(),
-        )
+        crate::model::fixtures::plan("flat-growth")
     }
 
     /// A rep in a quarter's last month with 10,000 a month expected, `achieved` so far
     /// against a 30,000 goal.
     fn last_month<'a>(plan: &'a Plan, b: &'a Behaviour, achieved: f64) -> Situation<'a> {
-        const NO_WINDOWS: &[WindowView] = &[];
         Situation {
-            plan,
-            behaviour: b,
-            effort_grid: crate::model::effort::EffortGrid::leaked(b),
-            revenue_at_normal: 10_000.0,
-            skill: 1.0,
-            ramp: 1.0,
-            backing: 1.0,
-            mandated_touches: 0.0,
-            own_touches: 0.0,
-            has_prospects: false,
-            goal: 30_000.0,
             achieved,
             months_left: 1,
-            other_attainment: 0.0,
-            misses: 0,
-            more_periods: true,
-            windows: NO_WINDOWS,
+            ..crate::model::fixtures::situation(plan, b)
         }
     }
 
