@@ -114,7 +114,7 @@ impl<'s, 'a> Utility<'s, 'a> {
             let p = if w.goal > 0.0 && w_rev > 0.0 {
                 let window_total = w.done + f64::from(w.months_left) * r;
                 let target = (bonus.at_attainment - s.other_attainment) / w_rev * w.goal;
-                s.reach(window_total, r, f64::from(w.months_left.max(1)), target)
+                s.reach_over(window_total, r, w.months_sqrt, target)
             } else if s.other_attainment >= bonus.at_attainment {
                 1.0
             } else {
@@ -264,19 +264,11 @@ mod tests {
             window_months: 3,
         });
         // A window goal that normal effort just about reaches: more effort makes it likely.
-        let within_reach = [WindowView {
-            done: 0.0,
-            months_left: 3,
-            goal: 33_000.0,
-        }];
+        let within_reach = [WindowView::new(0.0, 3, 33_000.0)];
         let pushed = effort_of(&situation(&plan, &b, &within_reach));
         assert!(pushed > base, "bonus in reach: {pushed} vs {base}");
         // Already far past the goal: the bonus is certain whatever the effort.
-        let earned = [WindowView {
-            done: 100_000.0,
-            months_left: 3,
-            goal: 33_000.0,
-        }];
+        let earned = [WindowView::new(100_000.0, 3, 33_000.0)];
         let relaxed = effort_of(&situation(&plan, &b, &earned));
         assert_eq!(relaxed, base);
     }

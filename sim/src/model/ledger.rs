@@ -39,10 +39,8 @@ pub(super) struct SeatBooks {
     pub(super) discount: f64,
     /// Stock loaded beyond replenishment (for rebates or by the rep).
     pub(super) loaded: f64,
-    /// Goal-metric and commission revenue booked.
-    pub(super) goal_revenue: f64,
-    pub(super) commission_revenue: f64,
-    /// Sell-in and sell-through.
+    /// Sell-in and sell-through (the goal and commission revenue are one or the other:
+    /// [`SeatBooks::goal_revenue`], [`SeatBooks::commission_revenue`]).
     pub(super) sell_in: f64,
     pub(super) sell_through: f64,
 }
@@ -69,19 +67,27 @@ impl SeatBooks {
     }
 
     /// A selling partner's sell-in and sell-through.
-    pub(super) fn booked(&mut self, plan: &Plan, sell_in: f64, sell_through: f64) {
-        self.goal_revenue += if plan.goal_on_sell_in {
-            sell_in
-        } else {
-            sell_through
-        };
-        self.commission_revenue += if plan.commission_on_sell_in {
-            sell_in
-        } else {
-            sell_through
-        };
+    pub(super) fn booked(&mut self, sell_in: f64, sell_through: f64) {
         self.sell_in += sell_in;
         self.sell_through += sell_through;
+    }
+
+    /// Goal-metric revenue booked: sell-in or sell-through as the plan measures goals.
+    pub(super) fn goal_revenue(&self, plan: &Plan) -> f64 {
+        if plan.goal_on_sell_in {
+            self.sell_in
+        } else {
+            self.sell_through
+        }
+    }
+
+    /// Revenue commission is paid on: sell-in or sell-through as the plan pays it.
+    pub(super) fn commission_revenue(&self, plan: &Plan) -> f64 {
+        if plan.commission_on_sell_in {
+            self.sell_in
+        } else {
+            self.sell_through
+        }
     }
 }
 
@@ -175,7 +181,7 @@ impl Ledger {
     }
 
     /// Seat `seat` of `region` has had its partners' month.
-    pub(super) fn seat_done(&mut self, seat: usize, region: usize, books: &SeatBooks) {
+    pub(super) fn seat_done(&mut self, seat: usize, region: usize, books: &SeatBooks, plan: &Plan) {
         self.kpi[Kpi::PartnersSigned.index()] += books.signed;
         self.kpi[Kpi::PartnersChurned.index()] += books.churned;
         self.mandated_required += books.mandated;
@@ -188,7 +194,7 @@ impl Ledger {
         self.detail.timing_volume += books.timing_volume;
         self.kpi[Kpi::DiscountCost.index()] += books.discount;
         self.month.loaded += books.loaded;
-        self.detail.seats[seat].revenue += books.goal_revenue;
+        self.detail.seats[seat].revenue += books.goal_revenue(plan);
         self.month_sell_in += books.sell_in;
         self.month_sell_through += books.sell_through;
     }

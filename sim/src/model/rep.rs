@@ -40,6 +40,21 @@ pub(crate) struct WindowView {
     pub(crate) months_left: u32,
     /// The window's goal: the goal accrued so far plus goal/L per month left.
     pub(crate) goal: f64,
+    /// √(months left, at least 1): the horizon of the rep's uncertainty about the window,
+    /// taken once here rather than at every point of the effort search.
+    pub(crate) months_sqrt: f64,
+}
+
+impl WindowView {
+    /// A window with `done` booked, `months_left` to go and goal `goal`.
+    pub(crate) fn new(done: f64, months_left: u32, goal: f64) -> Self {
+        WindowView {
+            done,
+            months_left,
+            goal,
+            months_sqrt: f64::from(months_left.max(1)).sqrt(),
+        }
+    }
 }
 
 /// What a rep knows when choosing this month.
@@ -86,7 +101,12 @@ impl Situation<'_> {
     /// The rep's probability that revenue expected to total `total`, at `r` a month over
     /// `months` months, reaches `target` (§3.5, §3.6).
     pub(crate) fn reach(&self, total: f64, r: f64, months: f64, target: f64) -> f64 {
-        let sd = (self.behaviour.sales_uncertainty * r * months.sqrt()).max(MIN_PERCEIVED_SD);
+        self.reach_over(total, r, months.sqrt(), target)
+    }
+
+    /// [`Situation::reach`] with √months already taken.
+    pub(crate) fn reach_over(&self, total: f64, r: f64, months_sqrt: f64, target: f64) -> f64 {
+        let sd = (self.behaviour.sales_uncertainty * r * months_sqrt).max(MIN_PERCEIVED_SD);
         normal_cdf((total - target) / sd)
     }
 }

@@ -352,7 +352,7 @@ fn partners_month<O: Observer>(
             inventory += p.inventory;
         }
         territories[index] = next;
-        close_books(rep, index, &books, ledger);
+        close_books(rep, index, &books, m.plan, ledger);
     }
     debug_assert_eq!(next_slot, partners.len(), "every slot has a seat");
     inventory
@@ -429,7 +429,7 @@ fn partner_month<O: Observer>(m: PartnerMonthIn<'_, O>) {
     if p.stage != before {
         observer.stage_change(t, slot, before, p.stage);
     }
-    books.booked(plan, order.sell_in, timed.sell_through);
+    books.booked(order.sell_in, timed.sell_through);
     observer.partner_month(
         t,
         slot,
@@ -450,17 +450,18 @@ fn partner_month<O: Observer>(m: PartnerMonthIn<'_, O>) {
 /// commission on what a vacant seat's partners buy), touches and recruiting actions toward
 /// activity goals; and the seat's page of the ledger.
 // MODEL.md §3.13
-fn close_books(rep: &mut Rep, index: usize, books: &SeatBooks, ledger: &mut Ledger) {
+fn close_books(rep: &mut Rep, index: usize, books: &SeatBooks, plan: &Plan, ledger: &mut Ledger) {
     rep.touches_done += books.touches;
     rep.recruiting_actions += books.recruiting_actions;
-    rep.achieved += books.goal_revenue;
+    let goal_revenue = books.goal_revenue(plan);
+    rep.achieved += goal_revenue;
     for w in rep.windows.iter_mut() {
-        w.0 += books.goal_revenue;
+        w.0 += goal_revenue;
     }
     if rep.filled {
-        rep.commission_revenue += books.commission_revenue;
+        rep.commission_revenue += books.commission_revenue(plan);
     }
-    ledger.seat_done(index, rep.region, books);
+    ledger.seat_done(index, rep.region, books, plan);
 }
 
 /// Goal periods that end this month are settled, seat by seat (sim/MODEL.md §3.15).

@@ -86,11 +86,11 @@ pub(super) fn situation<'a>(
     for (k, bonus) in plan.bonuses.iter().enumerate() {
         let left = calendar.window_months_left(t, bonus.window_months);
         let (done, goal_so_far) = rep.windows[k];
-        windows.push(WindowView {
+        windows.push(WindowView::new(
             done,
-            months_left: left,
-            goal: goal_so_far + monthly_goal * f64::from(left),
-        });
+            left,
+            goal_so_far + monthly_goal * f64::from(left),
+        ));
     }
     Situation {
         plan,
