@@ -3,7 +3,7 @@
 
 use super::outcome::Kpi;
 use super::plan::{GoalRule, Plan};
-use super::run::ramp;
+use super::state::ramp;
 use super::state::{Partner, Rep};
 use crate::params::Behaviour;
 

@@ -9,6 +9,11 @@
 //! Every partner-month draws exactly one normal and one uniform, every rep-month three
 //! numbers and nothing else draws, so the random stream stays aligned across specs: spec A
 //! and spec B in replication *i* see the same demand shocks and the same event draws.
+//! Partners are visited seat by seat, which is slot order (a seat's slots are contiguous).
+//!
+//! This file is only the month's order: each mechanism is a function of its own in
+//! `calendar.rs`, `seat.rs`, `rep.rs`/`effort.rs`/`timing.rs`, `partner.rs` and
+//! `periods.rs` (sim/MODEL.md §3 maps sections to functions), and every sum is the ledger's.
 
 use chanlab_shared::{LifecycleStage, Tier};
 use rand::RngExt;
@@ -28,9 +33,6 @@ use super::state::{self, Partner, Rep};
 use super::world::{World, lognormal_unit_mean};
 use crate::params::Behaviour;
 use crate::seed::ReplicationRng;
-
-/// Kept here for the goal-setting code that reads it from the month loop's module.
-pub(super) use super::state::ramp;
 
 /// Simulates on `world` for `horizon` months, drawing shocks from `rng`, under `plans[k]` in
 /// months `[k·round_months, (k+1)·round_months)` (the last plan stays in force after its
