@@ -11,10 +11,15 @@
 //! CHANLAB_GOLDEN=record cargo test -p chanlab-sim --test golden
 //! ```
 //!
-//! Recording refuses when any KPI mean moved by more than one Monte Carlo standard error of
-//! the recorded mean (that is a model change, not a rounding change, and needs its own
-//! review); `CHANLAB_GOLDEN=record-any` records anyway. Either way the test prints the
-//! largest moves, which the commit message quotes.
+//! Recording refuses unless the change is rounding: every KPI mean within a millionth of a
+//! Monte Carlo standard error of the recorded one (rounding moves are around 1e-11), the
+//! same cases as before. Anything
+//! else is a change of the model that needs its own review: `CHANLAB_GOLDEN=record-any`
+//! records anyway. Either way the test prints the largest moves, which the commit message
+//! quotes.
+//!
+//! The digests are exact bits of `powf`, `exp` and `ln` as the platform's maths library
+//! computes them: the file is recorded on Linux with glibc, the platform CI runs on.
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -36,6 +41,9 @@ use serde::{Deserialize, Serialize};
 /// Replications per case: enough for a standard error that means something, few enough to
 /// keep the test at a few seconds.
 const REPLICATIONS: u64 = 24;
+
+/// The largest KPI move, in standard errors, a re-recording accepts as rounding.
+const ROUNDING: f64 = 1e-6;
 
 /// One digested case: a spec, arm or policy on its scenario.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -201,10 +209,14 @@ fn moves(old: &Golden, new: &Golden) -> Vec<(f64, String)> {
 fn every_bundled_case_reproduces_its_recorded_digest() {
     let new = compute();
     let path = golden_path();
-    let old: Golden = std::fs::read_to_string(&path)
+    let old: Option<Golden> = std::fs::read_to_string(&path)
         .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default();
+        .and_then(|t| serde_json::from_str(&t).ok());
+    let mode = std::env::var("CHANLAB_GOLDEN").unwrap_or_default();
+    if mode == "record-any" && old.is_none() {
+        return record(&path, &new, "");
+    }
+    let old = old.expect("sim/tests/golden.json parses (record-any writes a new one)");
     let moved = moves(&old, &new);
     let report = moved
         .iter()
@@ -212,22 +224,18 @@ fn every_bundled_case_reproduces_its_recorded_digest() {
         .map(|m| m.1.as_str())
         .collect::<Vec<_>>()
         .join("\n");
-    let mode = std::env::var("CHANLAB_GOLDEN").unwrap_or_default();
     if mode == "record" || mode == "record-any" {
         let worst = moved.first().map_or(0.0, |m| m.0);
+        // The digest-only cases (records, a fit report) move with any rounding change; what
+        // they summarise reaches the calibrated scenario's KPIs, which the threshold covers.
+        let same_cases = old.keys().eq(new.keys());
         assert!(
-            mode == "record-any" || worst <= 1.0,
-            "a KPI moved by {worst:.2} standard errors: that is a change of the model, not of \
-             rounding; review it and record with CHANLAB_GOLDEN=record-any\n{report}"
+            mode == "record-any" || (worst <= ROUNDING && same_cases),
+            "not a rounding change (largest KPI move {worst:.2e} SE, same cases: {same_cases}): \
+             review it as a change of the model and record with CHANLAB_GOLDEN=record-any\n\
+             {report}"
         );
-        let text = serde_json::to_string_pretty(&new).expect("serializes") + "\n";
-        std::fs::write(&path, text).expect("writes the golden file");
-        // The moves are the evidence the re-recording commit quotes.
-        #[allow(clippy::print_stdout)]
-        {
-            println!("recorded {} cases; largest moves:\n{report}", new.len());
-        }
-        return;
+        return record(&path, &new, &report);
     }
     let changed: Vec<&String> = new
         .iter()
@@ -244,6 +252,17 @@ fn every_bundled_case_reproduces_its_recorded_digest() {
         new.len(),
         gone.len()
     );
+}
+
+/// Writes `new` as the golden file and prints the moves, the evidence the re-recording
+/// commit quotes.
+fn record(path: &std::path::Path, new: &Golden, report: &str) {
+    let text = serde_json::to_string_pretty(new).expect("serializes") + "\n";
+    std::fs::write(path, text).expect("writes the golden file");
+    #[allow(clippy::print_stdout)]
+    {
+        println!("recorded {} cases; largest moves:\n{report}", new.len());
+    }
 }
 
 #[test]

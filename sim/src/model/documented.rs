@@ -29,14 +29,28 @@ pub(crate) fn documented(name: &str, values: &[f64]) -> Result<(), String> {
                 .is_some_and(|place| place.split(',').any(|p| p.trim() == name))
         })
         .ok_or_else(|| format!("MODEL.md §7.3 names no {name}"))?;
+    let places: Vec<&str> = row
+        .rsplit('|')
+        .nth(1)
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .collect();
     let value_column = row.split('|').nth(2).unwrap_or_default();
-    let numbers: Vec<f64> = value_column
+    // A row that names several constants gives their values in the same order, one part
+    // each between `;`: the constant's own part is where its value must be.
+    let parts: Vec<&str> = value_column.split(';').collect();
+    let own = match places.iter().position(|p| *p == name) {
+        Some(k) if places.len() > 1 && parts.len() == places.len() => parts[k],
+        _ => value_column,
+    };
+    let numbers: Vec<f64> = own
         .split(|c: char| !(c.is_ascii_digit() || c == '.' || c == 'e' || c == '-'))
         .filter_map(|token| token.trim_matches(|c| c == '-' || c == '.').parse().ok())
         .collect();
     match values.iter().find(|v| !numbers.contains(&v.abs())) {
         Some(value) => Err(format!(
-            "MODEL.md §7.3 gives {name} as {value_column:?}, the code as {value}"
+            "MODEL.md §7.3 gives {name} as {own:?}, the code as {value}"
         )),
         None => Ok(()),
     }

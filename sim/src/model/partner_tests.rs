@@ -83,6 +83,12 @@ fn a_contracted_partner_activates_with_onboarding_and_a_prorated_target() {
     );
     assert_eq!(c.stage, LifecycleStage::Active);
     assert_eq!(c.months_selling, 0.0);
+    assert_eq!(
+        c.ramp,
+        ramp(0.0, b.partner_ramp_months),
+        "the ramp-up starts again"
+    );
+    assert_eq!(c.forecast, c.potential * c.engagement * c.ramp);
     assert_eq!(c.onboarding_left, p.onboarding_months);
     let engagement =
         (m.floor + ACTIVATION_ENGAGEMENT + p.onboarding_trainings * b.engagement_per_training)
@@ -271,6 +277,15 @@ fn a_disengaged_partner_is_at_risk_and_may_churn_or_recover() {
     assert!(!stage_and_churn(&mut low, 0.0, &b));
     assert_eq!(low.stage, LifecycleStage::AtRisk);
     assert_eq!(low.months_selling, 101.0, "a month older");
+    let mut new = partner(LifecycleStage::Active);
+    new.set_months_selling(0.0, &b);
+    stage_and_churn(&mut new, 1.0, &b);
+    assert_eq!(
+        new.ramp,
+        ramp(1.0, b.partner_ramp_months),
+        "its ramp-up a month on"
+    );
+    assert!(new.ramp > ramp(0.0, b.partner_ramp_months));
     assert!(stage_and_churn(&mut low, b.churn_hazard_at_risk * 0.5, &b));
     assert_eq!(low.stage, LifecycleStage::Churned);
     let mut back = partner(LifecycleStage::AtRisk);

@@ -528,6 +528,9 @@ mod tests {
         let e = documented("rep.rs::SELLING_TIME_FLOOR", &[0.25]).unwrap_err();
         assert!(e.contains("the code as 0.25"), "{e}");
         assert!(documented("rep.rs::SELLING_TIME_FLOOR", &[0.2]).is_ok());
+        // A row naming two constants gives each its own value, in order.
+        assert!(documented("run.rs::FLOOR_CAP", &[0.9]).is_ok());
+        assert!(documented("run.rs::FLOOR_CAP", &[0.3]).is_err());
     }
 
     /// The edge-by-edge integral the cumulative multiplier replaced, as a reference.
