@@ -234,17 +234,21 @@ fn bad_input_to_synthesize_exits_1_naming_the_flag_or_field_and_writes_nothing()
         zero.stderr
     );
 
-    let named = chanlab(&[
-        "records",
-        "synthesize",
-        "mid-size",
-        "--months",
-        "6",
-        "--behaviour",
-        &misspelt,
-        "--out",
-        out,
-    ]);
+    // Six months of the bundled channel with the behaviour in `file`.
+    let with_behaviour = |file: &str| {
+        chanlab(&[
+            "records",
+            "synthesize",
+            "mid-size",
+            "--months",
+            "6",
+            "--behaviour",
+            file,
+            "--out",
+            out,
+        ])
+    };
+    let named = with_behaviour(&misspelt);
     assert_eq!(named.status.code(), Some(1));
     assert!(
         named
@@ -255,17 +259,7 @@ fn bad_input_to_synthesize_exits_1_naming_the_flag_or_field_and_writes_nothing()
     );
     assert!(named.stderr.contains("fix:"), "{}", named.stderr);
 
-    let range = chanlab(&[
-        "records",
-        "synthesize",
-        "mid-size",
-        "--months",
-        "6",
-        "--behaviour",
-        &out_of_range,
-        "--out",
-        out,
-    ]);
+    let range = with_behaviour(&out_of_range);
     assert_eq!(range.status.code(), Some(1));
     assert!(
         range
