@@ -120,8 +120,11 @@ pub struct Progress {
 }
 
 /// A simulation run of a stored scenario.
+///
+/// Not `deny_unknown_fields`: the server alone writes it, and `RunView` flattens it beside
+/// `result`, so a closed schema (`additionalProperties: false`) here would make every
+/// finished run invalid against its own document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct RunRecord {
     /// The run's id (a UUIDv7).
     #[schema(value_type = String, format = Uuid)]
@@ -168,8 +171,9 @@ pub struct RunOutput {
 /// `holdout_months` before their last month, forecast the months held out, and set the
 /// forecast beside what was recorded. It runs in the background like a run, under the same
 /// limits, and shares a run's statuses.
+///
+/// Open like [`RunRecord`], for the same reason: `BacktestView` flattens it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct BacktestRecord {
     /// The backtest's id (a UUIDv7).
     #[schema(value_type = String, format = Uuid)]
