@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Fuzz the records API from its own OpenAPI document with schemathesis.
 #
-# Builds the release binary, starts `chanlab serve` on loopback over a fresh data directory
-# with an admin token, seeds a small channel so that `/{id}` operations and references reach
-# real records (.ci/schemathesis_seed.py), then runs every operation of /openapi.json with
+# Builds the binary (release, or the test build's with ST_PROFILE=dev), starts `chanlab
+# serve` on loopback over a fresh data directory with an admin token, seeds a small channel
+# so that `/{id}` operations and references reach real records
+# (.ci/schemathesis_seed.py), then runs every operation of /openapi.json with
 # the checks not_a_server_error, status_code_conformance, content_type_conformance and
 # response_schema_conformance. Fails on any failure, on a server that stopped answering,
 # or on a panic in the server's log. The output, a JUnit report and the server's log are left
@@ -11,7 +12,9 @@
 #
 # Knobs (environment): ST_MAX_EXAMPLES (cases per operation and phase, default 80),
 # ST_SEED (default 7; "random" for a new one each run), ST_VENV (the virtualenv, default
-# target/schemathesis-venv, reused when it has the pinned version).
+# target/schemathesis-venv, reused when it has the pinned version), ST_PROFILE (release or
+# dev, default release; CI fuzzes the dev binary the tests already built, so it compiles
+# nothing twice: the simulator is optimised in dev builds too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,8 +25,14 @@ requirements=.ci/schemathesis-requirements.txt
 pinned=$(sed -n 's/^schemathesis==//p' "$requirements")
 
 echo "-- build"
-cargo build --release --locked --bin chanlab
-bin=$PWD/target/release/chanlab
+profile=${ST_PROFILE:-release}
+case "$profile" in
+    release) cargo build --release --locked --bin chanlab; bin=$PWD/target/release/chanlab ;;
+    # The test build's binary, with the test build's features: `cargo build --bin` alone
+    # resolves fewer features (no dev-dependencies) and would recompile half the tree.
+    dev) cargo test --workspace --locked --no-run; bin=$PWD/target/debug/chanlab ;;
+    *) echo "ST_PROFILE must be release or dev, not $profile" >&2; exit 2 ;;
+esac
 
 echo "-- schemathesis $pinned in $venv"
 as_root() {
