@@ -16,6 +16,7 @@ pub mod bundled;
 pub mod calibrate;
 pub mod chart;
 pub mod engine;
+pub mod explore;
 pub mod files;
 pub mod from_records;
 pub mod model;
