@@ -8,7 +8,7 @@
 //! `unit` and `source` appear verbatim in sim/MODEL.md §7.1 (a test checks).
 //!
 //! Tags in sources as in sim/MODEL.md: [V] checked in the primary source or its abstract,
-//! [S] seen only in a secondary write-up, [—] no figure found (§13 lists the references).
+//! [S] seen only in a secondary write-up, [—] no figure found (§14 lists the references).
 
 use std::fmt;
 
