@@ -8,6 +8,7 @@ mod crash;
 mod crud;
 mod csv;
 mod csv_fuzz;
+mod durability;
 mod fuzz_findings;
 mod helpers;
 mod lifecycle;

@@ -14,7 +14,22 @@ pub(crate) struct Server {
 
 /// Starts the real binary on `dir`, on a free port, and waits until it listens.
 pub(crate) fn start(dir: &std::path::Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_chanlab"))
+    start_under(&[], dir)
+}
+
+/// [`start`], with the binary run by `wrapper` (a program and its arguments, such as
+/// `strace -o FILE`), or directly when `wrapper` is empty.
+pub(crate) fn start_under(wrapper: &[&str], dir: &std::path::Path) -> Server {
+    let binary = env!("CARGO_BIN_EXE_chanlab");
+    let mut command = match wrapper.split_first() {
+        Some((program, args)) => {
+            let mut c = Command::new(program);
+            c.args(args).arg(binary);
+            c
+        }
+        None => Command::new(binary),
+    };
+    let mut child = command
         .args([
             "serve",
             "--bind",
