@@ -14,6 +14,7 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
+mod jobs;
 mod openapi;
 mod problem;
 pub mod records;

@@ -9,11 +9,7 @@
 //! ever either. A backtest of the records is a kind of run: it takes a place among the runs
 //! at once and runs on a thread of its own the same way.
 
-use std::collections::HashMap;
-use std::ops::ControlFlow;
-use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chanlab_shared::{
     Activity, Assessment, Goal, Month, Partner, ProcessSpec, ProcessSpecId, Region, Rep,
@@ -21,130 +17,22 @@ use chanlab_shared::{
 };
 use chanlab_sim::backtest;
 use chanlab_sim::calibrate::{self, CalibrateError, Calibration};
-use chanlab_sim::engine::{self, EngineError, RunOptions};
+use chanlab_sim::engine::{self, EngineError, RunOptions, RunResult};
 use chanlab_sim::from_records::{self, Calibrated, FromRecordsError, Options, Records};
 use chanlab_sim::scenario::Scenario;
 use chrono::Utc;
 use uuid::Uuid;
 
 use crate::error::ApiError;
+use crate::jobs::{JobRecord, Life, Live, Stopped, run_job};
 use crate::records::{
     BacktestOutput, BacktestRecord, RunOutput, RunRecord, RunStatus, SpecVersion,
 };
 use crate::storage::{Expect, StorageError, Store, store_put};
 
-/// How much simulation the server accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RunLimits {
-    /// Runs queued or running at once; one more is refused with 429.
-    pub max_running: usize,
-    /// Largest run, in partner-months: replications × partner slots × months × specs.
-    pub max_partner_months: u64,
-    /// Worker threads per run; 0 uses every core.
-    pub threads: usize,
-}
-
-impl Default for RunLimits {
-    fn default() -> Self {
-        Self {
-            max_running: 2,
-            // About 40 s on two cores at the engine's measured 26 M partner-months/s.
-            max_partner_months: 1_000_000_000,
-            threads: 0,
-        }
-    }
-}
-
-/// Seconds a client refused for too many runs is told to wait.
-pub const RETRY_AFTER_SECONDS: u64 = 5;
-
-/// A run in progress: its counters, shared with its thread.
-#[derive(Debug, Default)]
-struct Live {
-    done: AtomicU64,
-    cancel: AtomicBool,
-}
-
-/// The runs in progress and the limits they run under.
-#[derive(Debug, Default)]
-pub struct Runner {
-    limits: RunLimits,
-    live: Mutex<HashMap<Uuid, Arc<Live>>>,
-}
-
-/// A reserved place among the runs at once; released when dropped unless started.
-#[derive(Debug)]
-pub struct Reservation<'a> {
-    runner: &'a Runner,
-    id: Uuid,
-    started: bool,
-}
-
-impl Drop for Reservation<'_> {
-    fn drop(&mut self) {
-        if !self.started {
-            self.runner
-                .live
-                .lock()
-                .expect("runner lock")
-                .remove(&self.id);
-        }
-    }
-}
+pub use crate::jobs::{RETRY_AFTER_SECONDS, Reservation, RunLimits, Runner};
 
 impl Runner {
-    /// A runner under `limits`.
-    pub fn new(limits: RunLimits) -> Self {
-        Self {
-            limits,
-            live: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// The limits in force.
-    pub fn limits(&self) -> RunLimits {
-        self.limits
-    }
-
-    /// Reserves a place for run `id`, or 429 when [`RunLimits::max_running`] are running.
-    pub fn reserve(&self, id: Uuid) -> Result<Reservation<'_>, ApiError> {
-        let mut live = self.live.lock().expect("runner lock");
-        if live.len() >= self.limits.max_running {
-            return Err(ApiError::TooManyRequests {
-                detail: format!(
-                    "{} runs are queued or running, the most this server runs at once; retry when one finishes, or cancel one with DELETE /runs/{{id}}",
-                    live.len()
-                ),
-                retry_after: RETRY_AFTER_SECONDS,
-            });
-        }
-        live.insert(id, Arc::new(Live::default()));
-        Ok(Reservation {
-            runner: self,
-            id,
-            started: false,
-        })
-    }
-
-    /// Replications done so far by run `id`, if it is in progress.
-    pub fn progress(&self, id: Uuid) -> Option<u64> {
-        let live = self.live.lock().expect("runner lock");
-        live.get(&id).map(|l| l.done.load(Ordering::Relaxed))
-    }
-
-    /// Asks run `id` to stop after the replications in flight; false if it is not in
-    /// progress.
-    pub fn cancel(&self, id: Uuid) -> bool {
-        let live = self.live.lock().expect("runner lock");
-        match live.get(&id) {
-            Some(l) => {
-                l.cancel.store(true, Ordering::Relaxed);
-                true
-            }
-            None => false,
-        }
-    }
-
     /// Starts the reserved run on its own thread. `record` is stored (queued) already.
     pub fn start(
         self: &Arc<Self>,
@@ -158,7 +46,18 @@ impl Runner {
             reservation,
             format!("chanlab-run-{id}"),
             move |live, threads| {
-                execute(&store, &scenario, record, live, threads);
+                run_job(
+                    &store,
+                    record,
+                    live,
+                    || simulate(&scenario, live, threads),
+                    |record, result| {
+                        if let Some(p) = record.life().progress {
+                            p.done = result.replications_done();
+                        }
+                        RunOutput { run_id: id, result }
+                    },
+                )
             },
         )
     }
@@ -174,226 +73,100 @@ impl Runner {
         record: BacktestRecord,
     ) -> Result<(), ApiError> {
         let id = record.id;
+        let (spec, holdout, replications, seed) = (
+            record.process_spec_id,
+            record.holdout_months,
+            record.replications,
+            record.seed,
+        );
         self.spawn(
             reservation,
             format!("chanlab-backtest-{id}"),
-            move |live, threads| execute_backtest(&store, &records, record, live, threads),
+            move |live, threads| {
+                let options = backtest_options(holdout, replications, seed);
+                run_job(
+                    &store,
+                    record,
+                    live,
+                    || run_backtest(&records, spec, &options, live, threads),
+                    |_, result| BacktestOutput {
+                        backtest_id: id,
+                        result,
+                    },
+                )
+            },
         )
     }
-
-    /// Runs `job` on a thread of its own, which leaves the runner however it ends.
-    fn spawn(
-        self: &Arc<Self>,
-        mut reservation: Reservation<'_>,
-        name: String,
-        job: impl FnOnce(&Live, usize) + Send + 'static,
-    ) -> Result<(), ApiError> {
-        let live = self
-            .live
-            .lock()
-            .expect("runner lock")
-            .get(&reservation.id)
-            .cloned()
-            .ok_or_else(|| ApiError::Internal("a reserved run vanished".to_owned()))?;
-        let runner = Arc::clone(self);
-        let id = reservation.id;
-        let spawned = std::thread::Builder::new().name(name).spawn(move || {
-            // Leave the runner however the thread ends, so a place is never lost.
-            let threads = runner.limits.threads;
-            let _leave = Leave { runner, id };
-            job(&live, threads);
-        });
-        match spawned {
-            Ok(_) => {
-                reservation.started = true;
-                Ok(())
-            }
-            Err(e) => Err(ApiError::Internal(format!(
-                "cannot start a run thread: {e}"
-            ))),
-        }
-    }
 }
 
-/// Removes a run from the runner when its thread ends, even by a panic.
-struct Leave {
-    runner: Arc<Runner>,
-    id: Uuid,
-}
-
-impl Drop for Leave {
-    fn drop(&mut self) {
-        if let Ok(mut live) = self.runner.live.lock() {
-            live.remove(&self.id);
-        }
-    }
-}
-
-/// Writes a run record and flushes it (on the run's own thread).
-fn save(store: &Store, record: &RunRecord, output: Option<&RunOutput>) -> Result<(), ApiError> {
-    let mut writes = Vec::new();
-    if let Some(out) = output {
-        writes.push(store_put(out, Expect::Absent));
-    }
-    writes.push(store_put(record, Expect::Present));
-    store
-        .commit(&writes, None)
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    store.flush_blocking()?;
-    Ok(())
-}
-
-fn execute(store: &Store, scenario: &Scenario, mut record: RunRecord, live: &Live, threads: usize) {
-    let log = |what: &str, e: &ApiError| {
-        tracing::error!(run = %record.id, error = %e, "{what}");
-    };
-    if live.cancel.load(Ordering::Relaxed) {
-        record.status = RunStatus::Cancelled;
-        record.finished_at = Some(Utc::now());
-        if let Err(e) = save(store, &record, None) {
-            log("cannot store a cancelled run", &e);
-        }
-        return;
-    }
-    record.status = RunStatus::Running;
-    record.started_at = Some(Utc::now());
-    if let Err(e) = save(store, &record, None) {
-        log("cannot store a started run", &e);
-        return;
-    }
+/// A run's computation: the engine, cancellable from [`Live`].
+fn simulate(scenario: &Scenario, live: &Live, threads: usize) -> Result<RunResult, Stopped> {
     let options = RunOptions {
         threads,
         shard: None,
     };
-    let tick = || {
-        live.done.fetch_add(1, Ordering::Relaxed);
-        if live.cancel.load(Ordering::Relaxed) {
-            ControlFlow::Break(())
-        } else {
-            ControlFlow::Continue(())
-        }
-    };
-    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        engine::run_cancellable(scenario, &options, &tick)
-    }));
-    record.finished_at = Some(Utc::now());
-    record.progress.done = live.done.load(Ordering::Relaxed);
-    let output = match outcome {
-        Ok(Ok(result)) => {
-            record.status = RunStatus::Done;
-            record.progress.done = result.replications_done();
-            Some(RunOutput {
-                run_id: record.id,
-                result,
-            })
-        }
-        Ok(Err(EngineError::Cancelled { done })) => {
-            record.status = RunStatus::Cancelled;
-            record.progress.done = done;
-            None
-        }
-        Ok(Err(e)) => {
-            record.status = RunStatus::Failed;
-            record.error = Some(e.to_string());
-            None
-        }
-        Err(_) => {
-            tracing::error!(run = %record.id, "the simulation panicked");
-            record.status = RunStatus::Failed;
-            record.error = Some("the simulation failed; it has been logged".to_owned());
-            None
-        }
-    };
-    if let Err(e) = save(store, &record, output.as_ref()) {
-        log("cannot store a finished run", &e);
-        record.status = RunStatus::Failed;
-        record.error = Some("the result could not be stored; it has been logged".to_owned());
-        let _ = save(store, &record, None);
-    }
+    engine::run_cancellable(scenario, &options, &|| live.tick()).map_err(|e| match e {
+        EngineError::Cancelled { done } => Stopped::Cancelled { done },
+        e => Stopped::Failed(e.to_string()),
+    })
 }
 
-/// Writes a backtest record, with its result when it has one, and flushes (on the
-/// backtest's own thread).
-fn save_backtest(
-    store: &Store,
-    record: &BacktestRecord,
-    output: Option<&BacktestOutput>,
-) -> Result<(), ApiError> {
-    let mut writes = Vec::new();
-    if let Some(out) = output {
-        writes.push(store_put(out, Expect::Absent));
-    }
-    writes.push(store_put(record, Expect::Present));
-    store
-        .commit(&writes, None)
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    store.flush_blocking()?;
-    Ok(())
-}
-
-fn execute_backtest(
-    store: &Store,
+/// A backtest's computation on the engine's pool of `threads`.
+fn run_backtest(
     records: &LoadedRecords,
-    mut record: BacktestRecord,
+    spec: ProcessSpecId,
+    options: &backtest::Options,
     live: &Live,
     threads: usize,
-) {
-    let log = |what: &str, e: &ApiError| {
-        tracing::error!(backtest = %record.id, error = %e, "{what}");
+) -> Result<backtest::Backtest, Stopped> {
+    let baseline = records
+        .published
+        .iter()
+        .find(|s| s.id == spec)
+        .ok_or_else(|| {
+            Stopped::Failed("its baseline spec is no longer among the records loaded".to_owned())
+        })?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Stopped::Failed(format!("cannot start {threads} worker threads: {e}")))?;
+    let progress = || {
+        // A backtest cannot stop half-way; its replications are counted all the same.
+        let _ = live.tick();
     };
-    record.status = RunStatus::Running;
-    record.started_at = Some(Utc::now());
-    if let Err(e) = save_backtest(store, &record, None) {
-        log("cannot store a started backtest", &e);
-        return;
+    pool.install(|| backtest::backtest_with_progress(records.view(baseline), options, &progress))
+        .map_err(|e| Stopped::Failed(e.to_string()))
+}
+
+impl JobRecord for RunRecord {
+    const NOUN: &'static str = "run";
+    fn id(&self) -> Uuid {
+        self.id
     }
-    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        let Some(baseline) = records
-            .published
-            .iter()
-            .find(|s| s.id == record.process_spec_id)
-        else {
-            return Err("its baseline spec is no longer among the records loaded".to_owned());
-        };
-        let options = backtest_options(record.holdout_months, record.replications, record.seed);
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .map_err(|e| format!("cannot start {threads} worker threads: {e}"))?;
-        let progress = || {
-            live.done.fetch_add(1, Ordering::Relaxed);
-        };
-        pool.install(|| {
-            backtest::backtest_with_progress(records.view(baseline), &options, &progress)
-        })
-        .map_err(|e| e.to_string())
-    }));
-    record.finished_at = Some(Utc::now());
-    let output = match outcome {
-        Ok(Ok(result)) => {
-            record.status = RunStatus::Done;
-            Some(BacktestOutput {
-                backtest_id: record.id,
-                result,
-            })
+    fn life(&mut self) -> Life<'_> {
+        Life {
+            status: &mut self.status,
+            started_at: &mut self.started_at,
+            finished_at: &mut self.finished_at,
+            error: &mut self.error,
+            progress: Some(&mut self.progress),
         }
-        Ok(Err(e)) => {
-            record.status = RunStatus::Failed;
-            record.error = Some(e);
-            None
+    }
+}
+
+impl JobRecord for BacktestRecord {
+    const NOUN: &'static str = "backtest";
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn life(&mut self) -> Life<'_> {
+        Life {
+            status: &mut self.status,
+            started_at: &mut self.started_at,
+            finished_at: &mut self.finished_at,
+            error: &mut self.error,
+            progress: None,
         }
-        Err(_) => {
-            tracing::error!(backtest = %record.id, "the backtest panicked");
-            record.status = RunStatus::Failed;
-            record.error = Some("the backtest failed; it has been logged".to_owned());
-            None
-        }
-    };
-    if let Err(e) = save_backtest(store, &record, output.as_ref()) {
-        log("cannot store a finished backtest", &e);
-        record.status = RunStatus::Failed;
-        record.error = Some("the result could not be stored; it has been logged".to_owned());
-        let _ = save_backtest(store, &record, None);
     }
 }
 
