@@ -367,7 +367,7 @@ pub fn new_token(request: &TokenRequest) -> Result<(String, TokenRecord), Storag
     let mut bytes = [0u8; 32];
     rand::rngs::SysRng
         .try_fill_bytes(&mut bytes)
-        .map_err(|e| StorageError(format!("the system random source failed: {e}")))?;
+        .map_err(|e| StorageError::new(format!("the system random source failed: {e}")))?;
     let token = format!("chl_{}", hex(&bytes));
     let record = TokenRecord {
         id: Uuid::now_v7(),

@@ -11,7 +11,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 
 use crate::problem::{FieldError, Problem};
-use crate::storage::{CommitError, Kind, StorageError};
+use crate::storage::{CommitError, Fault, Kind, StorageError};
 
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -71,10 +71,17 @@ pub enum ApiError {
         /// Seconds to wait before retrying.
         retry_after: u64,
     },
+    /// The storage could not write: 507 when the disk is full, 503 with `Retry-After` on
+    /// another I/O error. The details are logged, never sent.
+    #[error("storage cannot write: {0}")]
+    StorageUnavailable(StorageError),
     /// Something failed inside the server (500); the message is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
 }
+
+/// Seconds a client is told to wait after a storage I/O error.
+pub const STORAGE_RETRY_AFTER_SECONDS: u64 = 5;
 
 impl ApiError {
     /// A 422 for one field.
@@ -186,6 +193,18 @@ impl ApiError {
             ApiError::TooManyRequests { detail, .. } => {
                 Problem::new(429, "too-many-requests", "Too many runs at once", detail)
             }
+            ApiError::StorageUnavailable(e) if e.fault == Fault::NoSpace => Problem::new(
+                507,
+                "insufficient-storage",
+                "The server's storage is full",
+                "the server's disk is full, so this write could not be made durable: it may or may not be kept. Read the record before retrying, or retry with the same Idempotency-Key, once the operator has freed space",
+            ),
+            ApiError::StorageUnavailable(_) => Problem::new(
+                503,
+                "storage-unavailable",
+                "The server's storage cannot write",
+                "the server's storage failed to write, so this write could not be made durable: it may or may not be kept. Retry after the Retry-After seconds, reading the record first or with the same Idempotency-Key; the failure has been logged",
+            ),
             ApiError::Internal(_) => Problem::new(
                 500,
                 "internal",
@@ -198,7 +217,11 @@ impl ApiError {
 
 impl From<StorageError> for ApiError {
     fn from(e: StorageError) -> Self {
-        ApiError::Internal(e.to_string())
+        if e.is_write_fault() {
+            ApiError::StorageUnavailable(e)
+        } else {
+            ApiError::Internal(e.to_string())
+        }
     }
 }
 
@@ -208,8 +231,12 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let ApiError::Internal(details) = self {
-            tracing::error!(error = %details, "request failed");
+        match self {
+            ApiError::Internal(details) => tracing::error!(error = %details, "request failed"),
+            ApiError::StorageUnavailable(e) => {
+                tracing::error!(error = %e, "the storage cannot write")
+            }
+            _ => {}
         }
         let mut response = problem_response(&self.problem());
         if matches!(self, ApiError::Unauthorized(_)) {
@@ -222,6 +249,14 @@ impl ResponseError for ApiError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
+        if let ApiError::StorageUnavailable(e) = self
+            && e.fault != Fault::NoSpace
+        {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(STORAGE_RETRY_AFTER_SECONDS),
+            );
         }
         response
     }

@@ -187,7 +187,7 @@ pub fn recover(store: &Store) -> Result<usize, StorageError> {
         run.error = Some(why.to_owned());
         store
             .commit(&[store_put(&run, Expect::Present)], None)
-            .map_err(|e| StorageError(e.to_string()))?;
+            .map_err(|e| StorageError::new(e.to_string()))?;
     }
     for mut b in backtests.iter().cloned() {
         b.status = RunStatus::Interrupted;
@@ -197,7 +197,7 @@ pub fn recover(store: &Store) -> Result<usize, StorageError> {
         );
         store
             .commit(&[store_put(&b, Expect::Present)], None)
-            .map_err(|e| StorageError(e.to_string()))?;
+            .map_err(|e| StorageError::new(e.to_string()))?;
     }
     let count = stale.len() + backtests.len();
     if count > 0 {

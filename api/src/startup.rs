@@ -85,7 +85,7 @@ pub fn open_storage(dir: &std::path::Path) -> Result<SledStorage, StartupError> 
     })?;
     SledStorage::open(dir).map_err(|e| StartupError::Storage {
         dir: dir.display().to_string(),
-        message: e.0,
+        message: e.message,
     })
 }
 
@@ -123,7 +123,7 @@ impl Application {
         let store = Store::new(backend);
         crate::simulation::recover(&store).map_err(|e| StartupError::Storage {
             dir: "(the data directory)".to_owned(),
-            message: e.0,
+            message: e.message,
         })?;
         let state = web::Data::new(AppState::with_limits(store, runs));
         let mut server = HttpServer::new(move || {

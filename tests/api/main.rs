@@ -19,5 +19,6 @@ mod restart;
 mod runs;
 mod scenarios;
 mod scorecards;
+mod storage_faults;
 mod training;
 mod writes;

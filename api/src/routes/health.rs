@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::storage::Kind;
+use crate::storage::Health as StoreHealth;
 
 /// Registers the health routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -24,28 +24,54 @@ pub struct Health {
 
 /// The process is up. No token needed.
 #[utoipa::path(get, path = "/healthz", tag = "health", operation_id = "healthz",
-    responses((status = 200, description = "The process answers.", body = Health)))]
+    responses((status = 200, description = "The process answers.", body = Health)),
+    security(()))]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health {
         status: "ok".to_owned(),
     })
 }
 
-/// The process is up and its storage answers reads. No token needed.
+/// The process is up, its storage answers reads, and it can write: 503 while the last
+/// write failed (full disk, I/O error) and a probe write still fails, or once a damaged
+/// record has been found. No token needed.
 #[utoipa::path(get, path = "/readyz", tag = "health", operation_id = "readyz",
     responses(
         (status = 200, description = "Ready to serve.", body = Health),
         (status = 500, description = "The storage does not answer.", body = crate::problem::Problem, content_type = "application/problem+json"),
-    ))]
+        (status = 503, description = "The storage cannot write, or holds damaged data.", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ),
+    security(()))]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    state
+    let health = state
         .store
         .run(|s| {
             s.list::<chanlab_shared::Region>(None, None, 1, &|_| true)
-                .map(|_| Kind::Region)
+                .map(|_| s.check_health())
         })
         .await??;
-    Ok(HttpResponse::Ok().json(Health {
-        status: "ok".to_owned(),
-    }))
+    let detail = match health {
+        StoreHealth::Ready => {
+            return Ok(HttpResponse::Ok().json(Health {
+                status: "ok".to_owned(),
+            }));
+        }
+        StoreHealth::CannotWrite => {
+            "the storage cannot write (a full disk or an I/O error; the server's log says which); it is ready again once a probe write succeeds"
+        }
+        StoreHealth::Damaged => {
+            "a stored record was found damaged (the server's log names it); stop the server and restore the data directory from a backup"
+        }
+    };
+    let mut response = crate::error::problem_response(&crate::problem::Problem::new(
+        503,
+        "not-ready",
+        "The server is not ready",
+        detail,
+    ));
+    response.headers_mut().insert(
+        actix_web::http::header::RETRY_AFTER,
+        actix_web::http::header::HeaderValue::from(crate::error::STORAGE_RETRY_AFTER_SECONDS),
+    );
+    Ok(response)
 }

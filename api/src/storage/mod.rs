@@ -20,7 +20,7 @@ mod store;
 pub use records::Record;
 pub(crate) use records::scope_key;
 pub use sled_backend::SledStorage;
-pub use store::{Page, Store, put as store_put};
+pub use store::{Health, Page, Store, put as store_put};
 
 /// The collections records live in. Each has its own key space.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -153,10 +153,64 @@ pub struct Remember {
     pub response: Vec<u8>,
 }
 
-/// The storage itself failed (I/O, corruption). Logged in full, answered as a bare 500/503.
+/// The storage itself failed (I/O, corruption). Logged in full; answered without its
+/// details, with the status its [`Fault`] calls for.
 #[derive(Debug, thiserror::Error)]
-#[error("storage failure: {0}")]
-pub struct StorageError(pub String);
+#[error("storage failure: {message}")]
+pub struct StorageError {
+    /// What failed, for the log (paths and the backend's words: never sent to a client).
+    pub message: String,
+    /// What kind of failure, which decides the answer and whether the store is ready.
+    pub fault: Fault,
+}
+
+/// What kind of storage failure, as a client and an operator need to know it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The disk (or quota) is full: 507, until space is freed.
+    NoSpace,
+    /// Another I/O error writing or syncing: 503 with `Retry-After`.
+    Io,
+    /// A stored record or the store's files are damaged: 500; `/readyz` is 503.
+    Corrupt,
+    /// Anything else (a thread pool shut down, a random source failed): 500.
+    Other,
+}
+
+impl StorageError {
+    /// A failure of kind [`Fault::Other`].
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            fault: Fault::Other,
+        }
+    }
+
+    /// A failure of kind `fault`.
+    pub fn with_fault(fault: Fault, message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            fault,
+        }
+    }
+
+    /// An I/O error, `context` saying what was being done: full disk or quota is
+    /// [`Fault::NoSpace`], anything else [`Fault::Io`].
+    pub fn io(e: &std::io::Error, context: &str) -> Self {
+        // ENOSPC (28) and EDQUOT (122) on Linux: the two ways a write finds no room.
+        let fault = match e.raw_os_error() {
+            Some(28 | 122) => Fault::NoSpace,
+            _ if e.kind() == std::io::ErrorKind::StorageFull => Fault::NoSpace,
+            _ => Fault::Io,
+        };
+        Self::with_fault(fault, format!("{context}: {e}"))
+    }
+
+    /// Whether the store could not write (full or I/O): what makes it not ready.
+    pub fn is_write_fault(&self) -> bool {
+        matches!(self.fault, Fault::NoSpace | Fault::Io)
+    }
+}
 
 /// Why a commit was refused. Nothing was written.
 #[derive(Debug, thiserror::Error)]
@@ -257,4 +311,11 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Makes every commit that returned before this call durable (fsync).
     fn flush(&self) -> Result<(), StorageError>;
+
+    /// Whether the backend can write now: after a failed write, what decides that the store
+    /// is ready again. The default flushes; a backend that can write a probe record should
+    /// (a flush with nothing new to write can succeed on a full disk).
+    fn probe(&self) -> Result<(), StorageError> {
+        self.flush()
+    }
 }

@@ -31,7 +31,7 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
-use super::{CommitError, Expect, Kind, RawRecord, Remember, Storage, StorageError, Write};
+use super::{CommitError, Expect, Fault, Kind, RawRecord, Remember, Storage, StorageError, Write};
 
 /// Storage in a sled database directory.
 #[derive(Debug, Clone)]
@@ -119,11 +119,11 @@ impl SledStorage {
         let db = sled::Config::new()
             .path(dir)
             .open()
-            .map_err(|e| StorageError(format!("opening {}: {e}", dir.display())))?;
+            .map_err(|e| StorageError::new(format!("opening {}: {e}", dir.display())))?;
         let tree = db.open_tree("records").map_err(storage)?;
         db.flush().map_err(storage)?;
         let durable = Durable::open(dir)
-            .map_err(|e| StorageError(format!("syncing {}: {e}", dir.display())))?;
+            .map_err(|e| StorageError::io(&e, &format!("syncing {}", dir.display())))?;
         Ok(Self {
             db,
             tree,
@@ -133,7 +133,11 @@ impl SledStorage {
 }
 
 fn storage(e: sled::Error) -> StorageError {
-    StorageError(e.to_string())
+    match &e {
+        sled::Error::Io(io) => StorageError::io(io, "sled"),
+        sled::Error::Corruption { .. } => StorageError::with_fault(Fault::Corrupt, e.to_string()),
+        _ => StorageError::new(e.to_string()),
+    }
 }
 
 fn key(parts: &[&str]) -> Vec<u8> {
@@ -174,7 +178,8 @@ fn encode(version: u64, meta: &Meta, data: &[u8]) -> Vec<u8> {
 }
 
 fn decode(bytes: &[u8]) -> Result<(u64, Meta, &[u8]), StorageError> {
-    let corrupt = || StorageError("a stored record has a damaged header".to_owned());
+    let corrupt =
+        || StorageError::with_fault(Fault::Corrupt, "a stored record has a damaged header");
     let version = u64::from_be_bytes(
         bytes
             .get(..8)
@@ -459,6 +464,17 @@ impl Storage for SledStorage {
             .map(|v| v.to_vec()))
     }
 
+    fn probe(&self) -> Result<(), StorageError> {
+        // A write that must reach the disk: on a full disk or a latched I/O error it fails.
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        self.tree
+            .insert(key(&["h", "probe"]), &stamp.to_be_bytes())
+            .map_err(storage)?;
+        self.flush()
+    }
+
     fn flush(&self) -> Result<(), StorageError> {
         // One flush at a time: the `Store` already makes concurrent writers share one
         // (group commit); this lock only keeps the CLI and background threads ordered.
@@ -466,7 +482,7 @@ impl Storage for SledStorage {
         self.db.flush().map_err(storage)?;
         durable
             .sync()
-            .map_err(|e| StorageError(format!("syncing {}: {e}", durable.dir.display())))
+            .map_err(|e| StorageError::io(&e, &format!("syncing {}", durable.dir.display())))
     }
 }
 

@@ -1,6 +1,7 @@
 //! The typed layer over a [`Storage`] backend: records in and out as domain values, blocking
 //! calls moved off the HTTP workers, and group-committed durability.
 
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
@@ -27,6 +28,30 @@ pub struct Page<T> {
 pub struct Store {
     backend: Arc<dyn Storage>,
     flusher: Arc<Flusher>,
+    health: Arc<AtomicU8>,
+}
+
+/// Whether the store can serve: what `/readyz` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    /// Reads and writes work (as far as the last write showed).
+    Ready,
+    /// The last write failed (full disk, I/O error); a probe write decides when it can
+    /// write again.
+    CannotWrite,
+    /// A stored record or file was found damaged: not ready until an operator has run
+    /// restored the data directory.
+    Damaged,
+}
+
+impl Health {
+    fn from_u8(v: u8) -> Self {
+        match v {
+            1 => Health::CannotWrite,
+            2 => Health::Damaged,
+            _ => Health::Ready,
+        }
+    }
 }
 
 struct Flusher {
@@ -59,7 +84,50 @@ impl Store {
                 }),
                 done: watch::Sender::new(0),
             }),
+            health: Arc::new(AtomicU8::new(0)),
         }
+    }
+
+    /// Records what a storage call's failure says about the store's health.
+    fn note<T>(&self, result: &Result<T, StorageError>) {
+        if let Err(e) = result {
+            self.note_fault(e.fault);
+        }
+    }
+
+    fn note_fault(&self, fault: super::Fault) {
+        let seen = match fault {
+            super::Fault::NoSpace | super::Fault::Io => Health::CannotWrite,
+            super::Fault::Corrupt => Health::Damaged,
+            super::Fault::Other => return,
+        };
+        // Damaged is never downgraded to CannotWrite.
+        self.health.fetch_max(seen as u8, Ordering::Relaxed);
+    }
+
+    /// The store's health as the last calls showed it.
+    pub fn health(&self) -> Health {
+        Health::from_u8(self.health.load(Ordering::Relaxed))
+    }
+
+    /// Whether the store is ready, checked: when the last write failed, a probe write (the
+    /// backend's [`Storage::probe`]) decides, and its success makes the store ready again.
+    /// Blocking.
+    pub fn check_health(&self) -> Health {
+        if self.health() == Health::CannotWrite {
+            let probe = self.backend.probe();
+            if probe.is_ok() {
+                let _ = self.health.compare_exchange(
+                    Health::CannotWrite as u8,
+                    Health::Ready as u8,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                );
+            } else {
+                self.note(&probe);
+            }
+        }
+        self.health()
     }
 
     /// Runs blocking storage work on actix's blocking thread pool.
@@ -71,13 +139,19 @@ impl Store {
         let store = self.clone();
         actix_web::web::block(move || work(&store))
             .await
-            .map_err(|_| StorageError("the blocking thread pool is shut down".to_owned()))
+            .map_err(|_| StorageError::new("the blocking thread pool is shut down".to_owned()))
     }
 
     /// The record `id`, with its version. Blocking.
     pub fn get<T: Record>(&self, id: &str) -> Result<Option<(T, u64)>, StorageError> {
-        match self.backend.get(T::KIND, id)? {
-            Some(raw) => Ok(Some((decode(&raw)?, raw.version))),
+        let raw = self.backend.get(T::KIND, id);
+        self.note(&raw);
+        match raw? {
+            Some(raw) => {
+                let record = decode(&raw);
+                self.note(&record);
+                Ok(Some((record?, raw.version)))
+            }
             None => Ok(None),
         }
     }
@@ -139,13 +213,19 @@ impl Store {
         writes: &[Write],
         remember: Option<&Remember>,
     ) -> Result<Vec<u64>, CommitError> {
-        self.backend.commit(writes, remember)
+        let result = self.backend.commit(writes, remember);
+        if let Err(CommitError::Storage(e)) = &result {
+            self.note_fault(e.fault);
+        }
+        result
     }
 
     /// Flushes every commit to disk on the calling thread: for the CLI, which has no
     /// server. Blocking.
     pub fn flush_blocking(&self) -> Result<(), StorageError> {
-        self.backend.flush()
+        let result = self.backend.flush();
+        self.note(&result);
+        result
     }
 
     /// The response remembered under a scoped idempotency key. Blocking.
@@ -180,12 +260,15 @@ impl Store {
             };
             let Some(upto) = lead else {
                 if done.changed().await.is_err() {
-                    return Err(StorageError("the flusher is gone".to_owned()));
+                    return Err(StorageError::new("the flusher is gone".to_owned()));
                 }
                 continue;
             };
             let backend = self.backend.clone();
             let result = actix_web::web::block(move || backend.flush()).await;
+            if let Ok(r) = &result {
+                self.note(r);
+            }
             self.flusher.state.lock().expect("flush state lock").running = false;
             match result {
                 Ok(Ok(())) => {
@@ -199,7 +282,7 @@ impl Store {
                 }
                 Err(_) => {
                     self.flusher.done.send_modify(|_| {});
-                    return Err(StorageError(
+                    return Err(StorageError::new(
                         "the blocking thread pool is shut down".to_owned(),
                     ));
                 }
@@ -223,11 +306,10 @@ pub fn put<T: Record>(record: &T, expect: Expect) -> Write {
 
 fn decode<T: Record>(raw: &RawRecord) -> Result<T, StorageError> {
     serde_json::from_slice(&raw.data).map_err(|e| {
-        StorageError(format!(
-            "stored {} {} no longer parses: {e}",
-            T::KIND.name(),
-            raw.id
-        ))
+        StorageError::with_fault(
+            super::Fault::Corrupt,
+            format!("stored {} {} no longer parses: {e}", T::KIND.name(), raw.id),
+        )
     })
 }
 

@@ -1,0 +1,138 @@
+//! Storage faults answered clearly: a full disk is a 507 and an I/O error a 503 with
+//! `Retry-After`, both problem+json without the backend's words or paths; `/readyz` turns
+//! 503 while the store cannot write and back to 200 once a probe write succeeds; nothing is
+//! half-written. The faults come from a backend that fails on demand (a full disk cannot
+//! be made on demand here), the way a full or failing disk fails sled: with the OS error.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering};
+
+use chanlab_api::simulation::RunLimits;
+use chanlab_api::storage::{
+    CommitError, Kind, RawRecord, Remember, SledStorage, Storage, StorageError, Write,
+};
+use serde_json::json;
+
+use crate::helpers::spawn_app_over;
+
+/// sled, with every write, flush and probe failing with the OS error in `failing` (0: none).
+struct Failing {
+    sled: Arc<SledStorage>,
+    failing: Arc<AtomicI32>,
+}
+
+impl Failing {
+    fn fault(&self) -> Result<(), StorageError> {
+        match self.failing.load(Ordering::Relaxed) {
+            0 => Ok(()),
+            errno => Err(StorageError::io(
+                &std::io::Error::from_raw_os_error(errno),
+                "writing /secret/path/db",
+            )),
+        }
+    }
+}
+
+impl Storage for Failing {
+    fn get(&self, kind: Kind, id: &str) -> Result<Option<RawRecord>, StorageError> {
+        self.sled.get(kind, id)
+    }
+    fn scan(
+        &self,
+        kind: Kind,
+        filter: Option<(&str, &str)>,
+        after: Option<&str>,
+        visit: &mut dyn FnMut(RawRecord) -> bool,
+    ) -> Result<(), StorageError> {
+        self.sled.scan(kind, filter, after, visit)
+    }
+    fn commit(
+        &self,
+        writes: &[Write],
+        remember: Option<&Remember>,
+    ) -> Result<Vec<u64>, CommitError> {
+        self.fault()?;
+        self.sled.commit(writes, remember)
+    }
+    fn recall(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        self.sled.recall(key)
+    }
+    fn flush(&self) -> Result<(), StorageError> {
+        self.fault()?;
+        self.sled.flush()
+    }
+    fn probe(&self) -> Result<(), StorageError> {
+        self.fault()?;
+        self.sled.probe()
+    }
+}
+
+const ENOSPC: i32 = 28;
+const EIO: i32 = 5;
+
+#[actix_web::test]
+async fn a_full_disk_is_507_readyz_503_until_space_returns_and_nothing_is_half_written() {
+    let failing = Arc::new(AtomicI32::new(0));
+    let switch = failing.clone();
+    let app = spawn_app_over(RunLimits::default(), move |sled| {
+        Arc::new(Failing { sled, failing })
+    })
+    .await;
+    let region = |name: &str| json!({"name": name, "regional_manager": "A"});
+    app.create("/regions", &region("Before")).await;
+    assert_eq!(app.get("/readyz").await.status, 200);
+
+    switch.store(ENOSPC, Ordering::Relaxed);
+    let refused = app.post("/regions", &region("During")).await;
+    let problem = refused.problem(507);
+    let text = problem.to_string();
+    assert!(
+        !text.contains("secret") && !text.contains("No space"),
+        "no internals in {text}"
+    );
+    assert!(problem["detail"].as_str().unwrap().contains("disk is full"));
+    let ready = app.get("/readyz").await;
+    ready.problem(503);
+    assert!(ready.header("retry-after").is_some());
+    // Reads still work.
+    assert_eq!(app.get("/regions").await.status, 200);
+
+    switch.store(0, Ordering::Relaxed);
+    assert_eq!(
+        app.get("/readyz").await.status,
+        200,
+        "ready once a probe writes"
+    );
+    app.create("/regions", &region("After")).await;
+    let names: Vec<String> = app.get("/regions").await.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(names.contains(&"Before".to_owned()) && names.contains(&"After".to_owned()));
+    assert!(
+        !names.contains(&"During".to_owned()),
+        "a refused commit wrote nothing: {names:?}"
+    );
+}
+
+#[actix_web::test]
+async fn another_write_error_is_503_with_retry_after() {
+    let failing = Arc::new(AtomicI32::new(0));
+    let switch = failing.clone();
+    let app = spawn_app_over(RunLimits::default(), move |sled| {
+        Arc::new(Failing { sled, failing })
+    })
+    .await;
+    switch.store(EIO, Ordering::Relaxed);
+    let refused = app
+        .post("/regions", &json!({"name": "X", "regional_manager": "A"}))
+        .await;
+    let problem = refused.problem(503);
+    assert!(!problem.to_string().contains("secret"), "{problem}");
+    assert_eq!(refused.header("retry-after").as_deref(), Some("5"));
+    assert_eq!(app.get("/readyz").await.status, 503);
+    switch.store(0, Ordering::Relaxed);
+    assert_eq!(app.get("/readyz").await.status, 200);
+}
