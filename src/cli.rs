@@ -32,6 +32,18 @@ pub(crate) enum Command {
     Scenario(ScenarioCommand),
     /// Run the records REST API (OpenAPI at /openapi.json, Swagger UI at /docs).
     Serve(crate::commands::serve::ServeArgs),
+    /// Write every record of a data directory to a backup file (JSON lines, portable
+    /// between backends). With the server running, use `GET /admin/backup` instead.
+    ///
+    /// Example: chanlab backup --data-dir ./chanlab-data --out backup.jsonl
+    Backup(crate::commands::store::BackupArgs),
+    /// Restore a backup file into a new or empty data directory.
+    ///
+    /// Example: chanlab restore backup.jsonl --data-dir ./restored
+    Restore(crate::commands::store::RestoreArgs),
+    /// Check every record decodes and every index and reference count agrees (exit 2 on a
+    /// problem, like a failed validation finding).
+    Verify(crate::commands::store::DataDir),
     /// Bearer tokens for the records API.
     #[command(subcommand)]
     Token(crate::commands::token::TokenCommand),

@@ -100,6 +100,7 @@ use Access::{No, Own, Yes};
 /// trainee. For training sessions, "own" means the sessions the token created.
 pub const POLICY: &[(&str, [Access; 6])] = &[
     ("create_token", [Yes, No, No, No, No, No]),
+    ("get_backup", [Yes, No, No, No, No, No]),
     ("create_region", [Yes, No, No, No, No, No]),
     ("list_regions", [Yes, Yes, Own, No, Yes, No]),
     ("get_region", [Yes, Yes, Own, No, Yes, No]),

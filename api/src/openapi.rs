@@ -40,6 +40,7 @@ use crate::routes::{self, responses};
         routes::health::healthz,
         routes::health::readyz,
         routes::tokens::create_token,
+        routes::tokens::get_backup,
         routes::regions::create_region,
         routes::regions::list_regions,
         routes::regions::get_region,

@@ -6,6 +6,7 @@ pub(crate) mod scenario;
 pub(crate) mod serve;
 mod simulate;
 mod spec;
+pub(crate) mod store;
 mod table;
 pub(crate) mod token;
 pub(crate) mod train;
@@ -57,6 +58,9 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Scenario(command) => scenario::run(command, &mut out),
         Command::Serve(args) => serve::run(args),
         Command::Token(command) => token::run(command, &mut out),
+        Command::Backup(args) => store::backup(args, &mut out),
+        Command::Restore(args) => store::restore(args, &mut out),
+        Command::Verify(args) => store::verify(args, &mut out),
         Command::Validate(args) => validate::run(args, &mut out),
         Command::Train(command) => train::run(command, &mut out),
         Command::Records(crate::cli::RecordsCommand::Synthesize(args)) => {

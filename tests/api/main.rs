@@ -3,6 +3,7 @@
 
 mod access;
 mod backtests;
+mod backup;
 mod concurrency;
 mod crash;
 mod crud;

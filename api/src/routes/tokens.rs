@@ -11,7 +11,38 @@ use crate::storage::{Expect, store_put};
 
 /// Registers the token routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(super::resource("/tokens").route(web::post().to(create_token)));
+    cfg.service(super::resource("/tokens").route(web::post().to(create_token)))
+        .service(super::resource("/admin/backup").route(web::get().to(get_backup)));
+}
+
+/// A consistent backup of every record, as `chanlab backup` writes it (JSON lines; restore
+/// it with `chanlab restore FILE --data-dir DIR`). Commits wait while it is read.
+#[utoipa::path(get, path = "/admin/backup", tag = "tokens", operation_id = "get_backup",
+    responses(
+        (status = 200, description = "The backup, JSON lines: a header, one line per record and remembered response, and an end line with the counts.", body = String, content_type = "application/x-ndjson"),
+        (status = 401, response = super::responses::Unauthorized),
+        (status = 403, response = super::responses::Forbidden),
+    ),
+    security(("bearer" = [])))]
+pub async fn get_backup(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow("get_backup")?;
+    let bytes = state
+        .store
+        .run(|s| {
+            let mut out = Vec::new();
+            s.export(&mut out).map(|_| out)
+        })
+        .await??;
+    Ok(HttpResponse::Ok()
+        .content_type("application/x-ndjson")
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            "attachment; filename=\"chanlab-backup.jsonl\"",
+        ))
+        .body(bytes))
 }
 
 /// Creates a token. The answer holds the token itself, which is never shown again.

@@ -13,10 +13,13 @@
 
 #[cfg(test)]
 mod conformance;
+pub mod portable;
 mod records;
 mod sled_backend;
+mod sled_portable;
 mod store;
 
+pub use portable::{Counts, VerifyReport};
 pub use records::Record;
 pub(crate) use records::scope_key;
 pub use sled_backend::SledStorage;
@@ -317,5 +320,14 @@ pub trait Storage: Send + Sync + 'static {
     /// (a flush with nothing new to write can succeed on a full disk).
     fn probe(&self) -> Result<(), StorageError> {
         self.flush()
+    }
+
+    /// Writes every record and remembered response to `out` in the portable backup format
+    /// ([`portable`]), consistent (no commit half-way). A backend that cannot says so.
+    fn export(&self, out: &mut dyn std::io::Write) -> Result<Counts, StorageError> {
+        let _ = out;
+        Err(StorageError::new(
+            "this storage backend cannot write a backup",
+        ))
     }
 }

@@ -26,7 +26,7 @@ use std::ffi::OsString;
 use std::fs::File;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
@@ -37,8 +37,11 @@ use super::{CommitError, Expect, Fault, Kind, RawRecord, Remember, Storage, Stor
 #[derive(Debug, Clone)]
 pub struct SledStorage {
     db: sled::Db,
-    tree: sled::Tree,
+    pub(super) tree: sled::Tree,
     durable: Arc<Mutex<Durable>>,
+    /// Commits hold it for reading; a backup holds it for writing, so it sees no commit
+    /// half-way and commits never wait for each other on it.
+    pub(super) gate: Arc<RwLock<()>>,
 }
 
 /// What has been fsynced in a sled directory, so each flush syncs what sled left unsynced:
@@ -104,13 +107,13 @@ fn listing(dir: &Path) -> std::io::Result<BTreeSet<OsString>> {
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
-struct Meta {
+pub(super) struct Meta {
     #[serde(default)]
-    indexes: Vec<(String, String)>,
+    pub(super) indexes: Vec<(String, String)>,
     #[serde(default)]
-    unique: Vec<(String, String)>,
+    pub(super) unique: Vec<(String, String)>,
     #[serde(default)]
-    refs: Vec<(String, String)>,
+    pub(super) refs: Vec<(String, String)>,
 }
 
 impl SledStorage {
@@ -128,11 +131,12 @@ impl SledStorage {
             db,
             tree,
             durable: Arc::new(Mutex::new(durable)),
+            gate: Arc::new(RwLock::new(())),
         })
     }
 }
 
-fn storage(e: sled::Error) -> StorageError {
+pub(super) fn storage(e: sled::Error) -> StorageError {
     match &e {
         sled::Error::Io(io) => StorageError::io(io, "sled"),
         sled::Error::Corruption { .. } => StorageError::with_fault(Fault::Corrupt, e.to_string()),
@@ -140,7 +144,7 @@ fn storage(e: sled::Error) -> StorageError {
     }
 }
 
-fn key(parts: &[&str]) -> Vec<u8> {
+pub(super) fn key(parts: &[&str]) -> Vec<u8> {
     let mut k = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
     for (i, p) in parts.iter().enumerate() {
         if i > 0 {
@@ -163,11 +167,11 @@ fn unique_key(kind: &str, name: &str, value: &str) -> Vec<u8> {
     key(&["u", kind, name, value])
 }
 
-fn count_key(kind: &str, id: &str) -> Vec<u8> {
+pub(super) fn count_key(kind: &str, id: &str) -> Vec<u8> {
     key(&["c", kind, id])
 }
 
-fn encode(version: u64, meta: &Meta, data: &[u8]) -> Vec<u8> {
+pub(super) fn encode(version: u64, meta: &Meta, data: &[u8]) -> Vec<u8> {
     let meta = serde_json::to_vec(meta).expect("index metadata is plain strings");
     let mut out = Vec::with_capacity(12 + meta.len() + data.len());
     out.extend_from_slice(&version.to_be_bytes());
@@ -177,7 +181,26 @@ fn encode(version: u64, meta: &Meta, data: &[u8]) -> Vec<u8> {
     out
 }
 
-fn decode(bytes: &[u8]) -> Result<(u64, Meta, &[u8]), StorageError> {
+/// Adds a record as a restore writes it (its version kept) with its index entries and
+/// unique values; reference counts are the caller's, summed over every record.
+pub(super) fn put_raw(
+    batch: &mut sled::Batch,
+    kind: &str,
+    id: &str,
+    version: u64,
+    meta: &Meta,
+    data: &[u8],
+) {
+    batch.insert(record_key(kind, id), encode(version, meta, data));
+    for (index, value) in &meta.indexes {
+        batch.insert(index_key(kind, index, value, id), &[]);
+    }
+    for (name, value) in &meta.unique {
+        batch.insert(unique_key(kind, name, value), id.as_bytes());
+    }
+}
+
+pub(super) fn decode(bytes: &[u8]) -> Result<(u64, Meta, &[u8]), StorageError> {
     let corrupt =
         || StorageError::with_fault(Fault::Corrupt, "a stored record has a damaged header");
     let version = u64::from_be_bytes(
@@ -433,6 +456,7 @@ impl Storage for SledStorage {
         writes: &[Write],
         remember: Option<&Remember>,
     ) -> Result<Vec<u64>, CommitError> {
+        let _gate = self.gate.read().expect("commit gate");
         let result = self.tree.transaction(|tx| {
             if let Some(r) = remember {
                 let kkey = key(&["k", &r.key]);
@@ -462,6 +486,10 @@ impl Storage for SledStorage {
             .get(key(&["k", k]))
             .map_err(storage)?
             .map(|v| v.to_vec()))
+    }
+
+    fn export(&self, out: &mut dyn std::io::Write) -> Result<super::Counts, StorageError> {
+        SledStorage::export(self, out)
     }
 
     fn probe(&self) -> Result<(), StorageError> {

@@ -228,6 +228,11 @@ impl Store {
         result
     }
 
+    /// The whole store in the portable backup format, consistent. Blocking.
+    pub fn export(&self, out: &mut dyn std::io::Write) -> Result<super::Counts, StorageError> {
+        self.backend.export(out)
+    }
+
     /// The response remembered under a scoped idempotency key. Blocking.
     pub fn recall(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
         self.backend.recall(key)

@@ -1,0 +1,185 @@
+//! `chanlab backup`, `chanlab restore` and `chanlab verify`: a data directory to a portable
+//! backup file and back, and a check that every record and index agrees (the format is in
+//! `api/src/storage/portable.rs`). sled lets one process open a directory: with the server
+//! running, take the backup from it (`GET /admin/backup`).
+
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Write};
+use std::path::PathBuf;
+
+use anyhow::Context;
+use chanlab_api::startup::open_storage;
+use chanlab_api::storage::SledStorage;
+
+use super::Outcome;
+
+/// Where the records are.
+#[derive(Debug, clap::Args)]
+pub(crate) struct DataDir {
+    /// The data directory.
+    #[arg(long, env = "CHANLAB_DATA_DIR", default_value = "./chanlab-data")]
+    pub(crate) data_dir: PathBuf,
+}
+
+/// `chanlab backup`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct BackupArgs {
+    #[command(flatten)]
+    pub(crate) dir: DataDir,
+    /// The backup file to write (JSON lines); `-` for standard output.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: PathBuf,
+}
+
+/// `chanlab restore`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct RestoreArgs {
+    /// A file written by `chanlab backup` or `GET /admin/backup`.
+    pub(crate) file: PathBuf,
+    /// The data directory to restore into: new or empty.
+    #[arg(long, env = "CHANLAB_DATA_DIR", default_value = "./chanlab-data")]
+    pub(crate) data_dir: PathBuf,
+}
+
+/// Opens `dir` for a command, or says why not and what to do.
+fn open(dir: &std::path::Path, what: &str) -> Result<SledStorage, String> {
+    open_storage(dir).map_err(|e| {
+        let text = e.to_string();
+        if text.contains("lock") {
+            format!(
+                "error: {}: another process (a running `chanlab serve`?) holds the data directory\n  fix: stop it first, or {what}",
+                dir.display()
+            )
+        } else {
+            format!("error: {}: cannot open the records: {text}", dir.display())
+        }
+    })
+}
+
+pub(crate) fn backup(args: BackupArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let dir = &args.dir.data_dir;
+    if !dir.join("db").exists() {
+        writeln!(
+            io::stderr().lock(),
+            "error: {}: no records here (no sled database)\n  fix: pass the server's --data-dir",
+            dir.display()
+        )?;
+        return Ok(Outcome::InvalidInput);
+    }
+    let store = match open(
+        dir,
+        "take the backup from the server: curl -H \"Authorization: Bearer $TOKEN\" http://HOST/admin/backup > FILE",
+    ) {
+        Ok(s) => s,
+        Err(message) => {
+            writeln!(io::stderr().lock(), "{message}")?;
+            return Ok(Outcome::InvalidInput);
+        }
+    };
+    let counts = if args.out.as_os_str() == "-" {
+        store.export(out)?
+    } else {
+        // Written beside the target and renamed, so a failed backup never leaves a partial
+        // file under the name asked for.
+        let partial = args.out.with_extension("partial");
+        let mut file = BufWriter::new(
+            File::create(&partial)
+                .with_context(|| format!("cannot create {}", partial.display()))?,
+        );
+        let counts = store.export(&mut file)?;
+        let file = file.into_inner().context("writing the backup")?;
+        file.sync_all().context("syncing the backup")?;
+        std::fs::rename(&partial, &args.out)
+            .with_context(|| format!("cannot write {}", args.out.display()))?;
+        counts
+    };
+    writeln!(
+        io::stderr().lock(),
+        "backed up {} records and {} remembered responses from {}",
+        counts.records,
+        counts.remembered,
+        dir.display()
+    )?;
+    Ok(Outcome::Success)
+}
+
+pub(crate) fn restore(args: RestoreArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let file = match File::open(&args.file) {
+        Ok(f) => f,
+        Err(e) => {
+            writeln!(
+                io::stderr().lock(),
+                "error: {}: cannot read it ({e})",
+                args.file.display()
+            )?;
+            return Ok(Outcome::InvalidInput);
+        }
+    };
+    let fresh = !args.data_dir.join("db").exists();
+    let store = match open(&args.data_dir, "restore into another directory") {
+        Ok(s) => s,
+        Err(message) => {
+            writeln!(io::stderr().lock(), "{message}")?;
+            return Ok(Outcome::InvalidInput);
+        }
+    };
+    match store.import(&mut BufReader::new(file)) {
+        Ok(counts) => {
+            writeln!(
+                out,
+                "restored {} records and {} remembered responses into {}",
+                counts.records,
+                counts.remembered,
+                args.data_dir.display()
+            )?;
+            Ok(Outcome::Success)
+        }
+        Err(message) => {
+            drop(store);
+            if fresh {
+                // Nothing of a refused restore is kept: the directory it made goes too.
+                let _ = std::fs::remove_dir_all(&args.data_dir);
+            }
+            writeln!(
+                io::stderr().lock(),
+                "error: {}: {message}\n  fix: restore a complete file written by `chanlab backup`, into a new or empty --data-dir",
+                args.file.display()
+            )?;
+            Ok(Outcome::InvalidInput)
+        }
+    }
+}
+
+pub(crate) fn verify(args: DataDir, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let store = match open(
+        &args.data_dir,
+        "run it on a copy restored from `GET /admin/backup`",
+    ) {
+        Ok(s) => s,
+        Err(message) => {
+            writeln!(io::stderr().lock(), "{message}")?;
+            return Ok(Outcome::InvalidInput);
+        }
+    };
+    let report = store.verify()?;
+    for problem in &report.problems {
+        writeln!(out, "problem: {problem}")?;
+    }
+    writeln!(
+        out,
+        "{} records and {} remembered responses checked: {}",
+        report.counts.records,
+        report.counts.remembered,
+        if report.problems.is_empty() {
+            "every record decodes, every index entry, unique value and reference count agrees"
+                .to_owned()
+        } else {
+            format!("{} problems; restore from a backup", report.problems.len())
+        }
+    )?;
+    Ok(if report.problems.is_empty() {
+        Outcome::Success
+    } else {
+        Outcome::ChecksFailed
+    })
+}
