@@ -136,12 +136,8 @@ impl<'s, 'a> Utility<'s, 'a> {
             att[i] = s.attainment(total[i]);
         }
         for ((pay, r), att) in out.iter_mut().zip(&r[..n]).zip(&att[..n]) {
-            *pay = s.plan.commission_from(
-                self.months_left * r,
-                self.att_now,
-                self.cumulative_now,
-                *att,
-            );
+            let from = (self.att_now, self.cumulative_now);
+            *pay = s.plan.commission_from(self.months_left * r, from, *att);
         }
         self.add_bonuses(&r[..n], &mut out[..n]);
         for (i, &point) in points.iter().enumerate() {

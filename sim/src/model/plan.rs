@@ -338,19 +338,13 @@ impl Plan {
     /// Commission on `revenue` earned while attainment rises linearly from `att0` to `att1`
     /// (attainment is the goal measure; when it does not move with revenue, `att0 == att1`).
     pub(crate) fn commission(&self, revenue: f64, att0: f64, att1: f64) -> f64 {
-        self.commission_from(revenue, att0, self.cumulative.at(att0), att1)
+        self.commission_from(revenue, (att0, self.cumulative.at(att0)), att1)
     }
 
-    /// [`Plan::commission`] with C(`att0`) already taken (`cumulative_at0`): the effort
-    /// search starts every point it tries from the same attainment, so it looks C up once.
+    /// [`Plan::commission`] from `att0` and C(att0), which the effort search looks up once.
     #[inline]
-    pub(crate) fn commission_from(
-        &self,
-        revenue: f64,
-        att0: f64,
-        cumulative_at0: f64,
-        att1: f64,
-    ) -> f64 {
+    pub(crate) fn commission_from(&self, revenue: f64, from: (f64, f64), att1: f64) -> f64 {
+        let (att0, cumulative_at0) = from;
         if revenue <= 0.0 {
             return 0.0;
         }

@@ -63,14 +63,13 @@ pub(crate) fn simulate<O: Observer>(
         observe_opening(&reps, &partners, observer);
     }
     let mut ledger = Ledger::open(world, &reps, &partners, calendar.horizon);
-    // Per-seat scratch for the month, reused.
+    // Per-seat scratch for the month and the month's partner draws, reused.
     let mut seats: Vec<SeatMonth> = Vec::with_capacity(reps.len());
     // Each seat's territory as the next month opens, summed during the partners' month
     // under `territory_plan`; summed afresh when another plan comes into force.
     let mut territories: Vec<Territory> = Vec::with_capacity(reps.len());
     let mut territory_plan: Option<&Plan> = None;
     let mut windows: Vec<WindowView> = Vec::with_capacity(plan.bonuses.len());
-    // Each month's partner draws, reused.
     let mut shocks: Vec<(f64, f64)> = Vec::with_capacity(partners.len());
 
     for t in 0..calendar.horizon {
