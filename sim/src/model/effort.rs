@@ -70,14 +70,20 @@ struct Utility<'s, 'a> {
     months_left: f64,
     /// Attainment now, att(achieved): where this period's remaining commission starts.
     att_now: f64,
+    /// C(att_now), the cumulative commission multiplier there (§5.1).
+    cumulative_now: f64,
     /// goal_value · reference pay for the period · κ: G at the operative goal.
     goal_scale: f64,
     operative: f64,
-    /// effort_cost · reference_pay_rate · β · R0: C(x) = n · cost_scale · x²/2.
+    /// n · effort_cost · reference_pay_rate · β · R0: C(x) = this · x²/2.
     cost_scale: f64,
-    /// (up, down) weights when the ratchet applies to this rep-month.
+    /// ratchet_foresight · reference_pay_rate · (1 + goal_value) · (up, down), when the
+    /// ratchet applies to this rep-month: K(x) = this · gap.
     ratchet: Option<(f64, f64)>,
 }
+
+/// Most points [`Utility::at_points`] evaluates at once: the coarse grid.
+const BATCH: usize = GRID;
 
 impl<'s, 'a> Utility<'s, 'a> {
     fn new(s: &'s Situation<'a>, attention: &'s Attention, goal: &OperativeGoal) -> Self {
@@ -90,58 +96,92 @@ impl<'s, 'a> Utility<'s, 'a> {
         } else {
             None
         };
+        let months_left = f64::from(s.months_left);
+        let att_now = s.attainment(s.achieved);
+        // The products below are the leading factors of each term, multiplied in the order
+        // the terms always were, so hoisting them out of the search changes no bit.
+        let ratchet_scale = b.ratchet_foresight * b.reference_pay_rate * (1.0 + b.goal_value);
         Utility {
             s,
             attention,
-            months_left: f64::from(s.months_left),
-            att_now: s.attainment(s.achieved),
+            months_left,
+            att_now,
+            cumulative_now: plan.cumulative.at(att_now),
             goal_scale: b.goal_value * period_value * goal.commitment,
             operative: goal.level,
-            cost_scale: b.effort_cost
-                * b.reference_pay_rate
-                * b.selling_elasticity
-                * s.revenue_at_normal,
-            ratchet: ratchet.filter(|_| s.goal > 0.0),
+            cost_scale: months_left
+                * (b.effort_cost
+                    * b.reference_pay_rate
+                    * b.selling_elasticity
+                    * s.revenue_at_normal),
+            ratchet: ratchet
+                .filter(|_| s.goal > 0.0)
+                .map(|(up, down)| (ratchet_scale * up, ratchet_scale * down)),
         }
     }
 
-    /// `pay` plus each bonus's amount times its reach at monthly revenue `r`, added onto
-    /// the commission one by one in the plan's order.
-    fn with_bonuses(&self, mut pay: f64, r: f64) -> f64 {
+    /// U(x) at the effort of each of `points` (at most [`BATCH`]) into `out`, one term at a
+    /// time over all the points: the points are independent, so their divisions and
+    /// exponentials overlap in the pipeline instead of waiting on one another. Each point's
+    /// arithmetic is U(x)'s, in its order.
+    fn at_points(&self, points: &[usize], out: &mut [f64]) {
+        let s = self.s;
+        let n = points.len();
+        let mut r = [0.0; BATCH];
+        let mut total = [0.0; BATCH];
+        let mut att = [0.0; BATCH];
+        for (i, &point) in points.iter().enumerate() {
+            r[i] = self.attention.revenue(s.effort_grid, point);
+            total[i] = s.achieved + self.months_left * r[i];
+            att[i] = s.attainment(total[i]);
+        }
+        for ((pay, r), att) in out.iter_mut().zip(&r[..n]).zip(&att[..n]) {
+            let from = (self.att_now, self.cumulative_now);
+            *pay = s.plan.commission_from(self.months_left * r, from, *att);
+        }
+        self.add_bonuses(&r[..n], &mut out[..n]);
+        for (i, &point) in points.iter().enumerate() {
+            out[i] = self.net(out[i], point, total[i], att[i]);
+        }
+    }
+
+    /// Adds each bonus's amount times its reach at monthly revenue `r[i]` onto `pay[i]`,
+    /// bonus by bonus in the plan's order (so each point's sum is in that order).
+    fn add_bonuses(&self, r: &[f64], pay: &mut [f64]) {
         let s = self.s;
         let w_rev = s.plan.goal_weights.revenue;
         for (bonus, w) in s.plan.bonuses.iter().zip(s.windows) {
-            let p = if w.goal > 0.0 && w_rev > 0.0 {
-                let window_total = w.done + f64::from(w.months_left) * r;
+            if w.goal > 0.0 && w_rev > 0.0 {
                 let target = (bonus.at_attainment - s.other_attainment) / w_rev * w.goal;
-                s.reach_over(window_total, r, w.months_sqrt, target)
-            } else if s.other_attainment >= bonus.at_attainment {
-                1.0
+                let months = f64::from(w.months_left);
+                for (pay, &r) in pay.iter_mut().zip(r) {
+                    let window_total = w.done + months * r;
+                    *pay += bonus.amount * s.reach_over(window_total, r, w.months_sqrt, target);
+                }
             } else {
-                0.0
-            };
-            pay += bonus.amount * p;
+                let p = if s.other_attainment >= bonus.at_attainment {
+                    1.0
+                } else {
+                    0.0
+                };
+                for pay in pay.iter_mut() {
+                    *pay += bonus.amount * p;
+                }
+            }
         }
-        pay
     }
 
-    /// U(x) at the effort of grid point `point`.
-    fn at(&self, point: usize) -> f64 {
-        let s = self.s;
-        let b = s.behaviour;
-        let x = s.effort_grid.effort(point);
-        let r = self.attention.revenue(s.effort_grid, point);
-        let total = s.achieved + self.months_left * r;
-        let att = s.attainment(total);
-        let commission = s.plan.commission(self.months_left * r, self.att_now, att);
-        let pay = self.with_bonuses(commission, r);
+    /// U(x) from `pay` (commission and bonuses) at grid point `point`, where goal-metric
+    /// revenue reaches `total` and attainment `att`: plus G, less C and K.
+    fn net(&self, pay: f64, point: usize, total: f64, att: f64) -> f64 {
+        let x = self.s.effort_grid.effort(point);
         let goal_term = self.goal_scale * (att / self.operative).min(1.0);
-        let cost = self.months_left * self.cost_scale * x * x / 2.0;
+        let cost = self.cost_scale * x * x / 2.0;
         let ratchet_term = match self.ratchet {
             Some((up, down)) => {
-                let gap = total - s.goal;
+                let gap = total - self.s.goal;
                 let weight = if gap > 0.0 { up } else { down };
-                b.ratchet_foresight * b.reference_pay_rate * (1.0 + b.goal_value) * weight * gap
+                weight * gap
             }
             None => 0.0,
         };
@@ -160,21 +200,31 @@ pub(crate) fn choose_effort(
 ) -> usize {
     let utility = Utility::new(s, attention, goal);
     let top = s.effort_grid.top();
+    let mut u = [0.0; BATCH];
     // When no effort has a finite utility the search keeps the lowest.
     let mut best = (f64::NEG_INFINITY, 0);
-    for point in (0..GRID).map(|k| k * SUBSTEPS) {
-        let u = utility.at(point);
+    let coarse: [usize; GRID] = std::array::from_fn(|k| k * SUBSTEPS);
+    utility.at_points(&coarse, &mut u);
+    for (&point, &u) in coarse.iter().zip(&u) {
         if u > best.0 + STRICT_IMPROVEMENT {
             best = (u, point);
         }
     }
+    // The refinements' points depend only on the coarse best, so they too are one batch;
+    // the comparisons then run in REFINEMENTS' order.
     let centre = best.1;
+    let mut refined = [0; REFINEMENTS.len()];
+    let mut n = 0;
     for offset in REFINEMENTS.map(|k| (k * SUBSTEPS as f64) as isize) {
         if let Some(point) = centre.checked_add_signed(offset).filter(|&p| p <= top) {
-            let u = utility.at(point);
-            if u > best.0 + STRICT_IMPROVEMENT {
-                best = (u, point);
-            }
+            refined[n] = point;
+            n += 1;
+        }
+    }
+    utility.at_points(&refined[..n], &mut u[..n]);
+    for (&point, &u) in refined[..n].iter().zip(&u) {
+        if u > best.0 + STRICT_IMPROVEMENT {
+            best = (u, point);
         }
     }
     best.1

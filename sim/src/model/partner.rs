@@ -331,7 +331,7 @@ pub(super) fn stage_and_churn(p: &mut Partner, u: f64, b: &Behaviour) -> bool {
         }
         _ => {}
     }
-    p.set_months_selling(p.months_selling + 1.0, b);
+    p.age_a_month(b);
     p.onboarding_left = p.onboarding_left.saturating_sub(1);
     churned
 }

@@ -133,6 +133,7 @@ impl CumulativeMultiplier {
     }
 
     /// C(`attainment`).
+    #[inline]
     pub(crate) fn at(&self, attainment: f64) -> f64 {
         let mut c = attainment;
         for k in &self.knots {
@@ -337,6 +338,13 @@ impl Plan {
     /// Commission on `revenue` earned while attainment rises linearly from `att0` to `att1`
     /// (attainment is the goal measure; when it does not move with revenue, `att0 == att1`).
     pub(crate) fn commission(&self, revenue: f64, att0: f64, att1: f64) -> f64 {
+        self.commission_from(revenue, (att0, self.cumulative.at(att0)), att1)
+    }
+
+    /// [`Plan::commission`] from `att0` and C(att0), which the effort search looks up once.
+    #[inline]
+    pub(crate) fn commission_from(&self, revenue: f64, from: (f64, f64), att1: f64) -> f64 {
+        let (att0, cumulative_at0) = from;
         if revenue <= 0.0 {
             return 0.0;
         }
@@ -350,7 +358,7 @@ impl Plan {
         }
         // The integral of the piecewise-constant multiplier over [att0, att1], from its
         // precomputed antiderivative: no walk over the edges per evaluation.
-        let integral = self.cumulative.at(att1) - self.cumulative.at(att0);
+        let integral = self.cumulative.at(att1) - cumulative_at0;
         self.commission_rate * revenue * integral / (att1 - att0)
     }
 

@@ -105,6 +105,7 @@ impl Situation<'_> {
     }
 
     /// [`Situation::reach`] with √months already taken.
+    #[inline]
     pub(crate) fn reach_over(&self, total: f64, r: f64, months_sqrt: f64, target: f64) -> f64 {
         let sd = (self.behaviour.sales_uncertainty * r * months_sqrt).max(MIN_PERCEIVED_SD);
         normal_cdf((total - target) / sd)
@@ -266,6 +267,7 @@ pub(crate) fn operative_goal(s: &Situation<'_>, attention: &Attention) -> Operat
 }
 
 /// Standard normal CDF (Abramowitz & Stegun 7.1.26 for erfc; |error| < 1.5e-7).
+#[inline]
 pub(crate) fn normal_cdf(z: f64) -> f64 {
     // Most reach probabilities in a month are saturated (goals far out of or well within
     // reach): skip the exponential there.

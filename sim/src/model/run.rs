@@ -63,13 +63,14 @@ pub(crate) fn simulate<O: Observer>(
         observe_opening(&reps, &partners, observer);
     }
     let mut ledger = Ledger::open(world, &reps, &partners, calendar.horizon);
-    // Per-seat scratch for the month, reused.
+    // Per-seat scratch for the month and the month's partner draws, reused.
     let mut seats: Vec<SeatMonth> = Vec::with_capacity(reps.len());
     // Each seat's territory as the next month opens, summed during the partners' month
     // under `territory_plan`; summed afresh when another plan comes into force.
     let mut territories: Vec<Territory> = Vec::with_capacity(reps.len());
     let mut territory_plan: Option<&Plan> = None;
     let mut windows: Vec<WindowView> = Vec::with_capacity(plan.bonuses.len());
+    let mut shocks: Vec<(f64, f64)> = Vec::with_capacity(partners.len());
 
     for t in 0..calendar.horizon {
         if !std::ptr::eq(plan, plan_at(t)) {
@@ -136,6 +137,7 @@ pub(crate) fn simulate<O: Observer>(
             &seats,
             &mut territories,
             rng,
+            &mut shocks,
             &mut ledger,
             observer,
         );
@@ -189,6 +191,17 @@ fn choose_all(
 ) {
     seats.clear();
     for (rep, territory) in reps.iter().zip(territories) {
+        if !rep.filled {
+            // Nobody to choose: what a vacant seat's partners get is attention only.
+            seats.push(seat::seat_month(
+                seat::VACANT,
+                false,
+                m.calendar.is_last(m.t),
+                territory.prospects,
+                m.b,
+            ));
+            continue;
+        }
         let backing = m.world.regions[rep.region].backing;
         let situation = seat::situation(
             rep,
@@ -203,12 +216,10 @@ fn choose_all(
             windows,
         );
         let choice = rep::choose(&situation);
-        if rep.filled {
-            ledger.filled_seat(rep.goal > 0.0 && choice.commitment < COMMITTED);
-        }
+        ledger.filled_seat(rep.goal > 0.0 && choice.commitment < COMMITTED);
         seats.push(seat::seat_month(
             choice,
-            rep.filled,
+            true,
             m.calendar.is_last(m.t),
             territory.prospects,
             m.b,
@@ -318,9 +329,11 @@ fn partners_month<O: Observer>(
     seats: &[SeatMonth],
     territories: &mut [Territory],
     rng: &mut ReplicationRng,
+    shocks: &mut Vec<(f64, f64)>,
     ledger: &mut Ledger,
     observer: &mut O,
 ) -> f64 {
+    draw_shocks(rng, partners.len(), shocks);
     let mut inventory = 0.0;
     let mut next_slot = 0;
     for (index, rep) in reps.iter_mut().enumerate() {
@@ -332,9 +345,9 @@ fn partners_month<O: Observer>(
         let seat = &seats[index];
         let mut next = Territory::EMPTY;
         let mut books = SeatBooks::default();
-        for (slot, p) in partners[rep.first..rep.end].iter_mut().enumerate() {
-            let z: f64 = rng.sample(StandardNormal);
-            let u: f64 = rng.random();
+        let seat_shocks = &shocks[rep.first..rep.end];
+        let seat_partners = &mut partners[rep.first..rep.end];
+        for (slot, (p, &(z, u))) in seat_partners.iter_mut().zip(seat_shocks).enumerate() {
             partner_month(PartnerMonthIn {
                 t: m.t,
                 slot: rep.first + slot,
@@ -358,6 +371,18 @@ fn partners_month<O: Observer>(
     }
     debug_assert_eq!(next_slot, partners.len(), "every slot has a seat");
     inventory
+}
+
+/// The month's two draws of every partner slot, the demand shock's normal then the event
+/// uniform, in slot order: the stream the common-random-number contract fixes, drawn in one
+/// tight loop into `shocks` before any partner's month uses them.
+fn draw_shocks(rng: &mut ReplicationRng, slots: usize, shocks: &mut Vec<(f64, f64)>) {
+    shocks.clear();
+    shocks.extend((0..slots).map(|_| {
+        let z: f64 = rng.sample(StandardNormal);
+        let u: f64 = rng.random();
+        (z, u)
+    }));
 }
 
 /// Everything one partner-month reads and writes.

@@ -156,6 +156,20 @@ pub(super) fn seat_month(
     }
 }
 
+/// A vacant seat's choice: nobody sits in it to choose, and [`seat_month`] gives its partners
+/// attention only, so every field is moot (timing shares of nothing are nothing).
+pub(super) const VACANT: Choice = Choice {
+    effort: 0.0,
+    compliance: 0.0,
+    recruiting: 0.0,
+    attention: 0.0,
+    pull_in: 0.0,
+    push_out: 0.0,
+    pull_discount: 0.0,
+    expected_revenue: 0.0,
+    commitment: 0.0,
+};
+
 /// Expected revenue below which timing shares are taken against this floor instead (a seat
 /// with nothing to sell pulls and pushes nothing).
 const MIN_EXPECTED_REVENUE: f64 = 1e-9;

@@ -64,6 +64,16 @@ impl Partner {
         self.potential * self.engagement * self.ramp
     }
 
+    /// Ages the partner by a month selling. Ramp-up only rises with months selling and stops
+    /// at 1, so a partner already ramped up keeps 1 without the division.
+    pub(super) fn age_a_month(&mut self, b: &Behaviour) {
+        self.months_selling += 1.0;
+        if self.ramp < 1.0 {
+            self.ramp = ramp(self.months_selling, b.partner_ramp_months);
+        }
+        debug_assert_eq!(self.ramp, ramp(self.months_selling, b.partner_ramp_months));
+    }
+
     /// Sets the months selling, and the ramp-up with it.
     pub(super) fn set_months_selling(&mut self, months: f64, b: &Behaviour) {
         self.months_selling = months;
