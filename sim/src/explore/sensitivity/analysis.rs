@@ -201,9 +201,8 @@ impl SensitivityResult {
                 }
                 let mu = ee.iter().sum::<f64>() / r;
                 let mu_star = ee.iter().map(|e| e.abs()).sum::<f64>() / r;
-                let sigma = (ee.len() > 1).then(|| {
-                    (ee.iter().map(|e| (e - mu).powi(2)).sum::<f64>() / (r - 1.0)).sqrt()
-                });
+                let sigma = (ee.len() > 1)
+                    .then(|| (ee.iter().map(|e| (e - mu).powi(2)).sum::<f64>() / (r - 1.0)).sqrt());
                 let noise_floor = half_widths.map(|h| h / r);
                 ParameterEffect {
                     parameter: self.parameters[i].name.clone(),
@@ -309,9 +308,15 @@ impl SensitivityResult {
         let base = &self.specs[self.baseline];
         let what = lower_first(kpi.label());
         let head = if share >= 0.5 {
-            format!("{spec} beats {base} on {what} in {} of {n} plausible parameter sets", percent(share))
+            format!(
+                "{spec} beats {base} on {what} in {} of {n} plausible parameter sets",
+                percent(share)
+            )
         } else {
-            format!("{spec} loses to {base} on {what} in {} of {n} plausible parameter sets", percent(1.0 - share))
+            format!(
+                "{spec} loses to {base} on {what} in {} of {n} plausible parameter sets",
+                percent(1.0 - share)
+            )
         };
         if !marked.iter().any(|&m| m) {
             return format!("{head}.");
@@ -321,7 +326,11 @@ impl SensitivityResult {
         };
         let side = if r.above { ">" } else { "≤" };
         let clause = format!("{} {side} {}", r.parameter, significant(r.threshold));
-        let cases = if r.outcome == "loses" { "losses" } else { "wins" };
+        let cases = if r.outcome == "loses" {
+            "losses"
+        } else {
+            "wins"
+        };
         if r.stated {
             format!(
                 "{head}; it {} when {clause} (the rule catches {} of its {cases}, and {} of \

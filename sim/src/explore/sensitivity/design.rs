@@ -101,7 +101,13 @@ impl Trajectory {
         self.order
             .iter()
             .enumerate()
-            .map(|(s, &i)| if points[s + 1][i] > points[s][i] { 1.0 } else { -1.0 })
+            .map(|(s, &i)| {
+                if points[s + 1][i] > points[s][i] {
+                    1.0
+                } else {
+                    -1.0
+                }
+            })
             .collect()
     }
 }

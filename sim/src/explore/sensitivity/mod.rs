@@ -242,7 +242,9 @@ impl SensitivityResult {
             t.base.len() == k
                 && t.base.iter().all(|&l| l < self.levels)
                 && t.order.len() == k
-                && t.order.iter().all(|&i| i < k && !std::mem::replace(&mut seen[i], true))
+                && t.order
+                    .iter()
+                    .all(|&i| i < k && !std::mem::replace(&mut seen[i], true))
         };
         let state_ok = |s: &TrajectoryState| {
             s.points.len() == k + 1
@@ -264,9 +266,11 @@ impl SensitivityResult {
                 .iter()
                 .all(|p| p.min.is_finite() && p.max.is_finite() && p.min < p.max);
         if !ok {
-            return bad("the part is damaged or incomplete: its design and state do not fit \
+            return bad(
+                "the part is damaged or incomplete: its design and state do not fit \
                         together; write it again with `chanlab sensitivity --shard K/N`"
-                .to_owned());
+                    .to_owned(),
+            );
         }
         Ok(())
     }

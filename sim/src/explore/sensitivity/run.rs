@@ -38,9 +38,7 @@ pub fn run_sensitivity(
     {
         return Err(ExploreError::new(
             "--shard",
-            format!(
-                "shard {shard} of {total} replications is empty; use at most {total} shards"
-            ),
+            format!("shard {shard} of {total} replications is empty; use at most {total} shards"),
         ));
     }
     let varied: Vec<VariedParameter> = chosen
@@ -293,7 +291,12 @@ pub(crate) fn accumulate(
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
-        .map_err(|e| ExploreError::new("--threads", format!("cannot start {threads} worker threads: {e}")))?;
+        .map_err(|e| {
+            ExploreError::new(
+                "--threads",
+                format!("cannot start {threads} worker threads: {e}"),
+            )
+        })?;
     let (start, end) = range;
     let per = end - start;
     let units = shape.trajectories as u64 * per;
