@@ -26,7 +26,7 @@ pub use analysis::{
     SplitRule,
 };
 pub use design::{DESIGN_STREAM, Trajectory, VariedParameter, delta};
-pub use run::run_sensitivity;
+pub use run::{run_sensitivity, simulations};
 
 use super::ExploreError;
 use crate::model::Kpi;

@@ -355,3 +355,17 @@ pub(crate) fn accumulate(
     }
     Ok(state)
 }
+
+/// How many times [`run_sensitivity`] will call `progress` for these inputs (replications
+/// of the shard × points of the design), for a progress bar; the same errors as the run.
+pub fn simulations(
+    scenario: &Scenario,
+    options: &SensitivityOptions,
+    run: &RunOptions,
+) -> Result<u64, ExploreError> {
+    check_options(options)?;
+    let (chosen, _) = choose(scenario, &options.parameters)?;
+    let total = u64::from(scenario.file().replications);
+    let (start, end) = run.shard.map_or((0, total), |s| s.range(total));
+    Ok(u64::from(options.samples) * (chosen.len() as u64 + 1) * (end - start))
+}
