@@ -15,7 +15,7 @@ use chanlab_sim::explore::sensitivity::{
     SensitivityResult,
 };
 use chanlab_sim::explore::sensitivity_chart::tornado_svg;
-use chanlab_sim::model::Kpi;
+use chanlab_sim::model::{Kpi, Unit};
 
 use super::Outcome;
 use super::simulate::{load, progress_bar, write_file};
@@ -310,10 +310,10 @@ fn text_report(
         for e in c.effects.iter().take(top) {
             rows.push(vec![
                 e.parameter.clone(),
-                fmt_value(c.kpi, Some(e.mu_star)),
+                unsigned(c.kpi, Some(e.mu_star)),
                 signed(c.kpi, Some(e.mu)),
-                fmt_value(c.kpi, e.sigma),
-                fmt_value(c.kpi, e.noise_floor),
+                unsigned(c.kpi, e.sigma),
+                unsigned(c.kpi, e.noise_floor),
                 match e.above_noise {
                     _ if e.mu_star == 0.0 => "no effect".to_owned(),
                     Some(false) => "within noise".to_owned(),
@@ -334,10 +334,27 @@ fn text_report(
     s
 }
 
+/// A change of a KPI with its sign (`fmt_value` shows levels, which are never negative):
+/// money compact, shares in percentage points, counts with one decimal.
 fn signed(kpi: Kpi, v: Option<f64>) -> String {
-    match v {
-        Some(x) if x > 0.0 => format!("+{}", fmt_value(kpi, Some(x))),
-        other => fmt_value(kpi, other),
+    let Some(x) = v else {
+        return "n/a".to_owned();
+    };
+    let sign = if x > 0.0 { "+" } else { "" };
+    format!("{sign}{}", amount(kpi, x))
+}
+
+/// The size of a change (μ*, σ, a noise floor), in the units of [`signed`].
+fn unsigned(kpi: Kpi, v: Option<f64>) -> String {
+    v.map_or_else(|| "n/a".to_owned(), |x| amount(kpi, x))
+}
+
+fn amount(kpi: Kpi, x: f64) -> String {
+    match kpi.unit() {
+        Unit::Money => fmt_value(kpi, Some(x)),
+        Unit::Share => format!("{:.1}pp", 100.0 * x),
+        Unit::Count => format!("{x:.1}"),
+        Unit::Ratio => format!("{x:.3}"),
     }
 }
 
