@@ -390,9 +390,7 @@ fn lower_first(label: &str) -> String {
 /// A share as a whole percentage, except that shares near 0 or 1 are not rounded to them.
 pub(crate) fn percent(share: f64) -> String {
     let p = share * 100.0;
-    if p > 99.0 && p < 100.0 {
-        format!("{p:.1}%")
-    } else if p > 0.0 && p < 1.0 {
+    if (p > 99.0 && p < 100.0) || (p > 0.0 && p < 1.0) {
         format!("{p:.1}%")
     } else {
         format!("{p:.0}%")
