@@ -236,7 +236,7 @@ impl SensitivityResult {
         let k = self.parameters.len();
         let specs = self.specs.len();
         let width = specs.saturating_sub(1) * Kpi::COUNT;
-        let levels_ok = (2..=20).contains(&self.levels) && self.levels % 2 == 0;
+        let levels_ok = (2..=20).contains(&self.levels) && self.levels.is_multiple_of(2);
         let trajectory_ok = |t: &Trajectory| {
             let mut seen = vec![false; k];
             t.base.len() == k

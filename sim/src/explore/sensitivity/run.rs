@@ -98,7 +98,7 @@ fn check_options(options: &SensitivityOptions) -> Result<(), ExploreError> {
             ),
         ));
     }
-    if !(2..=20).contains(&options.levels) || options.levels % 2 != 0 {
+    if !(2..=20).contains(&options.levels) || !options.levels.is_multiple_of(2) {
         return Err(ExploreError::new(
             "levels",
             format!(
