@@ -38,7 +38,10 @@ pub fn run_sensitivity(
     {
         return Err(ExploreError::new(
             "--shard",
-            format!("shard {shard} of {total} replications is empty; use at most {total} shards"),
+            format!(
+                "shard {shard} of {total} replications per point is empty; fix: use at most \
+                 {total} shards, or more --replications"
+            ),
         ));
     }
     let varied: Vec<VariedParameter> = chosen
