@@ -60,9 +60,10 @@ pub fn tornado_svg(report: &SensitivityReport, kpi: Kpi, title: &str, currency: 
     }
     let notes = [
         "Bar: μ*, the mean absolute change of the difference when the parameter moves across its \
-         whole plausible range (Morris elementary effects), pointing the way the mean change μ goes.",
-        "Whisker: ± σ of the changes (interactions, non-linearity). Grey band: Monte Carlo noise \
-         floor; a bar inside it cannot be told from zero.",
+         whole plausible range",
+        "(Morris elementary effects), pointing the way the mean change μ goes. Whisker: ± σ of \
+         the changes (interactions, non-linearity).",
+        "Grey band: the Monte Carlo noise floor; a bar inside it cannot be told from zero.",
     ];
     for (i, note) in notes.iter().enumerate() {
         text(&mut svg, 40.0, y + 14.0 * i as f64, "note", note);
@@ -71,21 +72,51 @@ pub fn tornado_svg(report: &SensitivityReport, kpi: Kpi, title: &str, currency: 
     svg
 }
 
-/// One spec's panel from `top`; returns its bottom.
-fn panel(svg: &mut String, c: &ComparisonSensitivity, index: usize, top: f64) -> f64 {
-    let head = match &c.robustness {
+/// Characters per line of a panel's sentence, which is longer than the chart is wide.
+const WRAP: usize = 150;
+
+fn sentence(c: &ComparisonSensitivity) -> String {
+    match &c.robustness {
         Some(r) => r.sentence.clone(),
         None => format!("{} − {}", c.spec, c.baseline),
-    };
+    }
+}
+
+/// The panel's title and its wrapped sentence.
+fn head_height(c: &ComparisonSensitivity) -> f64 {
+    HEAD + 14.0 * (wrap(&sentence(c), WRAP).len().max(1) - 1) as f64
+}
+
+/// `text` broken at spaces into lines of at most `width` characters (a longer word stays
+/// whole).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split(' ') {
+        match lines.last_mut() {
+            Some(line) if line.chars().count() + 1 + word.chars().count() <= width => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_owned()),
+        }
+    }
+    lines
+}
+
+/// One spec's panel from `top`; returns its bottom.
+fn panel(svg: &mut String, c: &ComparisonSensitivity, index: usize, top: f64) -> f64 {
+    let head = sentence(c);
     svg.push_str(&format!(
         "<text x=\"40\" y=\"{:.1}\" class=\"head\">{} − {}</text>\n",
         top + 14.0,
         escape(&c.spec),
         escape(&c.baseline)
     ));
-    text(svg, 40.0, top + 32.0, "note", &head);
+    for (i, part) in wrap(&head, WRAP).iter().enumerate() {
+        text(svg, 40.0, top + 32.0 + 14.0 * i as f64, "note", part);
+    }
     let effects: Vec<_> = c.effects.iter().take(TORNADO_ROWS).collect();
-    let rows_top = top + HEAD;
+    let rows_top = top + head_height(c);
     let rows_bottom = rows_top + effects.len() as f64 * ROW;
     let reach = effects
         .iter()
@@ -190,6 +221,12 @@ mod tests {
         assert!(svg.contains("A &lt;&amp;&gt;") && !svg.contains("A <&>"));
         assert_eq!(svg.matches("stroke-width=\"12\"").count(), 2);
         assert!(svg.ends_with("</svg>\n"));
+    }
+
+    #[test]
+    fn long_sentences_wrap_inside_the_chart() {
+        let lines = wrap(&"word ".repeat(100), WRAP);
+        assert!(lines.len() > 1 && lines.iter().all(|l| l.chars().count() <= WRAP));
     }
 
     #[test]
