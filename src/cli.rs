@@ -25,6 +25,12 @@ pub(crate) enum Command {
     Run(SimulateArgs),
     /// Simulate a scenario and compare every process spec with the baseline, side by side.
     Compare(SimulateArgs),
+    /// Which behaviour parameters move each spec's difference from the baseline over their
+    /// plausible ranges, and in what share of plausible worlds each spec stays best (Morris
+    /// elementary effects, sim/MODEL.md §13.3).
+    ///
+    /// Example: chanlab sensitivity mid-size --chart tornado.svg
+    Sensitivity(crate::commands::sensitivity::SensitivityArgs),
     /// Combine shard results (`--shard k/n` runs) into the result of the whole run.
     Merge(MergeArgs),
     /// Scenarios: list and show the bundled ones, or write a commented template.
@@ -118,7 +124,8 @@ pub(crate) struct OutputArgs {
 /// The parts to merge.
 #[derive(Debug, clap::Args)]
 pub(crate) struct MergeArgs {
-    /// Partial results written by `chanlab run --shard K/N ... --format json`.
+    /// Partial results written by `chanlab run --shard K/N ... --format json` (or by
+    /// `chanlab sensitivity --shard K/N`: all parts of one kind).
     #[arg(required = true)]
     pub(crate) parts: Vec<std::path::PathBuf>,
     #[command(flatten)]

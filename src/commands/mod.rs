@@ -3,6 +3,7 @@
 
 pub(crate) mod calibrate;
 pub(crate) mod scenario;
+pub(crate) mod sensitivity;
 pub(crate) mod serve;
 mod simulate;
 mod spec;
@@ -54,7 +55,12 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
         }
         Command::Run(args) => simulate::run(args, simulate::View::Each, &mut out),
         Command::Compare(args) => simulate::run(args, simulate::View::Compare, &mut out),
+        // Sensitivity shards carry `"kind": "sensitivity"`; everything else is a run's.
+        Command::Merge(args) if sensitivity::is_sensitivity_part(&args) => {
+            sensitivity::merge(args, &mut out)
+        }
         Command::Merge(args) => simulate::merge(args, &mut out),
+        Command::Sensitivity(args) => sensitivity::run(args, &mut out),
         Command::Scenario(command) => scenario::run(command, &mut out),
         Command::Serve(args) => serve::run(args),
         Command::Token(command) => token::run(command, &mut out),

@@ -5,6 +5,7 @@ mod calibrate;
 mod helpers;
 mod openapi;
 mod scenario;
+mod sensitivity;
 mod simulate;
 mod spec;
 mod train;
