@@ -2,10 +2,12 @@
 //! explicit writers so a closed pipe is an error we can recognise, not a panic.
 
 pub(crate) mod calibrate;
+pub(crate) mod optimise;
 pub(crate) mod scenario;
 pub(crate) mod serve;
 mod simulate;
 mod spec;
+mod sweep;
 mod table;
 pub(crate) mod token;
 pub(crate) mod train;
@@ -54,6 +56,7 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Run(args) => simulate::run(args, simulate::View::Each, &mut out),
         Command::Compare(args) => simulate::run(args, simulate::View::Compare, &mut out),
         Command::Merge(args) => simulate::merge(args, &mut out),
+        Command::Optimise(args) => optimise::run(args, &mut out),
         Command::Scenario(command) => scenario::run(command, &mut out),
         Command::Serve(args) => serve::run(args),
         Command::Token(command) => token::run(command, &mut out),

@@ -7,5 +7,6 @@ mod openapi;
 mod scenario;
 mod simulate;
 mod spec;
+mod sweep;
 mod train;
 mod validate;

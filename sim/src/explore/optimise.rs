@@ -5,7 +5,8 @@
 //! simulated as an extra spec of one engine run (common random numbers), so differences
 //! between candidates are paired and far less noisy than the KPIs themselves. The search is
 //! successive halving over a seeded Latin hypercube of candidates: all of them on a few
-//! replications, the best third on twice as many, and so on until one is left. The winner
+//! replications, the best third on twice as many, and so on until a rung would keep one: the
+/// best of that rung wins. The winner
 //! is then confirmed on replications the search never used, and only those decide what is
 //! reported, so the winner's curse of picking the luckiest candidate does not inflate the
 //! reported gain.
@@ -217,7 +218,8 @@ pub struct Search {
 }
 
 /// Successive halving over `count` candidates: every candidate on `replications`
-/// replications, the best third on twice as many, and so on until one is left. `evaluate`
+/// replications, the best third on twice as many, and so on until a rung would keep one: the
+/// best of that rung wins. `evaluate`
 /// measures the given candidates on the replications `[start, end)`; each rung evaluates
 /// only its new replications and adds them to what earlier rungs measured, so the
 /// survivors' means use every replication they have seen.
@@ -280,11 +282,12 @@ pub fn successive_halving(
             objective: ranked.iter().map(|x| x.1).collect(),
             feasible: ranked.iter().map(|x| x.2).collect(),
         });
-        if ranked.len() == 1 {
+        let keep = ranked.len().div_ceil(3);
+        if keep == 1 {
+            // The best of the last rung wins; evaluating it alone would rank nothing.
             let met_by = (0..constraints.len())
                 .map(|c| {
-                    let first = &rungs[0];
-                    first
+                    rungs[0]
                         .ranked
                         .iter()
                         .filter(|&&i| {
@@ -303,10 +306,7 @@ pub fn successive_halving(
                 met_by,
             });
         }
-        alive = ranked[..ranked.len().div_ceil(3)]
-            .iter()
-            .map(|x| x.0)
-            .collect();
+        alive = ranked[..keep].iter().map(|x| x.0).collect();
         done = target;
         target = target.checked_mul(2).filter(|&t| t < CONFIRM_START).ok_or_else(|| {
             ExploreError::new(

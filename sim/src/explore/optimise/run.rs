@@ -244,8 +244,8 @@ impl Prepared {
         let mut ticks = 0;
         loop {
             ticks += alive.div_ceil(PER_RUN) as u64 * (target - done);
-            if alive == 1 {
-                return ticks + self.problem.settings.confirm;
+            if alive.div_ceil(3) == 1 {
+                return ticks + self.problem.settings.confirm.max(2);
             }
             alive = alive.div_ceil(3);
             done = target;

@@ -11,7 +11,8 @@ use crate::model::Kpi;
 pub struct SweepReport {
     /// Replications summarised at every point.
     pub replications: u64,
-    /// The axes' labels (the spec field's path, or the parameter's name), in order.
+    /// The axes' labels (the spec field's path, or the parameter's name), in order; the
+    /// swept spec is the one whose values change between points.
     pub axes: Vec<String>,
     /// The axes' values, in order.
     pub values: Vec<Vec<f64>>,
@@ -128,9 +129,8 @@ impl SweepResult {
 }
 
 fn axis_label(axis: &super::SweepAxis) -> String {
-    match (&axis.spec, &axis.path, &axis.parameter) {
-        (Some(spec), Some(path), _) => format!("{spec}: {path}"),
-        (_, _, Some(p)) => p.clone(),
-        _ => String::new(),
-    }
+    axis.path
+        .clone()
+        .or_else(|| axis.parameter.clone())
+        .unwrap_or_default()
 }

@@ -167,7 +167,7 @@ fn a_mixed_sweep_is_identical_on_one_and_two_threads_and_across_shards() {
 fn the_report_has_every_point_spec_and_kpi_with_paired_intervals() {
     let s = scenario(&format!("{UPLIFT}values = [0.1, 0.45]\n"));
     let report = sweep(&s, &one_thread()).report();
-    assert_eq!(report.axes, vec!["Stretch goals: goal_setting.strategy.uplift"]);
+    assert_eq!(report.axes, vec!["goal_setting.strategy.uplift"]);
     assert_eq!(report.points.len(), 2);
     assert_eq!(report.replications, 6);
     let point = &report.points[1];
