@@ -6,7 +6,7 @@
 //! between candidates are paired and far less noisy than the KPIs themselves. The search is
 //! successive halving over a seeded Latin hypercube of candidates: all of them on a few
 //! replications, the best third on twice as many, and so on until a rung would keep one: the
-/// best of that rung wins. The winner
+//! best of that rung wins. The winner
 //! is then confirmed on replications the search never used, and only those decide what is
 //! reported, so the winner's curse of picking the luckiest candidate does not inflate the
 //! reported gain.
