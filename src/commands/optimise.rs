@@ -67,10 +67,12 @@ pub(crate) struct OptimiseArgs {
 
 /// A usage error for `--shard`, which clap reports (exit 2) naming the flag.
 fn refuse_shard(_: &str) -> Result<String, String> {
-    Err("a policy search is adaptive (each rung keeps the best third of the last), so its \
+    Err(
+        "a policy search is adaptive (each rung keeps the best third of the last), so its \
          replications cannot be split ahead of time; drop --shard and use --threads to use \
          every core of one machine"
-        .to_owned())
+            .to_owned(),
+    )
 }
 
 pub(crate) fn run(args: OptimiseArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
@@ -135,7 +137,11 @@ pub(crate) fn run(args: OptimiseArgs, out: &mut dyn Write) -> anyhow::Result<Out
             io::stderr().lock(),
             "error: no candidate met every constraint; bound by: {}\n  fix: loosen that bound or widen the --vary ranges{}",
             report.binding.join("; "),
-            if args.out.is_some() { " (no spec was written)" } else { "" }
+            if args.out.is_some() {
+                " (no spec was written)"
+            } else {
+                ""
+            }
         )?;
         return Ok(Outcome::ChecksFailed);
     }
@@ -176,9 +182,19 @@ fn text(r: &OptimiseReport) -> String {
         r.candidates.len(),
         rungs.join(", ")
     );
-    let _ = writeln!(out, "\nBest values{}:", if r.feasible { "" } else { " (NOT feasible)" });
+    let _ = writeln!(
+        out,
+        "\nBest values{}:",
+        if r.feasible { "" } else { " (NOT feasible)" }
+    );
     for (v, x) in r.vary.iter().zip(&r.best) {
-        let _ = writeln!(out, "  {} = {x}   (searched {}..{})", v.path, v.low, v.high);
+        // Six significant digits: the spec file keeps the exact value.
+        let shown: f64 = format!("{x:.5e}").parse().unwrap_or(*x);
+        let _ = writeln!(
+            out,
+            "  {} = {shown}   (searched {}..{})",
+            v.path, v.low, v.high
+        );
     }
     let _ = writeln!(
         out,

@@ -71,9 +71,25 @@ fn compare_on_a_sweep_prints_the_surface_as_a_table_json_and_csv() {
 fn sweep_shards_merge_into_exactly_the_whole_sweep() {
     let dir = Scratch::new("sweep-shards");
     let file = scenario(&dir, TWO_AXES);
-    let whole = chanlab(&["compare", &file, "--quiet", "--format", "json", "--threads", "1"]);
+    let whole = chanlab(&[
+        "compare",
+        &file,
+        "--quiet",
+        "--format",
+        "json",
+        "--threads",
+        "1",
+    ]);
     assert!(whole.status.success(), "{}", whole.stderr);
-    let two = chanlab(&["compare", &file, "--quiet", "--format", "json", "--threads", "2"]);
+    let two = chanlab(&[
+        "compare",
+        &file,
+        "--quiet",
+        "--format",
+        "json",
+        "--threads",
+        "2",
+    ]);
     assert_eq!(whole.stdout, two.stdout, "identical on 1 and 2 threads");
     let mut parts = Vec::new();
     for k in ["1/3", "2/3", "3/3"] {
@@ -89,11 +105,25 @@ fn sweep_shards_merge_into_exactly_the_whole_sweep() {
     assert_eq!(merged.stdout, whole.stdout);
     // A sweep part and a plain run part do not mix.
     let plain = dir.write("plain.json", "");
-    let run = chanlab(&["run", "dual-authority", "--replications", "4", "--quiet", "--shard", "1/2", "--out", &plain]);
+    let run = chanlab(&[
+        "run",
+        "dual-authority",
+        "--replications",
+        "4",
+        "--quiet",
+        "--shard",
+        "1/2",
+        "--out",
+        &plain,
+    ]);
     assert!(run.status.success(), "{}", run.stderr);
     let mixed = chanlab(&["merge", &parts[0], &plain]);
     assert_eq!(mixed.status.code(), Some(1));
-    assert!(mixed.stderr.contains("one run or of one sweep"), "{}", mixed.stderr);
+    assert!(
+        mixed.stderr.contains("one run or of one sweep"),
+        "{}",
+        mixed.stderr
+    );
 }
 
 #[test]
@@ -102,16 +132,31 @@ fn a_sweep_chart_is_a_band_chart_for_one_axis_and_a_heat_map_for_two() {
     for (sweep, mark) in [(ONE_AXIS, "<polygon"), (TWO_AXES, "<rect x=")] {
         let file = scenario(&dir, sweep);
         let svg = dir.write("chart.svg", "");
-        let run = chanlab(&["compare", &file, "--quiet", "--chart", &svg, "--kpi", "sell_through"]);
+        let run = chanlab(&[
+            "compare",
+            &file,
+            "--quiet",
+            "--chart",
+            &svg,
+            "--kpi",
+            "sell_through",
+        ]);
         assert!(run.status.success(), "{}", run.stderr);
         let text = std::fs::read_to_string(&svg).unwrap();
         assert!(text.starts_with("<?xml") && text.contains(mark), "{text}");
-        assert!(text.contains("Sell-through revenue"), "the chosen KPI is drawn");
+        assert!(
+            text.contains("Sell-through revenue"),
+            "the chosen KPI is drawn"
+        );
     }
     let file = scenario(&dir, ONE_AXIS);
     let run = chanlab(&["compare", &file, "--quiet", "--kpi", "sell_thru"]);
     assert_eq!(run.status.code(), Some(2));
-    assert!(run.stderr.contains("--kpi") && run.stderr.contains("sell_through"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--kpi") && run.stderr.contains("sell_through"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -170,7 +215,13 @@ fn optimise_writes_a_best_spec_that_spec_check_accepts() {
         ],
     ));
     assert!(run.status.success(), "{}", run.stderr);
-    for text in ["Stretch goals", "goal_setting.strategy.uplift = ", "fresh replications", "rep_attrition <= 100", "met"] {
+    for text in [
+        "Stretch goals",
+        "goal_setting.strategy.uplift = ",
+        "fresh replications",
+        "rep_attrition <= 100",
+        "met",
+    ] {
         assert!(run.stdout.contains(text), "{text} missing:\n{}", run.stdout);
     }
     let check = chanlab(&["spec", "check", &best]);
@@ -183,10 +234,20 @@ fn optimise_names_the_constraint_nobody_can_meet() {
     let file = scenario(&dir, "");
     let run = chanlab(&optimise(
         &file,
-        &["--vary", "goal_setting.strategy.uplift=0.0..0.6", "--constraint", "sell_through >= 1e15"],
+        &[
+            "--vary",
+            "goal_setting.strategy.uplift=0.0..0.6",
+            "--constraint",
+            "sell_through >= 1e15",
+        ],
     ));
     assert_eq!(run.status.code(), Some(2), "{}", run.stderr);
-    assert!(run.stderr.contains("sell_through >= 1000000000000000: no candidate met it"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("sell_through >= 1000000000000000: no candidate met it"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -195,7 +256,11 @@ fn bad_optimise_flags_name_the_flag_the_bad_part_and_the_fix() {
     let file = scenario(&dir, "");
     for (flag, value, part) in [
         ("--vary", "goal_setting.strategy.uplift", "FIELD=LOW..HIGH"),
-        ("--vary", "goal_setting.strategy.uplift=0.5..0.1", "reversed"),
+        (
+            "--vary",
+            "goal_setting.strategy.uplift=0.5..0.1",
+            "reversed",
+        ),
         ("--constraint", "rep_attrition < 20", "KPI <= NUMBER"),
         ("--constraint", "rep_atrition <= 20", "rep_attrition"),
         ("--objective", "margin", "margin_after_incentives"),
@@ -206,12 +271,31 @@ fn bad_optimise_flags_name_the_flag_the_bad_part_and_the_fix() {
         }
         let run = chanlab(&args);
         assert_eq!(run.status.code(), Some(2), "{flag} {value}: {}", run.stderr);
-        assert!(run.stderr.contains(flag) && run.stderr.contains(part), "{flag} {value}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(flag) && run.stderr.contains(part),
+            "{flag} {value}: {}",
+            run.stderr
+        );
     }
-    let run = chanlab(&optimise(&file, &["--vary", "goal_setting.strategy.uplfit=0..0.5"]));
+    let run = chanlab(&optimise(
+        &file,
+        &["--vary", "goal_setting.strategy.uplfit=0..0.5"],
+    ));
     assert_eq!(run.status.code(), Some(1));
-    assert!(run.stderr.contains("--vary") && run.stderr.contains("uplift"), "{}", run.stderr);
-    let run = chanlab(&optimise(&file, &["--vary", "goal_setting.strategy.uplift=0..0.5", "--shard", "1/2"]));
+    assert!(
+        run.stderr.contains("--vary") && run.stderr.contains("uplift"),
+        "{}",
+        run.stderr
+    );
+    let run = chanlab(&optimise(
+        &file,
+        &[
+            "--vary",
+            "goal_setting.strategy.uplift=0..0.5",
+            "--shard",
+            "1/2",
+        ],
+    ));
     assert_eq!(run.status.code(), Some(2));
     assert!(run.stderr.contains("adaptive"), "{}", run.stderr);
 }

@@ -151,7 +151,10 @@ pub fn parse_kpi(name: &str) -> Result<Kpi, String> {
         .find(|k| k.name() == name)
         .ok_or_else(|| {
             let names: Vec<&str> = Kpi::ALL.iter().map(|k| k.name()).collect();
-            format!("no KPI is called {name:?}; use one of: {}", names.join(", "))
+            format!(
+                "no KPI is called {name:?}; use one of: {}",
+                names.join(", ")
+            )
         })
 }
 
@@ -308,12 +311,15 @@ pub fn successive_halving(
         }
         alive = ranked[..keep].iter().map(|x| x.0).collect();
         done = target;
-        target = target.checked_mul(2).filter(|&t| t < CONFIRM_START).ok_or_else(|| {
-            ExploreError::new(
-                "--replications",
-                "the search would reach the confirmation's replications; use fewer",
-            )
-        })?;
+        target = target
+            .checked_mul(2)
+            .filter(|&t| t < CONFIRM_START)
+            .ok_or_else(|| {
+                ExploreError::new(
+                    "--replications",
+                    "the search would reach the confirmation's replications; use fewer",
+                )
+            })?;
     }
 }
 

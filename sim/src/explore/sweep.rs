@@ -187,9 +187,11 @@ fn axis_values(raw: &SweepAxis) -> Result<Vec<f64>, String> {
         }
         (None, false) => raw.values.clone(),
         _ => {
-            return Err("give either `values = [..]` or `grid = { from, to, steps }`, not both \
+            return Err(
+                "give either `values = [..]` or `grid = { from, to, steps }`, not both \
                         nor neither"
-                .to_owned());
+                    .to_owned(),
+            );
         }
     };
     if values.len() > MAX_AXIS_VALUES {
@@ -484,9 +486,11 @@ impl SweepResult {
                 .zip(&self.runs)
                 .all(|(p, r)| p.file() == &r.scenario);
         if plan.points != self.points || plan.cells != self.cells || !same_runs {
-            return bad("it does not match the sweep its scenario describes; it may have been \
+            return bad(
+                "it does not match the sweep its scenario describes; it may have been \
                         edited or written by another version"
-                .to_owned());
+                    .to_owned(),
+            );
         }
         for run in &self.runs {
             run.check()

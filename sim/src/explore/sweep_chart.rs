@@ -19,7 +19,13 @@ const BOTTOM: f64 = 480.0;
 
 /// Draws `report`'s surface on `kpi`. `spec` picks the spec a two-axis heat map shows (an
 /// index into the scenario's specs, not the baseline); a one-axis chart shows every spec.
-pub fn sweep_svg(report: &SweepReport, kpi: Kpi, spec: usize, title: &str, currency: &str) -> String {
+pub fn sweep_svg(
+    report: &SweepReport,
+    kpi: Kpi,
+    spec: usize,
+    title: &str,
+    currency: &str,
+) -> String {
     let height = BOTTOM + 110.0;
     let mut svg = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" \
@@ -49,7 +55,13 @@ pub fn sweep_svg(report: &SweepReport, kpi: Kpi, spec: usize, title: &str, curre
 }
 
 fn figure(report: &SweepReport, point: usize, spec: usize, kpi: Kpi) -> Option<&PointKpi> {
-    report.points.get(point)?.specs.get(spec)?.kpis.get(kpi.index())
+    report
+        .points
+        .get(point)?
+        .specs
+        .get(spec)?
+        .kpis
+        .get(kpi.index())
 }
 
 /// One axis: x the swept values, y the paired difference, one line and band per spec.
@@ -70,10 +82,16 @@ fn bands(svg: &mut String, report: &SweepReport, kpi: Kpi) {
     let finite = |v: &[f64]| {
         v.iter()
             .filter(|x| x.is_finite())
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| (a.min(x), b.max(x)))
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+                (a.min(x), b.max(x))
+            })
     };
     let (xlo, xhi) = finite(&xs);
-    let (xlo, xhi) = if xlo < xhi { (xlo, xhi) } else { (xlo - 1.0, xlo + 1.0) };
+    let (xlo, xhi) = if xlo < xhi {
+        (xlo, xhi)
+    } else {
+        (xlo - 1.0, xlo + 1.0)
+    };
     let yticks = {
         let (lo, hi) = finite(&ys);
         nice_ticks(lo, hi, 6)
@@ -96,7 +114,13 @@ fn bands(svg: &mut String, report: &SweepReport, kpi: Kpi) {
         text(svg, sx(t), BOTTOM + 18.0, "tick mid", &label);
     }
     line(svg, LEFT, BOTTOM, RIGHT, BOTTOM, "axis");
-    text(svg, (LEFT + RIGHT) / 2.0, BOTTOM + 40.0, "name mid", &report.axes[0]);
+    text(
+        svg,
+        (LEFT + RIGHT) / 2.0,
+        BOTTOM + 40.0,
+        "name mid",
+        &report.axes[0],
+    );
     svg.push_str(&format!(
         "<line x1=\"{LEFT:.1}\" y1=\"{y:.1}\" x2=\"{RIGHT:.1}\" y2=\"{y:.1}\" stroke=\"#555\" \
          stroke-dasharray=\"5 4\"/>\n",
@@ -112,8 +136,13 @@ fn bands(svg: &mut String, report: &SweepReport, kpi: Kpi) {
             })
             .collect();
         if band.len() > 1 {
-            let upper = band.iter().map(|(x, _, hi)| format!("{:.1},{:.1}", sx(*x), sy(*hi)));
-            let lower = band.iter().rev().map(|(x, lo, _)| format!("{:.1},{:.1}", sx(*x), sy(*lo)));
+            let upper = band
+                .iter()
+                .map(|(x, _, hi)| format!("{:.1},{:.1}", sx(*x), sy(*hi)));
+            let lower = band
+                .iter()
+                .rev()
+                .map(|(x, lo, _)| format!("{:.1},{:.1}", sx(*x), sy(*lo)));
             let points: Vec<String> = upper.chain(lower).collect();
             svg.push_str(&format!(
                 "<polygon points=\"{}\" fill=\"{c}\" fill-opacity=\"0.18\" stroke=\"none\"/>\n",
@@ -132,7 +161,13 @@ fn bands(svg: &mut String, report: &SweepReport, kpi: Kpi) {
         }
         let ly = TOP + 18.0 * n as f64;
         line_coloured(svg, RIGHT + 20.0, ly - 4.0, RIGHT + 40.0, ly - 4.0, c, 3.0);
-        text(svg, RIGHT + 46.0, ly, "name", &report.points[0].specs[j].name);
+        text(
+            svg,
+            RIGHT + 46.0,
+            ly,
+            "name",
+            &report.points[0].specs[j].name,
+        );
     }
     text(
         svg,
@@ -156,10 +191,20 @@ fn heat_map(svg: &mut String, report: &SweepReport, kpi: Kpi, spec: usize) {
         .filter_map(|p| figure(report, p, spec, kpi)?.difference)
         .filter(|d| d.is_finite())
         .fold(0.0_f64, |m, d| m.max(d.abs()));
-    let sign = if kpi.better() == Some(false) { -1.0 } else { 1.0 };
+    let sign = if kpi.better() == Some(false) {
+        -1.0
+    } else {
+        1.0
+    };
     for (r, row) in rows.iter().enumerate() {
         let y = TOP + h * r as f64;
-        text(svg, LEFT - 8.0, y + h / 2.0 + 4.0, "tick end", &fmt_axis(*row));
+        text(
+            svg,
+            LEFT - 8.0,
+            y + h / 2.0 + 4.0,
+            "tick end",
+            &fmt_axis(*row),
+        );
         for (c, _) in cols.iter().enumerate() {
             let x = LEFT + w * c as f64;
             let f = figure(report, r * cols.len() + c, spec, kpi);
@@ -185,7 +230,13 @@ fn heat_map(svg: &mut String, report: &SweepReport, kpi: Kpi, spec: usize) {
         let x = LEFT + w * (c as f64 + 0.5);
         text(svg, x, BOTTOM + 18.0, "tick mid", &fmt_axis(*col));
     }
-    text(svg, (LEFT + RIGHT) / 2.0, BOTTOM + 40.0, "name mid", &report.axes[1]);
+    text(
+        svg,
+        (LEFT + RIGHT) / 2.0,
+        BOTTOM + 40.0,
+        "name mid",
+        &report.axes[1],
+    );
     svg.push_str(&format!(
         "<text x=\"30\" y=\"{:.1}\" class=\"name mid\" transform=\"rotate(-90 30 {:.1})\">{}</text>\n",
         (TOP + BOTTOM) / 2.0,
@@ -198,9 +249,21 @@ fn heat_map(svg: &mut String, report: &SweepReport, kpi: Kpi, spec: usize) {
         .and_then(|p| p.specs.get(spec))
         .map_or("", |s| s.name.as_str());
     text(svg, RIGHT + 20.0, TOP + 14.0, "head", name);
-    text(svg, RIGHT + 20.0, TOP + 34.0, "note", "blue: better than the baseline");
+    text(
+        svg,
+        RIGHT + 20.0,
+        TOP + 34.0,
+        "note",
+        "blue: better than the baseline",
+    );
     text(svg, RIGHT + 20.0, TOP + 50.0, "note", "orange: worse");
-    text(svg, RIGHT + 20.0, TOP + 66.0, "note", "dot: 95% interval excludes 0");
+    text(
+        svg,
+        RIGHT + 20.0,
+        TOP + 66.0,
+        "note",
+        "dot: 95% interval excludes 0",
+    );
     text(
         svg,
         40.0,
@@ -215,13 +278,25 @@ fn heat_map(svg: &mut String, report: &SweepReport, kpi: Kpi, spec: usize) {
 fn fmt_axis(x: f64) -> String {
     let s = format!("{x:.4}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" { "0".to_owned() } else { s.to_owned() }
+    if s == "-0" {
+        "0".to_owned()
+    } else {
+        s.to_owned()
+    }
 }
 
 /// Blue for better, orange for worse (Okabe–Ito hues), paler towards zero.
 fn shade(better: f64, largest: f64) -> String {
-    let t = if largest > 0.0 { (better.abs() / largest).clamp(0.0, 1.0) } else { 0.0 };
-    let (r, g, b) = if better >= 0.0 { (0.0, 114.0, 178.0) } else { (213.0, 94.0, 0.0) };
+    let t = if largest > 0.0 {
+        (better.abs() / largest).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let (r, g, b) = if better >= 0.0 {
+        (0.0, 114.0, 178.0)
+    } else {
+        (213.0, 94.0, 0.0)
+    };
     let mix = |c: f64| (255.0 + (c - 255.0) * (0.15 + 0.7 * t)).round() as u8;
     format!("#{:02x}{:02x}{:02x}", mix(r), mix(g), mix(b))
 }

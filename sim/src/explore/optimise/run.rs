@@ -143,7 +143,10 @@ pub fn prepare(scenario: &Scenario, problem: &Problem) -> Result<Prepared, Explo
     for (i, v) in problem.vary.iter().enumerate() {
         let bad = |m: String| ExploreError::new("--vary", m);
         if problem.vary[..i].iter().any(|w| w.path == v.path) {
-            return Err(bad(format!("{} is given twice; vary each field once", v.path)));
+            return Err(bad(format!(
+                "{} is given twice; vary each field once",
+                v.path
+            )));
         }
         spec_value(&original, &v.path).map_err(bad)?;
         let whole = is_integer_field(&original, &v.path).map_err(bad)?;
@@ -187,9 +190,12 @@ pub fn prepare(scenario: &Scenario, problem: &Problem) -> Result<Prepared, Explo
         if candidates.contains(&point) {
             continue; // whole-number rounding can make two candidates one
         }
-        let built = point.iter().zip(&problem.vary).try_fold(original.clone(), |r, (x, v)| {
-            with_spec_value(&r, &v.path, *x)
-        });
+        let built = point
+            .iter()
+            .zip(&problem.vary)
+            .try_fold(original.clone(), |r, (x, v)| {
+                with_spec_value(&r, &v.path, *x)
+            });
         // A point the spec's cross-field rules refuse is not a policy; it is left out.
         if let Ok(mut r) = built {
             r.name = Name::parse(&format!("Candidate {}", candidates.len() + 1))

@@ -63,7 +63,10 @@ fn the_search_finds_a_known_optimum_under_noise() {
     let found = search(&points, &[], &|_| 0.0, &ranges);
     let best = &points[found.winner];
     let distance = ((best[0] - 0.3).powi(2) + (best[1] - 0.7).powi(2)).sqrt();
-    assert!(distance < 0.12, "winner {best:?} is {distance} from the optimum");
+    assert!(
+        distance < 0.12,
+        "winner {best:?} is {distance} from the optimum"
+    );
     // Rungs keep a third and double the replications.
     let sizes: Vec<usize> = found.rungs.iter().map(|r| r.ranked.len()).collect();
     assert_eq!(sizes, vec![81, 27, 9, 3], "the best of three wins");
@@ -85,7 +88,10 @@ fn a_constraint_keeps_the_winner_inside_its_bound() {
     assert!(found.feasible);
     let best = &points[found.winner];
     assert!(best[1] <= 0.5, "{best:?}");
-    assert!(best[1] > 0.3, "pushed to the bound, not away from it: {best:?}");
+    assert!(
+        best[1] > 0.3,
+        "pushed to the bound, not away from it: {best:?}"
+    );
 }
 
 #[test]
@@ -119,8 +125,16 @@ fn a_latin_hypercube_uses_every_slice_once_and_rounds_whole_fields() {
     let mut slices: Vec<usize> = points.iter().map(|p| (p[0] * 10.0) as usize).collect();
     slices.sort_unstable();
     assert_eq!(slices, (0..10).collect::<Vec<_>>());
-    assert!(points.iter().all(|p| p[1].fract() == 0.0 && (1.0..=6.0).contains(&p[1])));
-    assert_eq!(points, latin_hypercube(&vary, &[false, true], 10, 1), "seeded");
+    assert!(
+        points
+            .iter()
+            .all(|p| p[1].fract() == 0.0 && (1.0..=6.0).contains(&p[1]))
+    );
+    assert_eq!(
+        points,
+        latin_hypercube(&vary, &[false, true], 10, 1),
+        "seeded"
+    );
 }
 
 #[test]
@@ -187,7 +201,10 @@ fn problem(vary: &str, constraints: &[&str]) -> Problem {
 
 #[test]
 fn the_winner_is_confirmed_on_replications_the_search_never_used() {
-    let p = problem("goal_setting.strategy.uplift=0.0..0.6", &["rep_attrition <= 100"]);
+    let p = problem(
+        "goal_setting.strategy.uplift=0.0..0.6",
+        &["rep_attrition <= 100"],
+    );
     let prepared = prepare(&small(), &p).unwrap();
     let ticks = std::sync::atomic::AtomicU64::new(0);
     let report = prepared
@@ -197,11 +214,21 @@ fn the_winner_is_confirmed_on_replications_the_search_never_used() {
         })
         .unwrap();
     assert_eq!(ticks.into_inner(), prepared.ticks());
-    assert_eq!(report.spec, "Stretch goals", "the first spec that is not the baseline");
-    assert_eq!(report.candidates[0], vec![0.3], "the spec as written is a candidate");
+    assert_eq!(
+        report.spec, "Stretch goals",
+        "the first spec that is not the baseline"
+    );
+    assert_eq!(
+        report.candidates[0],
+        vec![0.3],
+        "the spec as written is a candidate"
+    );
     let searched = report.search.rungs.last().unwrap().replications;
     assert!(searched.1 <= CONFIRM_START);
-    assert_eq!(report.confirmation.replications, (CONFIRM_START, CONFIRM_START + 6));
+    assert_eq!(
+        report.confirmation.replications,
+        (CONFIRM_START, CONFIRM_START + 6)
+    );
     assert_eq!(report.confirmation.difference.n, 6);
     assert!(report.feasible && report.confirmation.constraints[0].met);
     assert_eq!(
@@ -209,7 +236,13 @@ fn the_winner_is_confirmed_on_replications_the_search_never_used() {
         Ok(report.best[0])
     );
     // The same seed gives the same search.
-    assert_eq!(prepare(&small(), &p).unwrap().run(&|| std::ops::ControlFlow::Continue(())).unwrap(), report);
+    assert_eq!(
+        prepare(&small(), &p)
+            .unwrap()
+            .run(&|| std::ops::ControlFlow::Continue(()))
+            .unwrap(),
+        report
+    );
 }
 
 #[test]

@@ -89,7 +89,9 @@ fn a_spec_field_point_equals_the_plain_compare_of_that_spec() {
 #[test]
 fn more_variants_than_one_run_holds_are_split_and_still_exact() {
     // 2 specs leave room for 10 variants per run: 11 values need two runs.
-    let values: Vec<String> = (0..11).map(|i| format!("{}", 0.05 * f64::from(i))).collect();
+    let values: Vec<String> = (0..11)
+        .map(|i| format!("{}", 0.05 * f64::from(i)))
+        .collect();
     let s = scenario(&format!("{UPLIFT}values = [{}]\n", values.join(", ")));
     let result = sweep(&s, &one_thread());
     assert_eq!(result.runs.len(), 2);
@@ -254,5 +256,9 @@ fn bad_axes_name_the_field_and_the_fix() {
 fn a_scenario_without_a_sweep_serialises_as_before() {
     let s = parse(SMALL).unwrap();
     assert!(!s.file().to_toml().unwrap().contains("[[sweep]]"));
-    assert!(!serde_json::to_string(s.file()).unwrap().contains("\"sweep\""));
+    assert!(
+        !serde_json::to_string(s.file())
+            .unwrap()
+            .contains("\"sweep\"")
+    );
 }
