@@ -194,6 +194,10 @@ pub struct Score {
     pub constraints: Vec<Moments>,
 }
 
+/// Measures the candidates at the given indices on the replications `[start, end)`, one
+/// [`Score`] per index in order.
+pub type Evaluate<'a> = dyn FnMut(&[usize], (u64, u64)) -> Result<Vec<Score>, ExploreError> + 'a;
+
 /// One rung of the search.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Rung {
@@ -234,7 +238,7 @@ pub fn successive_halving(
     maximise: bool,
     constraints: &[Constraint],
     replications: u64,
-    evaluate: &mut dyn FnMut(&[usize], (u64, u64)) -> Result<Vec<Score>, ExploreError>,
+    evaluate: &mut Evaluate<'_>,
 ) -> Result<Search, ExploreError> {
     if count == 0 || replications == 0 {
         return Err(ExploreError::new(
