@@ -108,7 +108,12 @@ fn bands(svg: &mut String, report: &SweepReport, kpi: Kpi) {
     }
     let xticks = nice_ticks(xlo, xhi, 6);
     let xstep = xticks.get(1).map_or(1.0, |t| t - xticks[0]);
-    for &t in xticks.iter().filter(|t| (xlo..=xhi).contains(*t)) {
+    // A tick may miss the last value by a rounding error (0.6000000000000001 > 0.6).
+    let slack = (xhi - xlo) * 1e-9;
+    for &t in xticks
+        .iter()
+        .filter(|t| (xlo - slack..=xhi + slack).contains(*t))
+    {
         line(svg, sx(t), BOTTOM, sx(t), BOTTOM + 4.0, "axis");
         let label = axis_label(t, xstep, xhi.abs(), Unit::Ratio);
         text(svg, sx(t), BOTTOM + 18.0, "tick mid", &label);
