@@ -136,6 +136,20 @@ pub fn axes(scenario: &Scenario) -> Result<Vec<Axis>, ExploreError> {
             }
         };
         let values = axis_values(raw).map_err(|m| ExploreError::new(at(""), m))?;
+        if let Factor::Behaviour(p) = &factor
+            && let Some(bad) = values.iter().find(|v| !p.valid().contains(**v))
+        {
+            let range = p.valid();
+            return Err(ExploreError::new(
+                at(".values"),
+                format!(
+                    "{} takes values between {} and {}, found {bad}; keep the axis inside",
+                    p.name(),
+                    range.min,
+                    range.max
+                ),
+            ));
+        }
         if let Some(j) = axes.iter().position(|a| a.factor == factor) {
             return Err(ExploreError::new(
                 at(""),

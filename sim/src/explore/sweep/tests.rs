@@ -239,6 +239,11 @@ fn bad_axes_name_the_field_and_the_fix() {
             "sweep[0].parameter",
             "scenario init",
         ),
+        (
+            "[[sweep]]\nparameter = \"commitment_midpoint\"\nvalues = [0.2, 7]\n",
+            "sweep[0].values",
+            "found 7",
+        ),
     ];
     for (axis, field, fix) in cases {
         let err = parse(&format!("{SMALL}{axis}")).unwrap_err();
