@@ -23,7 +23,8 @@ pub(crate) enum Command {
     Openapi,
     /// Simulate a scenario and summarise each process spec on its own.
     Run(SimulateArgs),
-    /// Simulate a scenario and compare every process spec with the baseline, side by side.
+    /// Simulate a scenario and compare every process spec with the baseline, side by side; a
+    /// scenario with a `[[sweep]]` runs at every point of its grid (sim/MODEL.md §13.2).
     Compare(SimulateArgs),
     /// Which behaviour parameters move each spec's difference from the baseline over their
     /// plausible ranges, and in what share of plausible worlds each spec stays best (Morris
@@ -31,6 +32,12 @@ pub(crate) enum Command {
     ///
     /// Example: chanlab sensitivity mid-size --chart tornado.svg
     Sensitivity(crate::commands::sensitivity::SensitivityArgs),
+    /// Search a spec's fields for the values that make a KPI best within bounds on others,
+    /// and confirm the winner on fresh replications (sim/MODEL.md §13.4). Exits with 2 when
+    /// no candidate meets every constraint.
+    ///
+    /// Example: chanlab optimise mid-size --vary goal_setting.strategy.uplift=0.05..0.5
+    Optimise(crate::commands::optimise::OptimiseArgs),
     /// Combine shard results (`--shard k/n` runs) into the result of the whole run.
     Merge(MergeArgs),
     /// Scenarios: list and show the bundled ones, or write a commented template.
@@ -119,13 +126,18 @@ pub(crate) struct OutputArgs {
     /// No progress bar, even on a terminal.
     #[arg(long)]
     pub(crate) quiet: bool,
+    /// The KPI a sweep's chart draws, by name (`sell_through`, `rep_attrition`, ...).
+    #[arg(long, value_name = "KPI", default_value = "margin_after_incentives",
+          value_parser = chanlab_sim::explore::optimise::parse_kpi)]
+    pub(crate) kpi: chanlab_sim::model::Kpi,
 }
 
 /// The parts to merge.
 #[derive(Debug, clap::Args)]
 pub(crate) struct MergeArgs {
     /// Partial results written by `chanlab run --shard K/N ... --format json` (or by
-    /// `chanlab sensitivity --shard K/N`: all parts of one kind).
+    /// `chanlab compare` on a sweep, or `chanlab sensitivity`, with `--shard`: all parts of
+    /// one kind).
     #[arg(required = true)]
     pub(crate) parts: Vec<std::path::PathBuf>,
     #[command(flatten)]

@@ -2,12 +2,14 @@
 //! explicit writers so a closed pipe is an error we can recognise, not a panic.
 
 pub(crate) mod calibrate;
+pub(crate) mod optimise;
 pub(crate) mod scenario;
 pub(crate) mod sensitivity;
 pub(crate) mod serve;
 mod simulate;
 mod spec;
 pub(crate) mod store;
+mod sweep;
 mod table;
 pub(crate) mod token;
 pub(crate) mod train;
@@ -61,6 +63,7 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
         }
         Command::Merge(args) => simulate::merge(args, &mut out),
         Command::Sensitivity(args) => sensitivity::run(args, &mut out),
+        Command::Optimise(args) => optimise::run(args, &mut out),
         Command::Scenario(command) => scenario::run(command, &mut out),
         Command::Serve(args) => serve::run(args),
         Command::Token(command) => token::run(command, &mut out),

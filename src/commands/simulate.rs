@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, bail};
 use chanlab_sim::engine::{self, RunOptions, RunResult};
+use chanlab_sim::explore::sweep::SweepResult;
 use chanlab_sim::files::{FileError, Format};
 use chanlab_sim::scenario::{self, Scenario};
 use chanlab_sim::{bundled, chart};
@@ -57,6 +58,18 @@ pub(crate) fn run(args: SimulateArgs, view: View, out: &mut dyn Write) -> anyhow
             return Ok(Outcome::InvalidInput);
         }
     };
+    if !scenario.file().sweep.is_empty() {
+        if view == View::Each {
+            writeln!(
+                io::stderr().lock(),
+                "error: {0}: sweep: the scenario sweeps {1} axis(es), and `chanlab run` runs a scenario once\n  fix: run the sweep with `chanlab compare {0}`, or remove the [[sweep]] tables to run it once",
+                args.scenario,
+                scenario.file().sweep.len()
+            )?;
+            return Ok(Outcome::InvalidInput);
+        }
+        return super::sweep::run(&args, &scenario, out);
+    }
     let total = u64::from(scenario.file().replications);
     let todo = shard.map_or(total, |s| {
         let (a, b) = s.range(total);
@@ -92,7 +105,7 @@ pub(crate) fn merge(args: MergeArgs, out: &mut dyn Write) -> anyhow::Result<Outc
     for path in &args.parts {
         let text =
             fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        match serde_json::from_str::<RunResult>(&text) {
+        match serde_json::from_str::<serde_json::Value>(&text) {
             Ok(part) => parts.push(part),
             Err(e) => {
                 writeln!(
@@ -104,6 +117,36 @@ pub(crate) fn merge(args: MergeArgs, out: &mut dyn Write) -> anyhow::Result<Outc
             }
         }
     }
+    // A sweep's parts say `"kind": "sweep"`; a plain run's carry no kind.
+    let sweeps = parts.iter().filter(|p| p["kind"] == "sweep").count();
+    if sweeps == parts.len() {
+        return merge_sweeps(parts, &args, out);
+    }
+    if sweeps > 0 {
+        writeln!(
+            io::stderr().lock(),
+            "error: {sweeps} of the {} parts are sweep results and the others plain runs\n  fix: merge the shards of one run or of one sweep at a time",
+            parts.len()
+        )?;
+        return Ok(Outcome::InvalidInput);
+    }
+    let parts = match parts
+        .into_iter()
+        .zip(&args.parts)
+        .map(|(p, path)| {
+            serde_json::from_value::<RunResult>(p).map_err(|e| (path.display().to_string(), e))
+        })
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(parts) => parts,
+        Err((path, e)) => {
+            writeln!(
+                io::stderr().lock(),
+                "error: {path}: not a chanlab result ({e})\n  fix: pass files written by `chanlab run --shard K/N --format json --out FILE`"
+            )?;
+            return Ok(Outcome::InvalidInput);
+        }
+    };
     let merged = match RunResult::merge(parts) {
         Ok(m) => m,
         Err(e) => {
@@ -176,6 +219,45 @@ fn write_result(
         )?;
     }
     Ok(())
+}
+
+fn merge_sweeps(
+    parts: Vec<serde_json::Value>,
+    args: &MergeArgs,
+    out: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    let mut read = Vec::with_capacity(parts.len());
+    for (part, path) in parts.into_iter().zip(&args.parts) {
+        match serde_json::from_value::<SweepResult>(part) {
+            Ok(p) => read.push(p),
+            Err(e) => {
+                writeln!(
+                    io::stderr().lock(),
+                    "error: {}: not a chanlab sweep result ({e})\n  fix: pass files written by `chanlab compare SWEEP --shard K/N --out FILE`",
+                    path.display()
+                )?;
+                return Ok(Outcome::InvalidInput);
+            }
+        }
+    }
+    let merged = match SweepResult::merge(read) {
+        Ok(m) => m,
+        Err(e) => {
+            writeln!(io::stderr().lock(), "error: {e}")?;
+            return Ok(Outcome::InvalidInput);
+        }
+    };
+    if !merged.is_complete() {
+        writeln!(
+            io::stderr().lock(),
+            "note: the parts cover {} of {} replications at every point; the result is partial",
+            merged.replications_done(),
+            merged.scenario.replications
+        )?;
+    }
+    let format = args.output.format.unwrap_or(ReportFormat::Text);
+    super::sweep::write(&merged, format, &args.output, out)?;
+    Ok(Outcome::Success)
 }
 
 /// Writes through a temporary file beside `path` and a rename, so a failed write never

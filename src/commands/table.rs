@@ -234,7 +234,7 @@ fn winner(report: &RunReport, kpi: Kpi) -> Option<usize> {
     }
 }
 
-fn fmt_diff(kpi: Kpi, d: &SummaryReport, base_mean: Option<f64>) -> String {
+pub(crate) fn fmt_diff(kpi: Kpi, d: &SummaryReport, base_mean: Option<f64>) -> String {
     let (Some(m), Some(lo), Some(hi)) = (d.mean, d.ci95_low, d.ci95_high) else {
         return "n/a".to_owned();
     };
@@ -280,7 +280,7 @@ fn fmt_money(v: f64) -> String {
     chanlab_sim::validate::Display::Money.format(v)
 }
 
-fn unit_name(unit: Unit) -> &'static str {
+pub(crate) fn unit_name(unit: Unit) -> &'static str {
     match unit {
         Unit::Money => "money",
         Unit::Share => "share",
@@ -289,7 +289,7 @@ fn unit_name(unit: Unit) -> &'static str {
     }
 }
 
-fn csv_field(text: &str) -> String {
+pub(crate) fn csv_field(text: &str) -> String {
     if text.contains([',', '"', '\n']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
@@ -298,7 +298,7 @@ fn csv_field(text: &str) -> String {
 }
 
 /// Left-aligns the first column and right-aligns the rest, two spaces apart.
-fn layout(rows: &[Vec<String>]) -> String {
+pub(crate) fn layout(rows: &[Vec<String>]) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let width = |c: usize| {
         rows.iter()

@@ -8,5 +8,6 @@ mod scenario;
 mod sensitivity;
 mod simulate;
 mod spec;
+mod sweep;
 mod train;
 mod validate;
