@@ -426,7 +426,7 @@ pub(crate) fn axis_label(value: f64, step: f64, magnitude: f64, unit: Unit) -> S
 /// A value label: money compact with three significant digits, shares as percentages, counts
 /// as whole numbers (one decimal below ten, where rounding would hide differences) and ratios
 /// with two decimals.
-fn value_label(value: f64, unit: Unit) -> String {
+pub(crate) fn value_label(value: f64, unit: Unit) -> String {
     match unit {
         Unit::Money => {
             let (scale, suffix) = money_scale(value.abs());

@@ -516,11 +516,39 @@ pub fn run_cancellable(
             replications: total,
         });
     }
+    run_replications(scenario, options.threads, (start, end), progress)
+}
+
+/// [`run_cancellable`] over the replication indices `[start, end)`, which may lie beyond the
+/// scenario's `replications`: policy search (sim/MODEL.md §13.4) confirms its winner on
+/// replications far from those it searched on. The result records the range it covers; one
+/// outside `0..replications` is not a shard of the scenario and does not [`RunResult::merge`]
+/// with its shards.
+pub fn run_range(
+    scenario: &Scenario,
+    threads: usize,
+    (start, end): (u64, u64),
+    progress: &(dyn Fn() -> ControlFlow<()> + Sync),
+) -> Result<RunResult, EngineError> {
+    if start >= end {
+        return Err(EngineError::Merge(format!(
+            "the replication range {start}..{end} is empty"
+        )));
+    }
+    run_replications(scenario, threads, (start, end), progress)
+}
+
+fn run_replications(
+    scenario: &Scenario,
+    threads: usize,
+    (start, end): (u64, u64),
+    progress: &(dyn Fn() -> ControlFlow<()> + Sync),
+) -> Result<RunResult, EngineError> {
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.threads)
+        .num_threads(threads)
         .build()
         .map_err(|e| EngineError::Threads {
-            threads: options.threads,
+            threads,
             reason: e.to_string(),
         })?;
     let compiled = CompiledSpecs::new(scenario);

@@ -73,6 +73,11 @@ pub struct ScenarioFile {
     /// (sim/MODEL.md §12). When omitted, the parameters are taken as known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uncertainty: Option<crate::uncertainty::Uncertainty>,
+    /// One or two axes to sweep (`[[sweep]]`, sim/MODEL.md §13.2): `chanlab compare` runs
+    /// the scenario at every point of their grid on the same replications. Empty for a
+    /// plain scenario, and then not written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sweep: Vec<crate::explore::sweep::SweepAxis>,
 }
 
 impl ScenarioFile {
@@ -380,11 +385,15 @@ pub fn resolve(
         .collect();
     let baseline =
         validate(&file, &specs).map_err(|e| whole(e.field().to_owned(), e.message().to_owned()))?;
-    Ok(Scenario {
+    let scenario = Scenario {
         file,
         specs,
         baseline,
-    })
+    };
+    // A sweep's axes name specs, fields and parameters of this scenario: checked here so a
+    // bad axis is reported when the file is read, not when the sweep starts.
+    crate::explore::sweep::axes(&scenario).map_err(|e| whole(e.field, e.message))?;
+    Ok(scenario)
 }
 
 fn whole(field: String, message: String) -> FileError {

@@ -18,6 +18,10 @@ use toml::{Table, Value};
 use crate::params::{self, ParameterInfo};
 use crate::scenario::{self, Scenario, ScenarioFile, SpecEntry};
 
+pub mod optimise;
+pub mod sweep;
+pub mod sweep_chart;
+
 /// What went wrong setting up an experiment: the field (or flag) it is about, what is wrong
 /// and how to fix it.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

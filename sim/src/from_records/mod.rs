@@ -233,6 +233,7 @@ pub fn build(records: Records<'_>, options: &Options) -> Result<Calibrated, From
         // July and October): so do the scenario's.
         period_anchor: Month::new(start.year(), 1).ok(),
         uncertainty: None,
+        sweep: Vec::new(),
     };
     Ok(Calibrated {
         scenario: assemble::resolve(file)?,
