@@ -19,6 +19,8 @@ use crate::params::{self, ParameterInfo};
 use crate::scenario::{self, Scenario, ScenarioFile, SpecEntry};
 
 pub mod optimise;
+pub mod sensitivity;
+pub mod sensitivity_chart;
 pub mod sweep;
 pub mod sweep_chart;
 
