@@ -163,7 +163,7 @@ pub fn plan(
             if let Some(levels) = request.levels {
                 options.levels = levels;
             }
-            sensitivity::plan(&scenario, &options).map_err(|e| on("sensitivity", e))?;
+            sensitivity::simulations(&scenario, &options, &whole()).map_err(|e| on("sensitivity", e))?;
             Ok(Planned::Sensitivity(scenario, options))
         }
         RunKind::Optimise => {
@@ -217,6 +217,14 @@ fn problem(scenario: &Scenario, request: &OptimiseRequest) -> Result<Problem, Ap
     })
 }
 
+/// Every replication, on the engine's own threads: how a server runs an experiment.
+fn whole() -> RunOptions {
+    RunOptions {
+        threads: 0,
+        shard: None,
+    }
+}
+
 /// Partner-months of one replication of `scenario` (every spec counted).
 fn per_replication(scenario: &Scenario) -> u64 {
     scenario
@@ -237,10 +245,7 @@ impl Planned {
                 }
             }
             Planned::Sweep(sweep) => Size {
-                ticks: sweep.ticks(&RunOptions {
-                    threads: 0,
-                    shard: None,
-                }),
+                ticks: sweep.ticks(&whole()),
                 partner_months: sweep
                     .runs()
                     .iter()
@@ -248,8 +253,8 @@ impl Planned {
                     .sum(),
             },
             Planned::Sensitivity(s, options) => {
-                let points = sensitivity::plan(s, options).map_or(0, |p| p.points);
-                let ticks = points.saturating_mul(u64::from(s.file().replications));
+                // Planning checked the options, so this cannot fail here.
+                let ticks = sensitivity::simulations(s, options, &whole()).unwrap_or(0);
                 Size {
                     ticks,
                     partner_months: per_replication(s).saturating_mul(ticks),
@@ -350,7 +355,9 @@ impl Finished {
             }
             Finished::Sensitivity(r) => Some(sensitivity_chart::tornado_svg(
                 &r.report(),
+                Kpi::MarginAfterIncentives,
                 r.scenario.name.as_str(),
+                r.scenario.currency.code(),
             )),
             Finished::Optimise(_) => None,
         }
