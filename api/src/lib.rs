@@ -13,6 +13,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod experiments;
 pub mod extract;
 mod jobs;
 mod openapi;

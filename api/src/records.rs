@@ -5,7 +5,6 @@
 use chanlab_shared::{Currency, Month, ProcessSpec, ProcessSpecId};
 use chanlab_sim::backtest::Backtest;
 use chanlab_sim::calibrate::FitReport;
-use chanlab_sim::engine::RunResult;
 use chanlab_sim::from_records::CalibrationReport;
 use chanlab_sim::scenario::ScenarioFile;
 use chrono::{DateTime, Utc};
@@ -132,13 +131,18 @@ pub struct RunRecord {
     /// The scenario run.
     #[schema(value_type = String, format = Uuid)]
     pub scenario_id: Uuid,
+    /// What the run computes (a run stored before kinds existed is a comparison).
+    #[serde(default)]
+    pub kind: crate::experiments::RunKind,
     /// Where the run is.
     pub status: RunStatus,
-    /// Replications done out of the total.
+    /// Replications done out of the total (counted at every point of a sweep or a
+    /// sensitivity study, and over every rung of a search).
     pub progress: Progress,
     /// The seed used.
     pub seed: u64,
-    /// The run's size: replications × partner slots × months × specs.
+    /// The run's size: replications × partner slots × months × specs, summed over every
+    /// point it simulates.
     pub partner_months: u64,
     /// When it was accepted.
     #[schema(value_type = String, format = DateTime)]
@@ -163,8 +167,8 @@ pub struct RunRecord {
 pub struct RunOutput {
     /// The run it belongs to.
     pub run_id: Uuid,
-    /// The result, exactly as the engine returned it.
-    pub result: RunResult,
+    /// The result, exactly as the engine (or the experiment) returned it.
+    pub result: crate::experiments::Finished,
 }
 
 /// A backtest of the records (sim/MODEL.md §12.5): calibrate on the records up to

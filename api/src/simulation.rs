@@ -17,13 +17,12 @@ use chanlab_shared::{
 };
 use chanlab_sim::backtest;
 use chanlab_sim::calibrate::{self, CalibrateError, Calibration};
-use chanlab_sim::engine::{self, EngineError, RunOptions, RunResult};
 use chanlab_sim::from_records::{self, Calibrated, FromRecordsError, Options, Records};
-use chanlab_sim::scenario::Scenario;
 use chrono::Utc;
 use uuid::Uuid;
 
 use crate::error::ApiError;
+use crate::experiments::{Finished, Planned};
 use crate::jobs::{JobRecord, Life, Live, Stopped, run_job};
 use crate::records::{
     BacktestOutput, BacktestRecord, RunOutput, RunRecord, RunStatus, SpecVersion,
@@ -38,7 +37,7 @@ impl Runner {
         self: &Arc<Self>,
         reservation: Reservation<'_>,
         store: Store,
-        scenario: Scenario,
+        planned: Planned,
         record: RunRecord,
     ) -> Result<(), ApiError> {
         let id = record.id;
@@ -50,12 +49,16 @@ impl Runner {
                     &store,
                     record,
                     live,
-                    || simulate(&scenario, live, threads),
+                    || planned.compute(live, threads),
                     |record, result| {
-                        if let Some(p) = record.life().progress {
-                            p.done = result.replications_done();
+                        if let (Finished::Compare(r), Some(p)) = (&result, record.life().progress)
+                        {
+                            p.done = r.replications_done();
                         }
-                        RunOutput { run_id: id, result }
+                        RunOutput {
+                            run_id: id,
+                            result,
+                        }
                     },
                 )
             },
@@ -97,18 +100,6 @@ impl Runner {
             },
         )
     }
-}
-
-/// A run's computation: the engine, cancellable from [`Live`].
-fn simulate(scenario: &Scenario, live: &Live, threads: usize) -> Result<RunResult, Stopped> {
-    let options = RunOptions {
-        threads,
-        shard: None,
-    };
-    engine::run_cancellable(scenario, &options, &|| live.tick()).map_err(|e| match e {
-        EngineError::Cancelled { done } => Stopped::Cancelled { done },
-        e => Stopped::Failed(e.to_string()),
-    })
 }
 
 /// A backtest's computation on the engine's pool of `threads`.

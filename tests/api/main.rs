@@ -10,6 +10,7 @@ mod crud;
 mod csv;
 mod csv_fuzz;
 mod durability;
+mod experiments;
 mod fuzz_findings;
 mod helpers;
 mod lifecycle;

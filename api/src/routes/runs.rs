@@ -2,7 +2,6 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chanlab_sim::chart;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -112,7 +111,8 @@ pub async fn get_run(
     let result = if run.status == crate::records::RunStatus::Done {
         let out = output(&state, &run)?;
         Some(
-            serde_json::to_value(out.result.document())
+            out.result
+                .document()
                 .map_err(|e| ApiError::Internal(format!("a result does not serialise: {e}")))?,
         )
     } else {
@@ -123,8 +123,10 @@ pub async fn get_run(
         .json(RunView { run, result }))
 }
 
-/// The run's chart: the same SVG as `chanlab run --chart` (monthly sell-through fan chart
-/// and KPI intervals per spec). 409 until the run is done.
+/// The run's chart: the same SVG as the CLI's `--chart` (for a comparison the monthly
+/// sell-through fan chart and KPI intervals per spec; for a sweep the KPI surface; for a
+/// sensitivity study the tornado). 409 until the run is done, and for a policy search,
+/// which has none.
 #[utoipa::path(get, path = "/runs/{id}/chart.svg", tag = "simulation", operation_id = "get_run_chart",
     params(("id" = String, Path, description = "The run's id.")),
     responses(
@@ -153,11 +155,13 @@ pub async fn get_run_chart(
         });
     }
     let result = output(&state, &run)?.result;
-    let svg = chart::comparison_svg(
-        &result.report(),
-        result.scenario.name.as_str(),
-        result.scenario.currency.code(),
-    );
+    let svg = result.chart().ok_or_else(|| ApiError::Conflict {
+        detail: format!(
+            "a {} has no chart; its result is in GET /runs/{{id}}",
+            result.kind().as_str()
+        ),
+        allowed: Vec::new(),
+    })?;
     Ok(HttpResponse::Ok().content_type("image/svg+xml").body(svg))
 }
 
@@ -268,6 +272,7 @@ mod tests {
             status: RunStatus::Queued,
             progress: Progress { done: 0, total: 10 },
             seed: 1,
+            kind: crate::experiments::RunKind::Compare,
             partner_months: 100,
             created_at: chrono::Utc::now(),
             started_at: None,
@@ -302,6 +307,7 @@ mod tests {
             status: RunStatus::Queued,
             progress: Progress { done: 0, total: 10 },
             seed: 1,
+            kind: crate::experiments::RunKind::Compare,
             partner_months: 100,
             created_at: chrono::Utc::now(),
             started_at: None,

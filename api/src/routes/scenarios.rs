@@ -21,6 +21,7 @@ use super::{Cursor, Outcome, create_record, default_field, delete_record, next_l
 use super::{resource, write};
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::experiments::{self, OptimiseRequest, RunKind, SensitivityRequest};
 use crate::extract::{Body, IdempotencyKey, IfMatch, JSON_LIMIT, parse_json, read_limited};
 use crate::records::{Progress, RunRecord, RunStatus, ScenarioRecord, ScenarioSource};
 use crate::state::AppState;
@@ -138,12 +139,24 @@ impl FromRecordsRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"replications": 200, "seed": 7}))]
 pub struct RunRequest {
-    /// Replications, instead of the scenario's.
+    /// What to compute: `compare` (the default, or `sweep` for a scenario with a
+    /// `[[sweep]]`), `sweep`, `sensitivity` or `optimise`.
     #[serde(default)]
+    pub kind: Option<RunKind>,
+    /// Replications, instead of the scenario's (per point for a sweep or a sensitivity
+    /// study; the confirmation's for a policy search).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 1000000)]
     pub replications: Option<u32>,
     /// Seed, instead of the scenario's.
     #[serde(default)]
     pub seed: Option<u64>,
+    /// A sensitivity study's options (with `"kind": "sensitivity"`).
+    #[serde(default)]
+    pub sensitivity: Option<SensitivityRequest>,
+    /// A policy search's options (with `"kind": "optimise"`; required then).
+    #[serde(default)]
+    pub optimise: Option<OptimiseRequest>,
 }
 
 fn no_files(path: &str) -> Result<String, String> {
@@ -407,10 +420,12 @@ pub(crate) fn uuid_path(kind: &'static str, text: &str) -> Result<Uuid, ApiError
 
 /// Starts a run of a scenario in the background.
 ///
-/// Answers 202 with the run (queued) and its `Location`; `GET /runs/{id}` follows it. The
-/// run's size, replications × partner slots × months × specs, must be within the server's
-/// cap (422 on `replications` otherwise, saying how many fit), and only so many runs go at
-/// once (429 with `Retry-After` beyond).
+/// Answers 202 with the run (queued) and its `Location`; `GET /runs/{id}` follows it. A run
+/// is a comparison, a sweep of the scenario's `[[sweep]]`, a sensitivity study or a policy
+/// search (`kind`, sim/MODEL.md §13); a bad option is a 422 naming it (`optimise.vary[0]`).
+/// The run's size, replications × partner slots × months × specs over every point it
+/// simulates, must be within the server's cap (422 on `replications` otherwise, saying how
+/// many fit), and only so many runs go at once (429 with `Retry-After` beyond).
 #[utoipa::path(post, path = "/scenarios/{id}/runs", tag = "simulation", operation_id = "create_run",
     params(("id" = String, Path, description = "The scenario's id."),
         ("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first run and starts nothing new.")),
@@ -440,38 +455,46 @@ pub async fn create_run(
     let scenario = scenario
         .with_overrides(body.value.replications, body.value.seed)
         .map_err(|e| ApiError::field(e.field(), e.message()))?;
-    let file = scenario.file();
     let limits = state.runs.limits();
-    let per_replication = scenario
-        .partner_slots()
-        .saturating_mul(u64::from(file.horizon_months))
-        .saturating_mul(scenario.specs().len() as u64)
-        .max(1);
-    let size = per_replication.saturating_mul(u64::from(file.replications));
-    if size > limits.max_partner_months {
+    let kind = body.value.kind.unwrap_or(if scenario.file().sweep.is_empty() {
+        RunKind::Compare
+    } else {
+        RunKind::Sweep
+    });
+    let seed = scenario.file().seed;
+    let replications = scenario.file().replications;
+    let planned = experiments::plan(
+        kind,
+        scenario,
+        body.value.sensitivity.as_ref(),
+        body.value.optimise.as_ref(),
+        limits.threads,
+    )?;
+    let size = planned.size();
+    if size.partner_months > limits.max_partner_months {
+        let fit = u128::from(limits.max_partner_months) * u128::from(replications)
+            / u128::from(size.partner_months.max(1));
         return Err(ApiError::field(
             "replications",
             format!(
-                "this run is {size} partner-months ({} replications × {} partner slots × {} months × {} specs), over this server's cap of {}; at most {} replications of this scenario fit",
-                file.replications,
-                scenario.partner_slots(),
-                file.horizon_months,
-                scenario.specs().len(),
+                "this {} is {} partner-months (partner slots × months × specs × replications, over every point it simulates), over this server's cap of {}; at most about {fit} replications fit",
+                kind.as_str(),
+                size.partner_months,
                 limits.max_partner_months,
-                limits.max_partner_months / per_replication
             ),
         ));
     }
     let record = RunRecord {
         id: Uuid::now_v7(),
         scenario_id,
+        kind,
         status: RunStatus::Queued,
         progress: Progress {
             done: 0,
-            total: u64::from(file.replications),
+            total: size.ticks,
         },
-        seed: file.seed,
-        partner_months: size,
+        seed,
+        partner_months: size.partner_months,
         created_at: Utc::now(),
         started_at: None,
         finished_at: None,
@@ -507,6 +530,6 @@ pub async fn create_run(
     }
     state
         .runs
-        .start(reservation, state.store.clone(), scenario, record)?;
+        .start(reservation, state.store.clone(), planned, record)?;
     Ok(response)
 }
