@@ -134,7 +134,10 @@ pub fn plan(
         if given && kind != wanted {
             return Err(ApiError::field(
                 field,
-                format!("`{field}` options go with \"kind\": \"{field}\"; this run is a {}", kind.as_str()),
+                format!(
+                    "`{field}` options go with \"kind\": \"{field}\"; this run is a {}",
+                    kind.as_str()
+                ),
             ));
         }
     }
@@ -163,7 +166,8 @@ pub fn plan(
             if let Some(levels) = request.levels {
                 options.levels = levels;
             }
-            sensitivity::simulations(&scenario, &options, &whole()).map_err(|e| on("sensitivity", e))?;
+            sensitivity::simulations(&scenario, &options, &whole())
+                .map_err(|e| on("sensitivity", e))?;
             Ok(Planned::Sensitivity(scenario, options))
         }
         RunKind::Optimise => {
@@ -268,7 +272,7 @@ impl Planned {
     }
 
     /// Computes the run on `threads`, ticking `live` and stopping when it is cancelled.
-    pub fn compute(&self, live: &Live, threads: usize) -> Result<Finished, Stopped> {
+    pub(crate) fn compute(&self, live: &Live, threads: usize) -> Result<Finished, Stopped> {
         let options = RunOptions {
             threads,
             shard: None,
@@ -283,7 +287,7 @@ impl Planned {
         };
         match self {
             Planned::Compare(s) => engine::run_cancellable(s, &options, &tick)
-                .map(Finished::Compare)
+                .map(|r| Finished::Compare(Box::new(r)))
                 .map_err(|e| match e {
                     EngineError::Cancelled { done } => Stopped::Cancelled { done },
                     e => stopped(e.to_string()),
@@ -295,21 +299,27 @@ impl Planned {
             Planned::Sensitivity(s, o) => sensitivity::run_sensitivity(s, o, &options, &tick)
                 .map(|r| Finished::Sensitivity(Box::new(r)))
                 .map_err(|e| stopped(e.to_string())),
-            Planned::Optimise(p) => p
-                .run(&tick)
-                .map_err(|e| stopped(e.to_string()))
-                .and_then(|report| {
-                    serde_json::to_value(&report)
-                        .map(Finished::Optimise)
-                        .map_err(|e| Stopped::Failed(format!("the result does not serialise: {e}")))
-                }),
+            Planned::Optimise(p) => {
+                p.run(&tick)
+                    .map_err(|e| stopped(e.to_string()))
+                    .and_then(|report| {
+                        let mut value = serde_json::to_value(&report).map_err(|e| {
+                            Stopped::Failed(format!("the result does not serialise: {e}"))
+                        })?;
+                        // Tagged like the other experiments' results, so it reads back as one.
+                        if let Some(fields) = value.as_object_mut() {
+                            fields.insert("kind".into(), "optimise".into());
+                        }
+                        Ok(Finished::Optimise(value))
+                    })
+            }
         }
     }
 }
 
-/// A finished run's result, as stored. Untagged: a comparison is stored as it always was;
-/// the other kinds carry their own `"kind"`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A finished run's result, as stored: a comparison as it always was, the other kinds with
+/// their own `"kind"`, which decides how a stored result is read back.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Finished {
     /// A sweep's mergeable result.
@@ -317,9 +327,31 @@ pub enum Finished {
     /// A sensitivity study's mergeable result.
     Sensitivity(Box<SensitivityResult>),
     /// A comparison's mergeable result.
-    Compare(RunResult),
+    Compare(Box<RunResult>),
     /// A policy search's report (not mergeable: the search is sequential).
     Optimise(serde_json::Value),
+}
+
+impl<'de> Deserialize<'de> for Finished {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        // Read by its `kind`, not by trying each shape in turn, so that a result that does
+        // not parse says why instead of landing in the first shape that takes anything.
+        let value = serde_json::Value::deserialize(d)?;
+        let kind = value
+            .get("kind")
+            .and_then(|k| k.as_str())
+            .map(str::to_owned);
+        match kind.as_deref() {
+            Some("sweep") => serde_json::from_value(value).map(|r| Finished::Sweep(Box::new(r))),
+            Some("sensitivity") => {
+                serde_json::from_value(value).map(|r| Finished::Sensitivity(Box::new(r)))
+            }
+            Some("optimise") => Ok(Finished::Optimise(value)),
+            _ => serde_json::from_value(value).map(|r| Finished::Compare(Box::new(r))),
+        }
+        .map_err(D::Error::custom)
+    }
 }
 
 impl Finished {

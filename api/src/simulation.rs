@@ -51,14 +51,10 @@ impl Runner {
                     live,
                     || planned.compute(live, threads),
                     |record, result| {
-                        if let (Finished::Compare(r), Some(p)) = (&result, record.life().progress)
-                        {
+                        if let (Finished::Compare(r), Some(p)) = (&result, record.life().progress) {
                             p.done = r.replications_done();
                         }
-                        RunOutput {
-                            run_id: id,
-                            result,
-                        }
+                        RunOutput { run_id: id, result }
                     },
                 )
             },

@@ -452,15 +452,28 @@ pub async fn create_run(
     caller.allow("create_run")?;
     let scenario_id: Uuid = uuid_path("scenario", &id)?;
     let (_, scenario) = load(&state, scenario_id)?;
+    let kind = body
+        .value
+        .kind
+        .unwrap_or(if scenario.file().sweep.is_empty() {
+            RunKind::Compare
+        } else {
+            RunKind::Sweep
+        });
+    // As `chanlab sensitivity`: per parameter set, the scenario's replications up to the
+    // study's default unless asked for more.
+    let replications = body.value.replications.or_else(|| {
+        (kind == RunKind::Sensitivity).then(|| {
+            scenario
+                .file()
+                .replications
+                .min(chanlab_sim::explore::sensitivity::DEFAULT_REPLICATIONS)
+        })
+    });
     let scenario = scenario
-        .with_overrides(body.value.replications, body.value.seed)
+        .with_overrides(replications, body.value.seed)
         .map_err(|e| ApiError::field(e.field(), e.message()))?;
     let limits = state.runs.limits();
-    let kind = body.value.kind.unwrap_or(if scenario.file().sweep.is_empty() {
-        RunKind::Compare
-    } else {
-        RunKind::Sweep
-    });
     let seed = scenario.file().seed;
     let replications = scenario.file().replications;
     let planned = experiments::plan(

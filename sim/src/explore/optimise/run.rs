@@ -259,6 +259,29 @@ impl Prepared {
         }
     }
 
+    /// Partner-months the search and the confirmation simulate: every engine run counts the
+    /// baseline beside its candidates, as [`Prepared::ticks`] counts its replications.
+    pub fn partner_months(&self) -> u64 {
+        let per_spec = self
+            .base
+            .partner_slots()
+            .saturating_mul(u64::from(self.base.file().horizon_months));
+        let (mut alive, mut done, mut target) =
+            (self.candidates.len(), 0, self.problem.settings.replications);
+        let mut specs_replications: u64 = 0;
+        loop {
+            let runs = alive.div_ceil(PER_RUN) as u64;
+            specs_replications += (alive as u64 + runs) * (target - done);
+            if alive.div_ceil(3) == 1 {
+                specs_replications += 2 * self.problem.settings.confirm.max(2);
+                return per_spec.saturating_mul(specs_replications);
+            }
+            alive = alive.div_ceil(3);
+            done = target;
+            target *= 2;
+        }
+    }
+
     /// Runs the search and the confirmation, calling `progress` once per replication of each
     /// engine run; when it answers [`ControlFlow::Break`] the search stops with an error.
     pub fn run(
