@@ -490,10 +490,16 @@ pub async fn create_run(
         return Err(ApiError::field(
             "replications",
             format!(
-                "this {} is {} partner-months (partner slots × months × specs × replications, over every point it simulates), over this server's cap of {}; at most about {fit} replications fit",
+                "this {} is {} partner-months (partner slots × months × specs × replications, over every point it simulates), over this server's cap of {}; at most {}{fit} replications fit",
                 kind.as_str(),
                 size.partner_months,
                 limits.max_partner_months,
+                // A search's size is not proportional to its confirmation's replications.
+                if kind == RunKind::Optimise {
+                    "about "
+                } else {
+                    ""
+                },
             ),
         ));
     }
