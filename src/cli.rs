@@ -126,10 +126,11 @@ pub(crate) struct OutputArgs {
     /// No progress bar, even on a terminal.
     #[arg(long)]
     pub(crate) quiet: bool,
-    /// The KPI a sweep's chart draws, by name (`sell_through`, `rep_attrition`, ...).
-    #[arg(long, value_name = "KPI", default_value = "margin_after_incentives",
-          value_parser = chanlab_sim::explore::optimise::parse_kpi)]
-    pub(crate) kpi: chanlab_sim::model::Kpi,
+    /// The KPI a sweep's chart or a sensitivity study's chart draws, and the one a
+    /// sensitivity table details, by name (`sell_through`, `rep_attrition`, ...)
+    /// [default: margin_after_incentives in charts, six headline KPIs in the table].
+    #[arg(long, value_name = "KPI", value_parser = chanlab_sim::explore::optimise::parse_kpi)]
+    pub(crate) kpi: Option<chanlab_sim::model::Kpi>,
 }
 
 /// The parts to merge.

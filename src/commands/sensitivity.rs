@@ -50,10 +50,6 @@ pub(crate) struct SensitivityArgs {
     /// Seed, overriding the scenario's (it also seeds the design).
     #[arg(long)]
     pub(crate) seed: Option<u64>,
-    /// The KPI the text report details and the chart draws [default: six headline KPIs in
-    /// text, margin_after_incentives in the chart].
-    #[arg(long, value_name = "KPI")]
-    pub(crate) kpi: Option<String>,
     /// Worker threads; 0 uses every core. Results are identical for any number.
     #[arg(long, default_value_t = 0, env = "CHANLAB_THREADS",
           value_parser = clap::value_parser!(u16).range(0..=1024))]
@@ -83,10 +79,7 @@ pub(crate) fn run(args: SensitivityArgs, out: &mut dyn Write) -> anyhow::Result<
              fix: drop --format, or use --format json",
         );
     }
-    let kpi = match args.kpi.as_deref().map(parse_kpi).transpose() {
-        Ok(k) => k,
-        Err(message) => return fail(&message),
-    };
+    let kpi = args.output.kpi;
     let scenario = match load(&args.scenario)? {
         Ok(s) => s,
         Err(report) => {
@@ -141,19 +134,6 @@ pub(crate) fn run(args: SensitivityArgs, out: &mut dyn Write) -> anyhow::Result<
     });
     write_result(&result, kpi, format, &args.output, out)?;
     Ok(Outcome::Success)
-}
-
-fn parse_kpi(name: &str) -> Result<Kpi, String> {
-    Kpi::ALL
-        .into_iter()
-        .find(|k| k.name() == name)
-        .ok_or_else(|| {
-            let names: Vec<&str> = Kpi::ALL.iter().map(|k| k.name()).collect();
-            format!(
-                "--kpi: no KPI is called {name:?}\n  fix: use one of: {}",
-                names.join(", ")
-            )
-        })
 }
 
 /// Whether the first part given to `chanlab merge` is a sensitivity result (`"kind":

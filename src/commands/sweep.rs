@@ -91,7 +91,7 @@ pub(crate) fn write(
     if let Some(path) = &output.chart {
         let svg = sweep_chart::sweep_svg(
             &report,
-            output.kpi,
+            output.kpi.unwrap_or(Kpi::MarginAfterIncentives),
             charted_spec(result, &report),
             result.scenario.name.as_str(),
             result.scenario.currency.code(),

@@ -129,7 +129,14 @@ fn bad_samples_kpi_and_shard_formats_name_the_flag_and_the_fix() {
             "--samples",
         );
     }
-    refused(&["sensitivity", "mid-size", "--kpi", "margin"], "--kpi");
+    // A flag value that does not parse is a usage error, as everywhere in the CLI (exit 2).
+    let run = chanlab(&["sensitivity", "mid-size", "--kpi", "margin"]);
+    assert_eq!(run.status.code(), Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--kpi") && run.stderr.contains("margin_after_incentives"),
+        "{}",
+        run.stderr
+    );
     refused(
         &[
             "sensitivity",
