@@ -374,13 +374,11 @@ impl Finished {
                 r.scenario.currency.code(),
             )),
             Finished::Sweep(r) => {
-                // The chart of the first spec compared with the baseline, on margin: what
-                // `chanlab compare --chart` draws by default.
-                let spec = usize::from(r.runs.first().is_some_and(|run| run.baseline == 0));
+                let report = r.report();
                 Some(sweep_chart::sweep_svg(
-                    &r.report(),
+                    &report,
                     Kpi::MarginAfterIncentives,
-                    spec,
+                    r.charted_spec(&report),
                     r.scenario.name.as_str(),
                     r.scenario.currency.code(),
                 ))

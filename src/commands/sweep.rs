@@ -92,7 +92,7 @@ pub(crate) fn write(
         let svg = sweep_chart::sweep_svg(
             &report,
             output.kpi.unwrap_or(Kpi::MarginAfterIncentives),
-            charted_spec(result, &report),
+            result.charted_spec(&report),
             result.scenario.name.as_str(),
             result.scenario.currency.code(),
         );
@@ -103,16 +103,6 @@ pub(crate) fn write(
         None => out.write_all(text.as_bytes())?,
     }
     Ok(())
-}
-
-/// The spec a heat map shows: the swept spec, or the first that is not the baseline.
-fn charted_spec(result: &SweepResult, report: &SweepReport) -> usize {
-    let specs = report.points.first().map_or(&[][..], |p| &p.specs[..]);
-    let swept = result.scenario.sweep.iter().find_map(|a| a.spec.as_deref());
-    swept
-        .and_then(|name| specs.iter().position(|s| s.name == name))
-        .or_else(|| specs.iter().position(|s| !s.baseline))
-        .unwrap_or(0)
 }
 
 /// Per spec compared with the baseline, one row per point: the headline KPIs' means and

@@ -111,6 +111,16 @@ async fn a_sweep_runs_as_a_kind_of_run_to_the_libraries_result_and_chart() {
         .await;
     assert_eq!(chart.status, 200);
     assert!(chart.text().starts_with("<svg") || chart.text().starts_with("<?xml"));
+    // The same chart `chanlab compare --chart` draws: the swept spec, on margin.
+    let report = stored.report();
+    let expected_chart = chanlab_sim::explore::sweep_chart::sweep_svg(
+        &report,
+        chanlab_sim::model::Kpi::MarginAfterIncentives,
+        stored.charted_spec(&report),
+        stored.scenario.name.as_str(),
+        stored.scenario.currency.code(),
+    );
+    assert_eq!(chart.text(), expected_chart);
 }
 
 #[actix_web::test]

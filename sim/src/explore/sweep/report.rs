@@ -64,6 +64,17 @@ pub struct PointKpi {
 }
 
 impl SweepResult {
+    /// The spec a sweep's chart draws by default: the swept spec, else the first compared
+    /// with the baseline (the CLI's `--chart` and the API's `chart.svg` alike).
+    pub fn charted_spec(&self, report: &SweepReport) -> usize {
+        let specs = report.points.first().map_or(&[][..], |p| &p.specs[..]);
+        let swept = self.scenario.sweep.iter().find_map(|a| a.spec.as_deref());
+        swept
+            .and_then(|name| specs.iter().position(|s| s.name == name))
+            .or_else(|| specs.iter().position(|s| !s.baseline))
+            .unwrap_or(0)
+    }
+
     /// The surface people read: per point, every spec's KPI means and paired differences.
     pub fn report(&self) -> SweepReport {
         let reports: Vec<_> = self.runs.iter().map(|r| r.report()).collect();
