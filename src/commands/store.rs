@@ -56,14 +56,22 @@ fn open(dir: &std::path::Path, what: &str) -> Result<SledStorage, String> {
     })
 }
 
+/// Whether `dir` holds a store; if not, says so (a command that reads must not create one).
+fn holds_records(dir: &std::path::Path) -> io::Result<bool> {
+    if dir.join("db").exists() {
+        return Ok(true);
+    }
+    writeln!(
+        io::stderr().lock(),
+        "error: {}: no records here (no sled database)\n  fix: pass the server's --data-dir",
+        dir.display()
+    )?;
+    Ok(false)
+}
+
 pub(crate) fn backup(args: BackupArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let dir = &args.dir.data_dir;
-    if !dir.join("db").exists() {
-        writeln!(
-            io::stderr().lock(),
-            "error: {}: no records here (no sled database)\n  fix: pass the server's --data-dir",
-            dir.display()
-        )?;
+    if !holds_records(dir)? {
         return Ok(Outcome::InvalidInput);
     }
     let store = match open(
@@ -151,6 +159,9 @@ pub(crate) fn restore(args: RestoreArgs, out: &mut dyn Write) -> anyhow::Result<
 }
 
 pub(crate) fn verify(args: DataDir, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    if !holds_records(&args.data_dir)? {
+        return Ok(Outcome::InvalidInput);
+    }
     let store = match open(
         &args.data_dir,
         "run it on a copy restored from `GET /admin/backup`",

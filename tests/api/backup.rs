@@ -141,3 +141,30 @@ async fn only_an_admin_takes_a_backup_and_a_bad_file_restores_nothing() {
         "a refused restore leaves no directory behind"
     );
 }
+
+#[test]
+fn backup_and_verify_of_a_directory_without_records_say_so_and_create_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nothing-here");
+    let out_file = dir.path().join("b.jsonl");
+    for args in [
+        vec!["verify", "--data-dir", missing.to_str().unwrap()],
+        vec![
+            "backup",
+            "--data-dir",
+            missing.to_str().unwrap(),
+            "--out",
+            out_file.to_str().unwrap(),
+        ],
+    ] {
+        let out = chanlab(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("no records here") && err.contains("fix:"),
+            "{err}"
+        );
+        assert!(!missing.exists(), "{args:?} created the directory");
+        assert!(!out_file.exists());
+    }
+}
