@@ -18,8 +18,9 @@
 //! `sync_file_range` on the log (`pagecache/iobuf.rs`), which flushes neither the drive's
 //! cache nor the file's size, runs a real `fsync` only on a background thread about every
 //! 500 ms, and never syncs the blob files it writes for large values nor the directories it
-//! creates files in. So [`SledStorage::flush`] follows sled's flush with `fsync` of the log,
-//! of every blob written since, and of each directory whose entries changed ([`Durable`]).
+//! creates them in. So [`SledStorage::flush`] follows sled's flush with `fsync` of the log,
+//! of every blob written since and of `blobs/` when it gained one ([`Durable`]). sled syncs
+//! its snapshot files and the database directory itself when it writes a snapshot.
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
@@ -45,15 +46,17 @@ pub struct SledStorage {
 }
 
 /// What has been fsynced in a sled directory, so each flush syncs what sled left unsynced:
-/// the log always, and the files and directory entries that are new since the last flush.
+/// the log always, and the blob files (and their directory entries) new since the last one.
 #[derive(Debug)]
 struct Durable {
     dir: PathBuf,
     /// sled's log, the file every commit is appended to.
     log: File,
-    /// Entries of the database directory and of `blobs/` as last synced.
-    entries: BTreeSet<OsString>,
+    /// The entries of `blobs/` as last synced.
     blobs: BTreeSet<OsString>,
+    /// Whether `blobs/`'s own entry in the database directory is synced (sled makes the
+    /// directory on first use).
+    blob_dir_synced: bool,
 }
 
 impl Durable {
@@ -61,15 +64,17 @@ impl Durable {
         let mut d = Self {
             dir: dir.to_owned(),
             log: File::open(dir.join("db"))?,
-            entries: BTreeSet::new(),
             blobs: BTreeSet::new(),
+            blob_dir_synced: false,
         };
-        // Everything sled created before we looked (a new database's files) is synced once.
+        // The files sled created before we looked (a new database's) are durable once the
+        // directory's entries are.
+        File::open(dir)?.sync_all()?;
         d.sync()?;
         Ok(d)
     }
 
-    /// fsync of the log, of each new blob, and of each directory whose entries changed (a
+    /// fsync of the log, of each new blob, and of the directories that gained an entry (a
     /// created file is durable only once its directory entry is).
     fn sync(&mut self) -> std::io::Result<()> {
         self.log.sync_all()?;
@@ -86,13 +91,12 @@ impl Durable {
         }
         if !new_blobs.is_empty() && blob_dir.is_dir() {
             File::open(&blob_dir)?.sync_all()?;
+            if !self.blob_dir_synced {
+                File::open(&self.dir)?.sync_all()?;
+                self.blob_dir_synced = true;
+            }
         }
         self.blobs = blobs;
-        let entries = listing(&self.dir)?;
-        if entries != self.entries {
-            File::open(&self.dir)?.sync_all()?;
-            self.entries = entries;
-        }
         Ok(())
     }
 }
@@ -563,7 +567,16 @@ mod tests {
             .unwrap();
             s.flush().unwrap();
         }
-        let s = SledStorage::open(dir.path()).unwrap();
+        // sled's background flusher holds the database a moment after the last handle is
+        // dropped, so an immediate reopen in the same process can find it locked.
+        let s = (0..100)
+            .find_map(|_| {
+                SledStorage::open(dir.path()).ok().or_else(|| {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    None
+                })
+            })
+            .expect("the database reopens once sled lets go of it");
         assert_eq!(
             s.get(Kind::Region, "r1").unwrap().map(|r| r.version),
             Some(1)
