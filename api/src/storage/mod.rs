@@ -1,8 +1,9 @@
 //! Storage: one trait ([`Storage`]) that any backend implements, the sled backend behind it,
 //! and the typed layer ([`Store`]) that handlers use.
 //!
-//! The trait speaks bytes and names, never sled types, so a PostgreSQL, redb or fjall backend
-//! is one more implementation of five methods. A write is a list of [`Write`]s committed
+//! The trait speaks bytes and names, never sled types: [`PostgresStorage`] is the second
+//! implementation (several server processes on one database), and redb or fjall would be
+//! one more. A write is a list of [`Write`]s committed
 //! atomically together with the secondary index entries, uniqueness claims and reference
 //! counts each record declares, and (optionally) the response remembered for an
 //! `Idempotency-Key`. Either all of it lands or none of it does.
@@ -14,12 +15,14 @@
 #[cfg(test)]
 mod conformance;
 pub mod portable;
+pub mod postgres;
 mod records;
 mod sled_backend;
 mod sled_portable;
 mod store;
 
 pub use portable::{Counts, VerifyReport};
+pub use postgres::PostgresStorage;
 pub use records::Record;
 pub(crate) use records::scope_key;
 pub use sled_backend::SledStorage;

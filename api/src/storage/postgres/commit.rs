@@ -1,0 +1,298 @@
+//! One commit as one PostgreSQL transaction: the same checks, in the same order, as the sled
+//! backend's, each decided under a row lock or a unique index (see the module above).
+
+use deadpool_postgres::Transaction;
+use serde::{Deserialize, Serialize};
+use tokio_postgres::IsolationLevel;
+use tokio_postgres::types::Json;
+
+use super::super::{CommitError, Expect, Kind, Remember, Write};
+
+/// Why one attempt failed: refused (nothing written, the caller's answer), a claim that
+/// vanished under it (run again), or the database failed (retried when it is a deadlock).
+pub(super) enum Failure {
+    Refused(CommitError),
+    Again,
+    Db(tokio_postgres::Error),
+}
+
+impl From<tokio_postgres::Error> for Failure {
+    fn from(e: tokio_postgres::Error) -> Self {
+        Failure::Db(e)
+    }
+}
+
+type Attempt<T> = Result<T, Failure>;
+
+fn refuse<T>(e: CommitError) -> Attempt<T> {
+    Err(Failure::Refused(e))
+}
+
+/// What a record declared, as stored in `records.meta` (and in the portable format).
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub(super) struct Meta {
+    #[serde(default)]
+    pub(super) indexes: Vec<(String, String)>,
+    #[serde(default)]
+    pub(super) unique: Vec<(String, String)>,
+    #[serde(default)]
+    pub(super) refs: Vec<(String, String)>,
+}
+
+/// Runs every write in one transaction and commits it; nothing is kept on any failure.
+pub(super) async fn once(
+    client: &mut deadpool_postgres::Object,
+    writes: &[Write],
+    remember: Option<&Remember>,
+    force_sync: bool,
+) -> Attempt<Vec<u64>> {
+    let tx = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::ReadCommitted)
+        .start()
+        .await?;
+    if force_sync {
+        tx.batch_execute("SET LOCAL synchronous_commit TO on")
+            .await?;
+    }
+    if let Some(r) = remember {
+        let claim = tx
+            .prepare_cached(
+                "INSERT INTO remembered (key, response) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
+            .await?;
+        if tx.execute(&claim, &[&r.key, &r.response]).await? == 0 {
+            let row = tx
+                .query_opt("SELECT response FROM remembered WHERE key = $1", &[&r.key])
+                .await?;
+            return match row {
+                Some(row) => refuse(CommitError::Replayed(row.get(0))),
+                // Remembered responses are never removed; run again if it vanished.
+                None => Err(Failure::Again),
+            };
+        }
+    }
+    let mut versions = Vec::new();
+    for w in writes {
+        match w {
+            Write::Put { .. } => versions.push(put(&tx, w).await?),
+            Write::Delete { kind, id, expect } => delete(&tx, *kind, id, *expect).await?,
+        }
+    }
+    tx.commit().await?;
+    Ok(versions)
+}
+
+fn check_expect(kind: Kind, id: &str, expect: Expect, found: Option<u64>) -> Attempt<()> {
+    let (kind, id) = (kind, id.to_owned());
+    match (expect, found) {
+        (Expect::Absent, Some(_)) => refuse(CommitError::AlreadyExists { kind, id }),
+        (Expect::Present | Expect::Version(_), None) => refuse(CommitError::NotFound { kind, id }),
+        (Expect::Version(expected), Some(current)) if expected != current => {
+            refuse(CommitError::Stale {
+                kind,
+                id,
+                expected,
+                current,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// References counted once per record, in declared order.
+fn dedup(refs: &[(String, String)]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for r in refs {
+        if !out.contains(r) {
+            out.push(r.clone());
+        }
+    }
+    out
+}
+
+/// The record's version and declarations, locked until the transaction ends.
+async fn lock_record(
+    tx: &Transaction<'_>,
+    kind: &str,
+    id: &str,
+) -> Attempt<Option<(u64, Meta, i64)>> {
+    let stmt = tx
+        .prepare_cached(
+            "SELECT version, meta, refcount FROM records WHERE kind = $1 AND id = $2 FOR UPDATE",
+        )
+        .await?;
+    Ok(tx.query_opt(&stmt, &[&kind, &id]).await?.map(|row| {
+        let Json(meta): Json<Meta> = row.get(1);
+        (row.get::<_, i64>(0) as u64, meta, row.get::<_, i64>(2))
+    }))
+}
+
+/// Removes the index entries and unique values a record holds.
+async fn release(tx: &Transaction<'_>, kind: &str, id: &str) -> Attempt<()> {
+    let entries = tx
+        .prepare_cached("DELETE FROM index_entries WHERE kind = $1 AND id = $2")
+        .await?;
+    tx.execute(&entries, &[&kind, &id]).await?;
+    let unique = tx
+        .prepare_cached("DELETE FROM unique_values WHERE kind = $1 AND id = $2")
+        .await?;
+    tx.execute(&unique, &[&kind, &id]).await?;
+    Ok(())
+}
+
+/// Adds `delta` to the reference count of `(kind, id)`, locking its row; whether it exists.
+async fn adjust_count(tx: &Transaction<'_>, kind: &str, id: &str, delta: i64) -> Attempt<bool> {
+    let stmt = tx
+        .prepare_cached(
+            "UPDATE records SET refcount = GREATEST(refcount + $3, 0) WHERE kind = $1 AND id = $2",
+        )
+        .await?;
+    Ok(tx.execute(&stmt, &[&kind, &id, &delta]).await? > 0)
+}
+
+async fn put(tx: &Transaction<'_>, w: &Write) -> Attempt<u64> {
+    let Write::Put {
+        kind,
+        id,
+        expect,
+        data,
+        indexes,
+        unique,
+        refs,
+    } = w
+    else {
+        unreachable!("put is only called with Write::Put")
+    };
+    let k = kind.name();
+    let old = lock_record(tx, k, id).await?;
+    let old_version = old.as_ref().map(|(v, _, _)| *v);
+    check_expect(*kind, id, *expect, old_version)?;
+    let old_meta = old.map(|(_, m, _)| m).unwrap_or_default();
+    if old_version.is_some() {
+        release(tx, k, id).await?;
+    }
+    let claim = tx
+        .prepare_cached(
+            "INSERT INTO unique_values (kind, name, value, id) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT DO NOTHING",
+        )
+        .await?;
+    let holder = tx
+        .prepare_cached("SELECT id FROM unique_values WHERE kind = $1 AND name = $2 AND value = $3")
+        .await?;
+    for (name, value) in unique {
+        if tx.execute(&claim, &[&k, name, value, id]).await? == 0 {
+            let existing: Option<String> = tx
+                .query_opt(&holder, &[&k, name, value])
+                .await?
+                .map(|r| r.get(0));
+            match existing {
+                Some(existing) if existing != *id => {
+                    return refuse(CommitError::Duplicate {
+                        kind: *kind,
+                        name: name.clone(),
+                        value: value.clone(),
+                        existing,
+                    });
+                }
+                Some(_) => {}
+                // Released by its holder meanwhile: run the whole commit again.
+                None => return Err(Failure::Again),
+            }
+        }
+    }
+    if !indexes.is_empty() {
+        let (names, values): (Vec<&str>, Vec<&str>) = indexes
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .unzip();
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO index_entries (kind, name, value, id) \
+                 SELECT $1, n, v, $4 FROM unnest($2::text[], $3::text[]) AS t(n, v) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .await?;
+        tx.execute(&stmt, &[&k, &names, &values, id]).await?;
+    }
+    let new_refs: Vec<(String, String)> = refs
+        .iter()
+        .map(|(rk, rid)| (rk.name().to_owned(), rid.clone()))
+        .collect();
+    for (i, (rk, rid)) in new_refs.iter().enumerate() {
+        let r = (rk.clone(), rid.clone());
+        if old_meta.refs.contains(&r) || new_refs[..i].contains(&r) {
+            continue;
+        }
+        if !adjust_count(tx, rk, rid, 1).await? {
+            return refuse(CommitError::MissingReference {
+                kind: refs[i].0,
+                id: rid.clone(),
+            });
+        }
+    }
+    for r in dedup(&old_meta.refs) {
+        if !new_refs.contains(&r) {
+            adjust_count(tx, &r.0, &r.1, -1).await?;
+        }
+    }
+    let version = old_version.unwrap_or(0) + 1;
+    let meta = Json(Meta {
+        indexes: indexes.clone(),
+        unique: unique.clone(),
+        refs: new_refs,
+    });
+    let v = version as i64;
+    if old_version.is_some() {
+        let stmt = tx
+            .prepare_cached(
+                "UPDATE records SET version = $3, data = $4, meta = $5 WHERE kind = $1 AND id = $2",
+            )
+            .await?;
+        tx.execute(&stmt, &[&k, id, &v, data, &meta]).await?;
+    } else {
+        // A concurrent create of the same id waits here for the other to finish, then
+        // finds its row.
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO records (kind, id, version, data, meta) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .await?;
+        if tx.execute(&stmt, &[&k, id, &v, data, &meta]).await? == 0 {
+            return refuse(CommitError::AlreadyExists {
+                kind: *kind,
+                id: id.clone(),
+            });
+        }
+    }
+    Ok(version)
+}
+
+async fn delete(tx: &Transaction<'_>, kind: Kind, id: &str, expect: Expect) -> Attempt<()> {
+    let k = kind.name();
+    let Some((version, meta, count)) = lock_record(tx, k, id).await? else {
+        return refuse(CommitError::NotFound {
+            kind,
+            id: id.to_owned(),
+        });
+    };
+    check_expect(kind, id, expect, Some(version))?;
+    if count > 0 {
+        return refuse(CommitError::Referenced {
+            kind,
+            id: id.to_owned(),
+            count: count as u64,
+        });
+    }
+    release(tx, k, id).await?;
+    for (rk, rid) in dedup(&meta.refs) {
+        adjust_count(tx, &rk, &rid, -1).await?;
+    }
+    let stmt = tx
+        .prepare_cached("DELETE FROM records WHERE kind = $1 AND id = $2")
+        .await?;
+    tx.execute(&stmt, &[&k, &id]).await?;
+    Ok(())
+}
