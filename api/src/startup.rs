@@ -15,7 +15,7 @@ use crate::error::{ApiError, problem_for_status, problem_response};
 use crate::openapi::ApiDoc;
 use crate::simulation::RunLimits;
 use crate::state::AppState;
-use crate::storage::{SledStorage, Storage, Store};
+use crate::storage::{PostgresStorage, SledStorage, Storage, Store};
 use crate::{routes, telemetry};
 
 /// Longest a client may take to send a request's head (line and headers): a slow client
@@ -30,12 +30,50 @@ pub const DISCONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_se
 pub struct ServeConfig {
     /// Address to listen on, e.g. `127.0.0.1:8080`.
     pub bind: String,
-    /// The sled data directory; created if missing.
-    pub data_dir: PathBuf,
+    /// Where the records are kept.
+    pub storage: StorageConfig,
     /// HTTP worker threads; `None` for one per CPU core.
     pub workers: Option<usize>,
     /// How much simulation the server accepts.
     pub runs: RunLimits,
+}
+
+/// Which backend keeps the records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageConfig {
+    /// A sled data directory, created if missing; one process at a time.
+    Sled(PathBuf),
+    /// A PostgreSQL database (`postgres://...`), migrated at start; any number of
+    /// processes.
+    Postgres {
+        /// The connection URL (may hold a password: never logged as is).
+        url: String,
+        /// Connections this process keeps at most.
+        pool_size: usize,
+    },
+}
+
+impl StorageConfig {
+    /// Where, for logs and messages (a database URL without its password).
+    pub fn describe(&self) -> String {
+        match self {
+            StorageConfig::Sled(dir) => dir.display().to_string(),
+            StorageConfig::Postgres { url, .. } => crate::storage::postgres::redact(url),
+        }
+    }
+}
+
+/// Opens the backend `config` names.
+pub fn open_backend(config: &StorageConfig) -> Result<Arc<dyn Storage>, StartupError> {
+    match config {
+        StorageConfig::Sled(dir) => Ok(Arc::new(open_storage(dir)?)),
+        StorageConfig::Postgres { url, pool_size } => PostgresStorage::connect(url, *pool_size)
+            .map(|s| Arc::new(s) as Arc<dyn Storage>)
+            .map_err(|e| StartupError::Database {
+                target: config.describe(),
+                message: e.message,
+            }),
+    }
 }
 
 /// Why the server could not start.
@@ -55,6 +93,14 @@ pub enum StartupError {
     Storage {
         /// The directory.
         dir: String,
+        /// Why.
+        message: String,
+    },
+    /// The database could not be reached, or its schema could not be migrated.
+    #[error("cannot open the database {target}: {message}")]
+    Database {
+        /// The database, without its password.
+        target: String,
         /// Why.
         message: String,
     },
@@ -90,14 +136,14 @@ pub fn open_storage(dir: &std::path::Path) -> Result<SledStorage, StartupError> 
 }
 
 impl Application {
-    /// Binds `config.bind` and opens `config.data_dir`.
+    /// Binds `config.bind` and opens `config.storage`.
     pub fn build(config: &ServeConfig) -> Result<Self, StartupError> {
         let listener = TcpListener::bind(&config.bind).map_err(|source| StartupError::Bind {
             bind: config.bind.clone(),
             source,
         })?;
-        let storage = open_storage(&config.data_dir)?;
-        Self::on_listener_with(listener, Arc::new(storage), config.workers, config.runs)
+        let storage = open_backend(&config.storage)?;
+        Self::on_listener_with(listener, storage, config.workers, config.runs)
     }
 
     /// Builds the server on an already bound listener over `backend`, with the default
@@ -112,7 +158,8 @@ impl Application {
 
     /// Builds the server on an already bound listener over `backend`, running simulations
     /// under `runs`. Runs a previous process left queued or running are marked interrupted
-    /// first.
+    /// first, unless other processes share the store ([`Storage::shared`]): there they may
+    /// be another instance's, running.
     pub fn on_listener_with(
         listener: TcpListener,
         backend: Arc<dyn Storage>,
@@ -120,11 +167,18 @@ impl Application {
         runs: RunLimits,
     ) -> Result<Self, StartupError> {
         let port = listener.local_addr()?.port();
+        let shared = backend.shared();
         let store = Store::new(backend);
-        crate::simulation::recover(&store).map_err(|e| StartupError::Storage {
-            dir: "(the data directory)".to_owned(),
-            message: e.message,
-        })?;
+        if shared {
+            tracing::info!(
+                "the store is shared with other instances: runs left queued or running are not marked interrupted"
+            );
+        } else {
+            crate::simulation::recover(&store).map_err(|e| StartupError::Storage {
+                dir: "(the data directory)".to_owned(),
+                message: e.message,
+            })?;
+        }
         let state = web::Data::new(AppState::with_limits(store, runs));
         let mut server = HttpServer::new(move || {
             App::new()
@@ -200,7 +254,7 @@ pub fn serve(config: &ServeConfig) -> Result<(), StartupError> {
         tracing::info!(
             bind = %config.bind,
             port = app.port(),
-            data_dir = %config.data_dir.display(),
+            storage = %config.storage.describe(),
             "chanlab records API listening"
         );
         app.run_until_stopped().await

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use chanlab_api::simulation::RunLimits;
-use chanlab_api::startup::{ServeConfig, serve};
+use chanlab_api::startup::{ServeConfig, StorageConfig, serve};
 
 use super::Outcome;
 
@@ -17,6 +17,21 @@ pub(crate) struct ServeArgs {
     /// The data directory (sled); created if missing. Only one process may open it.
     #[arg(long, env = "CHANLAB_DATA_DIR", default_value = "./chanlab-data")]
     pub(crate) data_dir: PathBuf,
+    /// Keep the records in this PostgreSQL database instead of a data directory
+    /// (postgres://user:password@host:port/db); the schema is migrated at start, and any
+    /// number of servers may share it.
+    #[arg(
+        long,
+        env = "CHANLAB_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true,
+        conflicts_with = "data_dir"
+    )]
+    pub(crate) database_url: Option<String>,
+    /// PostgreSQL connections this server keeps at most.
+    #[arg(long, env = "CHANLAB_DATABASE_POOL", default_value_t = chanlab_api::storage::postgres::DEFAULT_POOL_SIZE,
+          value_parser = clap::builder::TypedValueParser::map(clap::value_parser!(u16).range(1..=1000), usize::from))]
+    pub(crate) database_pool: usize,
     /// HTTP worker threads [default: one per CPU core].
     #[arg(long, env = "CHANLAB_WORKERS")]
     pub(crate) workers: Option<usize>,
@@ -41,7 +56,13 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     chanlab_api::telemetry::init();
     let config = ServeConfig {
         bind: args.bind,
-        data_dir: args.data_dir,
+        storage: match args.database_url {
+            Some(url) => StorageConfig::Postgres {
+                url,
+                pool_size: args.database_pool,
+            },
+            None => StorageConfig::Sled(args.data_dir),
+        },
         workers: args.workers,
         runs: RunLimits {
             max_running: usize::from(args.max_runs),

@@ -1,7 +1,8 @@
-//! `chanlab backup`, `chanlab restore` and `chanlab verify`: a data directory to a portable
-//! backup file and back, and a check that every record and index agrees (the format is in
-//! `api/src/storage/portable.rs`). sled lets one process open a directory: with the server
-//! running, take the backup from it (`GET /admin/backup`).
+//! `chanlab backup`, `chanlab restore` and `chanlab verify`: a data directory or a
+//! PostgreSQL database to a portable backup file and back, and a check that every record and
+//! index agrees (the format is in `api/src/storage/portable.rs`). sled lets one process open
+//! a directory: with the server running, take the backup from it (`GET /admin/backup`). A
+//! database can be backed up while servers run on it (one consistent snapshot).
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
@@ -9,7 +10,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use chanlab_api::startup::open_storage;
-use chanlab_api::storage::SledStorage;
+use chanlab_api::storage::postgres::{DEFAULT_POOL_SIZE, redact};
+use chanlab_api::storage::{Counts, PostgresStorage, SledStorage, VerifyReport};
 
 use super::Outcome;
 
@@ -19,6 +21,71 @@ pub(crate) struct DataDir {
     /// The data directory.
     #[arg(long, env = "CHANLAB_DATA_DIR", default_value = "./chanlab-data")]
     pub(crate) data_dir: PathBuf,
+    /// The PostgreSQL database instead of a data directory (postgres://...).
+    #[arg(
+        long,
+        env = "CHANLAB_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true,
+        conflicts_with = "data_dir"
+    )]
+    pub(crate) database_url: Option<String>,
+}
+
+/// An opened store of either backend.
+enum Opened {
+    Sled(SledStorage),
+    Postgres(PostgresStorage),
+}
+
+impl Opened {
+    fn export(&self, out: &mut dyn Write) -> Result<Counts, chanlab_api::storage::StorageError> {
+        match self {
+            Opened::Sled(s) => s.export(out),
+            Opened::Postgres(p) => p.export(out),
+        }
+    }
+
+    fn verify(&self) -> Result<VerifyReport, chanlab_api::storage::StorageError> {
+        match self {
+            Opened::Sled(s) => s.verify(),
+            Opened::Postgres(p) => p.verify(),
+        }
+    }
+}
+
+/// Connects to the database at `url`, or says why not.
+fn connect(url: &str) -> Result<PostgresStorage, String> {
+    PostgresStorage::connect(url, DEFAULT_POOL_SIZE.min(4)).map_err(|e| {
+        format!(
+            "error: {}: cannot open the database: {}\n  fix: check the URL, that the server runs and that the role may log in",
+            redact(url),
+            e.message
+        )
+    })
+}
+
+/// Opens where `dir` points for a command that reads (a missing sled store is not made).
+fn open_existing(dir: &DataDir, what: &str) -> anyhow::Result<Option<(Opened, String)>> {
+    if let Some(url) = &dir.database_url {
+        return Ok(match connect(url) {
+            Ok(p) => Some((Opened::Postgres(p), redact(url))),
+            Err(message) => {
+                writeln!(io::stderr().lock(), "{message}")?;
+                None
+            }
+        });
+    }
+    if !holds_records(&dir.data_dir)? {
+        return Ok(None);
+    }
+    Ok(match open(&dir.data_dir, what) {
+        Ok(s) => Some((Opened::Sled(s), dir.data_dir.display().to_string())),
+        Err(message) => {
+            writeln!(io::stderr().lock(), "{message}")?;
+            None
+        }
+    })
 }
 
 /// `chanlab backup`.
@@ -39,6 +106,16 @@ pub(crate) struct RestoreArgs {
     /// The data directory to restore into: new or empty.
     #[arg(long, env = "CHANLAB_DATA_DIR", default_value = "./chanlab-data")]
     pub(crate) data_dir: PathBuf,
+    /// The PostgreSQL database to restore into instead (postgres://...): it must hold no
+    /// records.
+    #[arg(
+        long,
+        env = "CHANLAB_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true,
+        conflicts_with = "data_dir"
+    )]
+    pub(crate) database_url: Option<String>,
 }
 
 /// Opens `dir` for a command, or says why not and what to do.
@@ -70,19 +147,12 @@ fn holds_records(dir: &std::path::Path) -> io::Result<bool> {
 }
 
 pub(crate) fn backup(args: BackupArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let dir = &args.dir.data_dir;
-    if !holds_records(dir)? {
-        return Ok(Outcome::InvalidInput);
-    }
-    let store = match open(
-        dir,
+    let Some((store, source)) = open_existing(
+        &args.dir,
         "take the backup from the server: curl -H \"Authorization: Bearer $TOKEN\" http://HOST/admin/backup > FILE",
-    ) {
-        Ok(s) => s,
-        Err(message) => {
-            writeln!(io::stderr().lock(), "{message}")?;
-            return Ok(Outcome::InvalidInput);
-        }
+    )?
+    else {
+        return Ok(Outcome::InvalidInput);
     };
     let counts = if args.out.as_os_str() == "-" {
         store.export(out)?
@@ -103,10 +173,9 @@ pub(crate) fn backup(args: BackupArgs, out: &mut dyn Write) -> anyhow::Result<Ou
     };
     writeln!(
         io::stderr().lock(),
-        "backed up {} records and {} remembered responses from {}",
+        "backed up {} records and {} remembered responses from {source}",
         counts.records,
         counts.remembered,
-        dir.display()
     )?;
     Ok(Outcome::Success)
 }
@@ -123,6 +192,9 @@ pub(crate) fn restore(args: RestoreArgs, out: &mut dyn Write) -> anyhow::Result<
             return Ok(Outcome::InvalidInput);
         }
     };
+    if let Some(url) = &args.database_url {
+        return restore_postgres(url, file, out);
+    }
     let fresh = !args.data_dir.join("db").exists();
     let store = match open(&args.data_dir, "restore into another directory") {
         Ok(s) => s,
@@ -159,18 +231,10 @@ pub(crate) fn restore(args: RestoreArgs, out: &mut dyn Write) -> anyhow::Result<
 }
 
 pub(crate) fn verify(args: DataDir, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    if !holds_records(&args.data_dir)? {
+    let Some((store, _)) =
+        open_existing(&args, "run it on a copy restored from `GET /admin/backup`")?
+    else {
         return Ok(Outcome::InvalidInput);
-    }
-    let store = match open(
-        &args.data_dir,
-        "run it on a copy restored from `GET /admin/backup`",
-    ) {
-        Ok(s) => s,
-        Err(message) => {
-            writeln!(io::stderr().lock(), "{message}")?;
-            return Ok(Outcome::InvalidInput);
-        }
     };
     let report = store.verify()?;
     for problem in &report.problems {
@@ -193,4 +257,33 @@ pub(crate) fn verify(args: DataDir, out: &mut dyn Write) -> anyhow::Result<Outco
     } else {
         Outcome::ChecksFailed
     })
+}
+
+fn restore_postgres(url: &str, file: File, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let store = match connect(url) {
+        Ok(s) => s,
+        Err(message) => {
+            writeln!(io::stderr().lock(), "{message}")?;
+            return Ok(Outcome::InvalidInput);
+        }
+    };
+    match store.import(&mut BufReader::new(file)) {
+        Ok(counts) => {
+            writeln!(
+                out,
+                "restored {} records and {} remembered responses into {}",
+                counts.records,
+                counts.remembered,
+                redact(url)
+            )?;
+            Ok(Outcome::Success)
+        }
+        Err(message) => {
+            writeln!(
+                io::stderr().lock(),
+                "error: {message}\n  fix: restore a complete file written by `chanlab backup`, into a database that holds no records (nothing was written)"
+            )?;
+            Ok(Outcome::InvalidInput)
+        }
+    }
 }

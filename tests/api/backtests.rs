@@ -10,7 +10,9 @@ use chanlab_api::startup::open_storage;
 use chanlab_api::storage::Store;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app_with_records, synthetic};
+use crate::helpers::{
+    Backend, TestApp, spawn_app_with_records, spawn_app_with_records_on, synthetic,
+};
 
 /// Polls the backtest at `location` until it is no longer queued or running (120 s at
 /// most); its last body.
@@ -118,7 +120,9 @@ async fn a_backtest_is_accepted_then_runs_to_its_rows_summary_and_chart() {
 #[actix_web::test]
 async fn a_holdout_the_records_cannot_give_is_422_naming_holdout_months_and_stores_nothing() {
     // Fourteen months of sales: a calibration needs twelve before the cut, so 1 or 2.
-    let app = spawn_app_with_records(&synthetic(14, 4), RunLimits::default()).await;
+    // sled only: the test reopens the data directory afterwards.
+    let app =
+        spawn_app_with_records_on(Backend::Sled, &synthetic(14, 4), RunLimits::default()).await;
 
     for months in [0, 3, 9] {
         let res = app
@@ -205,7 +209,9 @@ async fn an_unknown_backtest_is_404_and_its_chart_too() {
 
 #[actix_web::test]
 async fn a_backtest_over_http_equals_the_clis_on_the_same_data_directory() {
-    let app = spawn_app_with_records(&synthetic(14, 4), RunLimits::default()).await;
+    // sled only: the CLI opens the data directory afterwards.
+    let app =
+        spawn_app_with_records_on(Backend::Sled, &synthetic(14, 4), RunLimits::default()).await;
     let res = app
         .post(
             "/backtests",

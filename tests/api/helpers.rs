@@ -1,4 +1,13 @@
-//! A real server per test: its own temporary data directory, port 0, an admin token.
+//! A real server per test: its own temporary data directory (or, with
+//! `CHANLAB_TEST_BACKEND=postgres`, its own schema in the database `CHANLAB_TEST_DATABASE_URL`
+//! names), port 0, an admin token.
+//!
+//! The suite runs on sled by default and a second time on PostgreSQL in CI. Tests that are
+//! about sled itself start their server with [`spawn_sled_app`] or [`spawn_app_over`] and
+//! stay on sled either way: those that reopen the data directory with the CLI afterwards
+//! (backtests, scenarios), sled fault injection (storage_faults) and the sled-wrapping
+//! concurrency case; durability.rs (strace of sled's fsyncs), restart.rs and crash.rs start
+//! `chanlab serve --data-dir` processes of their own.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -7,7 +16,8 @@ use awc::http::Method;
 use chanlab_api::auth::{RoleName, TokenRequest, create_token_blocking};
 use chanlab_api::simulation::RunLimits;
 use chanlab_api::startup::{Application, open_storage};
-use chanlab_api::storage::{SledStorage, Storage, Store};
+use chanlab_api::storage::postgres::scratch::Scratch;
+use chanlab_api::storage::{PostgresStorage, SledStorage, Storage, Store};
 use chanlab_api::synthetic::write_synthetic;
 use chanlab_shared::Name;
 use chanlab_sim::synthesize::{SyntheticRecords, synthesize};
@@ -20,6 +30,34 @@ pub(crate) struct TestApp {
     pub(crate) client: awc::Client,
     handle: actix_web::dev::ServerHandle,
     _data: tempfile::TempDir,
+    /// The PostgreSQL schema, dropped after the server.
+    _schema: Option<Scratch>,
+}
+
+/// Which backend the suite's servers use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backend {
+    /// A sled data directory (the default).
+    Sled,
+    /// A fresh schema in PostgreSQL.
+    Postgres,
+}
+
+/// The backend `CHANLAB_TEST_BACKEND` names (`sled`, the default, or `postgres`).
+pub(crate) fn backend() -> Backend {
+    match std::env::var("CHANLAB_TEST_BACKEND").as_deref() {
+        Err(_) | Ok("") | Ok("sled") => Backend::Sled,
+        Ok("postgres") => Backend::Postgres,
+        Ok(other) => panic!("CHANLAB_TEST_BACKEND={other}: expected sled or postgres"),
+    }
+}
+
+/// A fresh PostgreSQL schema and a backend on it; fails the test, saying how to start a
+/// server, when `CHANLAB_TEST_DATABASE_URL` is unset.
+pub(crate) fn postgres() -> (Scratch, PostgresStorage) {
+    let scratch = Scratch::create().unwrap_or_else(|e| panic!("{e}"));
+    let storage = PostgresStorage::connect(scratch.url(), 16).expect("connect to PostgreSQL");
+    (scratch, storage)
 }
 
 /// An answer, read whole.
@@ -70,7 +108,38 @@ pub(crate) async fn spawn_app() -> TestApp {
 
 /// Starts a server on a fresh data directory, running simulations under `limits`.
 pub(crate) async fn spawn_app_with(limits: RunLimits) -> TestApp {
-    spawn_app_over(limits, |sled| sled).await
+    spawn_app_on(backend(), limits, |_| {}).await
+}
+
+/// Starts a server on a fresh sled data directory whatever the suite's backend: for a test
+/// that opens the directory itself after [`TestApp::stop`].
+pub(crate) async fn spawn_sled_app() -> TestApp {
+    spawn_app_on(Backend::Sled, RunLimits::default(), |_| {}).await
+}
+
+/// Starts a server on `backend`, fresh, after `prepare` has written to it.
+async fn spawn_app_on(
+    backend: Backend,
+    limits: RunLimits,
+    prepare: impl FnOnce(&Arc<dyn Storage>),
+) -> TestApp {
+    match backend {
+        Backend::Sled => {
+            spawn_app_over(limits, |sled| {
+                let storage: Arc<dyn Storage> = sled;
+                prepare(&storage);
+                storage
+            })
+            .await
+        }
+        Backend::Postgres => {
+            let (schema, pg) = postgres();
+            let storage: Arc<dyn Storage> = Arc::new(pg);
+            prepare(&storage);
+            let data = tempfile::tempdir().expect("temp dir");
+            start(storage, limits, data, Some(schema))
+        }
+    }
 }
 
 /// Starts a server on a fresh data directory that holds `records` (synthesized, written the
@@ -80,9 +149,18 @@ pub(crate) async fn spawn_app_with_records(
     records: &SyntheticRecords,
     limits: RunLimits,
 ) -> TestApp {
-    spawn_app_over(limits, |sled| {
-        write_synthetic(&Store::new(sled.clone()), records).expect("synthetic records");
-        sled
+    spawn_app_with_records_on(backend(), records, limits).await
+}
+
+/// [`spawn_app_with_records`] on `backend` whatever the suite's: [`Backend::Sled`] for a
+/// test that opens the data directory itself after [`TestApp::stop`].
+pub(crate) async fn spawn_app_with_records_on(
+    backend: Backend,
+    records: &SyntheticRecords,
+    limits: RunLimits,
+) -> TestApp {
+    spawn_app_on(backend, limits, |storage| {
+        write_synthetic(&Store::new(storage.clone()), records).expect("synthetic records");
     })
     .await
 }
@@ -108,6 +186,16 @@ pub(crate) async fn spawn_app_over(
 ) -> TestApp {
     let data = tempfile::tempdir().expect("temp dir");
     let storage = wrap(Arc::new(open_storage(data.path()).expect("open storage")));
+    start(storage, limits, data, None)
+}
+
+/// Makes an admin token in `storage` and starts a server on it.
+fn start(
+    storage: Arc<dyn Storage>,
+    limits: RunLimits,
+    data: tempfile::TempDir,
+    schema: Option<Scratch>,
+) -> TestApp {
     let admin = create_token_blocking(
         &Store::new(storage.clone()),
         &TokenRequest {
@@ -132,12 +220,18 @@ pub(crate) async fn spawn_app_over(
             .finish(),
         handle,
         _data: data,
+        _schema: schema,
     }
 }
 
 impl TestApp {
-    /// Stops the server and hands back its data directory, for a command that opens it.
+    /// Stops the server and hands back its data directory, for a command that opens it
+    /// (a server from [`spawn_sled_app`]).
     pub(crate) async fn stop(self) -> tempfile::TempDir {
+        assert!(
+            self._schema.is_none(),
+            "stop() hands back a sled data directory: start this test with spawn_sled_app"
+        );
         self.handle.stop(true).await;
         self._data
     }

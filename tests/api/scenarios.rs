@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use awc::http::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, eur, rules, spawn_app};
+use crate::helpers::{TestApp, eur, rules, spawn_app, spawn_sled_app};
 
 /// A small channel that runs in milliseconds: one region, two reps, six partners, two
 /// bundled specs.
@@ -339,7 +339,8 @@ async fn a_bad_scenario_is_a_problem_naming_the_field_and_stores_nothing() {
 
 #[actix_web::test]
 async fn the_cli_builds_the_same_scenario_from_a_data_directory() {
-    let app = spawn_app().await;
+    // sled only: the CLI opens the data directory afterwards.
+    let app = spawn_sled_app().await;
     seed(&app).await;
     let api = app
         .post(

@@ -325,6 +325,13 @@ pub trait Storage: Send + Sync + 'static {
         self.flush()
     }
 
+    /// Whether other processes may write this store at the same time (a database server
+    /// shared by several instances): then nothing this process finds in progress at start
+    /// is known to be abandoned.
+    fn shared(&self) -> bool {
+        false
+    }
+
     /// Writes every record and remembered response to `out` in the portable backup format
     /// ([`portable`]), consistent (no commit half-way). A backend that cannot says so.
     fn export(&self, out: &mut dyn std::io::Write) -> Result<Counts, StorageError> {

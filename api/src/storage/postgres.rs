@@ -468,6 +468,10 @@ impl Storage for PostgresStorage {
     fn export(&self, out: &mut dyn std::io::Write) -> Result<Counts, StorageError> {
         PostgresStorage::export(self, out)
     }
+
+    fn shared(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]
