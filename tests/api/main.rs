@@ -13,6 +13,7 @@ mod durability;
 mod experiments;
 mod fuzz_findings;
 mod helpers;
+mod instances;
 mod lifecycle;
 mod limits;
 mod listing;

@@ -20,6 +20,21 @@ pub(crate) fn start(dir: &std::path::Path) -> Server {
 /// [`start`], with the binary run by `wrapper` (a program and its arguments, such as
 /// `strace -o FILE`), or directly when `wrapper` is empty.
 pub(crate) fn start_under(wrapper: &[&str], dir: &std::path::Path) -> Server {
+    launch(
+        wrapper,
+        &[std::ffi::OsStr::new("--data-dir"), dir.as_os_str()],
+    )
+}
+
+/// The real binary serving the PostgreSQL database at `url`, on a free port, once it
+/// listens.
+pub(crate) fn start_on_database(url: &str) -> Server {
+    launch(&[], &["--database-url".as_ref(), url.as_ref()])
+}
+
+/// `chanlab serve` with `storage` (the arguments naming where the records are), run by
+/// `wrapper` if any.
+fn launch(wrapper: &[&str], storage: &[&std::ffi::OsStr]) -> Server {
     let binary = env!("CARGO_BIN_EXE_chanlab");
     let mut command = match wrapper.split_first() {
         Some((program, args)) => {
@@ -30,15 +45,9 @@ pub(crate) fn start_under(wrapper: &[&str], dir: &std::path::Path) -> Server {
         None => Command::new(binary),
     };
     let mut child = command
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--workers",
-            "2",
-            "--data-dir",
-        ])
-        .arg(dir)
+        .args(["serve", "--bind", "127.0.0.1:0", "--workers", "2"])
+        .args(storage)
+        .env_remove("CHANLAB_DATABASE_URL")
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
