@@ -40,6 +40,16 @@ pub(crate) struct CreateArgs {
     /// The data directory of the server.
     #[arg(long, env = "CHANLAB_DATA_DIR", default_value = "./chanlab-data")]
     pub(crate) data_dir: PathBuf,
+    /// The server's PostgreSQL database instead of a data directory (postgres://...); the
+    /// servers on it may be running.
+    #[arg(
+        long,
+        env = "CHANLAB_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true,
+        conflicts_with = "data_dir"
+    )]
+    pub(crate) database_url: Option<String>,
 }
 
 fn parse_role(text: &str) -> Result<RoleName, String> {
@@ -77,10 +87,16 @@ pub(crate) fn run(command: TokenCommand, out: &mut dyn Write) -> anyhow::Result<
         rep_id,
         label,
     };
-    let storage = open_storage(&args.data_dir).context(
-        "opening the data directory (is `chanlab serve` running on it? then use POST /tokens)",
-    )?;
-    let store = Store::new(std::sync::Arc::new(storage));
+    let storage: std::sync::Arc<dyn chanlab_api::storage::Storage> = match &args.database_url {
+        Some(url) => std::sync::Arc::new(
+            chanlab_api::storage::PostgresStorage::connect(url, 2)
+                .map_err(|e| anyhow!("opening the database: {}", e.message))?,
+        ),
+        None => std::sync::Arc::new(open_storage(&args.data_dir).context(
+            "opening the data directory (is `chanlab serve` running on it? then use POST /tokens)",
+        )?),
+    };
+    let store = Store::new(storage);
     let created = create_token_blocking(&store, &request).map_err(|e| {
         let p = e.problem();
         let fields: Vec<String> = p

@@ -9,6 +9,7 @@ mod crash;
 mod crud;
 mod csv;
 mod csv_fuzz;
+mod database_cli;
 mod durability;
 mod experiments;
 mod fuzz_findings;

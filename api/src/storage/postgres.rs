@@ -2,7 +2,7 @@
 //! `chanlab serve` processes can share one database (behind a load balancer, or on a managed
 //! server with its own backups and replicas).
 //!
-//! Tables (created by the embedded migrations in [`migrations`], applied at start):
+//! Tables (created by the migrations embedded in `postgres/migrations.rs`, applied at start):
 //!
 //! | table | rows |
 //! |---|---|

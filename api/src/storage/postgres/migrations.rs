@@ -51,7 +51,7 @@ CREATE TABLE probe (
 )];
 
 /// An arbitrary constant: the advisory lock that migrations are applied under.
-const LOCK: i64 = 0x6368_616e_6c61_62; // "chanlab"
+const LOCK: i64 = 0x0063_6861_6e6c_6162; // "chanlab" in ASCII
 
 /// Applies every migration the database lacks. Returns the schema version now.
 pub(super) async fn apply(client: &mut deadpool_postgres::Object) -> Result<i32, StorageError> {
