@@ -1,7 +1,9 @@
 //! Crash durability: several clients write concurrently to the real `chanlab serve`, the
 //! server is SIGKILLed at a random moment, started again on the same data directory, and
 //! every write that was answered 2xx must be there, byte for byte; the store must open and
-//! answer `/readyz`. Many rounds, each killed at a different point.
+//! answer `/readyz`. Many rounds, each killed at a different point. With
+//! `CHANLAB_TEST_BACKEND=postgres` the servers run on a fresh PostgreSQL schema instead of a
+//! data directory (the server process is killed, not PostgreSQL).
 //!
 //! The kill point is a number of acknowledged writes drawn at random (printed as a seed;
 //! `CHANLAB_CRASH_SEED=<n>` replays a run), so a round is killed while requests and sled
@@ -16,7 +18,37 @@ use std::time::Duration;
 use awc::http::Method;
 use serde_json::{Value, json};
 
-use crate::restart::{Server, admin_token, start};
+use crate::helpers::{Backend, backend};
+use crate::restart::{Server, admin_token, admin_token_on_database, start, start_on_database};
+
+/// Where the killed servers keep the records, kept for the whole test.
+enum Records {
+    Dir(tempfile::TempDir),
+    Database(chanlab_api::storage::postgres::scratch::Scratch),
+}
+
+impl Records {
+    fn new() -> Self {
+        match backend() {
+            Backend::Sled => Records::Dir(tempfile::tempdir().unwrap()),
+            Backend::Postgres => Records::Database(crate::helpers::postgres().0),
+        }
+    }
+
+    fn token(&self) -> String {
+        match self {
+            Records::Dir(d) => admin_token(d.path()),
+            Records::Database(s) => admin_token_on_database(s.url()),
+        }
+    }
+
+    fn start(&self) -> Server {
+        match self {
+            Records::Dir(d) => start(d.path()),
+            Records::Database(s) => start_on_database(s.url()),
+        }
+    }
+}
 
 const ROUNDS: usize = 20;
 const CLIENTS: usize = 4;
@@ -219,13 +251,13 @@ async fn every_acknowledged_write_survives_sigkill_at_random_moments() {
                 .as_nanos() as u64
         });
     let mut rng = SplitMix(seed);
-    let dir = tempfile::tempdir().unwrap();
-    let token = admin_token(dir.path());
+    let records = Records::new();
+    let token = records.token();
     let client = awc::Client::builder()
         .timeout(Duration::from_secs(30))
         .finish();
 
-    let mut server = start(dir.path());
+    let mut server = records.start();
     let post = |server: &Server, path: &'static str, body: Value| {
         let client = client.clone();
         let address = server.address.clone();
@@ -306,7 +338,7 @@ async fn every_acknowledged_write_survives_sigkill_at_random_moments() {
         );
         acknowledged += acked.get();
 
-        server = start(dir.path());
+        server = records.start();
         // The writers are done: take what they recorded while the check awaits.
         let recorded = acks.take();
         check(&client, &server, &token, &recorded).await;

@@ -6,8 +6,9 @@
 //! about sled itself start their server with [`spawn_sled_app`] or [`spawn_app_over`] and
 //! stay on sled either way: those that reopen the data directory with the CLI afterwards
 //! (backtests, scenarios), sled fault injection (storage_faults) and the sled-wrapping
-//! concurrency case; durability.rs (strace of sled's fsyncs), restart.rs and crash.rs start
-//! `chanlab serve --data-dir` processes of their own.
+//! concurrency case; durability.rs (strace of sled's fsyncs) and restart.rs start
+//! `chanlab serve --data-dir` processes of their own. crash.rs follows the suite's backend;
+//! instances.rs and database_cli.rs are PostgreSQL's on either run.
 
 use std::net::TcpListener;
 use std::sync::Arc;

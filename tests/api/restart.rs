@@ -78,9 +78,19 @@ fn launch(wrapper: &[&str], storage: &[&std::ffi::OsStr]) -> Server {
 
 /// An admin token made with `chanlab token create` on a stopped server's `dir`.
 pub(crate) fn admin_token(dir: &std::path::Path) -> String {
+    token_in(&[std::ffi::OsStr::new("--data-dir"), dir.as_os_str()])
+}
+
+/// An admin token made with `chanlab token create` in the PostgreSQL database at `url`.
+pub(crate) fn admin_token_on_database(url: &str) -> String {
+    token_in(&["--database-url".as_ref(), url.as_ref()])
+}
+
+fn token_in(storage: &[&std::ffi::OsStr]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_chanlab"))
-        .args(["token", "create", "--role", "admin", "--data-dir"])
-        .arg(dir)
+        .args(["token", "create", "--role", "admin"])
+        .args(storage)
+        .env_remove("CHANLAB_DATABASE_URL")
         .output()
         .expect("chanlab token create");
     assert!(
