@@ -136,3 +136,50 @@ async fn another_write_error_is_503_with_retry_after() {
     switch.store(0, Ordering::Relaxed);
     assert_eq!(app.get("/readyz").await.status, 200);
 }
+
+/// A store with a record that no longer decodes is refused at start, with the file and the
+/// fix, and the server exits non-zero instead of serving 500s on whole collections.
+#[test]
+fn a_damaged_store_is_refused_at_start_with_the_file_and_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    crate::restart::admin_token(&data); // creates the store, with one token in it
+    {
+        let db = sled::open(&data).unwrap();
+        let records = db.open_tree("records").unwrap();
+        records
+            .insert(b"r\0region\0damaged".as_slice(), b"not a record".as_slice())
+            .unwrap();
+        db.flush().unwrap();
+    }
+    // sled's flusher may hold the lock a moment after the handle is dropped.
+    let out = (0..100)
+        .find_map(|_| {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_chanlab"))
+                .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+                .arg(&data)
+                .output()
+                .expect("run chanlab serve");
+            let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+            if stderr.contains("lock") {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                None
+            } else {
+                Some((out.status, stderr))
+            }
+        })
+        .expect("sled lets go of the database");
+    let (status, stderr) = out;
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    let db = data.join("db").display().to_string();
+    for part in [
+        "is damaged",
+        db.as_str(),
+        "1 problem(s)",
+        "chanlab verify --data-dir",
+        "chanlab restore",
+    ] {
+        assert!(stderr.contains(part), "{part:?} missing: {stderr}");
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
