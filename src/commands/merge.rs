@@ -34,7 +34,7 @@ pub(crate) fn refuse(message: &str, fix: &str) -> anyhow::Result<Outcome> {
 
 /// Reads a part of `kind` (as in [`written_by`]) as `T`, or refuses naming the file and
 /// what writes such parts.
-pub(crate) fn decode<T: serde::de::DeserializeOwned>(
+fn decode<T: serde::de::DeserializeOwned>(
     (path, value): Part,
     kind: Option<&str>,
 ) -> Result<T, anyhow::Result<Outcome>> {
@@ -50,6 +50,14 @@ pub(crate) fn decode<T: serde::de::DeserializeOwned>(
             &format!("pass files written by {}", written_by(kind)),
         )
     })
+}
+
+/// Reads every part as `T` ([`decode`]), or the refusal of the first that is not one.
+pub(crate) fn decode_all<T: serde::de::DeserializeOwned>(
+    parts: Vec<Part>,
+    kind: Option<&str>,
+) -> Result<Vec<T>, anyhow::Result<Outcome>> {
+    parts.into_iter().map(|part| decode(part, kind)).collect()
 }
 
 pub(crate) fn run(args: MergeArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {

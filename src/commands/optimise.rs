@@ -18,7 +18,7 @@ use chanlab_sim::model::Kpi;
 use chanlab_sim::scenario::Scenario;
 
 use super::Outcome;
-use super::merge::{Part, decode};
+use super::merge::{Part, decode_all};
 use super::simulate::{load, progress_bar, write_file};
 use super::table;
 use crate::cli::{MergeArgs, OutputFormat, ReportFormat};
@@ -245,13 +245,10 @@ pub(crate) fn merge(
              --state FILE` once the search is complete",
         );
     }
-    let mut read = Vec::with_capacity(parts.len());
-    for part in parts {
-        match decode::<OptimisePart>(part, Some("optimise-part")) {
-            Ok(p) => read.push(p),
-            Err(refused) => return refused,
-        }
-    }
+    let read = match decode_all::<OptimisePart>(parts, Some("optimise-part")) {
+        Ok(read) => read,
+        Err(refused) => return refused,
+    };
     let state = match OptimiseState::merge(read) {
         Ok(state) => state,
         Err(e) => {

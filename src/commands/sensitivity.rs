@@ -16,7 +16,7 @@ use chanlab_sim::explore::sensitivity_chart::tornado_svg;
 use chanlab_sim::model::{Kpi, Unit};
 
 use super::Outcome;
-use super::merge::{Part, decode};
+use super::merge::{Part, decode_all};
 use super::simulate::{load, progress_bar, write_file};
 use super::table::fmt_value;
 use crate::cli::{MergeArgs, OutputArgs, ReportFormat};
@@ -141,13 +141,10 @@ pub(crate) fn merge(
     args: &MergeArgs,
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
-    let mut read = Vec::with_capacity(parts.len());
-    for part in parts {
-        match decode::<SensitivityResult>(part, Some("sensitivity")) {
-            Ok(p) => read.push(p),
-            Err(refused) => return refused,
-        }
-    }
+    let read = match decode_all::<SensitivityResult>(parts, Some("sensitivity")) {
+        Ok(read) => read,
+        Err(refused) => return refused,
+    };
     let parts = read;
     let merged = match SensitivityResult::merge(parts) {
         Ok(m) => m,

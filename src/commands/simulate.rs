@@ -14,7 +14,7 @@ use chanlab_sim::{bundled, chart};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::Outcome;
-use super::merge::{Part, decode};
+use super::merge::{Part, decode_all};
 use super::table;
 use crate::cli::{MergeArgs, OutputArgs, ReportFormat, SimulateArgs};
 
@@ -107,13 +107,10 @@ pub(crate) fn merge(
     args: &MergeArgs,
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
-    let mut read = Vec::with_capacity(parts.len());
-    for part in parts {
-        match decode::<RunResult>(part, None) {
-            Ok(p) => read.push(p),
-            Err(refused) => return refused,
-        }
-    }
+    let read = match decode_all::<RunResult>(parts, None) {
+        Ok(read) => read,
+        Err(refused) => return refused,
+    };
     let parts = read;
     let merged = match RunResult::merge(parts) {
         Ok(m) => m,
@@ -195,13 +192,10 @@ pub(crate) fn merge_sweeps(
     args: &MergeArgs,
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
-    let mut read = Vec::with_capacity(parts.len());
-    for part in parts {
-        match decode::<SweepResult>(part, Some("sweep")) {
-            Ok(p) => read.push(p),
-            Err(refused) => return refused,
-        }
-    }
+    let read = match decode_all::<SweepResult>(parts, Some("sweep")) {
+        Ok(read) => read,
+        Err(refused) => return refused,
+    };
     let merged = match SweepResult::merge(read) {
         Ok(m) => m,
         Err(e) => {
