@@ -136,9 +136,9 @@ pub(crate) struct OutputArgs {
 /// The parts to merge.
 #[derive(Debug, clap::Args)]
 pub(crate) struct MergeArgs {
-    /// Partial results written by `chanlab run --shard K/N ... --format json` (or by
-    /// `chanlab compare` on a sweep, or `chanlab sensitivity`, with `--shard`: all parts of
-    /// one kind).
+    /// Partial results written with `--shard K/N` by `chanlab run`/`compare` (`--format
+    /// json`), `compare` on a sweep, `sensitivity`, or `optimise` (one stage's parts, merged
+    /// into the state the next stage goes on from): all parts of one kind.
     #[arg(required = true)]
     pub(crate) parts: Vec<std::path::PathBuf>,
     #[command(flatten)]

@@ -104,6 +104,18 @@ pub enum StartupError {
         /// Why.
         message: String,
     },
+    /// The data directory holds a damaged store: the server refuses to serve it.
+    #[error(
+        "the store in {dir} is damaged: {message}\n  fix: run `chanlab verify --data-dir {dir}` \
+         for every problem, then restore the last backup into a new directory (`chanlab \
+         restore FILE --data-dir NEW_DIR`) and serve that; keep this directory for analysis"
+    )]
+    Damaged {
+        /// The directory.
+        dir: String,
+        /// What the integrity check found.
+        message: String,
+    },
     /// The server failed while running.
     #[error("the server stopped with an error: {0}")]
     Io(#[from] std::io::Error),
@@ -123,15 +135,21 @@ impl std::fmt::Debug for Application {
     }
 }
 
-/// Opens the sled storage in `dir`.
+/// Opens the sled storage in `dir` and checks it ([`SledStorage::open_checked`]).
 pub fn open_storage(dir: &std::path::Path) -> Result<SledStorage, StartupError> {
     std::fs::create_dir_all(dir).map_err(|e| StartupError::Storage {
         dir: dir.display().to_string(),
         message: e.to_string(),
     })?;
-    SledStorage::open(dir).map_err(|e| StartupError::Storage {
-        dir: dir.display().to_string(),
-        message: e.message,
+    SledStorage::open_checked(dir).map_err(|e| match e.fault {
+        crate::storage::Fault::Corrupt => StartupError::Damaged {
+            dir: dir.display().to_string(),
+            message: e.message,
+        },
+        _ => StartupError::Storage {
+            dir: dir.display().to_string(),
+            message: e.message,
+        },
     })
 }
 

@@ -264,12 +264,21 @@ impl RunResult {
 
     /// Merges shards of one run. The parts must have the same scenario and cover disjoint
     /// replications; the result equals running those replications in one go, exactly.
-    pub fn merge(mut parts: Vec<RunResult>) -> Result<RunResult, EngineError> {
+    pub fn merge(parts: Vec<RunResult>) -> Result<RunResult, EngineError> {
+        Self::merge_in(parts, None)
+    }
+
+    /// [`RunResult::merge`] of parts whose replications lie in `span` rather than in
+    /// `[0, replications)`: a policy search's confirmation runs far above the scenario's.
+    pub fn merge_in(
+        mut parts: Vec<RunResult>,
+        span: Option<(u64, u64)>,
+    ) -> Result<RunResult, EngineError> {
         if parts.is_empty() {
             return Err(EngineError::Merge("nothing to merge".to_owned()));
         }
         for part in &parts {
-            part.check()?;
+            part.check_in(span)?;
         }
         parts.sort_by_key(|p| p.replications.first().copied());
         let mut merged = parts.remove(0);
@@ -305,6 +314,12 @@ impl RunResult {
     /// never truncates or mixes states: same version, one state per spec with every KPI and
     /// month, a baseline that exists, replication ranges inside the run.
     pub fn check(&self) -> Result<(), EngineError> {
+        self.check_in(None)
+    }
+
+    /// [`RunResult::check`] with the replications allowed in `span` (by default
+    /// `[0, replications)`).
+    fn check_in(&self, span: Option<(u64, u64)>) -> Result<(), EngineError> {
         let bad = |what: String| Err(EngineError::Merge(what));
         if self.chanlab_version != env!("CARGO_PKG_VERSION") {
             return bad(format!(
@@ -319,7 +334,7 @@ impl RunResult {
             return bad(format!("the part's scenario is invalid: {e}"));
         }
         let months = self.scenario.horizon_months as usize;
-        let total = u64::from(self.scenario.replications);
+        let (first, total) = span.unwrap_or((0, u64::from(self.scenario.replications)));
         if self.specs.len() != self.scenario.specs.len() || self.baseline >= self.specs.len() {
             return bad("the part's specs do not match its scenario".to_owned());
         }
@@ -339,7 +354,10 @@ impl RunResult {
             }
         }
         if self.replications.is_empty()
-            || self.replications.iter().any(|&(a, b)| a >= b || b > total)
+            || self
+                .replications
+                .iter()
+                .any(|&(a, b)| a < first || a >= b || b > total)
         {
             return bad("the part's replication ranges are outside its run".to_owned());
         }

@@ -2,6 +2,7 @@
 //! explicit writers so a closed pipe is an error we can recognise, not a panic.
 
 pub(crate) mod calibrate;
+mod merge;
 pub(crate) mod optimise;
 pub(crate) mod scenario;
 pub(crate) mod sensitivity;
@@ -57,11 +58,7 @@ pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
         }
         Command::Run(args) => simulate::run(args, simulate::View::Each, &mut out),
         Command::Compare(args) => simulate::run(args, simulate::View::Compare, &mut out),
-        // Sensitivity shards carry `"kind": "sensitivity"`; everything else is a run's.
-        Command::Merge(args) if sensitivity::is_sensitivity_part(&args) => {
-            sensitivity::merge(args, &mut out)
-        }
-        Command::Merge(args) => simulate::merge(args, &mut out),
+        Command::Merge(args) => merge::run(args, &mut out),
         Command::Sensitivity(args) => sensitivity::run(args, &mut out),
         Command::Optimise(args) => optimise::run(args, &mut out),
         Command::Scenario(command) => scenario::run(command, &mut out),

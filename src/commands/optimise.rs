@@ -2,18 +2,26 @@
 //! it as a spec file.
 
 use std::fmt::Write as _;
+use std::fs;
 use std::io::{self, Write};
 use std::ops::ControlFlow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use chanlab_sim::explore::optimise::{self, Constraint, OptimiseReport, Problem, Settings, Vary};
+use anyhow::Context;
+use chanlab_sim::engine::Shard;
+use chanlab_sim::explore::ExploreError;
+use chanlab_sim::explore::optimise::{
+    self, Constraint, OptimisePart, OptimiseReport, OptimiseState, Problem, Settings, Stage, Vary,
+};
 use chanlab_sim::model::Kpi;
+use chanlab_sim::scenario::Scenario;
 
 use super::Outcome;
+use super::merge::{Part, decode_all};
 use super::simulate::{load, progress_bar, write_file};
 use super::table;
-use crate::cli::OutputFormat;
+use crate::cli::{MergeArgs, OutputFormat, ReportFormat};
 
 /// What to search and how hard.
 #[derive(Debug, clap::Args)]
@@ -51,32 +59,35 @@ pub(crate) struct OptimiseArgs {
     #[arg(long, default_value_t = 0, env = "CHANLAB_THREADS",
           value_parser = clap::value_parser!(u16).range(0..=1024))]
     threads: u16,
-    /// Write the best spec to FILE as TOML, ready for `chanlab spec check`.
+    /// Write the best spec to FILE as TOML, ready for `chanlab spec check`; with --shard,
+    /// the shard's part (JSON) for `chanlab merge`.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
-    /// Output format of the report.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    format: OutputFormat,
+    /// Output format of the report (a shard's part is always JSON) [default: text].
+    #[arg(long, value_enum)]
+    format: Option<OutputFormat>,
     /// No progress bar, even on a terminal.
     #[arg(long)]
     quiet: bool,
-    /// Not supported: the search is adaptive (see sim/MODEL.md §13.4).
-    #[arg(long, value_name = "K/N", hide = true, value_parser = refuse_shard)]
-    shard: Option<String>,
-}
-
-/// A usage error for `--shard`, which clap reports (exit 2) naming the flag.
-fn refuse_shard(_: &str) -> Result<String, String> {
-    Err(
-        "a policy search is adaptive (each rung keeps the best third of the last), so its \
-         replications cannot be split ahead of time; drop --shard and use --threads to use \
-         every core of one machine"
-            .to_owned(),
-    )
+    /// Run only part K of N of the search's next stage (a rung, or the confirmation) and
+    /// write it to --out for `chanlab merge`, which ranks the stage into a state to go on
+    /// from with --state (sim/MODEL.md §13.4). Give every stage the same scenario and flags.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<Shard>,
+    /// Go on from a search state `chanlab merge` wrote: with --shard, run part of its next
+    /// stage; without, finish the search here (a complete state only prints the report and
+    /// writes the spec).
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
 }
 
 pub(crate) fn run(args: OptimiseArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    debug_assert!(args.shard.is_none(), "refused by the parser");
+    if args.shard.is_some() && args.format.is_some_and(|f| f != OutputFormat::Json) {
+        return refuse(
+            "--shard writes a part that only JSON can carry to `chanlab merge`",
+            "drop --format, or use --format json",
+        );
+    }
     let scenario = match load(&args.scenario)? {
         Ok(s) => s,
         Err(report) => {
@@ -85,34 +96,25 @@ pub(crate) fn run(args: OptimiseArgs, out: &mut dyn Write) -> anyhow::Result<Out
         }
     };
     let scenario = scenario.with_overrides(None, args.seed)?;
-    let mut settings = Settings::new(u64::from(scenario.file().replications));
-    settings.candidates = args.candidates as usize;
-    settings.replications = u64::from(args.replications);
-    settings.threads = usize::from(args.threads);
-    if let Some(c) = args.confirm {
-        settings.confirm = u64::from(c);
-    }
-    let problem = Problem {
-        spec: args.spec.clone(),
-        vary: args.vary.clone(),
-        objective: args.objective,
-        constraints: args.constraint.clone(),
-        settings,
-    };
-    let prepared = match optimise::prepare(&scenario, &problem) {
+    let prepared = match optimise::prepare(&scenario, &problem(&args, &scenario)) {
         Ok(p) => p,
-        Err(e) => {
-            writeln!(
-                io::stderr().lock(),
-                "error: {}: {}\n  fix: change {} (`chanlab spec show` prints a spec's fields)",
-                e.field,
-                e.message,
-                e.field
-            )?;
-            return Ok(Outcome::InvalidInput);
-        }
+        Err(e) => return refuse_flag(&e),
     };
-    let bar = progress_bar(prepared.ticks(), args.quiet);
+    let state = match &args.state {
+        None => prepared.start(),
+        Some(path) => match read_state(path)? {
+            Ok(state) => state,
+            Err(refused) => return refused,
+        },
+    };
+    if let Err(e) = prepared.check(&state) {
+        return refuse_flag(&e);
+    }
+    let ticks = match args.shard {
+        Some(shard) => prepared.shard_ticks(&state, shard),
+        None => prepared.ticks_from(&state),
+    };
+    let bar = progress_bar(ticks, args.quiet);
     let done = AtomicU64::new(0);
     let tick = || {
         let n = done.fetch_add(1, Ordering::Relaxed) + 1;
@@ -121,11 +123,27 @@ pub(crate) fn run(args: OptimiseArgs, out: &mut dyn Write) -> anyhow::Result<Out
         }
         ControlFlow::Continue(())
     };
-    let report = prepared.run(&tick).map_err(anyhow::Error::msg)?;
+    if let Some(shard) = args.shard {
+        let part = match prepared.run_shard(&state, shard, &tick) {
+            Ok(part) => part,
+            Err(e) => return refuse_flag(&e),
+        };
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        let mut text = serde_json::to_string(&part)?;
+        text.push('\n');
+        match &args.out {
+            Some(path) => write_file(path, text.as_bytes())?,
+            None => out.write_all(text.as_bytes())?,
+        }
+        return Ok(Outcome::Success);
+    }
+    let report = prepared.finish(state, &tick).map_err(anyhow::Error::msg)?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    match args.format {
+    match args.format.unwrap_or(OutputFormat::Text) {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &report)?;
             writeln!(out)?;
@@ -157,6 +175,119 @@ pub(crate) fn run(args: OptimiseArgs, out: &mut dyn Write) -> anyhow::Result<Out
         );
         write_file(path, spec.as_bytes())?;
     }
+    Ok(Outcome::Success)
+}
+
+/// The problem the flags describe.
+fn problem(args: &OptimiseArgs, scenario: &Scenario) -> Problem {
+    let mut settings = Settings::new(u64::from(scenario.file().replications));
+    settings.candidates = args.candidates as usize;
+    settings.replications = u64::from(args.replications);
+    settings.threads = usize::from(args.threads);
+    if let Some(c) = args.confirm {
+        settings.confirm = u64::from(c);
+    }
+    Problem {
+        spec: args.spec.clone(),
+        vary: args.vary.clone(),
+        objective: args.objective,
+        constraints: args.constraint.clone(),
+        settings,
+    }
+}
+
+fn refuse(message: &str, fix: &str) -> anyhow::Result<Outcome> {
+    writeln!(io::stderr().lock(), "error: {message}\n  fix: {fix}")?;
+    Ok(Outcome::InvalidInput)
+}
+
+/// An error of the search's input, naming the flag. Errors of --state and --shard end in
+/// their fix (`...; give the flags it started with`).
+fn refuse_flag(e: &ExploreError) -> anyhow::Result<Outcome> {
+    let field = e.field.as_str();
+    match e.message.rsplit_once("; ") {
+        Some((what, fix)) if matches!(field, "--state" | "--shard") => {
+            refuse(&format!("{field}: {what}"), fix)
+        }
+        _ => refuse(
+            &format!("{field}: {}", e.message),
+            &format!("change {field} (`chanlab spec show` prints a spec's fields)"),
+        ),
+    }
+}
+
+/// The search state at `path`, or a refusal naming the file and the fix.
+fn read_state(path: &Path) -> anyhow::Result<Result<OptimiseState, anyhow::Result<Outcome>>> {
+    let text = fs::read_to_string(path)
+        .with_context(|| format!("--state: cannot read {}", path.display()))?;
+    Ok(serde_json::from_str(&text).map_err(|e| {
+        refuse(
+            &format!(
+                "--state {}: not a chanlab search state ({e})",
+                path.display()
+            ),
+            "pass the file `chanlab merge` wrote from the parts of `chanlab optimise --shard K/N`",
+        )
+    }))
+}
+
+/// `chanlab merge` of one stage's parts: ranks the stage and writes the state after it.
+pub(crate) fn merge(
+    parts: Vec<Part>,
+    args: &MergeArgs,
+    out: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    let o = &args.output;
+    if o.format.is_some_and(|f| f != ReportFormat::Json) || o.chart.is_some() || o.kpi.is_some() {
+        return refuse(
+            "a policy search's stages merge into a state (JSON) to go on from",
+            "drop --format, --chart and --kpi; the report comes from `chanlab optimise ... \
+             --state FILE` once the search is complete",
+        );
+    }
+    let read = match decode_all::<OptimisePart>(parts, Some("optimise-part")) {
+        Ok(read) => read,
+        Err(refused) => return refused,
+    };
+    let state = match OptimiseState::merge(read) {
+        Ok(state) => state,
+        Err(e) => {
+            return refuse(
+                &e.message,
+                "pass every shard of one stage, written from the same --state",
+            );
+        }
+    };
+    let mut text = serde_json::to_string(&state)?;
+    text.push('\n');
+    match &o.out {
+        Some(path) => write_file(path, text.as_bytes())?,
+        None => out.write_all(text.as_bytes())?,
+    }
+    let file = o
+        .out
+        .as_ref()
+        .map_or("STATE".to_owned(), |p| p.display().to_string());
+    let next = match state.stage() {
+        Stage::Rung {
+            index,
+            of,
+            candidates,
+            replications: (a, b),
+        } => format!(
+            "rung {index} of {of} is next ({candidates} candidates on replications {a}..{b}): \
+             `chanlab optimise ... --state {file} --shard K/N`, or without --shard to finish here"
+        ),
+        Stage::Confirm((a, b)) => format!(
+            "the search has its winner; its confirmation on replications {a}..{b} is next: \
+             `chanlab optimise ... --state {file} --shard K/N`"
+        ),
+        Stage::Complete => format!(
+            "the search is complete: `chanlab optimise ... --state {file} --out BEST.toml` \
+             prints the report and writes the best spec"
+        ),
+    };
+    writeln!(io::stderr().lock(), "note: {next}")?;
     Ok(Outcome::Success)
 }
 

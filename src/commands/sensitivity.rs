@@ -3,12 +3,10 @@
 //! §13.3). Its shards merge with `chanlab merge`, which hands sensitivity parts here.
 
 use std::fmt::Write as _;
-use std::fs;
 use std::io::{self, Write};
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use anyhow::Context;
 use chanlab_sim::engine::{RunOptions, Shard};
 use chanlab_sim::explore::sensitivity::{
     self, DEFAULT_REPLICATIONS, DEFAULT_SAMPLES, ParameterChoice, SensitivityOptions,
@@ -18,6 +16,7 @@ use chanlab_sim::explore::sensitivity_chart::tornado_svg;
 use chanlab_sim::model::{Kpi, Unit};
 
 use super::Outcome;
+use super::merge::{Part, decode_all};
 use super::simulate::{load, progress_bar, write_file};
 use super::table::fmt_value;
 use crate::cli::{MergeArgs, OutputArgs, ReportFormat};
@@ -136,37 +135,17 @@ pub(crate) fn run(args: SensitivityArgs, out: &mut dyn Write) -> anyhow::Result<
     Ok(Outcome::Success)
 }
 
-/// Whether the first part given to `chanlab merge` is a sensitivity result (`"kind":
-/// "sensitivity"`), so the merge is this module's.
-pub(crate) fn is_sensitivity_part(args: &MergeArgs) -> bool {
-    #[derive(serde::Deserialize)]
-    struct Kind {
-        kind: Option<String>,
-    }
-    args.parts
-        .first()
-        .and_then(|p| fs::read_to_string(p).ok())
-        .and_then(|text| serde_json::from_str::<Kind>(&text).ok())
-        .is_some_and(|k| k.kind.as_deref() == Some("sensitivity"))
-}
-
 /// `chanlab merge` of sensitivity shards.
-pub(crate) fn merge(args: MergeArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let mut parts = Vec::with_capacity(args.parts.len());
-    for path in &args.parts {
-        let text =
-            fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        match serde_json::from_str::<SensitivityResult>(&text) {
-            Ok(part) => parts.push(part),
-            Err(e) => {
-                return fail(&format!(
-                    "{}: not a chanlab sensitivity result ({e})\n  fix: pass files written by \
-                     `chanlab sensitivity --shard K/N --out FILE`, all from one study",
-                    path.display()
-                ));
-            }
-        }
-    }
+pub(crate) fn merge(
+    parts: Vec<Part>,
+    args: &MergeArgs,
+    out: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    let read = match decode_all::<SensitivityResult>(parts, Some("sensitivity")) {
+        Ok(read) => read,
+        Err(refused) => return refused,
+    };
+    let parts = read;
     let merged = match SensitivityResult::merge(parts) {
         Ok(m) => m,
         Err(e) => return fail(&e.to_string()),

@@ -14,6 +14,7 @@ use chanlab_sim::{bundled, chart};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::Outcome;
+use super::merge::{Part, decode_all};
 use super::table;
 use crate::cli::{MergeArgs, OutputArgs, ReportFormat, SimulateArgs};
 
@@ -100,53 +101,17 @@ pub(crate) fn run(args: SimulateArgs, view: View, out: &mut dyn Write) -> anyhow
     Ok(Outcome::Success)
 }
 
-pub(crate) fn merge(args: MergeArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let mut parts = Vec::with_capacity(args.parts.len());
-    for path in &args.parts {
-        let text =
-            fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        match serde_json::from_str::<serde_json::Value>(&text) {
-            Ok(part) => parts.push(part),
-            Err(e) => {
-                writeln!(
-                    io::stderr().lock(),
-                    "error: {}: not a chanlab result ({e})\n  fix: pass files written by `chanlab run --shard K/N --format json --out FILE`",
-                    path.display()
-                )?;
-                return Ok(Outcome::InvalidInput);
-            }
-        }
-    }
-    // A sweep's parts say `"kind": "sweep"`; a plain run's carry no kind.
-    let sweeps = parts.iter().filter(|p| p["kind"] == "sweep").count();
-    if sweeps == parts.len() {
-        return merge_sweeps(parts, &args, out);
-    }
-    if sweeps > 0 {
-        writeln!(
-            io::stderr().lock(),
-            "error: {sweeps} of the {} parts are sweep results and the others plain runs\n  fix: merge the shards of one run or of one sweep at a time",
-            parts.len()
-        )?;
-        return Ok(Outcome::InvalidInput);
-    }
-    let parts = match parts
-        .into_iter()
-        .zip(&args.parts)
-        .map(|(p, path)| {
-            serde_json::from_value::<RunResult>(p).map_err(|e| (path.display().to_string(), e))
-        })
-        .collect::<Result<Vec<_>, _>>()
-    {
-        Ok(parts) => parts,
-        Err((path, e)) => {
-            writeln!(
-                io::stderr().lock(),
-                "error: {path}: not a chanlab result ({e})\n  fix: pass files written by `chanlab run --shard K/N --format json --out FILE`"
-            )?;
-            return Ok(Outcome::InvalidInput);
-        }
+/// `chanlab merge` of a plain run's shards ([`super::merge`] read them).
+pub(crate) fn merge(
+    parts: Vec<Part>,
+    args: &MergeArgs,
+    out: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    let read = match decode_all::<RunResult>(parts, None) {
+        Ok(read) => read,
+        Err(refused) => return refused,
     };
+    let parts = read;
     let merged = match RunResult::merge(parts) {
         Ok(m) => m,
         Err(e) => {
@@ -221,25 +186,16 @@ fn write_result(
     Ok(())
 }
 
-fn merge_sweeps(
-    parts: Vec<serde_json::Value>,
+/// `chanlab merge` of a sweep's shards.
+pub(crate) fn merge_sweeps(
+    parts: Vec<Part>,
     args: &MergeArgs,
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
-    let mut read = Vec::with_capacity(parts.len());
-    for (part, path) in parts.into_iter().zip(&args.parts) {
-        match serde_json::from_value::<SweepResult>(part) {
-            Ok(p) => read.push(p),
-            Err(e) => {
-                writeln!(
-                    io::stderr().lock(),
-                    "error: {}: not a chanlab sweep result ({e})\n  fix: pass files written by `chanlab compare SWEEP --shard K/N --out FILE`",
-                    path.display()
-                )?;
-                return Ok(Outcome::InvalidInput);
-            }
-        }
-    }
+    let read = match decode_all::<SweepResult>(parts, Some("sweep")) {
+        Ok(read) => read,
+        Err(refused) => return refused,
+    };
     let merged = match SweepResult::merge(read) {
         Ok(m) => m,
         Err(e) => {

@@ -4,6 +4,7 @@
 mod calibrate;
 mod helpers;
 mod openapi;
+mod optimise;
 mod scenario;
 mod sensitivity;
 mod simulate;

@@ -37,13 +37,27 @@ use super::{CommitError, Expect, Fault, Kind, RawRecord, Remember, Storage, Stor
 /// Storage in a sled database directory.
 #[derive(Debug, Clone)]
 pub struct SledStorage {
-    db: sled::Db,
-    pub(super) tree: sled::Tree,
+    dir: PathBuf,
+    /// The open database, replaced when the store is reopened after a latched I/O error
+    /// ([`Storage::probe`]); `None` while a reopen has not succeeded yet.
+    open: Arc<RwLock<Option<Open>>>,
+    /// When the last reopen was tried: at most one every [`REOPEN_EVERY`].
+    reopened: Arc<Mutex<Option<std::time::Instant>>>,
     durable: Arc<Mutex<Durable>>,
     /// Commits hold it for reading; a backup holds it for writing, so it sees no commit
     /// half-way and commits never wait for each other on it.
     pub(super) gate: Arc<RwLock<()>>,
 }
+
+/// An open sled database and its records tree (both handles to one sled instance).
+#[derive(Debug, Clone)]
+struct Open {
+    db: sled::Db,
+    tree: sled::Tree,
+}
+
+/// How often a store whose writes fail may be reopened.
+const REOPEN_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// What has been fsynced in a sled directory, so each flush syncs what sled left unsynced:
 /// the log always, and the blob files (and their directory entries) new since the last one.
@@ -123,21 +137,42 @@ pub(super) struct Meta {
 impl SledStorage {
     /// Opens (creating if needed) the database in `dir`. Fails if another process holds it.
     pub fn open(dir: &Path) -> Result<Self, StorageError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .open()
-            .map_err(|e| StorageError::new(format!("opening {}: {e}", dir.display())))?;
-        let tree = db.open_tree("records").map_err(storage)?;
-        db.flush().map_err(storage)?;
-        let durable = Durable::open(dir)
-            .map_err(|e| StorageError::io(&e, &format!("syncing {}", dir.display())))?;
+        let (open, durable) = open_db(dir)?;
         Ok(Self {
-            db,
-            tree,
+            dir: dir.to_owned(),
+            open: Arc::new(RwLock::new(Some(open))),
+            reopened: Arc::new(Mutex::new(None)),
             durable: Arc::new(Mutex::new(durable)),
             gate: Arc::new(RwLock::new(())),
         })
     }
+
+    /// The records tree of the open database.
+    pub(super) fn tree(&self) -> Result<sled::Tree, StorageError> {
+        Ok(self.current()?.tree)
+    }
+
+    fn current(&self) -> Result<Open, StorageError> {
+        self.open.read().expect("open lock").clone().ok_or_else(|| {
+            StorageError::with_fault(
+                Fault::Io,
+                "the database is closed for reopening after a write error",
+            )
+        })
+    }
+}
+
+/// Opens sled in `dir` and syncs what it created.
+fn open_db(dir: &Path) -> Result<(Open, Durable), StorageError> {
+    let db = sled::Config::new()
+        .path(dir)
+        .open()
+        .map_err(|e| StorageError::new(format!("opening {}: {e}", dir.display())))?;
+    let tree = db.open_tree("records").map_err(storage)?;
+    db.flush().map_err(storage)?;
+    let durable = Durable::open(dir)
+        .map_err(|e| StorageError::io(&e, &format!("syncing {}", dir.display())))?;
+    Ok((Open { db, tree }, durable))
 }
 
 pub(super) fn storage(e: sled::Error) -> StorageError {
@@ -394,7 +429,7 @@ fn delete(tx: &TransactionalTree, kind: Kind, id: &str, expect: Expect) -> TxRes
 impl Storage for SledStorage {
     fn get(&self, kind: Kind, id: &str) -> Result<Option<RawRecord>, StorageError> {
         let Some(bytes) = self
-            .tree
+            .tree()?
             .get(record_key(kind.name(), id))
             .map_err(storage)?
         else {
@@ -429,7 +464,7 @@ impl Storage for SledStorage {
             }
             None => Bound::Included(prefix.clone()),
         };
-        for item in self.tree.range::<Vec<u8>, _>((start, Bound::Unbounded)) {
+        for item in self.tree()?.range::<Vec<u8>, _>((start, Bound::Unbounded)) {
             let (key, value) = item.map_err(storage)?;
             if !key.starts_with(&prefix) {
                 break;
@@ -461,7 +496,8 @@ impl Storage for SledStorage {
         remember: Option<&Remember>,
     ) -> Result<Vec<u64>, CommitError> {
         let _gate = self.gate.read().expect("commit gate");
-        let result = self.tree.transaction(|tx| {
+        let tree = self.tree().map_err(CommitError::Storage)?;
+        let result = tree.transaction(|tx| {
             if let Some(r) = remember {
                 let kkey = key(&["k", &r.key]);
                 if let Some(previous) = tx.get(&kkey)? {
@@ -486,7 +522,7 @@ impl Storage for SledStorage {
 
     fn recall(&self, k: &str) -> Result<Option<Vec<u8>>, StorageError> {
         Ok(self
-            .tree
+            .tree()?
             .get(key(&["k", k]))
             .map_err(storage)?
             .map(|v| v.to_vec()))
@@ -497,89 +533,27 @@ impl Storage for SledStorage {
     }
 
     fn probe(&self) -> Result<(), StorageError> {
-        // A write that must reach the disk: on a full disk or a latched I/O error it fails.
-        let stamp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-        self.tree
-            .insert(key(&["h", "probe"]), &stamp.to_be_bytes())
-            .map_err(storage)?;
-        self.flush()
+        match self.probe_write() {
+            Err(e) if e.is_write_fault() => {
+                self.reopen().map_err(|_| e)?;
+                self.probe_write()
+            }
+            done => done,
+        }
     }
 
     fn flush(&self) -> Result<(), StorageError> {
         // One flush at a time: the `Store` already makes concurrent writers share one
         // (group commit); this lock only keeps the CLI and background threads ordered.
         let mut durable = self.durable.lock().expect("durable lock");
-        self.db.flush().map_err(storage)?;
+        self.current()?.db.flush().map_err(storage)?;
         durable
             .sync()
             .map_err(|e| StorageError::io(&e, &format!("syncing {}", durable.dir.display())))
     }
 }
 
+mod recovery;
+
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::storage::conformance;
-
-    fn fresh() -> (tempfile::TempDir, SledStorage) {
-        let dir = tempfile::tempdir().unwrap();
-        let s = SledStorage::open(dir.path()).unwrap();
-        (dir, s)
-    }
-
-    #[test]
-    fn a_flush_syncs_the_blob_sled_writes_for_a_large_value_and_its_directory() {
-        // sled writes a large value to a file of its own under blobs/ and never syncs it;
-        // the flush must find it. A run's result is such a value.
-        let (dir, s) = fresh();
-        let mut big = conformance::put(Kind::Run, "big", Expect::Absent, vec![]);
-        if let Write::Put { data, .. } = &mut big {
-            *data = format!("{{\"x\":\"{}\"}}", "y".repeat(4 << 20)).into_bytes();
-        }
-        s.commit(&[big], None).unwrap();
-        s.flush().unwrap();
-        let on_disk = listing(&dir.path().join("blobs")).unwrap();
-        assert!(!on_disk.is_empty(), "sled wrote no blob for a 4 MiB value");
-        let synced = s.durable.lock().unwrap().blobs.clone();
-        assert_eq!(synced, on_disk, "every blob on disk has been fsynced");
-    }
-
-    #[test]
-    fn sled_passes_the_storage_conformance_suite() {
-        for (name, case) in conformance::CASES {
-            let (_dir, s) = fresh();
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| case(&s)));
-            assert!(outcome.is_ok(), "sled fails the conformance case: {name}");
-        }
-    }
-
-    #[test]
-    fn records_survive_reopening_after_a_flush() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let s = SledStorage::open(dir.path()).unwrap();
-            s.commit(
-                &[conformance::put(Kind::Region, "r1", Expect::Absent, vec![])],
-                None,
-            )
-            .unwrap();
-            s.flush().unwrap();
-        }
-        // sled's background flusher holds the database a moment after the last handle is
-        // dropped, so an immediate reopen in the same process can find it locked.
-        let s = (0..100)
-            .find_map(|_| {
-                SledStorage::open(dir.path()).ok().or_else(|| {
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                    None
-                })
-            })
-            .expect("the database reopens once sled lets go of it");
-        assert_eq!(
-            s.get(Kind::Region, "r1").unwrap().map(|r| r.version),
-            Some(1)
-        );
-    }
-}
+mod tests;

@@ -32,7 +32,7 @@ impl SledStorage {
             },
         )?;
         let mut counts = Counts::default();
-        for item in self.tree.scan_prefix(b"r\0") {
+        for item in self.tree()?.scan_prefix(b"r\0") {
             let (key, value) = item.map_err(storage)?;
             let (kind, id) = split_record_key(&key)?;
             let (version, meta, data) = decode(&value)?;
@@ -55,7 +55,7 @@ impl SledStorage {
             )?;
             counts.records += 1;
         }
-        for item in self.tree.scan_prefix(b"k\0") {
+        for item in self.tree()?.scan_prefix(b"k\0") {
             let (key, value) = item.map_err(storage)?;
             let remembered = String::from_utf8_lossy(&key[2..]).into_owned();
             let response = serde_json::from_slice(&value).map_err(|e| {
@@ -79,7 +79,8 @@ impl SledStorage {
     /// before it returns. A damaged or truncated backup is refused naming its line, and
     /// leaves the store empty.
     pub fn import(&self, input: &mut dyn BufRead) -> Result<Counts, String> {
-        if self.tree.iter().next().is_some() {
+        let tree = self.tree().map_err(|e| e.message)?;
+        if tree.iter().next().is_some() {
             return Err(
                 "the data directory already holds records; restore into an empty one".into(),
             );
@@ -145,7 +146,7 @@ impl SledStorage {
         for ((kind, id), n) in refs {
             batch.insert(count_key(&kind, &id), &n.to_be_bytes());
         }
-        self.tree.apply_batch(batch).map_err(|e| e.to_string())?;
+        tree.apply_batch(batch).map_err(|e| e.to_string())?;
         super::Storage::flush(self).map_err(|e| e.to_string())?;
         Ok(counts)
     }
@@ -156,7 +157,7 @@ impl SledStorage {
         let mut report = VerifyReport::default();
         let mut expected: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
         let mut counts: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
-        for item in self.tree.scan_prefix(b"r\0") {
+        for item in self.tree()?.scan_prefix(b"r\0") {
             let (key, value) = item.map_err(storage)?;
             report.counts.records += 1;
             let (kind, id) = match split_record_key(&key) {
@@ -197,7 +198,7 @@ impl SledStorage {
         }
         let mut stored: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
         for prefix in [b"i\0", b"u\0", b"c\0"] {
-            for item in self.tree.scan_prefix(prefix) {
+            for item in self.tree()?.scan_prefix(prefix) {
                 let (k, v) = item.map_err(storage)?;
                 stored.insert(k.to_vec(), v.to_vec());
             }
@@ -212,7 +213,7 @@ impl SledStorage {
         for k in stored.keys().filter(|k| !expected.contains_key(*k)) {
             report.problems.push(format!("stray {}", describe(k)));
         }
-        report.counts.remembered = self.tree.scan_prefix(b"k\0").count() as u64;
+        report.counts.remembered = self.tree()?.scan_prefix(b"k\0").count() as u64;
         Ok(report)
     }
 }

@@ -19,24 +19,26 @@ use std::str::FromStr;
 
 use chanlab_shared::ProcessRules;
 use rand::RngExt;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{ExploreError, spec_value, with_spec_value};
 use crate::model::Kpi;
 use crate::stats::Moments;
 
 mod run;
+mod staged;
 
 pub use run::{
     Confirmation, ConstraintReport, OptimiseReport, Prepared, Problem, optimise, prepare,
 };
+pub use staged::{OptimisePart, OptimiseState, PartKind, Stage, StateKind, Study, Work};
 
 /// First replication index of the confirmation: far above any index a search uses (a
 /// search is refused if it would reach it), so confirmation replications are fresh.
 pub const CONFIRM_START: u64 = 1 << 32;
 
 /// A spec field to vary and its range: `FIELD=LOW..HIGH` on the command line.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Vary {
     /// Dotted path in the spec file.
     pub path: String,
@@ -82,7 +84,7 @@ impl FromStr for Vary {
 }
 
 /// Which side of a bound is allowed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Bound {
     /// `<=`
@@ -92,7 +94,7 @@ pub enum Bound {
 }
 
 /// A bound on a KPI's mean: `rep_attrition <= 20` on the command line.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Constraint {
     /// The KPI.
     pub kpi: Kpi,
@@ -159,7 +161,7 @@ pub fn parse_kpi(name: &str) -> Result<Kpi, String> {
 }
 
 /// How hard to search.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Settings {
     /// Candidates in the first rung (the Latin hypercube's size, plus the spec as written).
     pub candidates: usize,
@@ -186,7 +188,7 @@ impl Settings {
 
 /// What an evaluation measured for one candidate on a range of replications: the
 /// objective's values and each constraint's KPI values.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Score {
     /// The objective KPI over the replications.
     pub objective: Moments,
@@ -194,12 +196,23 @@ pub struct Score {
     pub constraints: Vec<Moments>,
 }
 
+impl Score {
+    /// Adds what `other` measured on other replications of the same candidate (exact, so
+    /// the order of the parts does not matter).
+    pub fn merge(&mut self, other: &Score) {
+        self.objective.merge(&other.objective);
+        for (a, b) in self.constraints.iter_mut().zip(&other.constraints) {
+            a.merge(b);
+        }
+    }
+}
+
 /// Measures the candidates at the given indices on the replications `[start, end)`, one
 /// [`Score`] per index in order.
 pub type Evaluate<'a> = dyn FnMut(&[usize], (u64, u64)) -> Result<Vec<Score>, ExploreError> + 'a;
 
 /// One rung of the search.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rung {
     /// Replications every candidate of the rung has been evaluated on, `[start, end)`.
     pub replications: (u64, u64),
@@ -212,7 +225,7 @@ pub struct Rung {
 }
 
 /// What the search found: the winner and how it got there.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Search {
     /// The winning candidate's index.
     pub winner: usize,
@@ -226,10 +239,9 @@ pub struct Search {
 
 /// Successive halving over `count` candidates: every candidate on `replications`
 /// replications, the best third on twice as many, and so on until a rung would keep one: the
-/// best of that rung wins. `evaluate`
-/// measures the given candidates on the replications `[start, end)`; each rung evaluates
-/// only its new replications and adds them to what earlier rungs measured, so the
-/// survivors' means use every replication they have seen.
+/// best of that rung wins. `evaluate` measures the given candidates on the replications
+/// `[start, end)`; each rung evaluates only its new replications and adds them to what
+/// earlier rungs measured, so the survivors' means use every replication they have seen.
 ///
 /// Candidates are ranked feasible first (every constraint met on the mean), by the objective
 /// (more is better when `maximise`), then the rest by their total relative violation.
@@ -240,39 +252,172 @@ pub fn successive_halving(
     replications: u64,
     evaluate: &mut Evaluate<'_>,
 ) -> Result<Search, ExploreError> {
-    if count == 0 || replications == 0 {
-        return Err(ExploreError::new(
-            "settings",
-            "a search needs at least one candidate and one replication",
-        ));
+    let mut halving = Halving::new(count, maximise, constraints, replications)?;
+    while let Some((alive, range)) = halving.next() {
+        let fresh = evaluate(alive, range)?;
+        halving.feed(fresh)?;
     }
-    let mut scores: Vec<Option<Score>> = vec![None; count];
-    let mut alive: Vec<usize> = (0..count).collect();
-    let mut rungs = Vec::new();
-    let (mut done, mut target) = (0, replications);
-    loop {
-        let fresh = evaluate(&alive, (done, target))?;
-        for (&i, score) in alive.iter().zip(fresh) {
-            match &mut scores[i] {
-                Some(s) => {
-                    s.objective.merge(&score.objective);
-                    for (a, b) in s.constraints.iter_mut().zip(&score.constraints) {
-                        a.merge(b);
-                    }
-                }
+    Ok(halving
+        .search()
+        .expect("a finished halving has a winner")
+        .clone())
+}
+
+/// Successive halving as a state that can stop between rungs and go on elsewhere: what a
+/// search sharded over machines passes from one stage to the next (sim/MODEL.md §13.4).
+/// [`next`](Self::next) says which candidates to measure on which replications;
+/// [`feed`](Self::feed) takes what they measured and ranks the rung. Every sum in it is
+/// exact, so a rung measured in parts and merged is the rung measured at once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Halving {
+    maximise: bool,
+    constraints: Vec<Constraint>,
+    /// Per candidate, what it measured on the replications `[0, done)`.
+    scores: Vec<Option<Score>>,
+    /// The candidates the next rung measures.
+    alive: Vec<usize>,
+    rungs: Vec<Rung>,
+    /// Replications measured so far, `[0, done)`, and the next rung's end.
+    done: u64,
+    target: u64,
+    /// Set once the last rung is ranked.
+    search: Option<Search>,
+}
+
+impl Halving {
+    /// A search over `count` candidates whose first rung runs `replications` replications.
+    pub fn new(
+        count: usize,
+        maximise: bool,
+        constraints: &[Constraint],
+        replications: u64,
+    ) -> Result<Self, ExploreError> {
+        if count == 0 || replications == 0 {
+            return Err(ExploreError::new(
+                "settings",
+                "a search needs at least one candidate and one replication",
+            ));
+        }
+        Ok(Halving {
+            maximise,
+            constraints: constraints.to_vec(),
+            scores: vec![None; count],
+            alive: (0..count).collect(),
+            rungs: Vec::new(),
+            done: 0,
+            target: replications,
+            search: None,
+        })
+    }
+
+    /// The next rung's candidates and the replications `[start, end)` they must be measured
+    /// on; `None` once the search has its winner.
+    pub fn next(&self) -> Option<(&[usize], (u64, u64))> {
+        self.search
+            .is_none()
+            .then_some((&self.alive[..], (self.done, self.target)))
+    }
+
+    /// The rungs still to run from here, as (candidates, replications `[start, end)`).
+    pub fn remaining(&self) -> Vec<(usize, (u64, u64))> {
+        let mut left = Vec::new();
+        if self.search.is_some() {
+            return left;
+        }
+        let (mut alive, mut done, mut target) = (self.alive.len(), self.done, self.target);
+        loop {
+            left.push((alive, (done, target)));
+            if alive.div_ceil(3) == 1 {
+                return left;
+            }
+            alive = alive.div_ceil(3);
+            done = target;
+            target = target.saturating_mul(2);
+        }
+    }
+
+    /// Ranks the rung [`next`](Self::next) asked for, given one [`Score`] per candidate in
+    /// the order asked; keeps the best third for the next rung, or names the winner.
+    pub fn feed(&mut self, fresh: Vec<Score>) -> Result<(), ExploreError> {
+        if self.search.is_some() || fresh.len() != self.alive.len() {
+            return Err(ExploreError::new(
+                "search",
+                format!(
+                    "a rung of {} candidates was given {} scores",
+                    self.alive.len(),
+                    fresh.len()
+                ),
+            ));
+        }
+        for (&i, score) in self.alive.iter().zip(fresh) {
+            match &mut self.scores[i] {
+                Some(s) => s.merge(&score),
                 slot @ None => *slot = Some(score),
             }
         }
-        let judged: Vec<(usize, f64, bool, f64)> = alive
+        let ranked = self.rank();
+        self.rungs.push(Rung {
+            replications: (0, self.target),
+            ranked: ranked.iter().map(|x| x.0).collect(),
+            objective: ranked.iter().map(|x| x.1).collect(),
+            feasible: ranked.iter().map(|x| x.2).collect(),
+        });
+        let keep = ranked.len().div_ceil(3);
+        if keep == 1 {
+            // The best of the last rung wins; evaluating it alone would rank nothing.
+            self.search = Some(Search {
+                winner: ranked[0].0,
+                feasible: ranked[0].2,
+                rungs: self.rungs.clone(),
+                met_by: self.met_by(),
+            });
+            return Ok(());
+        }
+        self.alive = ranked[..keep].iter().map(|x| x.0).collect();
+        self.done = self.target;
+        self.target = self
+            .target
+            .checked_mul(2)
+            .filter(|&t| t < CONFIRM_START)
+            .ok_or_else(|| {
+                ExploreError::new(
+                    "--replications",
+                    "the search would reach the confirmation's replications; use fewer",
+                )
+            })?;
+        Ok(())
+    }
+
+    /// How many candidates the search started with.
+    pub fn candidates(&self) -> usize {
+        self.scores.len()
+    }
+
+    /// How many rungs are ranked.
+    pub fn rungs_done(&self) -> usize {
+        self.rungs.len()
+    }
+
+    /// What the search found, once the last rung is ranked.
+    pub fn search(&self) -> Option<&Search> {
+        self.search.as_ref()
+    }
+
+    /// The live candidates as (index, objective mean, feasible, violation), best first.
+    fn rank(&self) -> Vec<(usize, f64, bool, f64)> {
+        let mut ranked: Vec<(usize, f64, bool, f64)> = self
+            .alive
             .iter()
             .map(|&i| {
-                let s = scores[i].as_ref().expect("every live candidate was scored");
+                let s = self.scores[i]
+                    .as_ref()
+                    .expect("every live candidate was scored");
                 let objective = s.objective.mean().unwrap_or(f64::NAN);
-                let violation = violation(constraints, &s.constraints);
+                let violation = violation(&self.constraints, &s.constraints);
                 (i, objective, violation == 0.0, violation)
             })
             .collect();
-        let mut ranked = judged.clone();
+        let maximise = self.maximise;
         ranked.sort_by(|a, b| {
             let key = |x: &(usize, f64, bool, f64)| {
                 let signed = if maximise { x.1 } else { -x.1 };
@@ -283,47 +428,25 @@ pub fn successive_halving(
                 .then(ka.1.total_cmp(&kb.1))
                 .then(a.0.cmp(&b.0))
         });
-        rungs.push(Rung {
-            replications: (0, target),
-            ranked: ranked.iter().map(|x| x.0).collect(),
-            objective: ranked.iter().map(|x| x.1).collect(),
-            feasible: ranked.iter().map(|x| x.2).collect(),
-        });
-        let keep = ranked.len().div_ceil(3);
-        if keep == 1 {
-            // The best of the last rung wins; evaluating it alone would rank nothing.
-            let met_by = (0..constraints.len())
-                .map(|c| {
-                    rungs[0]
-                        .ranked
-                        .iter()
-                        .filter(|&&i| {
-                            let s = scores[i].as_ref().expect("scored");
-                            s.constraints[c]
-                                .mean()
-                                .is_some_and(|m| constraints[c].margin(m) >= 0.0)
-                        })
-                        .count()
-                })
-                .collect();
-            return Ok(Search {
-                winner: ranked[0].0,
-                feasible: ranked[0].2,
-                rungs,
-                met_by,
-            });
-        }
-        alive = ranked[..keep].iter().map(|x| x.0).collect();
-        done = target;
-        target = target
-            .checked_mul(2)
-            .filter(|&t| t < CONFIRM_START)
-            .ok_or_else(|| {
-                ExploreError::new(
-                    "--replications",
-                    "the search would reach the confirmation's replications; use fewer",
-                )
-            })?;
+        ranked
+    }
+
+    /// Per constraint, how many first-rung candidates met it (on every replication they saw).
+    fn met_by(&self) -> Vec<usize> {
+        (0..self.constraints.len())
+            .map(|c| {
+                self.rungs[0]
+                    .ranked
+                    .iter()
+                    .filter(|&&i| {
+                        let s = self.scores[i].as_ref().expect("scored");
+                        s.constraints[c]
+                            .mean()
+                            .is_some_and(|m| self.constraints[c].margin(m) >= 0.0)
+                    })
+                    .count()
+            })
+            .collect()
     }
 }
 

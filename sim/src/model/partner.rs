@@ -3,9 +3,9 @@
 //! engagement, stage and churn. Each reads the partner, the month's terms and what its seat
 //! chose, and returns what happened; the month loop books it in the ledger.
 
-use chanlab_shared::LifecycleStage;
+use chanlab_shared::{LifecycleStage, Tier};
 
-use super::plan::Plan;
+use super::plan::{ByTier, Plan};
 use super::rep::Choice;
 use super::state::Partner;
 use crate::params::Behaviour;
@@ -112,31 +112,96 @@ pub(super) struct Service {
     pub(super) done: f64,
 }
 
-/// The compliant share of a rep's partners get the mandated cadence (or more, if the rep
-/// would do more anyway); the rest get what the rep does unprompted (sim/MODEL.md §3.9). A
-/// vacant seat's partners get no touches.
+/// The compliant share of a rep's partners of `tier` get the mandated cadence (or more, if
+/// the rep would do more anyway); the rest get what the rep does unprompted, `own_touches`
+/// at normal effort (sim/MODEL.md §3.9). A vacant seat's partners get no touches. The same
+/// for every partner of the tier but for onboarding visits ([`TierService::to`]), so the
+/// month loop works it out once per seat and tier ([`SeatService`]), not per partner-month.
 // MODEL.md §3.9
-pub(super) fn service(p: &Partner, seat: &SeatMonth, plan: &Plan, own_touches: f64) -> Service {
-    let onboarding = if p.onboarding_left > 0 {
-        plan.onboarding_visits
-    } else {
-        0.0
-    };
-    let mandated = plan.mandated_touches[p.tier];
+pub(super) fn service(seat: &SeatMonth, plan: &Plan, tier: Tier, own_touches: f64) -> TierService {
+    let mandated = plan.mandated_touches[tier];
     let unprompted = own_touches * seat.choice.effort;
-    let (touches, done) = if seat.filled {
+    let (touches, done, onboarding) = if seat.filled {
         let c = seat.choice.compliance;
         (
-            c * mandated.max(unprompted) + (1.0 - c) * unprompted + onboarding,
+            c * mandated.max(unprompted) + (1.0 - c) * unprompted,
             c * mandated + (1.0 - c) * unprompted.min(mandated),
+            plan.onboarding_visits,
         )
     } else {
-        (0.0, 0.0)
+        (0.0, 0.0, 0.0)
     };
-    Service {
-        touches,
-        mandated,
-        done,
+    TierService {
+        base: Service {
+            touches,
+            mandated,
+            done,
+        },
+        onboarding,
+        target: f64::NAN,
+    }
+}
+
+/// A seat's service to one tier's partners this month (§3.9) and the engagement it earns a
+/// partner not onboarding (§3.12).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct TierService {
+    /// The service without onboarding visits.
+    base: Service,
+    /// Onboarding visits an onboarding partner gets on top (none from a vacant seat).
+    onboarding: f64,
+    /// [`engagement_target`] of a partner not onboarding; set by [`SeatService::of`].
+    target: f64,
+}
+
+impl TierService {
+    /// The service partner `p` of this tier gets: onboarding visits added while it is
+    /// onboarding (and +0, which changes no touch count, while not).
+    #[inline]
+    pub(super) fn to(&self, p: &Partner) -> Service {
+        let onboarding = if p.onboarding_left > 0 {
+            self.onboarding
+        } else {
+            0.0
+        };
+        Service {
+            touches: self.base.touches + onboarding,
+            ..self.base
+        }
+    }
+
+    /// The engagement partner `p` of this tier moves toward (§3.12), `service` being what
+    /// [`TierService::to`] gave it.
+    #[inline]
+    pub(super) fn target(&self, p: &Partner, service: &Service, half: f64, floor: f64) -> f64 {
+        if p.onboarding_left > 0 {
+            engagement_target(service.touches, half, floor)
+        } else {
+            self.target
+        }
+    }
+}
+
+/// A seat's [`TierService`] for each tier this month.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct SeatService(pub(super) ByTier<TierService>);
+
+impl SeatService {
+    /// Seat `seat`'s service under `plan`, with `own` the rep's unprompted touches and
+    /// `half` the touches for half the engagement above `floor`, per tier.
+    pub(super) fn of(
+        seat: &SeatMonth,
+        plan: &Plan,
+        own: &ByTier<f64>,
+        half: &ByTier<f64>,
+        floor: f64,
+    ) -> Self {
+        SeatService(ByTier(Tier::ALL.map(|tier| {
+            let mut s = service(seat, plan, tier, own[tier]);
+            // A partner not onboarding gets base touches + 0: the target it would compute.
+            s.target = engagement_target(s.base.touches + 0.0, half[tier], floor);
+            s
+        })))
     }
 }
 
@@ -293,18 +358,19 @@ fn rebate_loading_for(
     }
 }
 
-/// Engagement moves toward what the attention earns, less the pressure of stock a rep pushed
-/// on the partner (sim/MODEL.md §3.12).
+/// The engagement `touches` earn: `floor` with none, halfway from there to 1 at `half`
+/// touches (sim/MODEL.md §3.12).
 // MODEL.md §3.12
-pub(super) fn engagement(
-    p: &mut Partner,
-    touches: f64,
-    rep_loading: f64,
-    half: f64,
-    floor: f64,
-    b: &Behaviour,
-) {
-    let target = floor + (1.0 - floor) * touches / (touches + half);
+#[inline]
+pub(super) fn engagement_target(touches: f64, half: f64, floor: f64) -> f64 {
+    floor + (1.0 - floor) * touches / (touches + half)
+}
+
+/// Engagement moves toward `target`, what the attention earns ([`engagement_target`]), less
+/// the pressure of stock a rep pushed on the partner (sim/MODEL.md §3.12).
+// MODEL.md §3.12
+#[inline]
+pub(super) fn engagement(p: &mut Partner, target: f64, rep_loading: f64, b: &Behaviour) {
     p.engagement += b.engagement_speed * (target - p.engagement);
     if rep_loading > 0.0 && p.forecast > 0.0 {
         p.engagement -= b.pressure_penalty * rep_loading / p.forecast;

@@ -106,7 +106,7 @@ fn compliant_reps_give_the_mandated_cadence_and_vacant_seats_none() {
     let mandated = p.mandated_touches[Tier::B];
     assert!(mandated > 0.0, "the spec mandates tier-B touches");
     let part = partner(LifecycleStage::Active);
-    let full = service(&part, &seat(choice()), &p, 0.0);
+    let full = service(&seat(choice()), &p, Tier::B, 0.0).to(&part);
     assert_eq!(
         (full.touches, full.done, full.mandated),
         (mandated, mandated, mandated)
@@ -114,11 +114,11 @@ fn compliant_reps_give_the_mandated_cadence_and_vacant_seats_none() {
     let mut none = choice();
     none.compliance = 0.0;
     let own = mandated / 2.0;
-    let lax = service(&part, &seat(none), &p, own);
+    let lax = service(&seat(none), &p, Tier::B, own).to(&part);
     assert_eq!((lax.touches, lax.done), (own, own));
     let mut vacant = seat(choice());
     vacant.filled = false;
-    let empty = service(&part, &vacant, &p, own);
+    let empty = service(&vacant, &p, Tier::B, own).to(&part);
     assert_eq!((empty.touches, empty.done), (0.0, 0.0));
     assert_eq!(
         empty.mandated, mandated,
@@ -126,7 +126,7 @@ fn compliant_reps_give_the_mandated_cadence_and_vacant_seats_none() {
     );
     let mut onboarding = partner(LifecycleStage::Active);
     onboarding.onboarding_left = 1;
-    let welcomed = service(&onboarding, &seat(choice()), &p, 0.0);
+    let welcomed = service(&seat(choice()), &p, Tier::B, 0.0).to(&onboarding);
     assert_eq!(welcomed.touches, mandated + p.onboarding_visits);
 }
 
@@ -257,15 +257,15 @@ fn engagement_follows_attention_and_suffers_from_pushed_stock() {
     let b = Behaviour::default();
     let half = 2.0;
     let mut attended = partner(LifecycleStage::Active);
-    engagement(&mut attended, 20.0, 0.0, half, 0.2, &b);
+    engagement(&mut attended, engagement_target(20.0, half, 0.2), 0.0, &b);
     let mut ignored = partner(LifecycleStage::Active);
-    engagement(&mut ignored, 0.0, 0.0, half, 0.2, &b);
+    engagement(&mut ignored, engagement_target(0.0, half, 0.2), 0.0, &b);
     assert!(attended.engagement > 0.6 && ignored.engagement < 0.6);
     let mut pushed = partner(LifecycleStage::Active);
-    engagement(&mut pushed, 20.0, 3_000.0, half, 0.2, &b);
+    engagement(&mut pushed, engagement_target(20.0, half, 0.2), 3_000.0, &b);
     assert!(pushed.engagement < attended.engagement);
     let mut crushed = partner(LifecycleStage::Active);
-    engagement(&mut crushed, 0.0, 1e9, half, 0.2, &b);
+    engagement(&mut crushed, engagement_target(0.0, half, 0.2), 1e9, &b);
     assert_eq!(crushed.engagement, 0.0, "clamped at zero");
 }
 

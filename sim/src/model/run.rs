@@ -24,7 +24,7 @@ use super::effort::EffortGrid;
 use super::ledger::{Ledger, REFERENCE_PARTNER_MARGIN, SeatBooks};
 use super::observe::{Observer, PartnerMonth, PeriodSettled, SeatEvent, SeatStart, SlotStart};
 use super::outcome::Outcome;
-use super::partner::{self, MonthTerms, SeatMonth};
+use super::partner::{self, MonthTerms, SeatMonth, SeatService};
 use super::periods::{set_goal, settle_bonus, settle_period};
 use super::plan::{ByTier, Plan};
 use super::rep::{self, WindowView};
@@ -347,6 +347,7 @@ fn partners_month<O: Observer>(
         let mut books = SeatBooks::default();
         let seat_shocks = &shocks[rep.first..rep.end];
         let seat_partners = &mut partners[rep.first..rep.end];
+        let service = SeatService::of(seat, m.plan, &m.tiers.own, &m.tiers.half, terms.floor);
         for (slot, (p, &(z, u))) in seat_partners.iter_mut().zip(seat_shocks).enumerate() {
             partner_month(PartnerMonthIn {
                 t: m.t,
@@ -354,6 +355,7 @@ fn partners_month<O: Observer>(
                 seat_index: index,
                 p,
                 seat,
+                service: &service,
                 terms,
                 plan: m.plan,
                 b: m.b,
@@ -392,6 +394,8 @@ struct PartnerMonthIn<'a, O> {
     seat_index: usize,
     p: &'a mut Partner,
     seat: &'a SeatMonth,
+    /// The seat's service to each tier this month.
+    service: &'a SeatService,
     terms: &'a MonthTerms,
     plan: &'a Plan,
     b: &'a Behaviour,
@@ -412,6 +416,7 @@ fn partner_month<O: Observer>(m: PartnerMonthIn<'_, O>) {
         seat_index,
         p,
         seat,
+        service: seat_service,
         terms,
         plan,
         b,
@@ -434,7 +439,8 @@ fn partner_month<O: Observer>(m: PartnerMonthIn<'_, O>) {
         }
         return;
     }
-    let service = partner::service(p, seat, plan, tiers.own[p.tier]);
+    let tier_service = &seat_service.0[p.tier];
+    let service = tier_service.to(p);
     books.served(&service);
 
     let noise = lognormal_unit_mean(b.demand_noise, z);
@@ -442,14 +448,8 @@ fn partner_month<O: Observer>(m: PartnerMonthIn<'_, O>) {
     let timed = partner::deal_timing(p, seat, natural, plan, b, terms.months_after);
     let order = partner::order(p, &timed, natural, plan, b, terms.last_target_month);
     books.ordered(&timed, &order, seat.choice.pull_discount, plan);
-    partner::engagement(
-        p,
-        service.touches,
-        order.rep_loading,
-        tiers.half[p.tier],
-        terms.floor,
-        b,
-    );
+    let target = tier_service.target(p, &service, tiers.half[p.tier], terms.floor);
+    partner::engagement(p, target, order.rep_loading, b);
     if partner::stage_and_churn(p, u, b) {
         books.churned += 1.0;
     }

@@ -109,10 +109,11 @@ fn verify_finds_a_missing_index_entry_a_stray_one_and_a_wrong_count() {
     let (_d, s) = populated();
     assert!(s.verify().unwrap().problems.is_empty());
     let index = super::super::sled_backend::key(&["i", "partner", "tag", "x", "p1"]);
-    s.tree.remove(&index).unwrap();
+    s.tree().unwrap().remove(&index).unwrap();
     let stray = super::super::sled_backend::key(&["i", "partner", "tag", "x", "ghost"]);
-    s.tree.insert(&stray, &[]).unwrap();
-    s.tree
+    s.tree().unwrap().insert(&stray, &[]).unwrap();
+    s.tree()
+        .unwrap()
         .insert(count_key("region", "r1"), &5u64.to_be_bytes())
         .unwrap();
     let problems = s.verify().unwrap().problems;
@@ -141,7 +142,10 @@ fn a_truncated_or_foreign_backup_is_refused_and_restores_nothing() {
         .import(&mut BufReader::new(without_end.as_bytes()))
         .unwrap_err();
     assert!(err.contains("truncated"), "{err}");
-    assert!(target.tree.iter().next().is_none(), "nothing was restored");
+    assert!(
+        target.tree().unwrap().iter().next().is_none(),
+        "nothing was restored"
+    );
     let err = target
         .import(&mut BufReader::new(&b"{\"hello\": 1}\n"[..]))
         .unwrap_err();

@@ -4,12 +4,10 @@
 use std::ops::ControlFlow;
 
 use chanlab_shared::{Name, ProcessRules};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::{
-    CONFIRM_START, Constraint, Score, Search, Settings, Vary, is_integer_field, latin_hypercube,
-    successive_halving,
-};
+use super::staged::{OptimiseState, Study};
+use super::{Constraint, Score, Search, Settings, Vary, is_integer_field, latin_hypercube};
 use crate::engine::{self, RunResult};
 use crate::explore::{ExploreError, spec_index, spec_value, with_extra_specs, with_spec_value};
 use crate::model::Kpi;
@@ -17,7 +15,7 @@ use crate::scenario::{self, MAX_SPECS, Scenario, SpecEntry};
 use crate::stats::SummaryReport;
 
 /// What to search: which spec, which fields in which ranges, the objective and the bounds.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Problem {
     /// The spec to vary, by name; the first spec that is not the baseline when `None`.
     pub spec: Option<String>,
@@ -105,9 +103,10 @@ pub struct Prepared {
     base: Scenario,
     spec: usize,
     original: ProcessRules,
-    problem: Problem,
+    pub(super) problem: Problem,
     candidates: Vec<Vec<f64>>,
     rules: Vec<ProcessRules>,
+    pub(super) study: Study,
 }
 
 /// Checks `problem` against `scenario` and builds the candidates. Errors name the flag
@@ -223,6 +222,13 @@ pub fn prepare(scenario: &Scenario, problem: &Problem) -> Result<Prepared, Explo
     let no_files = |p: &str| Err(format!("a search may not refer to files ({p})"));
     let base =
         scenario::resolve(file, &no_files).map_err(|e| ExploreError::new(e.field, e.message))?;
+    let mut identity = problem.clone();
+    identity.settings.threads = 0; // how many cores ran it does not change the study
+    let study = Study {
+        scenario: scenario.file().clone(),
+        problem: identity,
+        candidates: candidates.clone(),
+    };
     Ok(Prepared {
         base,
         spec,
@@ -230,11 +236,12 @@ pub fn prepare(scenario: &Scenario, problem: &Problem) -> Result<Prepared, Explo
         problem: problem.clone(),
         candidates,
         rules,
+        study,
     })
 }
 
 /// Candidates beside the baseline in one engine run.
-const PER_RUN: usize = MAX_SPECS - 1;
+pub(super) const PER_RUN: usize = MAX_SPECS - 1;
 
 impl Prepared {
     /// The candidates' values of the varied fields.
@@ -245,18 +252,23 @@ impl Prepared {
     /// How many times [`Prepared::run`] calls `progress`: once per replication of every
     /// engine run, the confirmation included.
     pub fn ticks(&self) -> u64 {
-        let (mut alive, mut done, mut target) =
-            (self.candidates.len(), 0, self.problem.settings.replications);
-        let mut ticks = 0;
-        loop {
-            ticks += alive.div_ceil(PER_RUN) as u64 * (target - done);
-            if alive.div_ceil(3) == 1 {
-                return ticks + self.problem.settings.confirm.max(2);
-            }
-            alive = alive.div_ceil(3);
-            done = target;
-            target *= 2;
-        }
+        self.ticks_from(&self.start())
+    }
+
+    /// How many times [`Prepared::finish`] from `state` calls `progress`.
+    pub fn ticks_from(&self, state: &OptimiseState) -> u64 {
+        let rungs: u64 = state
+            .halving
+            .remaining()
+            .iter()
+            .map(|&(alive, (start, end))| alive.div_ceil(PER_RUN) as u64 * (end - start))
+            .sum();
+        let confirm = if state.confirmation.is_some() {
+            0
+        } else {
+            self.confirm_range().1 - self.confirm_range().0
+        };
+        rungs + confirm
     }
 
     /// Partner-months the search and the confirmation simulate: every engine run counts the
@@ -266,20 +278,22 @@ impl Prepared {
             .base
             .partner_slots()
             .saturating_mul(u64::from(self.base.file().horizon_months));
-        let (mut alive, mut done, mut target) =
-            (self.candidates.len(), 0, self.problem.settings.replications);
-        let mut specs_replications: u64 = 0;
-        loop {
-            let runs = alive.div_ceil(PER_RUN) as u64;
-            specs_replications += (alive as u64 + runs) * (target - done);
-            if alive.div_ceil(3) == 1 {
-                specs_replications += 2 * self.problem.settings.confirm.max(2);
-                return per_spec.saturating_mul(specs_replications);
-            }
-            alive = alive.div_ceil(3);
-            done = target;
-            target *= 2;
-        }
+        let rungs: u64 = self
+            .start()
+            .halving
+            .remaining()
+            .iter()
+            .map(|&(alive, (start, end))| {
+                (alive as u64 + alive.div_ceil(PER_RUN) as u64) * (end - start)
+            })
+            .sum();
+        let (start, end) = self.confirm_range();
+        per_spec.saturating_mul(rungs + 2 * (end - start))
+    }
+
+    /// The confirmation's replications: fresh, far above any the search uses.
+    pub(super) fn confirm_range(&self) -> (u64, u64) {
+        super::staged::confirm_range(&self.problem)
     }
 
     /// Runs the search and the confirmation, calling `progress` once per replication of each
@@ -288,38 +302,76 @@ impl Prepared {
         &self,
         progress: &(dyn Fn() -> ControlFlow<()> + Sync),
     ) -> Result<OptimiseReport, ExploreError> {
+        self.finish(self.start(), progress)
+    }
+
+    /// Runs what is left of the search from `state` (a study's first state, or one merged
+    /// from shards, [`Prepared::check`]ed), then the confirmation unless `state` has it.
+    pub fn finish(
+        &self,
+        state: OptimiseState,
+        progress: &(dyn Fn() -> ControlFlow<()> + Sync),
+    ) -> Result<OptimiseReport, ExploreError> {
+        let mut halving = state.halving;
+        while let Some((alive, range)) = halving.next() {
+            let fresh = self.evaluate(alive, range, progress)?;
+            halving.feed(fresh)?;
+        }
+        let search = halving.search().expect("a finished halving has a winner");
+        let confirmed = match state.confirmation {
+            Some(result) => result,
+            None => self.confirm(search.winner, self.confirm_range(), progress)?,
+        };
+        self.report(search.clone(), &confirmed)
+    }
+
+    /// Measures the candidates `which` on the replications `range`, in engine runs of up to
+    /// [`PER_RUN`] candidates beside the baseline.
+    pub(super) fn evaluate(
+        &self,
+        which: &[usize],
+        range: (u64, u64),
+        progress: &(dyn Fn() -> ControlFlow<()> + Sync),
+    ) -> Result<Vec<Score>, ExploreError> {
         let p = &self.problem;
-        let maximise = p.objective.better() != Some(false);
-        let threads = p.settings.threads;
         let kpis: Vec<Kpi> = std::iter::once(p.objective)
             .chain(p.constraints.iter().map(|c| c.kpi))
             .collect();
-        let mut evaluate = |which: &[usize], range: (u64, u64)| {
-            let mut scores = Vec::with_capacity(which.len());
-            for chunk in which.chunks(PER_RUN) {
-                let rules = chunk.iter().map(|&i| self.rules[i].clone()).collect();
-                let result = self.simulate(rules, threads, range, progress)?;
-                for state in &result.specs[1..] {
-                    let m = |k: Kpi| state.kpis[k.index()].moments().clone();
-                    scores.push(Score {
-                        objective: m(kpis[0]),
-                        constraints: kpis[1..].iter().map(|&k| m(k)).collect(),
-                    });
-                }
+        let mut scores = Vec::with_capacity(which.len());
+        for chunk in which.chunks(PER_RUN) {
+            let rules = chunk.iter().map(|&i| self.rules[i].clone()).collect();
+            let result = self.simulate(rules, range, progress)?;
+            for state in &result.specs[1..] {
+                let m = |k: Kpi| state.kpis[k.index()].moments().clone();
+                scores.push(Score {
+                    objective: m(kpis[0]),
+                    constraints: kpis[1..].iter().map(|&k| m(k)).collect(),
+                });
             }
-            Ok(scores)
-        };
-        let search = successive_halving(
-            self.candidates.len(),
-            maximise,
-            &p.constraints,
-            p.settings.replications,
-            &mut evaluate,
-        )?;
-        let winner = &self.rules[search.winner];
-        let range = (CONFIRM_START, CONFIRM_START + p.settings.confirm.max(2));
-        let confirmed = self.simulate(vec![winner.clone()], threads, range, progress)?;
-        let mut best_spec = winner.clone();
+        }
+        Ok(scores)
+    }
+
+    /// The winner beside the baseline on the confirmation's replications `range` (or part
+    /// of them).
+    pub(super) fn confirm(
+        &self,
+        winner: usize,
+        range: (u64, u64),
+        progress: &(dyn Fn() -> ControlFlow<()> + Sync),
+    ) -> Result<RunResult, ExploreError> {
+        self.simulate(vec![self.rules[winner].clone()], range, progress)
+    }
+
+    /// The report of a finished search and its confirmation run.
+    fn report(
+        &self,
+        search: Search,
+        confirmed: &RunResult,
+    ) -> Result<OptimiseReport, ExploreError> {
+        let p = &self.problem;
+        let maximise = p.objective.better() != Some(false);
+        let mut best_spec = self.rules[search.winner].clone();
         let short: String = self.original.name.as_str().chars().take(180).collect();
         best_spec.name = Name::parse(&format!("{short} (optimised)"))
             .map_err(|e| ExploreError::new("--spec", e.message().to_owned()))?;
@@ -339,7 +391,7 @@ impl Prepared {
             } else {
                 binding(&p.constraints, &search)
             },
-            confirmation: confirmation(&confirmed, p),
+            confirmation: confirmation(confirmed, p),
             search,
             best_spec,
         })
@@ -348,13 +400,12 @@ impl Prepared {
     fn simulate(
         &self,
         rules: Vec<ProcessRules>,
-        threads: usize,
         range: (u64, u64),
         progress: &(dyn Fn() -> ControlFlow<()> + Sync),
     ) -> Result<RunResult, ExploreError> {
         let scenario =
             with_extra_specs(&self.base, rules).map_err(|m| ExploreError::new("--vary", m))?;
-        engine::run_range(&scenario, threads, range, progress)
+        engine::run_range(&scenario, self.problem.settings.threads, range, progress)
             .map_err(|e| ExploreError::new("run", e.to_string()))
     }
 

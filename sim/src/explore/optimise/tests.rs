@@ -259,3 +259,5 @@ fn a_bad_field_or_spec_names_the_flag_and_the_fix() {
     assert_eq!(err.field, "--spec");
     assert!(err.message.contains("baseline"), "{err}");
 }
+
+mod staged;
