@@ -70,6 +70,36 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every collection, in declaration order.
+    pub const ALL: [Kind; 18] = {
+        use Kind::*;
+        [
+            Region,
+            Rep,
+            Partner,
+            Transition,
+            Contract,
+            Activity,
+            Sales,
+            Goal,
+            Spec,
+            SpecVersion,
+            Assessment,
+            Token,
+            Scenario,
+            Run,
+            RunResult,
+            TrainingSession,
+            Backtest,
+            BacktestResult,
+        ]
+    };
+
+    /// The collection called `name` ([`Kind::name`]).
+    pub fn from_name(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
     /// The collection's name, used in keys and in error messages.
     pub const fn name(self) -> &'static str {
         match self {

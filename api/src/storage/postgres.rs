@@ -277,32 +277,6 @@ fn retryable(e: &tokio_postgres::Error) -> bool {
 /// How many times a commit that lost a deadlock runs again before it fails.
 const COMMIT_ATTEMPTS: u32 = 50;
 
-fn kind_by_name(name: &str) -> Option<Kind> {
-    use Kind::*;
-    [
-        Region,
-        Rep,
-        Partner,
-        Transition,
-        Contract,
-        Activity,
-        Sales,
-        Goal,
-        Spec,
-        SpecVersion,
-        Assessment,
-        Token,
-        Scenario,
-        Run,
-        RunResult,
-        TrainingSession,
-        Backtest,
-        BacktestResult,
-    ]
-    .into_iter()
-    .find(|k| k.name() == name)
-}
-
 /// The first page of a scan is small (a list usually wants a page); later ones grow.
 const FIRST_PAGE: i64 = 64;
 const LARGEST_PAGE: i64 = 1024;

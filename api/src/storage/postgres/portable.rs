@@ -15,7 +15,7 @@ use tokio_postgres::types::Json;
 use super::commit::Meta;
 use super::{PostgresStorage, db};
 use crate::storage::portable::{Counts, Entry, EntryMeta, FORMAT, Line, VerifyReport};
-use crate::storage::{Fault, StorageError};
+use crate::storage::{Fault, Kind, StorageError};
 
 /// Rows fetched per round trip while streaming.
 const BATCH: i32 = 500;
@@ -319,7 +319,7 @@ fn read_backup(input: &mut dyn BufRead) -> Result<Parsed, String> {
                 ));
             }
             (_, Line::Record(e), _) => {
-                if super::kind_by_name(&e.kind).is_none() {
+                if Kind::from_name(&e.kind).is_none() {
                     return Err(format!("line {at}: no collection named {:?}", e.kind));
                 }
                 entries.push(e);
