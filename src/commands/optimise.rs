@@ -18,7 +18,7 @@ use chanlab_sim::model::Kpi;
 use chanlab_sim::scenario::Scenario;
 
 use super::Outcome;
-use super::merge::{Part, decode_all};
+use super::merge::{Part, decode_all, refuse};
 use super::simulate::{load, progress_bar, write_file};
 use super::table;
 use crate::cli::{MergeArgs, OutputFormat, ReportFormat};
@@ -194,11 +194,6 @@ fn problem(args: &OptimiseArgs, scenario: &Scenario) -> Problem {
         constraints: args.constraint.clone(),
         settings,
     }
-}
-
-fn refuse(message: &str, fix: &str) -> anyhow::Result<Outcome> {
-    writeln!(io::stderr().lock(), "error: {message}\n  fix: {fix}")?;
-    Ok(Outcome::InvalidInput)
 }
 
 /// An error of the search's input, naming the flag. Errors of --state and --shard end in
