@@ -230,7 +230,10 @@ pub fn load_records(store: &Store) -> Result<LoadedRecords, StorageError> {
         sales: store.all(None)?,
         activities: store.all(None)?,
         published: store
-            .all::<SpecVersion>(Some(("status", "Published")))?
+            .all::<SpecVersion>(Some((
+                "status",
+                crate::storage::index_key::spec_status(SpecStatus::Published),
+            )))?
             .into_iter()
             .map(|v| v.0)
             .filter(|s| s.status == SpecStatus::Published)

@@ -214,7 +214,12 @@ pub async fn list_activities(
             let filter = rep
                 .map(|r| ("rep", r.to_string()))
                 .or(partner.map(|p| ("partner", p.to_string())))
-                .or(kind.map(|k| ("kind", k.to_string())));
+                .or(kind.map(|k| {
+                    (
+                        "kind",
+                        crate::storage::index_key::activity_kind(k).to_string(),
+                    )
+                }));
             Ok(s.list::<Activity>(
                 filter.as_ref().map(|(i, v)| (*i, v.as_str())),
                 after.as_deref(),

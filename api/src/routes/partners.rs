@@ -25,7 +25,7 @@ use crate::extract::{Body, IdempotencyKey, IfMatch, path_id};
 use crate::problem::FieldError;
 use crate::records::TransitionRecord;
 use crate::state::AppState;
-use crate::storage::{Expect, Kind, Store, store_put};
+use crate::storage::{Expect, Kind, Store, index_key, store_put};
 
 /// Registers the partner routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -218,8 +218,8 @@ pub async fn list_partners(
         _ => owner
             .map(|o| ("owner_rep", o.to_string()))
             .or(region.map(|r| ("region", r.to_string())))
-            .or(stage.map(|s| ("stage", s.to_string())))
-            .or(tier.map(|t| ("tier", format!("{t:?}")))),
+            .or(stage.map(|s| ("stage", index_key::stage(s).to_owned())))
+            .or(tier.map(|t| ("tier", index_key::tier(t).to_owned()))),
     };
     let after = query.after.clone();
     let c = caller.clone();

@@ -161,7 +161,10 @@ pub async fn list_process_specs(
         .run(move |s| -> Result<_, ApiError> {
             if published {
                 let page = s.list::<SpecVersion>(
-                    Some(("status", "Published")),
+                    Some((
+                        "status",
+                        crate::storage::index_key::spec_status(SpecStatus::Published),
+                    )),
                     after.as_deref(),
                     limit,
                     &|_| true,

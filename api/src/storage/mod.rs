@@ -24,7 +24,7 @@ mod store;
 pub use portable::{Counts, VerifyReport};
 pub use postgres::PostgresStorage;
 pub use records::Record;
-pub(crate) use records::scope_key;
+pub(crate) use records::{index_key, scope_key};
 pub use sled_backend::SledStorage;
 pub use store::{Health, Page, Store, put as store_put};
 

@@ -35,6 +35,58 @@ pub trait Record: Serialize + DeserializeOwned + Send + Sync + 'static {
     }
 }
 
+/// The values enums take in secondary indexes. They are on disk in every data directory and
+/// database, so they are spelled out here rather than derived from `Debug` or `Display`:
+/// renaming a variant, or changing how it prints, must not leave stored index entries that
+/// no lookup finds. The strings are what earlier releases stored (`Debug` for tiers and
+/// spec statuses, the snake_case wire name for stages and activity kinds); the tests below
+/// pin every one of them.
+pub(crate) mod index_key {
+    use chanlab_shared::{ActivityKind, LifecycleStage, SpecStatus, Tier};
+
+    /// A partner's tier, as the `tier` index stores it.
+    pub(crate) const fn tier(tier: Tier) -> &'static str {
+        match tier {
+            Tier::A => "A",
+            Tier::B => "B",
+            Tier::C => "C",
+        }
+    }
+
+    /// A partner's lifecycle stage, as the `stage` index stores it.
+    pub(crate) const fn stage(stage: LifecycleStage) -> &'static str {
+        match stage {
+            LifecycleStage::Prospect => "prospect",
+            LifecycleStage::Negotiating => "negotiating",
+            LifecycleStage::Contracted => "contracted",
+            LifecycleStage::Active => "active",
+            LifecycleStage::AtRisk => "at_risk",
+            LifecycleStage::Churned => "churned",
+            LifecycleStage::Lost => "lost",
+        }
+    }
+
+    /// An activity's kind, as the `kind` index stores it.
+    pub(crate) const fn activity_kind(kind: ActivityKind) -> &'static str {
+        match kind {
+            ActivityKind::Visit => "visit",
+            ActivityKind::Training => "training",
+            ActivityKind::BusinessReview => "business_review",
+            ActivityKind::RecruitingCall => "recruiting_call",
+            ActivityKind::Negotiation => "negotiation",
+        }
+    }
+
+    /// A spec version's status, as the `status` index stores it.
+    pub(crate) const fn spec_status(status: SpecStatus) -> &'static str {
+        match status {
+            SpecStatus::Draft => "Draft",
+            SpecStatus::Published => "Published",
+            SpecStatus::Retired => "Retired",
+        }
+    }
+}
+
 fn entry(index: &str, value: impl ToString) -> (String, String) {
     (index.to_owned(), value.to_string())
 }
@@ -84,8 +136,8 @@ impl Record for Partner {
     fn indexes(&self) -> Vec<(String, String)> {
         let mut v = vec![
             entry("region", self.region_id),
-            entry("tier", format!("{:?}", self.tier)),
-            entry("stage", self.stage()),
+            entry("tier", index_key::tier(self.tier)),
+            entry("stage", index_key::stage(self.stage())),
         ];
         if let Some(rep) = self.owner_rep_id {
             v.push(entry("owner_rep", rep));
@@ -133,7 +185,7 @@ impl Record for Activity {
         vec![
             entry("rep", self.rep_id),
             entry("partner", self.partner_id),
-            entry("kind", self.kind),
+            entry("kind", index_key::activity_kind(self.kind)),
         ]
     }
     fn refs(&self) -> Vec<(Kind, String)> {
@@ -198,7 +250,7 @@ impl Record for SpecVersion {
     fn indexes(&self) -> Vec<(String, String)> {
         vec![
             entry("spec", self.0.id),
-            entry("status", format!("{:?}", self.0.status)),
+            entry("status", index_key::spec_status(self.0.status)),
         ]
     }
 }
@@ -310,5 +362,60 @@ impl Record for TrainingSessionRecord {
             v.push(entry("finished", &self.exercise));
         }
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chanlab_shared::{ActivityKind, LifecycleStage, SpecStatus, Tier};
+
+    /// The stored strings, byte for byte: a data directory written by any earlier release
+    /// holds exactly these, so a change here is a storage migration, not a refactor.
+    #[test]
+    fn index_keys_are_the_strings_already_on_disk() {
+        let tiers: Vec<&str> = Tier::ALL.iter().map(|t| index_key::tier(*t)).collect();
+        assert_eq!(tiers, ["A", "B", "C"]);
+        let stages: Vec<&str> = LifecycleStage::ALL
+            .iter()
+            .map(|s| index_key::stage(*s))
+            .collect();
+        assert_eq!(
+            stages,
+            [
+                "prospect",
+                "negotiating",
+                "contracted",
+                "active",
+                "at_risk",
+                "churned",
+                "lost"
+            ]
+        );
+        for kind in [
+            ActivityKind::Visit,
+            ActivityKind::Training,
+            ActivityKind::BusinessReview,
+            ActivityKind::RecruitingCall,
+            ActivityKind::Negotiation,
+        ] {
+            // What `Display` printed when the index was built from it.
+            assert_eq!(index_key::activity_kind(kind), kind.to_string());
+        }
+        for (status, stored) in [
+            (SpecStatus::Draft, "Draft"),
+            (SpecStatus::Published, "Published"),
+            (SpecStatus::Retired, "Retired"),
+        ] {
+            assert_eq!(index_key::spec_status(status), stored);
+            // What `{:?}` printed when the index was built from it.
+            assert_eq!(format!("{status:?}"), stored);
+        }
+        for tier in Tier::ALL {
+            assert_eq!(index_key::tier(tier), format!("{tier:?}"));
+        }
+        for stage in LifecycleStage::ALL {
+            assert_eq!(index_key::stage(stage), stage.to_string());
+        }
     }
 }
