@@ -9,6 +9,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::LazyLock;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
 use chanlab_shared::{Name, RegionId, RepId};
@@ -98,14 +99,22 @@ use Access::{No, Own, Yes};
 
 /// Per operation id: access of admin, channel_manager, regional_manager, rep, viewer,
 /// trainee. For training sessions, "own" means the sessions the token created.
-pub const POLICY: &[(&str, [Access; 6])] = &[
+///
+/// The record resources' operations declare their rows where they are declared (their
+/// `Op`s in `routes/<resource>.rs`, through `routes::layer`); the rows of the
+/// hand-written operations are [`HAND_WRITTEN`].
+pub static POLICY: LazyLock<Vec<(&'static str, [Access; 6])>> = LazyLock::new(|| {
+    HAND_WRITTEN
+        .iter()
+        .copied()
+        .chain(crate::routes::layer::policy_rows())
+        .collect()
+});
+
+/// The policy rows of the operations with hand-written handlers.
+const HAND_WRITTEN: &[(&str, [Access; 6])] = &[
     ("create_token", [Yes, No, No, No, No, No]),
     ("get_backup", [Yes, No, No, No, No, No]),
-    ("create_region", [Yes, No, No, No, No, No]),
-    ("list_regions", [Yes, Yes, Own, No, Yes, No]),
-    ("get_region", [Yes, Yes, Own, No, Yes, No]),
-    ("update_region", [Yes, No, No, No, No, No]),
-    ("delete_region", [Yes, No, No, No, No, No]),
     ("create_rep", [Yes, No, Own, No, No, No]),
     ("list_reps", [Yes, Yes, Own, Own, Yes, No]),
     ("get_rep", [Yes, Yes, Own, Own, Yes, No]),

@@ -401,7 +401,7 @@ fn every_operation_has_a_policy_row_and_every_row_an_operation() {
             "{op} has no row in auth::POLICY"
         );
     }
-    for (p, _) in POLICY {
+    for (p, _) in POLICY.iter() {
         assert!(
             ops.iter().any(|o| o == p),
             "POLICY row {p} is not an operation"

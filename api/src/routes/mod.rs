@@ -24,6 +24,7 @@ pub mod tokens;
 pub mod training;
 
 mod csv_io;
+pub(crate) mod layer;
 mod write;
 
 pub use csv_io::ImportReport;

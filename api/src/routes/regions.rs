@@ -1,32 +1,20 @@
 //! `/regions`: the regional units and their managers.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::web;
 use chanlab_shared::{Name, Region, RegionId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{
-    Cursor, create_record, default_field, delete_record, next_link, page_type, resource,
-    update_record, write,
-};
+use super::layer::{self, ListPlan, Op, Resource, Verb};
+use super::{Cursor, page_type};
 use crate::auth::{Access, Caller, Principal};
 use crate::error::ApiError;
-use crate::extract::{Body, IdempotencyKey, IfMatch, path_id};
-use crate::state::AppState;
+
+use Access::{No, Own, Yes};
 
 /// Registers the region routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource("/regions")
-            .route(web::get().to(list_regions))
-            .route(web::post().to(create_region)),
-    )
-    .service(
-        resource("/regions/{id}")
-            .route(web::get().to(get_region))
-            .route(web::put().to(update_region))
-            .route(web::delete().to(delete_region)),
-    );
+    layer::configure::<Region>(cfg);
 }
 
 /// A region as written by a client: everything but the id.
@@ -42,200 +30,83 @@ pub struct RegionInput {
 
 page_type!(RegionPage, Region, "A page of regions.");
 
-/// Creates a region.
-#[utoipa::path(post, path = "/regions", tag = "regions", operation_id = "create_region",
-    request_body = RegionInput,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first result and creates nothing new.")),
-    responses(
-        (status = 201, description = "Created.", body = Region, headers(("ETag" = String), ("Location" = String))),
-        (status = 400, response = super::responses::BadRequest),
-        (status = 401, response = super::responses::Unauthorized),
-        (status = 403, response = super::responses::Forbidden),
-        (status = 413, response = super::responses::PayloadTooLarge),
-        (status = 415, response = super::responses::UnsupportedMediaType),
-        (status = 422, response = super::responses::Unprocessable),
-    ),
-    security(("bearer" = [])))]
-pub async fn create_region(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    idem: IdempotencyKey,
-    body: Body<RegionInput>,
-) -> Result<HttpResponse, ApiError> {
-    caller.allow("create_region")?;
-    let input = body.value;
-    let region = Region {
-        id: RegionId::new(),
-        name: input.name,
-        regional_manager: input.regional_manager,
-    };
-    let location = format!("/regions/{}", region.id);
-    create_record(
-        &state,
-        &caller,
-        idem,
-        &req,
-        &body.raw,
-        default_field,
-        region,
-        location,
-    )
-    .await
-}
+impl Resource for Region {
+    const NAME: &'static str = "region";
+    const NOUN: &'static str = "region";
+    const PLURAL: &'static str = "regions";
+    const PATH: &'static str = "/regions";
+    const TAG: &'static str = "regions";
+    const OPS: &'static [Op] = &[
+        Op::new(
+            Verb::Create,
+            "create_region",
+            [Yes, No, No, No, No, No],
+            "Creates a region.",
+        ),
+        Op::new(
+            Verb::List,
+            "list_regions",
+            [Yes, Yes, Own, No, Yes, No],
+            "Lists regions (a regional manager sees only its own).",
+        ),
+        Op::new(
+            Verb::Get,
+            "get_region",
+            [Yes, Yes, Own, No, Yes, No],
+            "Reads a region.",
+        ),
+        Op::new(
+            Verb::Update,
+            "update_region",
+            [Yes, No, No, No, No, No],
+            "Replaces a region's name and manager. Send `If-Match` with the ETag you read.",
+        ),
+        Op::new(
+            Verb::Delete,
+            "delete_region",
+            [Yes, No, No, No, No, No],
+            "Deletes a region that no rep, partner, goal or token refers to (409 otherwise).",
+        )
+        .conflicts(),
+    ];
 
-/// Lists regions (a regional manager sees only its own).
-#[utoipa::path(get, path = "/regions", tag = "regions", operation_id = "list_regions",
-    params(Cursor),
-    responses(
-        (status = 200, description = "A page of regions.", body = RegionPage),
-        (status = 400, response = super::responses::BadRequest),
-        (status = 401, response = super::responses::Unauthorized),
-        (status = 403, response = super::responses::Forbidden),
-    ),
-    security(("bearer" = [])))]
-pub async fn list_regions(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    query: web::Query<Cursor>,
-) -> Result<HttpResponse, ApiError> {
-    let access = caller.allow("list_regions")?;
-    let limit = query.limit()?;
-    let after = query.after.clone();
-    let own = match (access, caller.principal) {
-        (Access::Own, Principal::RegionalManager(r)) => Some(r),
-        _ => None,
-    };
-    let page = state
-        .store
-        .run(move |s| {
-            s.list::<Region>(None, after.as_deref(), limit, &|r: &Region| {
-                own.is_none_or(|o| o == r.id)
-            })
-        })
-        .await??;
-    Ok(HttpResponse::Ok().json(RegionPage {
-        next: next_link(&req, page.next_after),
-        items: page.items,
-    }))
-}
+    type Id = RegionId;
+    type Input = RegionInput;
+    type Query = Cursor;
+    type Page = RegionPage;
+    type Draft = Region;
+    type Context = ();
 
-fn check_scope(caller: &Caller, access: Access, region: &Region) -> Result<(), ApiError> {
-    match (access, caller.principal) {
-        (Access::Yes, _) => Ok(()),
-        (Access::Own, Principal::RegionalManager(r)) if r == region.id => Ok(()),
-        _ => Err(caller
-            .principal
-            .out_of_scope(&format!("region {}", region.id))),
+    fn new_id() -> RegionId {
+        RegionId::new()
     }
-}
 
-/// Reads a region.
-#[utoipa::path(get, path = "/regions/{id}", tag = "regions", operation_id = "get_region",
-    params(("id" = String, Path, description = "The region's id.")),
-    responses(
-        (status = 200, description = "The region.", body = Region, headers(("ETag" = String))),
-        (status = 401, response = super::responses::Unauthorized),
-        (status = 403, response = super::responses::Forbidden),
-        (status = 404, response = super::responses::NotFound),
-    ),
-    security(("bearer" = [])))]
-pub async fn get_region(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let access = caller.allow("get_region")?;
-    let id: RegionId = path_id("region", &id)?;
-    super::read_one::<Region>(
-        &state.store,
-        &caller,
-        access,
-        "region",
-        &id.to_string(),
-        |r| check_scope(&caller, access, r).is_ok(),
-    )
-}
+    fn draft(id: RegionId, input: RegionInput) -> Result<Region, ApiError> {
+        Ok(Region {
+            id,
+            name: input.name,
+            regional_manager: input.regional_manager,
+        })
+    }
 
-/// Replaces a region's name and manager. Send `If-Match` with the ETag you read.
-#[utoipa::path(put, path = "/regions/{id}", tag = "regions", operation_id = "update_region",
-    params(("id" = String, Path, description = "The region's id."),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read; 412 if the region changed since.")),
-    request_body = RegionInput,
-    responses(
-        (status = 200, description = "Updated.", body = Region, headers(("ETag" = String))),
-        (status = 400, response = super::responses::BadRequest),
-        (status = 401, response = super::responses::Unauthorized),
-        (status = 403, response = super::responses::Forbidden),
-        (status = 404, response = super::responses::NotFound),
-        (status = 412, response = super::responses::PreconditionFailed),
-        (status = 413, response = super::responses::PayloadTooLarge),
-        (status = 415, response = super::responses::UnsupportedMediaType),
-        (status = 422, response = super::responses::Unprocessable),
-    ),
-    security(("bearer" = [])))]
-pub async fn update_region(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<String>,
-    if_match: IfMatch,
-    body: Body<RegionInput>,
-) -> Result<HttpResponse, ApiError> {
-    caller.allow("update_region")?;
-    let id: RegionId = path_id("region", &id)?;
-    let input = body.value;
-    write(
-        &state,
-        &caller,
-        IdempotencyKey(None),
-        &req,
-        &body.raw,
-        default_field,
-        move |s| {
-            update_record::<Region>(s, &id.to_string(), if_match.0, "region", |_| {
-                Ok(Region {
-                    id,
-                    name: input.name,
-                    regional_manager: input.regional_manager,
-                })
-            })
-        },
-    )
-    .await
-}
+    fn finish(draft: Region, _current: Option<&Region>) -> Result<Region, ApiError> {
+        Ok(draft)
+    }
 
-/// Deletes a region that no rep, partner, goal or token refers to (409 otherwise).
-#[utoipa::path(delete, path = "/regions/{id}", tag = "regions", operation_id = "delete_region",
-    params(("id" = String, Path, description = "The region's id."),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read; 412 if the region changed since.")),
-    responses(
-        (status = 204, description = "Deleted."),
-        (status = 401, response = super::responses::Unauthorized),
-        (status = 403, response = super::responses::Forbidden),
-        (status = 404, response = super::responses::NotFound),
-        (status = 409, response = super::responses::Conflict),
-        (status = 412, response = super::responses::PreconditionFailed),
-    ),
-    security(("bearer" = [])))]
-pub async fn delete_region(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<String>,
-    if_match: IfMatch,
-) -> Result<HttpResponse, ApiError> {
-    caller.allow("delete_region")?;
-    let id: RegionId = path_id("region", &id)?;
-    write(
-        &state,
-        &caller,
-        IdempotencyKey(None),
-        &req,
-        b"",
-        default_field,
-        move |s| delete_record::<Region>(s, &id.to_string(), if_match.0, "region", |_| Ok(())),
-    )
-    .await
+    /// A regional manager's own region is the one its token names.
+    fn in_scope(caller: &Caller, access: Access, region: &Region, _: &()) -> bool {
+        match (access, caller.principal) {
+            (Access::Yes, _) => true,
+            (Access::Own, Principal::RegionalManager(r)) => r == region.id,
+            _ => false,
+        }
+    }
+
+    fn cursor(query: &Cursor) -> Cursor {
+        query.clone()
+    }
+
+    fn list_plan(_: Cursor, _: &Caller, _: Access) -> Result<ListPlan<Region>, ApiError> {
+        Ok(ListPlan::all())
+    }
 }

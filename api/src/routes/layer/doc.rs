@@ -1,0 +1,236 @@
+//! A resource's OpenAPI operations, built from its declaration.
+//!
+//! Each operation comes out as the `#[utoipa::path]` attribute of the hand-written handler
+//! wrote it (same parameters, bodies, responses and security, field for field), so
+//! `openapi/openapi.json` did not change when the handlers became generic; the
+//! committed-spec test (`tests/cli/openapi.rs`) holds it there.
+
+use std::borrow::Cow;
+
+use utoipa::openapi::header::Header;
+use utoipa::openapi::path::{HttpMethod, Operation, Parameter, ParameterIn, Paths};
+use utoipa::openapi::request_body::{RequestBody, RequestBodyBuilder};
+use utoipa::openapi::response::{Response, ResponseBuilder, Responses};
+use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+use utoipa::openapi::security::SecurityRequirement;
+use utoipa::openapi::{Content, Ref, RefOr, Required, Schema};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
+
+use super::{Op, Resource, Verb};
+
+/// Adds every declared operation of `R` to `paths`.
+pub(crate) fn document<R: Resource>(paths: &mut Paths) {
+    let item = format!("{}/{{id}}", R::PATH);
+    for op in R::OPS {
+        let (path, method, operation) = match op.verb {
+            Verb::Create => (R::PATH.to_owned(), HttpMethod::Post, create::<R>(op)),
+            Verb::List => (R::PATH.to_owned(), HttpMethod::Get, list::<R>(op)),
+            Verb::Get => (item.clone(), HttpMethod::Get, get::<R>(op)),
+            Verb::Update => (item.clone(), HttpMethod::Put, update::<R>(op)),
+            Verb::Delete => (item.clone(), HttpMethod::Delete, delete::<R>(op)),
+        };
+        paths.add_path_operation(path, vec![method], operation);
+    }
+}
+
+/// The statuses every operation of a verb answers with a shared problem response, by the
+/// response's component name. 409 is added where the declaration says so.
+fn problems(verb: Verb) -> &'static [(&'static str, &'static str)] {
+    const BAD_REQUEST: (&str, &str) = ("400", "BadRequest");
+    const UNAUTHORIZED: (&str, &str) = ("401", "Unauthorized");
+    const FORBIDDEN: (&str, &str) = ("403", "Forbidden");
+    const NOT_FOUND: (&str, &str) = ("404", "NotFound");
+    const PRECONDITION: (&str, &str) = ("412", "PreconditionFailed");
+    const TOO_LARGE: (&str, &str) = ("413", "PayloadTooLarge");
+    const MEDIA_TYPE: (&str, &str) = ("415", "UnsupportedMediaType");
+    const UNPROCESSABLE: (&str, &str) = ("422", "Unprocessable");
+    match verb {
+        Verb::Create => &[
+            BAD_REQUEST,
+            UNAUTHORIZED,
+            FORBIDDEN,
+            TOO_LARGE,
+            MEDIA_TYPE,
+            UNPROCESSABLE,
+        ],
+        Verb::List => &[BAD_REQUEST, UNAUTHORIZED, FORBIDDEN],
+        Verb::Get => &[UNAUTHORIZED, FORBIDDEN, NOT_FOUND],
+        Verb::Update => &[
+            BAD_REQUEST,
+            UNAUTHORIZED,
+            FORBIDDEN,
+            NOT_FOUND,
+            PRECONDITION,
+            TOO_LARGE,
+            MEDIA_TYPE,
+            UNPROCESSABLE,
+        ],
+        Verb::Delete => &[UNAUTHORIZED, FORBIDDEN, NOT_FOUND, PRECONDITION],
+    }
+}
+
+/// The operation's skeleton: tag, summary, id, the verb's problem responses plus `success`,
+/// and the bearer token.
+fn operation(
+    tag: &str,
+    op: &Op,
+    parameters: Vec<Parameter>,
+    (status, success): (&str, Response),
+) -> Operation {
+    let mut responses = Responses::new();
+    responses
+        .responses
+        .insert(status.to_owned(), RefOr::T(success));
+    let conflict = op.conflict.then_some(("409", "Conflict"));
+    for (status, name) in problems(op.verb).iter().copied().chain(conflict) {
+        responses
+            .responses
+            .insert(status.to_owned(), RefOr::Ref(Ref::from_response_name(name)));
+    }
+    let mut operation = Operation::new();
+    operation.tags = Some(vec![tag.to_owned()]);
+    operation.summary = Some(op.summary.to_owned());
+    operation.operation_id = Some(op.id.to_owned());
+    operation.parameters =
+        (!parameters.is_empty()).then(|| parameters.into_iter().map(RefOr::T).collect());
+    operation.responses = responses;
+    operation.security = Some(vec![SecurityRequirement::new(
+        "bearer",
+        Vec::<String>::new(),
+    )]);
+    operation
+}
+
+/// JSON whose schema is the component `name`.
+fn json(name: Cow<'static, str>) -> Content {
+    Content::new(Some(Ref::from_schema_name(name)))
+}
+
+/// A header or parameter whose value is a string.
+fn string() -> RefOr<Schema> {
+    String::schema()
+}
+
+/// An optional header's string, as the attribute writes `Option<String>` (a type list, not
+/// the `oneOf` of `optional_string()`).
+fn optional_string() -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .into()
+}
+
+/// The request body: `R::Input` as JSON.
+fn input<R: Resource>() -> RefOr<RequestBody> {
+    RefOr::T(
+        RequestBodyBuilder::new()
+            .content("application/json", json(R::Input::name()))
+            .required(Some(Required::True))
+            .build(),
+    )
+}
+
+/// A success response carrying the record, with its ETag (and `Location` on create).
+fn record<R: Resource>(description: &str, location: bool) -> Response {
+    let mut response = ResponseBuilder::new()
+        .description(description)
+        .header("ETag", Header::new(string()));
+    if location {
+        response = response.header("Location", Header::new(string()));
+    }
+    response
+        .content("application/json", json(R::name()))
+        .build()
+}
+
+/// The `{id}` path parameter.
+fn id_param<R: Resource>() -> Parameter {
+    header_or_path(
+        "id",
+        ParameterIn::Path,
+        format!("The {}'s id.", R::NOUN),
+        Required::True,
+        string(),
+    )
+}
+
+/// The optional `If-Match` header of an update or delete.
+fn if_match<R: Resource>() -> Parameter {
+    header_or_path(
+        "If-Match",
+        ParameterIn::Header,
+        format!("The ETag last read; 412 if the {} changed since.", R::NOUN),
+        Required::False,
+        optional_string(),
+    )
+}
+
+fn header_or_path(
+    name: &str,
+    at: ParameterIn,
+    description: String,
+    required: Required,
+    schema: RefOr<Schema>,
+) -> Parameter {
+    let mut parameter = Parameter::new(name);
+    parameter.parameter_in = at;
+    parameter.description = Some(description);
+    parameter.required = required;
+    parameter.schema = Some(schema);
+    parameter
+}
+
+fn create<R: Resource>(op: &Op) -> Operation {
+    let idempotency = header_or_path(
+        "Idempotency-Key",
+        ParameterIn::Header,
+        "Retrying with the same key returns the first result and creates nothing new.".to_owned(),
+        Required::False,
+        optional_string(),
+    );
+    let mut operation = operation(
+        R::TAG,
+        op,
+        vec![idempotency],
+        ("201", record::<R>("Created.", true)),
+    );
+    operation.request_body = Some(input::<R>());
+    operation
+}
+
+fn list<R: Resource>(op: &Op) -> Operation {
+    let page = ResponseBuilder::new()
+        .description(format!("A page of {}.", R::PLURAL))
+        .content("application/json", json(R::Page::name()))
+        .build();
+    operation(R::TAG, op, R::Query::into_params(|| None), ("200", page))
+}
+
+fn get<R: Resource>(op: &Op) -> Operation {
+    let description = format!("The {}.", R::NOUN);
+    operation(
+        R::TAG,
+        op,
+        vec![id_param::<R>()],
+        ("200", record::<R>(&description, false)),
+    )
+}
+
+fn update<R: Resource>(op: &Op) -> Operation {
+    let mut operation = operation(
+        R::TAG,
+        op,
+        vec![id_param::<R>(), if_match::<R>()],
+        ("200", record::<R>("Updated.", false)),
+    );
+    operation.request_body = Some(input::<R>());
+    operation
+}
+
+fn delete<R: Resource>(op: &Op) -> Operation {
+    operation(
+        R::TAG,
+        op,
+        vec![id_param::<R>(), if_match::<R>()],
+        ("204", Response::new("Deleted.")),
+    )
+}

@@ -1,0 +1,273 @@
+//! The one resource layer: what every record resource shares.
+//!
+//! A record resource (regions, reps, partners, ...) implements [`Resource`]: its id and
+//! input types, its list filters, who may see which records (its scope), how a request
+//! becomes a record, and its operations, each declared once as an [`Op`] in
+//! [`Resource::OPS`]. From that one declaration the layer gives the resource
+//!
+//! - its routes ([`configure`]), served by the generic handlers in [`handlers`],
+//! - its OpenAPI operations ([`document`], in `doc.rs`), and
+//! - its rows of the authorisation policy ([`policy_rows`], read by
+//!   [`crate::auth::POLICY`]).
+//!
+//! utoipa cannot document generic handlers (its `#[utoipa::path]` needs one concrete
+//! function per operation: utoipa issue #637), so the operations are built from the
+//! declaration at run time and added to the document by a modifier; they come out as the
+//! attribute wrote them, which the committed-spec test checks byte for byte.
+//!
+//! Operations that are not plain create/list/get/update/delete (transitions, CSV imports,
+//! scorecards) stay hand-written in their resource's module.
+
+mod doc;
+mod handlers;
+
+use std::fmt::Display;
+use std::str::FromStr;
+use std::sync::Mutex;
+
+use actix_web::web;
+use chanlab_shared::ValidationError;
+use serde::de::DeserializeOwned;
+use utoipa::{IntoParams, ToSchema};
+
+use super::{Cursor, default_field};
+use crate::auth::{Access, Caller};
+use crate::error::ApiError;
+use crate::storage::{Kind, Record, Store};
+
+pub(crate) use doc::document;
+
+/// The five operations the layer serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verb {
+    /// `POST /things`.
+    Create,
+    /// `GET /things`.
+    List,
+    /// `GET /things/{id}`.
+    Get,
+    /// `PUT /things/{id}`.
+    Update,
+    /// `DELETE /things/{id}`.
+    Delete,
+}
+
+/// One operation of a resource, declared once: its id (the OpenAPI operation id and the
+/// policy's key), its summary in the spec, who may call it, and what it can answer beyond
+/// what every operation of its verb answers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Op {
+    /// Which of the five operations.
+    pub verb: Verb,
+    /// The operation id, e.g. `create_region`.
+    pub id: &'static str,
+    /// The one-line summary of the spec (what the handler's doc comment said).
+    pub summary: &'static str,
+    /// Access of admin, channel_manager, regional_manager, rep, viewer and trainee, as in
+    /// [`crate::auth::POLICY`].
+    pub access: [Access; 6],
+    /// Whether the operation can answer 409 (a duplicate, a record still referenced, a
+    /// currency or stage conflict).
+    pub conflict: bool,
+}
+
+impl Op {
+    /// An operation that cannot answer 409.
+    pub(crate) const fn new(
+        verb: Verb,
+        id: &'static str,
+        access: [Access; 6],
+        summary: &'static str,
+    ) -> Op {
+        Op {
+            verb,
+            id,
+            summary,
+            access,
+            conflict: false,
+        }
+    }
+
+    /// The operation, documented with a 409.
+    pub(crate) const fn conflicts(self) -> Op {
+        Op {
+            conflict: true,
+            ..self
+        }
+    }
+}
+
+/// What a list reads: the most selective index, and the filters every record it yields
+/// must pass.
+pub(crate) struct ListPlan<R> {
+    /// `(index, value)` to scan, or `None` for the whole collection.
+    pub index: Option<(&'static str, String)>,
+    /// The query's filters (the layer adds the caller's scope).
+    pub keep: Box<dyn Fn(&R) -> bool + Send + Sync>,
+}
+
+impl<R> ListPlan<R> {
+    /// Every record of the collection.
+    pub(crate) fn all() -> Self {
+        ListPlan {
+            index: None,
+            keep: Box::new(|_| true),
+        }
+    }
+}
+
+/// A record collection served by the generic handlers.
+///
+/// The defaults fit a resource whose callers have full access or none: a record is in
+/// scope only for [`Access::Yes`], so a resource whose policy grants [`Access::Own`] must
+/// say what "own" means in [`Resource::in_scope`].
+pub(crate) trait Resource: Record + ToSchema {
+    /// The noun in problems and path errors: `region`, `sales_record`.
+    const NAME: &'static str;
+    /// The noun in the spec's sentences: `region`, `sales record`.
+    const NOUN: &'static str;
+    /// The noun's plural in the spec's sentences: `regions`, `sales records`.
+    const PLURAL: &'static str;
+    /// The collection's path, e.g. `/regions`; records are at `/regions/{id}`.
+    const PATH: &'static str;
+    /// The OpenAPI tag.
+    const TAG: &'static str;
+    /// The operations this resource has, each declared once.
+    const OPS: &'static [Op];
+
+    /// The record's id.
+    type Id: FromStr<Err = ValidationError> + Display + Copy + Send + 'static;
+    /// What a client sends to create or replace a record.
+    type Input: DeserializeOwned + ToSchema + Send + 'static;
+    /// The list's query parameters.
+    type Query: DeserializeOwned + IntoParams + Send + 'static;
+    /// The list's page, for the spec only (the handler writes `items` and `next`).
+    type Page: ToSchema;
+    /// A request checked before the stored record is read (most resources: the record).
+    type Draft: Send + 'static;
+    /// What the scope check needs beyond the caller (activities: the reps of a regional
+    /// manager's region); `()` for most.
+    type Context: Default + Send + 'static;
+
+    /// Whether [`Resource::context`] scans the store, so reads that need it run on the
+    /// blocking pool.
+    const CONTEXT_SCANS: bool = false;
+
+    /// A fresh id for a created record.
+    fn new_id() -> Self::Id;
+
+    /// Checks `input` as far as it can be checked without the stored record.
+    fn draft(id: Self::Id, input: Self::Input) -> Result<Self::Draft, ApiError>;
+
+    /// The record to store: from the draft alone on create, against the stored record on
+    /// update (`current`).
+    fn finish(draft: Self::Draft, current: Option<&Self>) -> Result<Self, ApiError>;
+
+    /// The scope check of what the caller asks to write, before anything is read: a 403
+    /// naming what is outside the caller's scope.
+    fn check_draft(
+        _caller: &Caller,
+        _access: Access,
+        _draft: &Self::Draft,
+    ) -> Result<(), ApiError> {
+        Ok(())
+    }
+
+    /// Whether the caller (granted `access` by the policy) may see or touch `record`.
+    fn in_scope(_caller: &Caller, access: Access, _record: &Self, _ctx: &Self::Context) -> bool {
+        access == Access::Yes
+    }
+
+    /// What [`Resource::in_scope`] needs for this caller. Blocking when
+    /// [`Resource::CONTEXT_SCANS`].
+    fn context(_store: &Store, _caller: &Caller) -> Result<Self::Context, ApiError> {
+        Ok(Self::Context::default())
+    }
+
+    /// The page parameters of a list query.
+    fn cursor(query: &Self::Query) -> Cursor;
+
+    /// The index and filters of a list query, checked in the order the parameters are
+    /// documented; a filter outside the caller's scope is a 403.
+    fn list_plan(
+        query: Self::Query,
+        caller: &Caller,
+        access: Access,
+    ) -> Result<ListPlan<Self>, ApiError>;
+
+    /// The request field that names a reference of `kind` the storage found missing.
+    fn field_of(kind: Kind) -> String {
+        default_field(kind)
+    }
+
+    /// A lock that creates and updates hold while they check and commit, for checks that
+    /// read records no version or unique value guards (see `write_serialised`).
+    fn write_lock() -> Option<&'static Mutex<()>> {
+        None
+    }
+
+    /// Checks `next` against other stored records before a create or update (`replacing`
+    /// is the id of the record it replaces). Blocking; runs under [`Resource::write_lock`].
+    fn check_write(
+        _store: &Store,
+        _next: &Self,
+        _replacing: Option<Self::Id>,
+    ) -> Result<(), ApiError> {
+        Ok(())
+    }
+}
+
+/// The declared operation of `R` for `verb`.
+fn op<R: Resource>(verb: Verb) -> Option<&'static Op> {
+    R::OPS.iter().find(|op| op.verb == verb)
+}
+
+/// Registers `R`'s declared operations at `R::PATH` and `R::PATH/{id}`. A resource with
+/// routes of its own below `R::PATH` (`/reps/import`) registers those first, since
+/// `/{id}` would match them.
+pub(crate) fn configure<R: Resource>(cfg: &mut web::ServiceConfig) {
+    let mut collection = super::resource(R::PATH);
+    if op::<R>(Verb::List).is_some() {
+        collection = collection.route(web::get().to(handlers::list::<R>));
+    }
+    if op::<R>(Verb::Create).is_some() {
+        collection = collection.route(web::post().to(handlers::create::<R>));
+    }
+    let mut item = super::resource(&format!("{}/{{id}}", R::PATH));
+    if op::<R>(Verb::Get).is_some() {
+        item = item.route(web::get().to(handlers::get::<R>));
+    }
+    if op::<R>(Verb::Update).is_some() {
+        item = item.route(web::put().to(handlers::update::<R>));
+    }
+    if op::<R>(Verb::Delete).is_some() {
+        item = item.route(web::delete().to(handlers::delete::<R>));
+    }
+    cfg.service(collection).service(item);
+}
+
+/// A resource as the registry keeps it: its operations and how to document them.
+pub(crate) struct Declared {
+    /// The operations.
+    pub ops: &'static [Op],
+    /// Adds the operations to an OpenAPI document.
+    pub document: fn(&mut utoipa::openapi::path::Paths),
+}
+
+/// `R` in the registry.
+pub(crate) const fn declare<R: Resource>() -> Declared {
+    Declared {
+        ops: R::OPS,
+        document: document::<R>,
+    }
+}
+
+/// Every resource served by the layer.
+pub(crate) const RESOURCES: &[Declared] = &[declare::<chanlab_shared::Region>()];
+
+/// The policy rows of every operation declared through the layer.
+pub(crate) fn policy_rows() -> impl Iterator<Item = (&'static str, [Access; 6])> {
+    RESOURCES
+        .iter()
+        .flat_map(|r| r.ops.iter().map(|op| (op.id, op.access)))
+}
