@@ -1,6 +1,6 @@
 //! `/contracts`: contracts signed with partners.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::web;
 use chanlab_shared::{
     Contract, ContractId, ContractTerms, Fraction, Money, PartnerId, PeriodLength, PositiveCount,
     RebateTier,
@@ -9,28 +9,16 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{
-    Cursor, create_record, default_field, delete_record, invalid, next_link, page_type,
-    query_value, resource, update_record, write,
-};
-use crate::auth::Caller;
+use super::layer::{self, ListPlan, Op, Resource, Verb};
+use super::{Cursor, invalid, page_type, query_value};
+use crate::auth::{Access, Caller};
 use crate::error::ApiError;
-use crate::extract::{Body, IdempotencyKey, IfMatch, path_id};
-use crate::state::AppState;
+
+use Access::{No, Yes};
 
 /// Registers the contract routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource("/contracts")
-            .route(web::get().to(list_contracts))
-            .route(web::post().to(create_contract)),
-    )
-    .service(
-        resource("/contracts/{id}")
-            .route(web::get().to(get_contract))
-            .route(web::put().to(update_contract))
-            .route(web::delete().to(delete_contract)),
-    );
+    layer::configure::<Contract>(cfg);
 }
 
 /// A contract as written by a client: everything but the id.
@@ -71,197 +59,86 @@ pub struct ContractQuery {
     pub partner_id: Option<String>,
 }
 
-fn build(id: ContractId, i: ContractInput) -> Result<Contract, ApiError> {
-    Contract::new(ContractTerms {
-        id,
-        partner_id: i.partner_id,
-        start: i.start,
-        term_months: i.term_months,
-        margin: i.margin,
-        rebate_tiers: i.rebate_tiers,
-        sell_in_target: i.sell_in_target,
-        target_period: i.target_period,
-    })
-    .map_err(invalid)
-}
+impl Resource for Contract {
+    const NAME: &'static str = "contract";
+    const NOUN: &'static str = "contract";
+    const PLURAL: &'static str = "contracts";
+    const PATH: &'static str = "/contracts";
+    const TAG: &'static str = "contracts";
+    const OPS: &'static [Op] = &[
+        Op::new(
+            Verb::Create,
+            "create_contract",
+            [Yes, Yes, No, No, No, No],
+            "Creates a contract.",
+        ),
+        Op::new(
+            Verb::List,
+            "list_contracts",
+            [Yes, Yes, No, No, Yes, No],
+            "Lists contracts, optionally of one partner.",
+        ),
+        Op::new(
+            Verb::Get,
+            "get_contract",
+            [Yes, Yes, No, No, Yes, No],
+            "Reads a contract.",
+        ),
+        Op::new(
+            Verb::Update,
+            "update_contract",
+            [Yes, Yes, No, No, No, No],
+            "Replaces a contract.",
+        ),
+        Op::new(
+            Verb::Delete,
+            "delete_contract",
+            [Yes, Yes, No, No, No, No],
+            "Deletes a contract.",
+        ),
+    ];
 
-/// Creates a contract.
-#[utoipa::path(post, path = "/contracts", tag = "contracts", operation_id = "create_contract",
-    request_body = ContractInput,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first result and creates nothing new.")),
-    responses(
-        (status = 201, description = "Created.", body = Contract, headers(("ETag" = String), ("Location" = String))),
-        (status = 400, response = super::responses::BadRequest),
-        (status = 401, response = super::responses::Unauthorized),
-        (status = 403, response = super::responses::Forbidden),
-        (status = 413, response = super::responses::PayloadTooLarge),
-        (status = 415, response = super::responses::UnsupportedMediaType),
-        (status = 422, response = super::responses::Unprocessable),
-    ),
-    security(("bearer" = [])))]
-pub async fn create_contract(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    idem: IdempotencyKey,
-    body: Body<ContractInput>,
-) -> Result<HttpResponse, ApiError> {
-    caller.allow("create_contract")?;
-    let contract = build(ContractId::new(), body.value)?;
-    let location = format!("/contracts/{}", contract.id());
-    create_record(
-        &state,
-        &caller,
-        idem,
-        &req,
-        &body.raw,
-        default_field,
-        contract,
-        location,
-    )
-    .await
-}
+    type Id = ContractId;
+    type Input = ContractInput;
+    type Query = ContractQuery;
+    type Page = ContractPage;
+    type Draft = Contract;
+    type Context = ();
 
-/// Lists contracts, optionally of one partner.
-#[utoipa::path(get, path = "/contracts", tag = "contracts", operation_id = "list_contracts",
-    params(ContractQuery),
-    responses(
-        (status = 200, description = "A page of contracts.", body = ContractPage),
-        (status = 400, response = super::responses::BadRequest),
-        (status = 401, response = super::responses::Unauthorized),
-        (status = 403, response = super::responses::Forbidden),
-    ),
-    security(("bearer" = [])))]
-pub async fn list_contracts(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    query: web::Query<ContractQuery>,
-) -> Result<HttpResponse, ApiError> {
-    caller.allow("list_contracts")?;
-    let limit = Cursor {
-        limit: query.limit,
-        after: None,
+    fn new_id() -> ContractId {
+        ContractId::new()
     }
-    .limit()?;
-    let partner: Option<PartnerId> = query_value("partner_id", &query.partner_id)?;
-    let after = query.after.clone();
-    let page = state
-        .store
-        .run(move |s| {
-            let partner = partner.map(|p| p.to_string());
-            s.list::<Contract>(
-                partner.as_deref().map(|p| ("partner", p)),
-                after.as_deref(),
-                limit,
-                &|_| true,
-            )
+
+    fn draft(id: ContractId, i: ContractInput) -> Result<Contract, ApiError> {
+        Contract::new(ContractTerms {
+            id,
+            partner_id: i.partner_id,
+            start: i.start,
+            term_months: i.term_months,
+            margin: i.margin,
+            rebate_tiers: i.rebate_tiers,
+            sell_in_target: i.sell_in_target,
+            target_period: i.target_period,
         })
-        .await??;
-    Ok(HttpResponse::Ok().json(ContractPage {
-        next: next_link(&req, page.next_after),
-        items: page.items,
-    }))
-}
+        .map_err(invalid)
+    }
 
-/// Reads a contract.
-#[utoipa::path(get, path = "/contracts/{id}", tag = "contracts", operation_id = "get_contract",
-    params(("id" = String, Path, description = "The contract's id.")),
-    responses(
-        (status = 200, description = "The contract.", body = Contract, headers(("ETag" = String))),
-        (status = 401, response = super::responses::Unauthorized),
-        (status = 403, response = super::responses::Forbidden),
-        (status = 404, response = super::responses::NotFound),
-    ),
-    security(("bearer" = [])))]
-pub async fn get_contract(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let access = caller.allow("get_contract")?;
-    let id: ContractId = path_id("contract", &id)?;
-    super::read_one::<Contract>(
-        &state.store,
-        &caller,
-        access,
-        "contract",
-        &id.to_string(),
-        |_| true,
-    )
-}
+    fn finish(draft: Contract, _current: Option<&Contract>) -> Result<Contract, ApiError> {
+        Ok(draft)
+    }
 
-/// Replaces a contract.
-#[utoipa::path(put, path = "/contracts/{id}", tag = "contracts", operation_id = "update_contract",
-    params(("id" = String, Path, description = "The contract's id."),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read; 412 if the contract changed since.")),
-    request_body = ContractInput,
-    responses(
-        (status = 200, description = "Updated.", body = Contract, headers(("ETag" = String))),
-        (status = 400, response = super::responses::BadRequest),
-        (status = 401, response = super::responses::Unauthorized),
-        (status = 403, response = super::responses::Forbidden),
-        (status = 404, response = super::responses::NotFound),
-        (status = 412, response = super::responses::PreconditionFailed),
-        (status = 413, response = super::responses::PayloadTooLarge),
-        (status = 415, response = super::responses::UnsupportedMediaType),
-        (status = 422, response = super::responses::Unprocessable),
-    ),
-    security(("bearer" = [])))]
-pub async fn update_contract(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<String>,
-    if_match: IfMatch,
-    body: Body<ContractInput>,
-) -> Result<HttpResponse, ApiError> {
-    caller.allow("update_contract")?;
-    let id: ContractId = path_id("contract", &id)?;
-    let next = build(id, body.value)?;
-    write(
-        &state,
-        &caller,
-        IdempotencyKey(None),
-        &req,
-        &body.raw,
-        default_field,
-        move |s| {
-            update_record::<Contract>(s, &id.to_string(), if_match.0, "contract", |_| Ok(next))
-        },
-    )
-    .await
-}
+    fn cursor(q: &ContractQuery) -> Cursor {
+        Cursor {
+            limit: q.limit,
+            after: q.after.clone(),
+        }
+    }
 
-/// Deletes a contract.
-#[utoipa::path(delete, path = "/contracts/{id}", tag = "contracts", operation_id = "delete_contract",
-    params(("id" = String, Path, description = "The contract's id."),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read; 412 if the contract changed since.")),
-    responses(
-        (status = 204, description = "Deleted."),
-        (status = 401, response = super::responses::Unauthorized),
-        (status = 403, response = super::responses::Forbidden),
-        (status = 404, response = super::responses::NotFound),
-        (status = 412, response = super::responses::PreconditionFailed),
-    ),
-    security(("bearer" = [])))]
-pub async fn delete_contract(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<String>,
-    if_match: IfMatch,
-) -> Result<HttpResponse, ApiError> {
-    caller.allow("delete_contract")?;
-    let id: ContractId = path_id("contract", &id)?;
-    write(
-        &state,
-        &caller,
-        IdempotencyKey(None),
-        &req,
-        b"",
-        default_field,
-        move |s| delete_record::<Contract>(s, &id.to_string(), if_match.0, "contract", |_| Ok(())),
-    )
-    .await
+    fn list_plan(q: ContractQuery, _: &Caller, _: Access) -> Result<ListPlan<Contract>, ApiError> {
+        let partner: Option<PartnerId> = query_value("partner_id", &q.partner_id)?;
+        Ok(ListPlan {
+            index: partner.map(|p| ("partner", p.to_string())),
+            keep: Box::new(|_| true),
+        })
+    }
 }

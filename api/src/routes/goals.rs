@@ -1,6 +1,6 @@
 //! `/goals`: targets for a rep, partner or region over a period, on a metric.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::web;
 use chanlab_shared::{
     Goal, GoalId, GoalStrategyKind, Metric, PartnerId, Period, ProcessSpecId, Quantity, RegionId,
     RepId, Scope,
@@ -8,28 +8,17 @@ use chanlab_shared::{
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{
-    Cursor, create_record, default_field, delete_record, invalid, next_link, page_type,
-    query_value, resource, update_record, write,
-};
-use crate::auth::Caller;
+use super::layer::{self, ListPlan, Op, Resource, Verb};
+use super::{Cursor, default_field, invalid, page_type, query_value};
+use crate::auth::{Access, Caller};
 use crate::error::ApiError;
-use crate::extract::{Body, IdempotencyKey, IfMatch, path_id};
-use crate::state::AppState;
+use crate::storage::Kind;
+
+use Access::{No, Yes};
 
 /// Registers the goal routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource("/goals")
-            .route(web::get().to(list_goals))
-            .route(web::post().to(create_goal)),
-    )
-    .service(
-        resource("/goals/{id}")
-            .route(web::get().to(get_goal))
-            .route(web::put().to(update_goal))
-            .route(web::delete().to(delete_goal)),
-    );
+    layer::configure::<Goal>(cfg);
 }
 
 /// A goal as written by a client: everything but the id.
@@ -100,204 +89,110 @@ pub(crate) fn scope_filter(
 }
 
 /// The request field of a missing reference in a goal or assessment.
-pub(crate) fn scoped_field(kind: crate::storage::Kind) -> String {
-    use crate::storage::Kind;
+pub(crate) fn scoped_field(kind: Kind) -> String {
     match kind {
         Kind::Rep | Kind::Partner | Kind::Region => "scope.id".to_owned(),
         other => default_field(other),
     }
 }
 
-fn build(id: GoalId, i: GoalInput) -> Result<Goal, ApiError> {
-    Goal::new(
-        id,
-        i.scope,
-        i.period,
-        i.metric,
-        i.target,
-        i.strategy,
-        i.process_spec_id,
-    )
-    .map_err(invalid)
-}
-
-/// Creates a goal.
-#[utoipa::path(post, path = "/goals", tag = "goals", operation_id = "create_goal",
-    request_body = GoalInput,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first result and creates nothing new.")),
-    responses(
-        (status = 201, description = "Created.", body = Goal, headers(("ETag" = String), ("Location" = String))),
-        (status = 400, response = super::responses::BadRequest),
-        (status = 401, response = super::responses::Unauthorized),
-        (status = 403, response = super::responses::Forbidden),
-        (status = 413, response = super::responses::PayloadTooLarge),
-        (status = 415, response = super::responses::UnsupportedMediaType),
-        (status = 422, response = super::responses::Unprocessable),
-    ),
-    security(("bearer" = [])))]
-pub async fn create_goal(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    idem: IdempotencyKey,
-    body: Body<GoalInput>,
-) -> Result<HttpResponse, ApiError> {
-    caller.allow("create_goal")?;
-    let goal = build(GoalId::new(), body.value)?;
-    let location = format!("/goals/{}", goal.id());
-    create_record(
-        &state,
-        &caller,
-        idem,
-        &req,
-        &body.raw,
-        scoped_field,
-        goal,
-        location,
-    )
-    .await
-}
-
-/// Lists goals, optionally of one partner.
-#[utoipa::path(get, path = "/goals", tag = "goals", operation_id = "list_goals",
-    params(GoalQuery),
-    responses(
-        (status = 200, description = "A page of goals.", body = GoalPage),
-        (status = 400, response = super::responses::BadRequest),
-        (status = 401, response = super::responses::Unauthorized),
-        (status = 403, response = super::responses::Forbidden),
-    ),
-    security(("bearer" = [])))]
-pub async fn list_goals(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    query: web::Query<GoalQuery>,
-) -> Result<HttpResponse, ApiError> {
-    caller.allow("list_goals")?;
-    let limit = Cursor {
-        limit: query.limit,
-        after: None,
+/// The index and filters of a goals or assessments query: the scope index when a scope is
+/// given, else the period index; the period is checked on every record.
+pub(crate) fn scoped_plan<R: 'static>(
+    scope: Option<String>,
+    period: Option<Period>,
+    period_of: fn(&R) -> Period,
+) -> ListPlan<R> {
+    let index = scope
+        .map(|v| ("scope", v))
+        .or(period.map(|p| ("period", p.to_string())));
+    ListPlan {
+        index,
+        keep: Box::new(move |r| period.is_none_or(|p| period_of(r) == p)),
     }
-    .limit()?;
-    let scope = scope_filter(&query.rep_id, &query.partner_id, &query.region_id)?;
-    let period: Option<Period> = query_value("period", &query.period)?;
-    let after = query.after.clone();
-    let page = state
-        .store
-        .run(move |s| {
-            let period_key = period.map(|p| p.to_string());
-            let filter = scope
-                .as_deref()
-                .map(|v| ("scope", v))
-                .or(period_key.as_deref().map(|v| ("period", v)));
-            s.list::<Goal>(filter, after.as_deref(), limit, &|g: &Goal| {
-                period.is_none_or(|p| g.period() == p)
-            })
-        })
-        .await??;
-    Ok(HttpResponse::Ok().json(GoalPage {
-        next: next_link(&req, page.next_after),
-        items: page.items,
-    }))
 }
 
-/// Reads a goal.
-#[utoipa::path(get, path = "/goals/{id}", tag = "goals", operation_id = "get_goal",
-    params(("id" = String, Path, description = "The goal's id.")),
-    responses(
-        (status = 200, description = "The goal.", body = Goal, headers(("ETag" = String))),
-        (status = 401, response = super::responses::Unauthorized),
-        (status = 403, response = super::responses::Forbidden),
-        (status = 404, response = super::responses::NotFound),
-    ),
-    security(("bearer" = [])))]
-pub async fn get_goal(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let access = caller.allow("get_goal")?;
-    let id: GoalId = path_id("goal", &id)?;
-    super::read_one::<Goal>(
-        &state.store,
-        &caller,
-        access,
-        "goal",
-        &id.to_string(),
-        |_| true,
-    )
-}
+impl Resource for Goal {
+    const NAME: &'static str = "goal";
+    const NOUN: &'static str = "goal";
+    const PLURAL: &'static str = "goals";
+    const PATH: &'static str = "/goals";
+    const TAG: &'static str = "goals";
+    const OPS: &'static [Op] = &[
+        Op::new(
+            Verb::Create,
+            "create_goal",
+            [Yes, Yes, No, No, No, No],
+            "Creates a goal.",
+        ),
+        Op::new(
+            Verb::List,
+            "list_goals",
+            [Yes, Yes, No, No, Yes, No],
+            "Lists goals, optionally of one partner.",
+        ),
+        Op::new(
+            Verb::Get,
+            "get_goal",
+            [Yes, Yes, No, No, Yes, No],
+            "Reads a goal.",
+        ),
+        Op::new(
+            Verb::Update,
+            "update_goal",
+            [Yes, Yes, No, No, No, No],
+            "Replaces a goal.",
+        ),
+        Op::new(
+            Verb::Delete,
+            "delete_goal",
+            [Yes, Yes, No, No, No, No],
+            "Deletes a goal.",
+        ),
+    ];
 
-/// Replaces a goal.
-#[utoipa::path(put, path = "/goals/{id}", tag = "goals", operation_id = "update_goal",
-    params(("id" = String, Path, description = "The goal's id."),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read; 412 if the goal changed since.")),
-    request_body = GoalInput,
-    responses(
-        (status = 200, description = "Updated.", body = Goal, headers(("ETag" = String))),
-        (status = 400, response = super::responses::BadRequest),
-        (status = 401, response = super::responses::Unauthorized),
-        (status = 403, response = super::responses::Forbidden),
-        (status = 404, response = super::responses::NotFound),
-        (status = 412, response = super::responses::PreconditionFailed),
-        (status = 413, response = super::responses::PayloadTooLarge),
-        (status = 415, response = super::responses::UnsupportedMediaType),
-        (status = 422, response = super::responses::Unprocessable),
-    ),
-    security(("bearer" = [])))]
-pub async fn update_goal(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<String>,
-    if_match: IfMatch,
-    body: Body<GoalInput>,
-) -> Result<HttpResponse, ApiError> {
-    caller.allow("update_goal")?;
-    let id: GoalId = path_id("goal", &id)?;
-    let next = build(id, body.value)?;
-    write(
-        &state,
-        &caller,
-        IdempotencyKey(None),
-        &req,
-        &body.raw,
-        scoped_field,
-        move |s| update_record::<Goal>(s, &id.to_string(), if_match.0, "goal", |_| Ok(next)),
-    )
-    .await
-}
+    type Id = GoalId;
+    type Input = GoalInput;
+    type Query = GoalQuery;
+    type Page = GoalPage;
+    type Draft = Goal;
+    type Context = ();
 
-/// Deletes a goal.
-#[utoipa::path(delete, path = "/goals/{id}", tag = "goals", operation_id = "delete_goal",
-    params(("id" = String, Path, description = "The goal's id."),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read; 412 if the goal changed since.")),
-    responses(
-        (status = 204, description = "Deleted."),
-        (status = 401, response = super::responses::Unauthorized),
-        (status = 403, response = super::responses::Forbidden),
-        (status = 404, response = super::responses::NotFound),
-        (status = 412, response = super::responses::PreconditionFailed),
-    ),
-    security(("bearer" = [])))]
-pub async fn delete_goal(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<String>,
-    if_match: IfMatch,
-) -> Result<HttpResponse, ApiError> {
-    caller.allow("delete_goal")?;
-    let id: GoalId = path_id("goal", &id)?;
-    write(
-        &state,
-        &caller,
-        IdempotencyKey(None),
-        &req,
-        b"",
-        scoped_field,
-        move |s| delete_record::<Goal>(s, &id.to_string(), if_match.0, "goal", |_| Ok(())),
-    )
-    .await
+    fn new_id() -> GoalId {
+        GoalId::new()
+    }
+
+    fn draft(id: GoalId, i: GoalInput) -> Result<Goal, ApiError> {
+        Goal::new(
+            id,
+            i.scope,
+            i.period,
+            i.metric,
+            i.target,
+            i.strategy,
+            i.process_spec_id,
+        )
+        .map_err(invalid)
+    }
+
+    fn finish(draft: Goal, _current: Option<&Goal>) -> Result<Goal, ApiError> {
+        Ok(draft)
+    }
+
+    fn cursor(q: &GoalQuery) -> Cursor {
+        Cursor {
+            limit: q.limit,
+            after: q.after.clone(),
+        }
+    }
+
+    fn list_plan(q: GoalQuery, _: &Caller, _: Access) -> Result<ListPlan<Goal>, ApiError> {
+        let scope = scope_filter(&q.rep_id, &q.partner_id, &q.region_id)?;
+        let period: Option<Period> = query_value("period", &q.period)?;
+        Ok(scoped_plan(scope, period, Goal::period))
+    }
+
+    fn field_of(kind: Kind) -> String {
+        scoped_field(kind)
+    }
 }

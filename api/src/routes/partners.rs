@@ -15,9 +15,10 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::csv_io::{self, CsvBody, ImportReport, date_cell, enum_cell};
+use super::layer::{self, ListPlan, Op, Resource, Verb};
 use super::{
-    Cursor, Outcome, check_if_match, create_record, invalid, next_link, page_type, query_enum,
-    query_value, resource, update_record, write,
+    Cursor, Outcome, check_if_match, invalid, next_link, page_type, query_enum, query_value,
+    resource, write,
 };
 use crate::auth::{Access, Caller, Principal};
 use crate::error::ApiError;
@@ -27,24 +28,18 @@ use crate::records::TransitionRecord;
 use crate::state::AppState;
 use crate::storage::{Expect, Kind, Store, index_key, store_put};
 
+use Access::{No, Own, Yes};
+
 /// Registers the partner routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/partners/import").route(web::post().to(import_partners)))
+        .service(resource("/partners/export.csv").route(web::get().to(export_partners)))
+        .service(
+            resource("/partners/transitions/import")
+                .route(web::post().to(import_partner_transitions)),
+        );
+    layer::configure::<Partner>(cfg);
     cfg.service(
-        resource("/partners")
-            .route(web::get().to(list_partners))
-            .route(web::post().to(create_partner)),
-    )
-    .service(resource("/partners/import").route(web::post().to(import_partners)))
-    .service(resource("/partners/export.csv").route(web::get().to(export_partners)))
-    .service(
-        resource("/partners/transitions/import").route(web::post().to(import_partner_transitions)),
-    )
-    .service(
-        resource("/partners/{id}")
-            .route(web::get().to(get_partner))
-            .route(web::put().to(update_partner)),
-    )
-    .service(
         resource("/partners/{id}/transitions")
             .route(web::get().to(list_partner_transitions))
             .route(web::post().to(transition_partner)),
@@ -145,178 +140,127 @@ fn build(id: PartnerId, input: PartnerInput, stage: LifecycleStage) -> Partner {
     )
 }
 
-/// Creates a partner.
-#[utoipa::path(post, path = "/partners", tag = "partners", operation_id = "create_partner",
-    request_body = PartnerInput,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first result and creates nothing new.")),
-    responses(
-        (status = 201, description = "Created.", body = Partner, headers(("ETag" = String), ("Location" = String))),
-        (status = 400, response = super::responses::BadRequest),
-        (status = 401, response = super::responses::Unauthorized),
-        (status = 403, response = super::responses::Forbidden),
-        (status = 413, response = super::responses::PayloadTooLarge),
-        (status = 415, response = super::responses::UnsupportedMediaType),
-        (status = 422, response = super::responses::Unprocessable),
-    ),
-    security(("bearer" = [])))]
-pub async fn create_partner(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    idem: IdempotencyKey,
-    body: Body<PartnerInput>,
-) -> Result<HttpResponse, ApiError> {
-    caller.allow("create_partner")?;
-    let input = body.value;
-    let stage = input.stage.unwrap_or(LifecycleStage::Prospect);
-    let partner = build(PartnerId::new(), input, stage);
-    let location = format!("/partners/{}", partner.id);
-    create_record(
-        &state, &caller, idem, &req, &body.raw, field_of, partner, location,
-    )
-    .await
-}
+impl Resource for Partner {
+    const NAME: &'static str = "partner";
+    const NOUN: &'static str = "partner";
+    const PLURAL: &'static str = "partners";
+    const PATH: &'static str = "/partners";
+    const TAG: &'static str = "partners";
+    const OPS: &'static [Op] = &[
+        Op::new(
+            Verb::Create,
+            "create_partner",
+            [Yes, Yes, No, No, No, No],
+            "Creates a partner.",
+        ),
+        Op::new(
+            Verb::List,
+            "list_partners",
+            [Yes, Yes, Own, Own, Yes, No],
+            "Lists partners, filtered by region, tier, stage and owner rep.",
+        ),
+        Op::new(
+            Verb::Get,
+            "get_partner",
+            [Yes, Yes, Own, Own, Yes, No],
+            "Reads a partner.",
+        ),
+        Op::new(
+            Verb::Update,
+            "update_partner",
+            [Yes, Yes, No, No, No, No],
+            "Replaces a partner's details (not its stage: see the transitions endpoint).",
+        )
+        .conflicts(),
+    ];
 
-/// Lists partners, filtered by region, tier, stage and owner rep.
-#[utoipa::path(get, path = "/partners", tag = "partners", operation_id = "list_partners",
-    params(PartnerQuery),
-    responses(
-        (status = 200, description = "A page of partners.", body = PartnerPage),
-        (status = 400, response = super::responses::BadRequest),
-        (status = 401, response = super::responses::Unauthorized),
-        (status = 403, response = super::responses::Forbidden),
-    ),
-    security(("bearer" = [])))]
-pub async fn list_partners(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    query: web::Query<PartnerQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let access = caller.allow("list_partners")?;
-    let limit = Cursor {
-        limit: query.limit,
-        after: None,
+    type Id = PartnerId;
+    type Input = PartnerInput;
+    type Query = PartnerQuery;
+    type Page = PartnerPage;
+    /// The stage is checked against the stored partner's, so the input waits for it.
+    type Draft = (PartnerId, PartnerInput);
+    type Context = ();
+
+    fn new_id() -> PartnerId {
+        PartnerId::new()
     }
-    .limit()?;
-    let region: Option<RegionId> = query_value("region_id", &query.region_id)?;
-    let owner: Option<RepId> = query_value("owner_rep_id", &query.owner_rep_id)?;
-    let tier: Option<Tier> = query_enum("tier", &query.tier)?;
-    let stage: Option<LifecycleStage> = query_enum("stage", &query.stage)?;
-    match (access, caller.principal) {
-        (Access::Own, Principal::RegionalManager(r)) if region.is_some_and(|x| x != r) => {
-            return Err(caller.principal.out_of_scope("another region"));
-        }
-        (Access::Own, Principal::Rep(p)) if owner.is_some_and(|x| x != p) => {
-            return Err(caller.principal.out_of_scope("another rep's partners"));
-        }
-        _ => {}
+
+    fn draft(id: PartnerId, input: PartnerInput) -> Result<Self::Draft, ApiError> {
+        Ok((id, input))
     }
-    // The most selective index first; the other filters are checked on each record.
-    let filter = match (access, caller.principal) {
-        (Access::Own, Principal::Rep(p)) => Some(("owner_rep", p.to_string())),
-        _ => owner
-            .map(|o| ("owner_rep", o.to_string()))
-            .or(region.map(|r| ("region", r.to_string())))
-            .or(stage.map(|s| ("stage", index_key::stage(s).to_owned())))
-            .or(tier.map(|t| ("tier", index_key::tier(t).to_owned()))),
-    };
-    let after = query.after.clone();
-    let c = caller.clone();
-    let page = state
-        .store
-        .run(move |s| {
-            s.list::<Partner>(
-                filter.as_ref().map(|(i, v)| (*i, v.as_str())),
-                after.as_deref(),
-                limit,
-                &|p: &Partner| {
-                    region.is_none_or(|r| p.region_id == r)
-                        && owner.is_none_or(|o| p.owner_rep_id == Some(o))
-                        && tier.is_none_or(|t| p.tier == t)
-                        && stage.is_none_or(|st| p.stage() == st)
-                        && in_scope(&c, access, p)
-                },
-            )
-        })
-        .await??;
-    Ok(HttpResponse::Ok().json(PartnerPage {
-        next: next_link(&req, page.next_after),
-        items: page.items,
-    }))
-}
 
-/// Reads a partner.
-#[utoipa::path(get, path = "/partners/{id}", tag = "partners", operation_id = "get_partner",
-    params(("id" = String, Path, description = "The partner's id.")),
-    responses(
-        (status = 200, description = "The partner.", body = Partner, headers(("ETag" = String))),
-        (status = 401, response = super::responses::Unauthorized),
-        (status = 403, response = super::responses::Forbidden),
-        (status = 404, response = super::responses::NotFound),
-    ),
-    security(("bearer" = [])))]
-pub async fn get_partner(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let access = caller.allow("get_partner")?;
-    let id: PartnerId = path_id("partner", &id)?;
-    super::read_one::<Partner>(
-        &state.store,
-        &caller,
-        access,
-        "partner",
-        &id.to_string(),
-        |p| in_scope(&caller, access, p),
-    )
-}
+    /// On create the partner starts where the input says (default `prospect`); on update
+    /// it keeps its stage, and an input naming another is a 409 pointing at transitions.
+    fn finish((id, input): Self::Draft, current: Option<&Partner>) -> Result<Partner, ApiError> {
+        let Some(current) = current else {
+            let stage = input.stage.unwrap_or(LifecycleStage::Prospect);
+            return Ok(build(id, input, stage));
+        };
+        let stage = current.stage();
+        if input.stage.is_some_and(|st| st != stage) {
+            return Err(ApiError::Conflict {
+                detail: format!(
+                    "the partner is {stage}; change its stage with POST /partners/{id}/transitions"
+                ),
+                allowed: stage.allowed_next().iter().map(|s| s.to_string()).collect(),
+            });
+        }
+        Ok(build(id, input, stage))
+    }
 
-/// Replaces a partner's details (not its stage: see the transitions endpoint).
-#[utoipa::path(put, path = "/partners/{id}", tag = "partners", operation_id = "update_partner",
-    params(("id" = String, Path, description = "The partner's id."),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read; 412 if the partner changed since.")),
-    request_body = PartnerInput,
-    responses(
-        (status = 200, description = "Updated.", body = Partner, headers(("ETag" = String))),
-        (status = 400, response = super::responses::BadRequest),
-        (status = 401, response = super::responses::Unauthorized),
-        (status = 403, response = super::responses::Forbidden),
-        (status = 404, response = super::responses::NotFound),
-        (status = 409, response = super::responses::Conflict),
-        (status = 412, response = super::responses::PreconditionFailed),
-        (status = 413, response = super::responses::PayloadTooLarge),
-        (status = 415, response = super::responses::UnsupportedMediaType),
-        (status = 422, response = super::responses::Unprocessable),
-    ),
-    security(("bearer" = [])))]
-pub async fn update_partner(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<String>,
-    if_match: IfMatch,
-    body: Body<PartnerInput>,
-) -> Result<HttpResponse, ApiError> {
-    caller.allow("update_partner")?;
-    let id: PartnerId = path_id("partner", &id)?;
-    let input = body.value;
-    write(&state, &caller, IdempotencyKey(None), &req, &body.raw, field_of, move |s| {
-        update_record::<Partner>(s, &id.to_string(), if_match.0, "partner", |current| {
-            let stage = current.stage();
-            if input.stage.is_some_and(|st| st != stage) {
-                return Err(ApiError::Conflict {
-                    detail: format!(
-                        "the partner is {stage}; change its stage with POST /partners/{id}/transitions"
-                    ),
-                    allowed: stage.allowed_next().iter().map(|s| s.to_string()).collect(),
-                });
+    fn in_scope(caller: &Caller, access: Access, partner: &Partner, _: &()) -> bool {
+        in_scope(caller, access, partner)
+    }
+
+    fn cursor(q: &PartnerQuery) -> Cursor {
+        Cursor {
+            limit: q.limit,
+            after: q.after.clone(),
+        }
+    }
+
+    fn list_plan(
+        q: PartnerQuery,
+        caller: &Caller,
+        access: Access,
+    ) -> Result<ListPlan<Partner>, ApiError> {
+        let region: Option<RegionId> = query_value("region_id", &q.region_id)?;
+        let owner: Option<RepId> = query_value("owner_rep_id", &q.owner_rep_id)?;
+        let tier: Option<Tier> = query_enum("tier", &q.tier)?;
+        let stage: Option<LifecycleStage> = query_enum("stage", &q.stage)?;
+        match (access, caller.principal) {
+            (Access::Own, Principal::RegionalManager(r)) if region.is_some_and(|x| x != r) => {
+                return Err(caller.principal.out_of_scope("another region"));
             }
-            Ok(build(id, input, stage))
+            (Access::Own, Principal::Rep(p)) if owner.is_some_and(|x| x != p) => {
+                return Err(caller.principal.out_of_scope("another rep's partners"));
+            }
+            _ => {}
+        }
+        // The most selective index first; the other filters are checked on each record.
+        let index = match (access, caller.principal) {
+            (Access::Own, Principal::Rep(p)) => Some(("owner_rep", p.to_string())),
+            _ => owner
+                .map(|o| ("owner_rep", o.to_string()))
+                .or(region.map(|r| ("region", r.to_string())))
+                .or(stage.map(|s| ("stage", index_key::stage(s).to_owned())))
+                .or(tier.map(|t| ("tier", index_key::tier(t).to_owned()))),
+        };
+        Ok(ListPlan {
+            index,
+            keep: Box::new(move |p: &Partner| {
+                region.is_none_or(|r| p.region_id == r)
+                    && owner.is_none_or(|o| p.owner_rep_id == Some(o))
+                    && tier.is_none_or(|t| p.tier == t)
+                    && stage.is_none_or(|st| p.stage() == st)
+            }),
         })
-    })
-    .await
+    }
+
+    fn field_of(kind: Kind) -> String {
+        field_of(kind)
+    }
 }
 
 /// The day of `partner`'s latest recorded move, if it has any. Blocking.

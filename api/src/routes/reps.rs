@@ -10,30 +10,21 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::csv_io::{self, CsvBody, ImportReport, date_cell, enum_cell};
-use super::{
-    Cursor, create_record, default_field, invalid, next_link, page_type, query_enum, query_value,
-    resource, update_record, write,
-};
+use super::layer::{self, ListPlan, Op, Resource, Verb};
+use super::{Cursor, default_field, invalid, page_type, query_enum, query_value, resource, write};
 use crate::auth::{Access, Caller, Principal};
 use crate::error::ApiError;
-use crate::extract::{Body, IdempotencyKey, IfMatch, path_id};
+use crate::extract::IdempotencyKey;
 use crate::state::AppState;
+
+use Access::{No, Own, Yes};
 
 /// Registers the rep routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/reps/import").route(web::post().to(import_reps)))
+        .service(resource("/reps/export.csv").route(web::get().to(export_reps)));
+    layer::configure::<Rep>(cfg);
     cfg.service(
-        resource("/reps")
-            .route(web::get().to(list_reps))
-            .route(web::post().to(create_rep)),
-    )
-    .service(resource("/reps/import").route(web::post().to(import_reps)))
-    .service(resource("/reps/export.csv").route(web::get().to(export_reps)))
-    .service(
-        resource("/reps/{id}")
-            .route(web::get().to(get_rep))
-            .route(web::put().to(update_rep)),
-    )
-    .service(
         resource("/reps/{id}/scorecard").route(web::get().to(super::scorecards::rep_scorecard)),
     );
 }
@@ -84,6 +75,7 @@ fn scoped_region(caller: &Caller, access: Access) -> Option<RegionId> {
     }
 }
 
+/// A regional manager's reps are those of its region; a rep's, itself.
 fn in_scope(caller: &Caller, access: Access, rep: &Rep) -> bool {
     match (access, caller.principal) {
         (Access::Yes, _) => true,
@@ -93,187 +85,104 @@ fn in_scope(caller: &Caller, access: Access, rep: &Rep) -> bool {
     }
 }
 
-/// The rep, or a 422 naming `left_on` when the dates disagree with the status.
-fn build(id: RepId, input: RepInput) -> Result<Rep, ApiError> {
-    let rep = Rep {
-        id,
-        name: input.name,
-        region_id: input.region_id,
-        hired_on: input.hired_on,
-        status: input.status,
-        left_on: input.left_on,
-    };
-    rep.check_dates().map_err(invalid)?;
-    Ok(rep)
-}
+impl Resource for Rep {
+    const NAME: &'static str = "rep";
+    const NOUN: &'static str = "rep";
+    const PLURAL: &'static str = "reps";
+    const PATH: &'static str = "/reps";
+    const TAG: &'static str = "reps";
+    const OPS: &'static [Op] = &[
+        Op::new(
+            Verb::Create,
+            "create_rep",
+            [Yes, No, Own, No, No, No],
+            "Creates a rep (a regional manager, only in its own region).",
+        ),
+        Op::new(
+            Verb::List,
+            "list_reps",
+            [Yes, Yes, Own, Own, Yes, No],
+            "Lists reps, filtered by region and status.",
+        ),
+        Op::new(
+            Verb::Get,
+            "get_rep",
+            [Yes, Yes, Own, Own, Yes, No],
+            "Reads a rep.",
+        ),
+        Op::new(
+            Verb::Update,
+            "update_rep",
+            [Yes, No, Own, No, No, No],
+            "Replaces a rep. A regional manager may edit only reps of its region and not move them out.",
+        ),
+    ];
 
-/// Creates a rep (a regional manager, only in its own region).
-#[utoipa::path(post, path = "/reps", tag = "reps", operation_id = "create_rep",
-    request_body = RepInput,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first result and creates nothing new.")),
-    responses(
-        (status = 201, description = "Created.", body = Rep, headers(("ETag" = String), ("Location" = String))),
-        (status = 400, response = super::responses::BadRequest),
-        (status = 401, response = super::responses::Unauthorized),
-        (status = 403, response = super::responses::Forbidden),
-        (status = 413, response = super::responses::PayloadTooLarge),
-        (status = 415, response = super::responses::UnsupportedMediaType),
-        (status = 422, response = super::responses::Unprocessable),
-    ),
-    security(("bearer" = [])))]
-pub async fn create_rep(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    idem: IdempotencyKey,
-    body: Body<RepInput>,
-) -> Result<HttpResponse, ApiError> {
-    let access = caller.allow("create_rep")?;
-    let rep = build(RepId::new(), body.value)?;
-    if !in_scope(&caller, access, &rep) {
-        return Err(caller
-            .principal
-            .out_of_scope(&format!("region {}", rep.region_id)));
+    type Id = RepId;
+    type Input = RepInput;
+    type Query = RepQuery;
+    type Page = RepPage;
+    type Draft = Rep;
+    type Context = ();
+
+    fn new_id() -> RepId {
+        RepId::new()
     }
-    let location = format!("/reps/{}", rep.id);
-    create_record(
-        &state,
-        &caller,
-        idem,
-        &req,
-        &body.raw,
-        default_field,
-        rep,
-        location,
-    )
-    .await
-}
 
-/// Lists reps, filtered by region and status.
-#[utoipa::path(get, path = "/reps", tag = "reps", operation_id = "list_reps",
-    params(RepQuery),
-    responses(
-        (status = 200, description = "A page of reps.", body = RepPage),
-        (status = 400, response = super::responses::BadRequest),
-        (status = 401, response = super::responses::Unauthorized),
-        (status = 403, response = super::responses::Forbidden),
-    ),
-    security(("bearer" = [])))]
-pub async fn list_reps(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    query: web::Query<RepQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let access = caller.allow("list_reps")?;
-    let cursor = Cursor {
-        limit: query.limit,
-        after: query.after.clone(),
-    };
-    let limit = cursor.limit()?;
-    let mut region: Option<RegionId> = query_value("region_id", &query.region_id)?;
-    let status: Option<RepStatus> = query_enum("status", &query.status)?;
-    if let Some(own) = scoped_region(&caller, access) {
-        if region.is_some_and(|r| r != own) {
-            return Err(caller.principal.out_of_scope("another region"));
+    /// The rep, or a 422 naming `left_on` when the dates disagree with the status.
+    fn draft(id: RepId, input: RepInput) -> Result<Rep, ApiError> {
+        let rep = Rep {
+            id,
+            name: input.name,
+            region_id: input.region_id,
+            hired_on: input.hired_on,
+            status: input.status,
+            left_on: input.left_on,
+        };
+        rep.check_dates().map_err(invalid)?;
+        Ok(rep)
+    }
+
+    fn finish(draft: Rep, _current: Option<&Rep>) -> Result<Rep, ApiError> {
+        Ok(draft)
+    }
+
+    /// A regional manager creates reps only in its region and does not move them out.
+    fn check_draft(caller: &Caller, access: Access, rep: &Rep) -> Result<(), ApiError> {
+        if in_scope(caller, access, rep) {
+            Ok(())
+        } else {
+            Err(caller
+                .principal
+                .out_of_scope(&format!("region {}", rep.region_id)))
         }
-        region = Some(own);
     }
-    let caller2 = caller.clone();
-    let page = state
-        .store
-        .run(move |s| {
-            let region = region.map(|r| r.to_string());
-            s.list::<Rep>(
-                region.as_deref().map(|r| ("region", r)),
-                cursor.after.as_deref(),
-                limit,
-                &|rep: &Rep| {
-                    status.is_none_or(|st| rep.status == st) && in_scope(&caller2, access, rep)
-                },
-            )
+
+    fn in_scope(caller: &Caller, access: Access, rep: &Rep, _: &()) -> bool {
+        in_scope(caller, access, rep)
+    }
+
+    fn cursor(q: &RepQuery) -> Cursor {
+        Cursor {
+            limit: q.limit,
+            after: q.after.clone(),
+        }
+    }
+
+    fn list_plan(q: RepQuery, caller: &Caller, access: Access) -> Result<ListPlan<Rep>, ApiError> {
+        let mut region: Option<RegionId> = query_value("region_id", &q.region_id)?;
+        let status: Option<RepStatus> = query_enum("status", &q.status)?;
+        if let Some(own) = scoped_region(caller, access) {
+            if region.is_some_and(|r| r != own) {
+                return Err(caller.principal.out_of_scope("another region"));
+            }
+            region = Some(own);
+        }
+        Ok(ListPlan {
+            index: region.map(|r| ("region", r.to_string())),
+            keep: Box::new(move |rep: &Rep| status.is_none_or(|st| rep.status == st)),
         })
-        .await??;
-    Ok(HttpResponse::Ok().json(RepPage {
-        next: next_link(&req, page.next_after),
-        items: page.items,
-    }))
-}
-
-/// Reads a rep.
-#[utoipa::path(get, path = "/reps/{id}", tag = "reps", operation_id = "get_rep",
-    params(("id" = String, Path, description = "The rep's id.")),
-    responses(
-        (status = 200, description = "The rep.", body = Rep, headers(("ETag" = String))),
-        (status = 401, response = super::responses::Unauthorized),
-        (status = 403, response = super::responses::Forbidden),
-        (status = 404, response = super::responses::NotFound),
-    ),
-    security(("bearer" = [])))]
-pub async fn get_rep(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let access = caller.allow("get_rep")?;
-    let id: RepId = path_id("rep", &id)?;
-    super::read_one::<Rep>(&state.store, &caller, access, "rep", &id.to_string(), |r| {
-        in_scope(&caller, access, r)
-    })
-}
-
-/// Replaces a rep. A regional manager may edit only reps of its region and not move them out.
-#[utoipa::path(put, path = "/reps/{id}", tag = "reps", operation_id = "update_rep",
-    params(("id" = String, Path, description = "The rep's id."),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read; 412 if the rep changed since.")),
-    request_body = RepInput,
-    responses(
-        (status = 200, description = "Updated.", body = Rep, headers(("ETag" = String))),
-        (status = 400, response = super::responses::BadRequest),
-        (status = 401, response = super::responses::Unauthorized),
-        (status = 403, response = super::responses::Forbidden),
-        (status = 404, response = super::responses::NotFound),
-        (status = 412, response = super::responses::PreconditionFailed),
-        (status = 413, response = super::responses::PayloadTooLarge),
-        (status = 415, response = super::responses::UnsupportedMediaType),
-        (status = 422, response = super::responses::Unprocessable),
-    ),
-    security(("bearer" = [])))]
-pub async fn update_rep(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<String>,
-    if_match: IfMatch,
-    body: Body<RepInput>,
-) -> Result<HttpResponse, ApiError> {
-    let access = caller.allow("update_rep")?;
-    let id: RepId = path_id("rep", &id)?;
-    let next = build(id, body.value)?;
-    if !in_scope(&caller, access, &next) {
-        return Err(caller
-            .principal
-            .out_of_scope(&format!("region {}", next.region_id)));
     }
-    let c = caller.clone();
-    write(
-        &state,
-        &caller,
-        IdempotencyKey(None),
-        &req,
-        &body.raw,
-        default_field,
-        move |s| {
-            update_record::<Rep>(s, &id.to_string(), if_match.0, "rep", |current| {
-                if in_scope(&c, access, current) {
-                    Ok(next)
-                } else {
-                    Err(c.principal.out_of_scope(&format!("rep {id}")))
-                }
-            })
-        },
-    )
-    .await
 }
 
 /// The columns of the reps CSV, as exported.

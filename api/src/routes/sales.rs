@@ -12,16 +12,16 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::csv_io::{self, CsvBody, ImportReport};
-use super::{
-    Cursor, created, default_field, delete_record, invalid, next_link, page_type, query_value,
-    resource, update_record, write, write_serialised,
-};
-use crate::auth::Caller;
+use super::layer::{self, ListPlan, Op, Resource, Verb};
+use super::{Cursor, default_field, invalid, page_type, query_value, resource, write_serialised};
+use crate::auth::{Access, Caller};
 use crate::error::ApiError;
-use crate::extract::{Body, IdempotencyKey, IfMatch, path_id};
+use crate::extract::IdempotencyKey;
 use crate::problem::FieldError;
 use crate::state::AppState;
-use crate::storage::{Expect, Store, store_put};
+use crate::storage::Store;
+
+use Access::{No, Yes};
 
 /// Writes that add or change sales records check the partner's currency against its other
 /// records, which no version or unique value in the commit covers, so they check and commit
@@ -84,18 +84,8 @@ fn check_currency(
 /// Registers the sales record routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/sales-records/import").route(web::post().to(import_sales_records)))
-        .service(resource("/sales-records/export.csv").route(web::get().to(export_sales_records)))
-        .service(
-            resource("/sales-records")
-                .route(web::get().to(list_sales_records))
-                .route(web::post().to(create_sales_record)),
-        )
-        .service(
-            resource("/sales-records/{id}")
-                .route(web::get().to(get_sales_record))
-                .route(web::put().to(update_sales_record))
-                .route(web::delete().to(delete_sales_record)),
-        );
+        .service(resource("/sales-records/export.csv").route(web::get().to(export_sales_records)));
+    layer::configure::<SalesRecord>(cfg);
 }
 
 /// A sales record as written by a client: everything but the id.
@@ -132,10 +122,6 @@ pub struct SalesRecordQuery {
     pub to: Option<String>,
 }
 
-fn build(id: SalesRecordId, i: SalesRecordInput) -> Result<SalesRecord, ApiError> {
-    SalesRecord::new(id, i.partner_id, i.month, i.sell_in, i.sell_through).map_err(invalid)
-}
-
 /// The columns of the sales CSV; amounts are decimals in `currency`.
 pub const SALES_COLUMNS: [&str; 6] = [
     "id",
@@ -146,205 +132,75 @@ pub const SALES_COLUMNS: [&str; 6] = [
     "sell_through",
 ];
 
-/// Creates a sales record; one per partner and month (409 for a second), in the currency of
-/// the partner's other records (409 naming `sell_in` otherwise).
-#[utoipa::path(post, path = "/sales-records", tag = "sales", operation_id = "create_sales_record",
-    request_body = SalesRecordInput,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first result and creates nothing new.")),
-    responses(
-        (status = 201, description = "Created.", body = SalesRecord, headers(("ETag" = String), ("Location" = String))),
-        (status = 409, response = super::responses::Conflict),
-        (status = 400, response = super::responses::BadRequest),
-        (status = 401, response = super::responses::Unauthorized),
-        (status = 403, response = super::responses::Forbidden),
-        (status = 413, response = super::responses::PayloadTooLarge),
-        (status = 415, response = super::responses::UnsupportedMediaType),
-        (status = 422, response = super::responses::Unprocessable),
-    ),
-    security(("bearer" = [])))]
-pub async fn create_sales_record(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    idem: IdempotencyKey,
-    body: Body<SalesRecordInput>,
-) -> Result<HttpResponse, ApiError> {
-    caller.allow("create_sales_record")?;
-    let record = build(SalesRecordId::new(), body.value)?;
-    let location = format!("/sales-records/{}", record.id());
-    write_serialised(
-        &state,
-        &caller,
-        idem,
-        &req,
-        &body.raw,
-        default_field,
-        &SALES_WRITES,
-        move |s| {
-            check_currency(s, &record, None)?;
-            Ok((
-                vec![store_put(&record, Expect::Absent)],
-                created(&record, location),
-            ))
-        },
-    )
-    .await
-}
+impl Resource for SalesRecord {
+    const NAME: &'static str = "sales_record";
+    const NOUN: &'static str = "sales record";
+    const PLURAL: &'static str = "sales records";
+    const PATH: &'static str = "/sales-records";
+    const TAG: &'static str = "sales";
+    const OPS: &'static [Op] = &[
+        Op::new(Verb::Create, "create_sales_record", [Yes, No, No, No, No, No], "Creates a sales record; one per partner and month (409 for a second), in the currency of\nthe partner's other records (409 naming `sell_in` otherwise).").conflicts(),
+        Op::new(Verb::List, "list_sales_records", [Yes, Yes, No, No, Yes, No], "Lists sales records, optionally of one partner."),
+        Op::new(Verb::Get, "get_sales_record", [Yes, Yes, No, No, Yes, No], "Reads a sales record."),
+        Op::new(Verb::Update, "update_sales_record", [Yes, No, No, No, No, No], "Replaces a sales record; it must stay in the currency of the partner's other records\n(409 naming `sell_in` otherwise).").conflicts(),
+        Op::new(Verb::Delete, "delete_sales_record", [Yes, No, No, No, No, No], "Deletes a sales record."),
 
-/// Lists sales records, optionally of one partner.
-#[utoipa::path(get, path = "/sales-records", tag = "sales", operation_id = "list_sales_records",
-    params(SalesRecordQuery),
-    responses(
-        (status = 200, description = "A page of sales records.", body = SalesRecordPage),
-        (status = 400, response = super::responses::BadRequest),
-        (status = 401, response = super::responses::Unauthorized),
-        (status = 403, response = super::responses::Forbidden),
-    ),
-    security(("bearer" = [])))]
-pub async fn list_sales_records(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    query: web::Query<SalesRecordQuery>,
-) -> Result<HttpResponse, ApiError> {
-    caller.allow("list_sales_records")?;
-    let limit = Cursor {
-        limit: query.limit,
-        after: None,
+    ];
+
+    type Id = SalesRecordId;
+    type Input = SalesRecordInput;
+    type Query = SalesRecordQuery;
+    type Page = SalesRecordPage;
+    type Draft = SalesRecord;
+    type Context = ();
+
+    fn new_id() -> SalesRecordId {
+        SalesRecordId::new()
     }
-    .limit()?;
-    let partner: Option<PartnerId> = query_value("partner_id", &query.partner_id)?;
-    let from: Option<Month> = query_value("from", &query.from)?;
-    let to: Option<Month> = query_value("to", &query.to)?;
-    let after = query.after.clone();
-    let page = state
-        .store
-        .run(move |s| {
-            let partner = partner.map(|p| p.to_string());
-            s.list::<SalesRecord>(
-                partner.as_deref().map(|p| ("partner", p)),
-                after.as_deref(),
-                limit,
-                &|r: &SalesRecord| {
-                    from.is_none_or(|m| r.month() >= m) && to.is_none_or(|m| r.month() <= m)
-                },
-            )
+
+    fn draft(id: SalesRecordId, i: SalesRecordInput) -> Result<SalesRecord, ApiError> {
+        SalesRecord::new(id, i.partner_id, i.month, i.sell_in, i.sell_through).map_err(invalid)
+    }
+
+    fn finish(draft: SalesRecord, _current: Option<&SalesRecord>) -> Result<SalesRecord, ApiError> {
+        Ok(draft)
+    }
+
+    fn cursor(q: &SalesRecordQuery) -> Cursor {
+        Cursor {
+            limit: q.limit,
+            after: q.after.clone(),
+        }
+    }
+
+    fn list_plan(
+        q: SalesRecordQuery,
+        _: &Caller,
+        _: Access,
+    ) -> Result<ListPlan<SalesRecord>, ApiError> {
+        let partner: Option<PartnerId> = query_value("partner_id", &q.partner_id)?;
+        let from: Option<Month> = query_value("from", &q.from)?;
+        let to: Option<Month> = query_value("to", &q.to)?;
+        Ok(ListPlan {
+            index: partner.map(|p| ("partner", p.to_string())),
+            keep: Box::new(move |r: &SalesRecord| {
+                from.is_none_or(|m| r.month() >= m) && to.is_none_or(|m| r.month() <= m)
+            }),
         })
-        .await??;
-    Ok(HttpResponse::Ok().json(SalesRecordPage {
-        next: next_link(&req, page.next_after),
-        items: page.items,
-    }))
-}
+    }
 
-/// Reads a sales record.
-#[utoipa::path(get, path = "/sales-records/{id}", tag = "sales", operation_id = "get_sales_record",
-    params(("id" = String, Path, description = "The sales record's id.")),
-    responses(
-        (status = 200, description = "The sales record.", body = SalesRecord, headers(("ETag" = String))),
-        (status = 401, response = super::responses::Unauthorized),
-        (status = 403, response = super::responses::Forbidden),
-        (status = 404, response = super::responses::NotFound),
-    ),
-    security(("bearer" = [])))]
-pub async fn get_sales_record(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let access = caller.allow("get_sales_record")?;
-    let id: SalesRecordId = path_id("sales_record", &id)?;
-    super::read_one::<SalesRecord>(
-        &state.store,
-        &caller,
-        access,
-        "sales_record",
-        &id.to_string(),
-        |_| true,
-    )
-}
+    /// Creates and updates check the partner's currency, which no commit guard covers.
+    fn write_lock() -> Option<&'static Mutex<()>> {
+        Some(&SALES_WRITES)
+    }
 
-/// Replaces a sales record; it must stay in the currency of the partner's other records
-/// (409 naming `sell_in` otherwise).
-#[utoipa::path(put, path = "/sales-records/{id}", tag = "sales", operation_id = "update_sales_record",
-    params(("id" = String, Path, description = "The sales record's id."),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read; 412 if the sales record changed since.")),
-    request_body = SalesRecordInput,
-    responses(
-        (status = 200, description = "Updated.", body = SalesRecord, headers(("ETag" = String))),
-        (status = 400, response = super::responses::BadRequest),
-        (status = 401, response = super::responses::Unauthorized),
-        (status = 403, response = super::responses::Forbidden),
-        (status = 404, response = super::responses::NotFound),
-        (status = 409, response = super::responses::Conflict),
-        (status = 412, response = super::responses::PreconditionFailed),
-        (status = 413, response = super::responses::PayloadTooLarge),
-        (status = 415, response = super::responses::UnsupportedMediaType),
-        (status = 422, response = super::responses::Unprocessable),
-    ),
-    security(("bearer" = [])))]
-pub async fn update_sales_record(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<String>,
-    if_match: IfMatch,
-    body: Body<SalesRecordInput>,
-) -> Result<HttpResponse, ApiError> {
-    caller.allow("update_sales_record")?;
-    let id: SalesRecordId = path_id("sales_record", &id)?;
-    let next = build(id, body.value)?;
-    write_serialised(
-        &state,
-        &caller,
-        IdempotencyKey(None),
-        &req,
-        &body.raw,
-        default_field,
-        &SALES_WRITES,
-        move |s| {
-            update_record::<SalesRecord>(s, &id.to_string(), if_match.0, "sales_record", |_| {
-                check_currency(s, &next, Some(id))?;
-                Ok(next)
-            })
-        },
-    )
-    .await
-}
-
-/// Deletes a sales record.
-#[utoipa::path(delete, path = "/sales-records/{id}", tag = "sales", operation_id = "delete_sales_record",
-    params(("id" = String, Path, description = "The sales record's id."),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read; 412 if the sales record changed since.")),
-    responses(
-        (status = 204, description = "Deleted."),
-        (status = 401, response = super::responses::Unauthorized),
-        (status = 403, response = super::responses::Forbidden),
-        (status = 404, response = super::responses::NotFound),
-        (status = 412, response = super::responses::PreconditionFailed),
-    ),
-    security(("bearer" = [])))]
-pub async fn delete_sales_record(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<String>,
-    if_match: IfMatch,
-) -> Result<HttpResponse, ApiError> {
-    caller.allow("delete_sales_record")?;
-    let id: SalesRecordId = path_id("sales_record", &id)?;
-    write(
-        &state,
-        &caller,
-        IdempotencyKey(None),
-        &req,
-        b"",
-        default_field,
-        move |s| {
-            delete_record::<SalesRecord>(s, &id.to_string(), if_match.0, "sales_record", |_| Ok(()))
-        },
-    )
-    .await
+    fn check_write(
+        s: &Store,
+        next: &SalesRecord,
+        replacing: Option<SalesRecordId>,
+    ) -> Result<(), ApiError> {
+        check_currency(s, next, replacing)
+    }
 }
 
 /// Imports sales records from CSV (`id` may be empty for a new id); amounts are decimals in

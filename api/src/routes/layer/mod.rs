@@ -26,7 +26,9 @@ use std::str::FromStr;
 use std::sync::Mutex;
 
 use actix_web::web;
-use chanlab_shared::ValidationError;
+use chanlab_shared::{
+    Activity, Assessment, Contract, Goal, Partner, Region, Rep, SalesRecord, ValidationError,
+};
 use serde::de::DeserializeOwned;
 use utoipa::{IntoParams, ToSchema};
 
@@ -263,7 +265,16 @@ pub(crate) const fn declare<R: Resource>() -> Declared {
 }
 
 /// Every resource served by the layer.
-pub(crate) const RESOURCES: &[Declared] = &[declare::<chanlab_shared::Region>()];
+pub(crate) const RESOURCES: &[Declared] = &[
+    declare::<Region>(),
+    declare::<Rep>(),
+    declare::<Partner>(),
+    declare::<Contract>(),
+    declare::<Activity>(),
+    declare::<SalesRecord>(),
+    declare::<Goal>(),
+    declare::<Assessment>(),
+];
 
 /// The policy rows of every operation declared through the layer.
 pub(crate) fn policy_rows() -> impl Iterator<Item = (&'static str, [Access; 6])> {
