@@ -7,7 +7,8 @@
 //! disk: the answer waits for a flush shared by all concurrent writers.
 //!
 //! [`startup`] builds the server on a listener; [`routes`] has one module per resource;
-//! [`views`] computes scorecards and compliance from the records; [`simulation`] runs
+//! the scorecards and compliance it serves are computed by `chanlab_shared::scorecard`;
+//! [`simulation`] runs
 //! scenarios in the background and loads the records a scenario is calibrated from;
 //! [`training`] keeps training sessions and plays their rounds.
 
@@ -27,7 +28,6 @@ pub mod storage;
 pub mod synthetic;
 pub mod telemetry;
 pub mod training;
-pub mod views;
 
 pub use openapi::{ApiDoc, openapi_json, operations};
 pub use problem::{FieldError, Problem};

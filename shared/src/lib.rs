@@ -19,6 +19,7 @@ mod money;
 mod org;
 mod partner;
 mod sales;
+pub mod scorecard;
 mod spec;
 mod strategy;
 mod value;

@@ -16,7 +16,7 @@ use crate::extract::path_id;
 use crate::records::{SpecVersion, TransitionRecord};
 use crate::state::AppState;
 use crate::storage::{Store, scope_key};
-use crate::views::{self, Evidence, PartnerScorecard, RepScorecard};
+use chanlab_shared::scorecard::{self, Evidence, PartnerScorecard, RepScorecard};
 
 /// Parameters of a scorecard.
 #[derive(Debug, Clone, Deserialize, IntoParams)]
@@ -134,7 +134,7 @@ pub async fn rep_scorecard(
                 );
             }
             let goals = goals_of(s, Scope::Rep(id), period)?;
-            let cadences = views::cadences(spec.as_ref(), &partners, &activities, period);
+            let cadences = scorecard::cadences(spec.as_ref(), &partners, &activities, period);
             let evidence = Evidence {
                 activities: &activities,
                 sales: &sales,
@@ -153,10 +153,10 @@ pub async fn rep_scorecard(
                 process_spec_id: spec.as_ref().map(|sp| sp.id),
                 spec_version: spec.as_ref().map(|sp| sp.version.get()),
                 partners: partners.len() as u64,
-                compliance: views::compliance(&cadences),
+                compliance: scorecard::compliance(&cadences),
                 cadences,
-                goals: views::goal_results(&goals, evidence),
-                sales: views::sales_summary(&sales, period),
+                goals: scorecard::goal_results(&goals, evidence),
+                sales: scorecard::sales_summary(&sales, period),
                 partners_signed: signed,
             })
         })
@@ -206,7 +206,7 @@ pub async fn partner_scorecard(
             let sales = s.all::<SalesRecord>(Some(("partner", &key)))?;
             let transitions = s.all::<TransitionRecord>(Some(("partner", &key)))?;
             let goals = goals_of(s, Scope::Partner(id), period)?;
-            let cadences = views::cadences(
+            let cadences = scorecard::cadences(
                 spec.as_ref(),
                 std::slice::from_ref(&partner),
                 &activities,
@@ -223,10 +223,10 @@ pub async fn partner_scorecard(
                 stage: partner.stage(),
                 process_spec_id: spec.as_ref().map(|sp| sp.id),
                 spec_version: spec.as_ref().map(|sp| sp.version.get()),
-                compliance: views::compliance(&cadences),
+                compliance: scorecard::compliance(&cadences),
                 cadences,
-                goals: views::goal_results(&goals, evidence),
-                sales: views::sales_summary(&sales, period),
+                goals: scorecard::goal_results(&goals, evidence),
+                sales: scorecard::sales_summary(&sales, period),
             })
         })
         .await??;

@@ -26,7 +26,7 @@ use crate::extract::{Body, IdempotencyKey, IfMatch, path_id};
 use crate::records::SpecVersion;
 use crate::state::AppState;
 use crate::storage::{Expect, Store, Write, store_put};
-use crate::views::{self, ComplianceReport, ComplianceRow};
+use chanlab_shared::scorecard::{self, ComplianceReport, ComplianceRow};
 
 /// Registers the process spec routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -507,7 +507,7 @@ fn row(
     partners: &[Partner],
     activities: &[Activity],
 ) -> ComplianceRow {
-    let results = views::cadences(Some(spec), partners, activities, period);
+    let results = scorecard::cadences(Some(spec), partners, activities, period);
     let required: f64 = results.iter().map(|r| r.required).sum();
     let done: f64 = results
         .iter()
@@ -518,11 +518,11 @@ fn row(
         rep_id,
         partners: partners
             .iter()
-            .filter(|p| views::managed(p.stage()))
+            .filter(|p| scorecard::managed(p.stage()))
             .count() as u64,
         required,
         done,
-        compliance: views::compliance(&results),
+        compliance: scorecard::compliance(&results),
     }
 }
 

@@ -1,21 +1,24 @@
 //! Derived views: scorecards of a rep or a partner and the compliance of a region's reps
 //! with a process spec, computed from the records for one period.
 //!
-//! These are pure functions over records the handler has loaded, so they are tested
-//! without a server. Cadences count partners under management (`contracted`, `active`,
-//! `at_risk`); only completed activities count as done.
+//! These are pure functions over records a caller has loaded, so they are tested without
+//! a server. They live in `shared`, beside the records and the spec they read, rather than
+//! in the API (which only loads the records and serves the result) or in `sim` (they
+//! describe the recorded channel, not a simulated one): any front end, or the calibration,
+//! can compute a scorecard without a server.
+//!
+//! Cadences count partners under management (`contracted`, `active`, `at_risk`); only
+//! completed activities count as done.
 
 use std::collections::BTreeMap;
 
-use chanlab_shared::{
+use crate::{
     Activity, ActivityKind, ActivityOutcome, Currency, Goal, GoalId, LifecycleStage, Metric, Money,
-    Partner, PartnerId, Period, ProcessSpec, ProcessSpecId, Quantity, RegionId, RepId, SalesRecord,
-    Tier,
+    Month, Partner, PartnerId, Period, ProcessSpec, ProcessSpecId, Quantity, RegionId, RepId,
+    SalesRecord, StageChange, Tier,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-
-use crate::records::TransitionRecord;
 
 /// One required cadence over the period: what the spec asks of these partners and what
 /// was done.
@@ -154,7 +157,7 @@ pub fn managed(stage: LifecycleStage) -> bool {
 
 fn completed_in(a: &Activity, period: Period) -> bool {
     a.outcome == ActivityOutcome::Completed
-        && chanlab_shared::Month::of_date(a.date).is_ok_and(|m| period.contains(m))
+        && Month::of_date(a.date).is_ok_and(|m| period.contains(m))
 }
 
 /// Cadence results for `partners` (those under management count) and the activities done
@@ -237,7 +240,7 @@ pub struct Evidence<'a> {
     /// Sales of the scope's partners.
     pub sales: &'a [SalesRecord],
     /// Lifecycle moves of the scope's partners.
-    pub transitions: &'a [TransitionRecord],
+    pub transitions: &'a [StageChange],
 }
 
 /// Each goal with its actual from `evidence` over its period.
@@ -271,8 +274,7 @@ pub fn goal_results(goals: &[Goal], evidence: Evidence<'_>) -> Vec<GoalResult> {
                         .iter()
                         .filter(|t| {
                             t.to == LifecycleStage::Contracted
-                                && chanlab_shared::Month::of_date(t.on)
-                                    .is_ok_and(|m| period.contains(m))
+                                && Month::of_date(t.on).is_ok_and(|m| period.contains(m))
                         })
                         .count() as u64,
                 ),
@@ -298,7 +300,7 @@ pub fn goal_results(goals: &[Goal], evidence: Evidence<'_>) -> Vec<GoalResult> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chanlab_shared::{ActivityId, Name, PartnerKind, RepId};
+    use crate::{ActivityId, Name, PartnerKind, RepId};
 
     fn partner(tier: Tier, stage: LifecycleStage) -> Partner {
         Partner::new(
@@ -328,7 +330,7 @@ mod tests {
     fn only_completed_activities_in_the_period_count_toward_a_cadence() {
         let spec: ProcessSpec = serde_json::from_value(serde_json::json!({
             "id": "019ac9b2-3c4d-7e5f-8a6b-1c2d3e4f5a08", "version": 1, "status": "published",
-            "rules": serde_json::from_str::<serde_json::Value>(crate::views::tests::RULES).unwrap()
+            "rules": serde_json::from_str::<serde_json::Value>(crate::scorecard::tests::RULES).unwrap()
         }))
         .unwrap();
         let a = partner(Tier::A, LifecycleStage::Active);
