@@ -171,13 +171,9 @@ pub(crate) fn date_cell(text: &str) -> Result<NaiveDate, ValidationError> {
     })
 }
 
-/// Reads the file: a header with every column of `columns` (others are refused), then rows.
-pub(crate) fn read(bytes: &[u8], columns: &[&str]) -> Result<Vec<Row>, ApiError> {
-    read_with_optional(bytes, columns, &[])
-}
-
-/// [`read`] for a file whose header may also carry the `optional` columns: files written
-/// before a column was added still import, and a missing optional cell reads as empty.
+/// Reads the file: a header with every column of `columns` (others are refused), then
+/// rows. The header may also carry the `optional` columns: files written before a column
+/// was added still import, and a missing optional cell reads as empty.
 pub(crate) fn read_with_optional(
     bytes: &[u8],
     columns: &[&str],

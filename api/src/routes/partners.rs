@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::csv_io::{self, CsvBody, ImportReport, date_cell, enum_cell};
-use super::layer::{self, ListPlan, Op, Resource, Verb};
+use super::csv_io::{self, CsvBody, ImportReport, Row, date_cell, enum_cell};
+use super::layer::{self, CsvResource, ListPlan, Op, Resource, Verb};
 use super::{
     Cursor, Outcome, check_if_match, invalid, next_link, page_type, query_enum, query_value,
     resource, write,
@@ -32,12 +32,10 @@ use Access::{No, Own, Yes};
 
 /// Registers the partner routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/partners/import").route(web::post().to(import_partners)))
-        .service(resource("/partners/export.csv").route(web::get().to(export_partners)))
-        .service(
-            resource("/partners/transitions/import")
-                .route(web::post().to(import_partner_transitions)),
-        );
+    layer::configure_csv::<Partner>(cfg);
+    cfg.service(
+        resource("/partners/transitions/import").route(web::post().to(import_partner_transitions)),
+    );
     layer::configure::<Partner>(cfg);
     cfg.service(
         resource("/partners/{id}/transitions")
@@ -631,42 +629,51 @@ pub const PARTNER_COLUMNS: [&str; 7] = [
     "stage",
 ];
 
-/// Imports partners from CSV (`id` may be empty for a new id, `stage` empty for
-/// `prospect`). Every row is checked first; all are imported or none.
-#[utoipa::path(post, path = "/partners/import", tag = "partners", operation_id = "import_partners",
-    request_body(content = String, content_type = "text/csv", description = "Columns: id,name,kind,tier,region_id,owner_rep_id,stage."),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first result and imports nothing new.")),
-    responses(
-        (status = 201, description = "Every row was imported.", body = ImportReport),
-        (status = 400, response = super::responses::BadRequest),
-        (status = 401, response = super::responses::Unauthorized),
-        (status = 403, response = super::responses::Forbidden),
-        (status = 409, response = super::responses::Conflict),
-        (status = 413, response = super::responses::PayloadTooLarge),
-        (status = 415, response = super::responses::UnsupportedMediaType),
-        (status = 422, response = super::responses::Unprocessable),
-    ),
-    security(("bearer" = [])))]
-pub async fn import_partners(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    idem: IdempotencyKey,
-    body: CsvBody,
-) -> Result<HttpResponse, ApiError> {
-    caller.allow("import_partners")?;
-    let rows = csv_io::read(&body.0, &PARTNER_COLUMNS)?;
-    let mut errors = Vec::new();
-    let mut partners = Vec::new();
-    for row in &rows {
-        let id = row.optional("id", &mut errors, |t| t.parse::<PartnerId>());
-        let name = row.required("name", &mut errors, Name::parse);
-        let kind = row.required("kind", &mut errors, enum_cell::<PartnerKind>);
-        let tier = row.required("tier", &mut errors, enum_cell::<Tier>);
-        let region = row.required("region_id", &mut errors, |t| t.parse::<RegionId>());
-        let owner = row.optional("owner_rep_id", &mut errors, |t| t.parse::<RepId>());
-        let stage = row.optional("stage", &mut errors, enum_cell::<LifecycleStage>);
-        if let (
+/// A unit enum's snake_case name, as its JSON and the import's cells write it.
+fn wire_name<T: Serialize>(value: T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+impl CsvResource for Partner {
+    const CSV_OPS: &'static [Op] = &[
+        Op::new(Verb::Import, "import_partners", [Yes, Yes, No, No, No, No], "Imports partners from CSV (`id` may be empty for a new id, `stage` empty for\n`prospect`). Every row is checked first; all are imported or none.").conflicts(),
+        Op::new(Verb::Export, "export_partners", [Yes, Yes, Own, Own, Yes, No], "Exports partners as CSV, in the import's columns."),
+    ];
+    const COLUMNS: &'static [&'static str] = &PARTNER_COLUMNS;
+    const FILE_NAME: &'static str = "partners.csv";
+
+    fn to_row(&self) -> Vec<String> {
+        vec![
+            self.id.to_string(),
+            self.name.to_string(),
+            wire_name(self.kind),
+            wire_name(self.tier),
+            self.region_id.to_string(),
+            self.owner_rep_id.map(|r| r.to_string()).unwrap_or_default(),
+            self.stage().to_string(),
+        ]
+    }
+
+    /// A partner per row (`id` empty for a new id, `stage` empty for `prospect`); an id may
+    /// appear once in a file.
+    fn from_row(
+        row: &Row,
+        errors: &mut Vec<FieldError>,
+        _caller: &Caller,
+        _access: Access,
+        earlier: &[(usize, Partner)],
+    ) -> Option<Partner> {
+        let id = row.optional("id", errors, |t| t.parse::<PartnerId>());
+        let name = row.required("name", errors, Name::parse);
+        let kind = row.required("kind", errors, enum_cell::<PartnerKind>);
+        let tier = row.required("tier", errors, enum_cell::<Tier>);
+        let region = row.required("region_id", errors, |t| t.parse::<RegionId>());
+        let owner = row.optional("owner_rep_id", errors, |t| t.parse::<RepId>());
+        let stage = row.optional("stage", errors, enum_cell::<LifecycleStage>);
+        let (
             Ok(id),
             Some(name),
             Some(kind),
@@ -675,35 +682,32 @@ pub async fn import_partners(
             Ok(owner_rep_id),
             Ok(stage),
         ) = (id, name, kind, tier, region, owner, stage)
-        {
-            let input = PartnerInput {
-                name,
-                kind,
-                tier,
-                region_id,
-                owner_rep_id,
-                stage: None,
-            };
-            let partner = build(
-                id.unwrap_or_else(PartnerId::new),
-                input,
-                stage.unwrap_or(LifecycleStage::Prospect),
-            );
-            if partners
-                .iter()
-                .any(|(_, p): &(usize, Partner)| p.id == partner.id)
-            {
-                row.error(&mut errors, "id", "this id appears twice in the file");
-            }
-            partners.push((row.line, partner));
+        else {
+            return None;
+        };
+        let input = PartnerInput {
+            name,
+            kind,
+            tier,
+            region_id,
+            owner_rep_id,
+            stage: None,
+        };
+        let partner = build(
+            id.unwrap_or_else(PartnerId::new),
+            input,
+            stage.unwrap_or(LifecycleStage::Prospect),
+        );
+        if earlier.iter().any(|(_, p)| p.id == partner.id) {
+            row.error(errors, "id", "this id appears twice in the file");
         }
+        Some(partner)
     }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
-    write(&state, &caller, idem, &req, &body.0, field_of, move |s| {
+
+    /// Every partner's region and owner rep exist and its id is new.
+    fn check_import(s: &Store, partners: &[(usize, Partner)]) -> Result<(), ApiError> {
         let mut errors = Vec::new();
-        for (line, p) in &partners {
+        for (line, p) in partners {
             if s.get::<chanlab_shared::Region>(&p.region_id.to_string())?
                 .is_none()
             {
@@ -727,51 +731,10 @@ pub async fn import_partners(
                 });
             }
         }
-        if !errors.is_empty() {
-            return Err(ApiError::Validation(errors));
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(errors))
         }
-        Ok(super::csv_io::imported(&partners))
-    })
-    .await
-}
-
-/// Exports partners as CSV, in the import's columns.
-#[utoipa::path(get, path = "/partners/export.csv", tag = "partners", operation_id = "export_partners",
-    responses(
-        (status = 200, description = "The partners as CSV.", body = String, content_type = "text/csv"),
-        (status = 401, response = super::responses::Unauthorized),
-        (status = 403, response = super::responses::Forbidden),
-    ),
-    security(("bearer" = [])))]
-pub async fn export_partners(
-    state: web::Data<AppState>,
-    caller: Caller,
-) -> Result<HttpResponse, ApiError> {
-    let access = caller.allow("export_partners")?;
-    let c = caller.clone();
-    let partners = state
-        .store
-        .run(move |s| {
-            s.list::<Partner>(None, None, usize::MAX, &|p: &Partner| {
-                in_scope(&c, access, p)
-            })
-        })
-        .await??
-        .items;
-    let name = |v: serde_json::Value| v.as_str().map(str::to_owned).unwrap_or_default();
-    let rows = partners
-        .into_iter()
-        .map(|p| {
-            vec![
-                p.id.to_string(),
-                p.name.to_string(),
-                name(serde_json::to_value(p.kind).unwrap_or_default()),
-                format!("{:?}", p.tier),
-                p.region_id.to_string(),
-                p.owner_rep_id.map(|r| r.to_string()).unwrap_or_default(),
-                p.stage().to_string(),
-            ]
-        })
-        .collect();
-    Ok(csv_io::respond("partners.csv", &PARTNER_COLUMNS, rows))
+    }
 }

@@ -3,26 +3,25 @@
 //! Reps are not deleted; a rep who leaves gets status `departed`, and `left_on` when the day
 //! is known.
 
-use actix_web::{HttpRequest, HttpResponse, web};
-use chanlab_shared::{Name, RegionId, Rep, RepId, RepStatus};
+use actix_web::web;
+use chanlab_shared::{Name, Region, RegionId, Rep, RepId, RepStatus};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::csv_io::{self, CsvBody, ImportReport, date_cell, enum_cell};
-use super::layer::{self, ListPlan, Op, Resource, Verb};
-use super::{Cursor, default_field, invalid, page_type, query_enum, query_value, resource, write};
+use super::csv_io::{Row, date_cell, enum_cell};
+use super::layer::{self, CsvResource, ListPlan, Op, Resource, Verb};
+use super::{Cursor, invalid, page_type, query_enum, query_value, resource};
 use crate::auth::{Access, Caller, Principal};
 use crate::error::ApiError;
-use crate::extract::IdempotencyKey;
-use crate::state::AppState;
+use crate::problem::FieldError;
+use crate::storage::Store;
 
 use Access::{No, Own, Yes};
 
 /// Registers the rep routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/reps/import").route(web::post().to(import_reps)))
-        .service(resource("/reps/export.csv").route(web::get().to(export_reps)));
+    layer::configure_csv::<Rep>(cfg);
     layer::configure::<Rep>(cfg);
     cfg.service(
         resource("/reps/{id}/scorecard").route(web::get().to(super::scorecards::rep_scorecard)),
@@ -188,142 +187,93 @@ impl Resource for Rep {
 /// The columns of the reps CSV, as exported.
 pub const REP_COLUMNS: [&str; 6] = ["id", "name", "region_id", "hired_on", "status", "left_on"];
 
-/// The columns an import may leave out of its header: files written before `left_on`
-/// existed still import.
-const REP_OPTIONAL_COLUMNS: [&str; 1] = ["left_on"];
+impl CsvResource for Rep {
+    const CSV_OPS: &'static [Op] = &[
+        Op::new(Verb::Import, "import_reps", [Yes, No, Own, No, No, No], "Imports reps from CSV (`id` may be empty for a new id, `left_on` empty or absent when\nunknown). All rows or none.").conflicts(),
+        Op::new(Verb::Export, "export_reps", [Yes, Yes, Own, No, Yes, No], "Exports reps as CSV, in the import's columns."),
+    ];
+    const COLUMNS: &'static [&'static str] = &REP_COLUMNS;
+    /// Files written before `left_on` existed still import.
+    const OPTIONAL_COLUMNS: &'static [&'static str] = &["left_on"];
+    const FILE_NAME: &'static str = "reps.csv";
 
-/// Imports reps from CSV (`id` may be empty for a new id, `left_on` empty or absent when
-/// unknown). All rows or none.
-#[utoipa::path(post, path = "/reps/import", tag = "reps", operation_id = "import_reps",
-    request_body(content = String, content_type = "text/csv", description = "Columns: id,name,region_id,hired_on,status and optionally left_on."),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first result and imports nothing new.")),
-    responses(
-        (status = 201, description = "Every row was imported.", body = ImportReport),
-        (status = 400, response = super::responses::BadRequest),
-        (status = 401, response = super::responses::Unauthorized),
-        (status = 403, response = super::responses::Forbidden),
-        (status = 409, response = super::responses::Conflict),
-        (status = 413, response = super::responses::PayloadTooLarge),
-        (status = 415, response = super::responses::UnsupportedMediaType),
-        (status = 422, response = super::responses::Unprocessable),
-    ),
-    security(("bearer" = [])))]
-pub async fn import_reps(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    idem: IdempotencyKey,
-    body: CsvBody,
-) -> Result<HttpResponse, ApiError> {
-    let access = caller.allow("import_reps")?;
-    let rows = csv_io::read_with_optional(
-        &body.0,
-        &REP_COLUMNS[..REP_COLUMNS.len() - REP_OPTIONAL_COLUMNS.len()],
-        &REP_OPTIONAL_COLUMNS,
-    )?;
-    let mut errors = Vec::new();
-    let mut reps = Vec::new();
-    for row in &rows {
-        let id = row.optional("id", &mut errors, |t| t.parse::<RepId>());
-        let name = row.required("name", &mut errors, Name::parse);
-        let region = row.required("region_id", &mut errors, |t| t.parse::<RegionId>());
-        let hired = row.required("hired_on", &mut errors, date_cell);
-        let status = row.required("status", &mut errors, enum_cell::<RepStatus>);
-        let left = row.optional("left_on", &mut errors, date_cell);
-        if let (Ok(id), Some(name), Some(region_id), Some(hired_on), Some(status), Ok(left_on)) =
+    fn to_row(&self) -> Vec<String> {
+        vec![
+            self.id.to_string(),
+            self.name.to_string(),
+            self.region_id.to_string(),
+            self.hired_on.to_string(),
+            serde_json::to_value(self.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            self.left_on.map(|d| d.to_string()).unwrap_or_default(),
+        ]
+    }
+
+    /// A rep per row (`id` empty for a new id, `left_on` empty or absent when unknown),
+    /// in the caller's region.
+    fn from_row(
+        row: &Row,
+        errors: &mut Vec<FieldError>,
+        caller: &Caller,
+        access: Access,
+        _earlier: &[(usize, Rep)],
+    ) -> Option<Rep> {
+        let id = row.optional("id", errors, |t| t.parse::<RepId>());
+        let name = row.required("name", errors, Name::parse);
+        let region = row.required("region_id", errors, |t| t.parse::<RegionId>());
+        let hired = row.required("hired_on", errors, date_cell);
+        let status = row.required("status", errors, enum_cell::<RepStatus>);
+        let left = row.optional("left_on", errors, date_cell);
+        let (Ok(id), Some(name), Some(region_id), Some(hired_on), Some(status), Ok(left_on)) =
             (id, name, region, hired, status, left)
-        {
-            let rep = Rep {
-                id: id.unwrap_or_else(RepId::new),
-                name,
-                region_id,
-                hired_on,
-                status,
-                left_on,
-            };
-            if let Err(e) = rep.check_dates() {
-                row.error(&mut errors, e.field(), e.message());
+        else {
+            return None;
+        };
+        let rep = Rep {
+            id: id.unwrap_or_else(RepId::new),
+            name,
+            region_id,
+            hired_on,
+            status,
+            left_on,
+        };
+        if let Err(e) = rep.check_dates() {
+            row.error(errors, e.field(), e.message());
+        }
+        if !in_scope(caller, access, &rep) {
+            row.error(errors, "region_id", "outside the region this token manages");
+        }
+        Some(rep)
+    }
+
+    /// Every rep's region exists and its id is new.
+    fn check_import(s: &Store, reps: &[(usize, Rep)]) -> Result<(), ApiError> {
+        let mut errors = Vec::new();
+        for (line, rep) in reps {
+            if s.get::<Region>(&rep.region_id.to_string())?.is_none() {
+                errors.push(FieldError {
+                    field: format!("rows[{line}].region_id"),
+                    message: format!("no region with id {}", rep.region_id),
+                });
             }
-            if !in_scope(&caller, access, &rep) {
-                row.error(
-                    &mut errors,
-                    "region_id",
-                    "outside the region this token manages",
-                );
+            if s.get::<Rep>(&rep.id.to_string())?.is_some() {
+                errors.push(FieldError {
+                    field: format!("rows[{line}].id"),
+                    message: format!("a rep with id {} already exists", rep.id),
+                });
             }
-            reps.push((row.line, rep));
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(errors))
         }
     }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
-    write(
-        &state,
-        &caller,
-        idem,
-        &req,
-        &body.0,
-        default_field,
-        move |s| {
-            let mut errors = Vec::new();
-            for (line, rep) in &reps {
-                if s.get::<chanlab_shared::Region>(&rep.region_id.to_string())?
-                    .is_none()
-                {
-                    errors.push(crate::problem::FieldError {
-                        field: format!("rows[{line}].region_id"),
-                        message: format!("no region with id {}", rep.region_id),
-                    });
-                }
-                if s.get::<Rep>(&rep.id.to_string())?.is_some() {
-                    errors.push(crate::problem::FieldError {
-                        field: format!("rows[{line}].id"),
-                        message: format!("a rep with id {} already exists", rep.id),
-                    });
-                }
-            }
-            if !errors.is_empty() {
-                return Err(ApiError::Validation(errors));
-            }
-            Ok(super::csv_io::imported(&reps))
-        },
-    )
-    .await
-}
 
-/// Exports reps as CSV, in the import's columns.
-#[utoipa::path(get, path = "/reps/export.csv", tag = "reps", operation_id = "export_reps",
-    responses(
-        (status = 200, description = "The reps as CSV.", body = String, content_type = "text/csv"),
-        (status = 401, response = super::responses::Unauthorized),
-        (status = 403, response = super::responses::Forbidden),
-    ),
-    security(("bearer" = [])))]
-pub async fn export_reps(
-    state: web::Data<AppState>,
-    caller: Caller,
-) -> Result<HttpResponse, ApiError> {
-    let access = caller.allow("export_reps")?;
-    let region = scoped_region(&caller, access).map(|r| r.to_string());
-    let reps = state
-        .store
-        .run(move |s| s.all::<Rep>(region.as_deref().map(|r| ("region", r))))
-        .await??;
-    let rows = reps
-        .into_iter()
-        .map(|r| {
-            vec![
-                r.id.to_string(),
-                r.name.to_string(),
-                r.region_id.to_string(),
-                r.hired_on.to_string(),
-                serde_json::to_value(r.status)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
-                r.left_on.map(|d| d.to_string()).unwrap_or_default(),
-            ]
-        })
-        .collect();
-    Ok(csv_io::respond("reps.csv", &REP_COLUMNS, rows))
+    /// A regional manager's export reads its region's index.
+    fn export_index(caller: &Caller, access: Access) -> Option<(&'static str, String)> {
+        scoped_region(caller, access).map(|r| ("region", r.to_string()))
+    }
 }

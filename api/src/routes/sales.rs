@@ -6,19 +6,17 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::web;
 use chanlab_shared::{Currency, Money, Month, PartnerId, SalesRecord, SalesRecordId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::csv_io::{self, CsvBody, ImportReport};
-use super::layer::{self, ListPlan, Op, Resource, Verb};
-use super::{Cursor, default_field, invalid, page_type, query_value, resource, write_serialised};
+use super::csv_io::{self, Row};
+use super::layer::{self, CsvResource, ListPlan, Op, Resource, Verb};
+use super::{Cursor, invalid, page_type, query_value};
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
-use crate::extract::IdempotencyKey;
 use crate::problem::FieldError;
-use crate::state::AppState;
 use crate::storage::Store;
 
 use Access::{No, Yes};
@@ -83,8 +81,7 @@ fn check_currency(
 
 /// Registers the sales record routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/sales-records/import").route(web::post().to(import_sales_records)))
-        .service(resource("/sales-records/export.csv").route(web::get().to(export_sales_records)));
+    layer::configure_csv::<SalesRecord>(cfg);
     layer::configure::<SalesRecord>(cfg);
 }
 
@@ -203,186 +200,137 @@ impl Resource for SalesRecord {
     }
 }
 
-/// Imports sales records from CSV (`id` may be empty for a new id); amounts are decimals in
-/// the row's currency, e.g. `1250.50`. Every row is checked first (including one record per
-/// partner and month, in the file and against the store); all are imported or none.
-///
-/// A row in another currency than its partner's stored records, or than the partner's first
-/// row in the file when it has none, is a 409 naming `rows[<line>].sell_in` (once every row
-/// passes the 422 checks).
-#[utoipa::path(post, path = "/sales-records/import", tag = "sales", operation_id = "import_sales_records",
-    request_body(content = String, content_type = "text/csv", description = "Columns: id,partner_id,month,currency,sell_in,sell_through."),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first result and imports nothing new.")),
-    responses(
-        (status = 201, description = "Every row was imported.", body = ImportReport),
-        (status = 400, response = super::responses::BadRequest),
-        (status = 401, response = super::responses::Unauthorized),
-        (status = 403, response = super::responses::Forbidden),
-        (status = 409, response = super::responses::Conflict),
-        (status = 413, response = super::responses::PayloadTooLarge),
-        (status = 415, response = super::responses::UnsupportedMediaType),
-        (status = 422, response = super::responses::Unprocessable),
-    ),
-    security(("bearer" = [])))]
-pub async fn import_sales_records(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    idem: IdempotencyKey,
-    body: CsvBody,
-) -> Result<HttpResponse, ApiError> {
-    caller.allow("import_sales_records")?;
-    let rows = csv_io::read(&body.0, &SALES_COLUMNS)?;
-    let mut errors = Vec::new();
-    let mut records: Vec<(usize, SalesRecord)> = Vec::new();
-    for row in &rows {
-        let id = row.optional("id", &mut errors, |t| t.parse::<SalesRecordId>());
-        let partner = row.required("partner_id", &mut errors, |t| t.parse::<PartnerId>());
-        let month = row.required("month", &mut errors, |t| t.parse::<Month>());
-        let currency = row.required("currency", &mut errors, Currency::parse);
-        let Some(currency) = currency else { continue };
-        let sell_in = row.required("sell_in", &mut errors, |t| {
+impl CsvResource for SalesRecord {
+    const CSV_OPS: &'static [Op] = &[
+        Op::new(Verb::Import, "import_sales_records", [Yes, No, No, No, No, No], "Imports sales records from CSV (`id` may be empty for a new id); amounts are decimals in\nthe row's currency, e.g. `1250.50`. Every row is checked first (including one record per\npartner and month, in the file and against the store); all are imported or none.").described("A row in another currency than its partner's stored records, or than the partner's first\nrow in the file when it has none, is a 409 naming `rows[<line>].sell_in` (once every row\npasses the 422 checks).").conflicts(),
+        Op::new(Verb::Export, "export_sales_records", [Yes, Yes, No, No, Yes, No], "Exports sales records as CSV, in the import's columns."),
+    ];
+    const COLUMNS: &'static [&'static str] = &SALES_COLUMNS;
+    const FILE_NAME: &'static str = "sales-records.csv";
+
+    fn to_row(&self) -> Vec<String> {
+        vec![
+            self.id().to_string(),
+            self.partner_id().to_string(),
+            self.month().to_string(),
+            self.sell_in().currency().to_string(),
+            csv_io::decimal(self.sell_in()),
+            csv_io::decimal(self.sell_through()),
+        ]
+    }
+
+    /// A record per row, its amounts decimals in the row's currency; one row per partner
+    /// and month in a file.
+    fn from_row(
+        row: &Row,
+        errors: &mut Vec<FieldError>,
+        _caller: &Caller,
+        _access: Access,
+        earlier: &[(usize, SalesRecord)],
+    ) -> Option<SalesRecord> {
+        let id = row.optional("id", errors, |t| t.parse::<SalesRecordId>());
+        let partner = row.required("partner_id", errors, |t| t.parse::<PartnerId>());
+        let month = row.required("month", errors, |t| t.parse::<Month>());
+        // The amounts cannot be read without their currency.
+        let currency = row.required("currency", errors, Currency::parse)?;
+        let sell_in = row.required("sell_in", errors, |t| Money::parse_decimal(t, currency));
+        let sell_through = row.required("sell_through", errors, |t| {
             Money::parse_decimal(t, currency)
         });
-        let sell_through = row.required("sell_through", &mut errors, |t| {
-            Money::parse_decimal(t, currency)
-        });
-        if let (Ok(id), Some(partner), Some(month), Some(sell_in), Some(sell_through)) =
+        let (Ok(id), Some(partner), Some(month), Some(sell_in), Some(sell_through)) =
             (id, partner, month, sell_in, sell_through)
-        {
-            match SalesRecord::new(
-                id.unwrap_or_else(SalesRecordId::new),
-                partner,
-                month,
-                sell_in,
-                sell_through,
-            ) {
-                Ok(record) => {
-                    if records
-                        .iter()
-                        .any(|(_, r)| r.partner_id() == partner && r.month() == month)
-                    {
-                        row.error(
-                            &mut errors,
-                            "month",
-                            format!("the file has two rows for partner {partner} in {month}"),
-                        );
-                    }
-                    records.push((row.line, record));
+        else {
+            return None;
+        };
+        let id = id.unwrap_or_else(SalesRecordId::new);
+        match SalesRecord::new(id, partner, month, sell_in, sell_through) {
+            Ok(record) => {
+                if earlier
+                    .iter()
+                    .any(|(_, r)| r.partner_id() == partner && r.month() == month)
+                {
+                    row.error(
+                        errors,
+                        "month",
+                        format!("the file has two rows for partner {partner} in {month}"),
+                    );
                 }
-                Err(e) => row.error(&mut errors, e.field(), e.message()),
+                Some(record)
+            }
+            Err(e) => {
+                row.error(errors, e.field(), e.message());
+                None
             }
         }
     }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
-    write_serialised(
-        &state,
-        &caller,
-        idem,
-        &req,
-        &body.0,
-        default_field,
-        &SALES_WRITES,
-        move |s| {
-            let mut errors = Vec::new();
-            let mut conflicts = Vec::new();
-            // Each partner's currency: its stored records', or its first row's in the file.
-            let mut currency: HashMap<PartnerId, (Currency, Option<usize>)> = HashMap::new();
-            for (line, r) in &records {
-                if s.get::<chanlab_shared::Partner>(&r.partner_id().to_string())?
-                    .is_none()
-                {
-                    errors.push(FieldError {
-                        field: format!("rows[{line}].partner_id"),
-                        message: format!("no partner with id {}", r.partner_id()),
-                    });
-                    continue;
-                }
-                let existing =
-                    s.all::<SalesRecord>(Some(("partner", &r.partner_id().to_string())))?;
-                let found = r.sell_in().currency();
-                let (theirs, first_line) =
-                    *currency
-                        .entry(r.partner_id())
-                        .or_insert_with(|| match existing.first() {
-                            Some(e) => (e.sell_in().currency(), None),
-                            None => (found, Some(*line)),
-                        });
-                let stored_other = existing
-                    .iter()
-                    .map(|e| e.sell_in().currency())
-                    .find(|c| *c != found);
-                match (stored_other, first_line) {
-                    (Some(stored), _) => conflicts.push(currency_conflict(
-                        format!("rows[{line}].sell_in"),
-                        r.partner_id(),
-                        stored,
-                        "sales records are",
-                        found,
-                    )),
-                    (None, Some(first)) if theirs != found => conflicts.push(currency_conflict(
-                        format!("rows[{line}].sell_in"),
-                        r.partner_id(),
-                        theirs,
-                        &format!("first row in this file (line {first}) is"),
-                        found,
-                    )),
-                    _ => {}
-                }
-                if existing
-                    .iter()
-                    .any(|e| e.month() == r.month() || e.id() == r.id())
-                {
-                    errors.push(FieldError {
-                        field: format!("rows[{line}].month"),
-                        message: format!(
-                            "partner {} already has a sales record for {}",
-                            r.partner_id(),
-                            r.month()
-                        ),
-                    });
-                }
-            }
-            if !errors.is_empty() {
-                return Err(ApiError::Validation(errors));
-            }
-            if !conflicts.is_empty() {
-                return Err(ApiError::ConflictingFields(conflicts));
-            }
-            Ok(super::csv_io::imported(&records))
-        },
-    )
-    .await
-}
 
-/// Exports sales records as CSV, in the import's columns.
-#[utoipa::path(get, path = "/sales-records/export.csv", tag = "sales", operation_id = "export_sales_records",
-    responses(
-        (status = 200, description = "The sales records as CSV.", body = String, content_type = "text/csv"),
-        (status = 401, response = super::responses::Unauthorized),
-        (status = 403, response = super::responses::Forbidden),
-    ),
-    security(("bearer" = [])))]
-pub async fn export_sales_records(
-    state: web::Data<AppState>,
-    caller: Caller,
-) -> Result<HttpResponse, ApiError> {
-    caller.allow("export_sales_records")?;
-    let records = state.store.run(|s| s.all::<SalesRecord>(None)).await??;
-    let rows = records
-        .into_iter()
-        .map(|r| {
-            vec![
-                r.id().to_string(),
-                r.partner_id().to_string(),
-                r.month().to_string(),
-                r.sell_in().currency().to_string(),
-                csv_io::decimal(r.sell_in()),
-                csv_io::decimal(r.sell_through()),
-            ]
-        })
-        .collect();
-    Ok(csv_io::respond("sales-records.csv", &SALES_COLUMNS, rows))
+    /// Every record's partner exists and has no record for its month; each partner's rows
+    /// are in its stored records' currency, or in its first row's when it has none (409).
+    fn check_import(s: &Store, records: &[(usize, SalesRecord)]) -> Result<(), ApiError> {
+        let mut errors = Vec::new();
+        let mut conflicts = Vec::new();
+        // Each partner's currency: its stored records', or its first row's in the file.
+        let mut currency: HashMap<PartnerId, (Currency, Option<usize>)> = HashMap::new();
+        for (line, r) in records {
+            if s.get::<chanlab_shared::Partner>(&r.partner_id().to_string())?
+                .is_none()
+            {
+                errors.push(FieldError {
+                    field: format!("rows[{line}].partner_id"),
+                    message: format!("no partner with id {}", r.partner_id()),
+                });
+                continue;
+            }
+            let existing = s.all::<SalesRecord>(Some(("partner", &r.partner_id().to_string())))?;
+            let found = r.sell_in().currency();
+            let (theirs, first_line) =
+                *currency
+                    .entry(r.partner_id())
+                    .or_insert_with(|| match existing.first() {
+                        Some(e) => (e.sell_in().currency(), None),
+                        None => (found, Some(*line)),
+                    });
+            let stored_other = existing
+                .iter()
+                .map(|e| e.sell_in().currency())
+                .find(|c| *c != found);
+            match (stored_other, first_line) {
+                (Some(stored), _) => conflicts.push(currency_conflict(
+                    format!("rows[{line}].sell_in"),
+                    r.partner_id(),
+                    stored,
+                    "sales records are",
+                    found,
+                )),
+                (None, Some(first)) if theirs != found => conflicts.push(currency_conflict(
+                    format!("rows[{line}].sell_in"),
+                    r.partner_id(),
+                    theirs,
+                    &format!("first row in this file (line {first}) is"),
+                    found,
+                )),
+                _ => {}
+            }
+            if existing
+                .iter()
+                .any(|e| e.month() == r.month() || e.id() == r.id())
+            {
+                errors.push(FieldError {
+                    field: format!("rows[{line}].month"),
+                    message: format!(
+                        "partner {} already has a sales record for {}",
+                        r.partner_id(),
+                        r.month()
+                    ),
+                });
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        if !conflicts.is_empty() {
+            return Err(ApiError::ConflictingFields(conflicts));
+        }
+        Ok(())
+    }
 }

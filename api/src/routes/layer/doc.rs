@@ -16,7 +16,8 @@ use utoipa::openapi::security::SecurityRequirement;
 use utoipa::openapi::{Content, Ref, RefOr, Required, Schema};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
-use super::{Op, Resource, Verb};
+use super::{CsvResource, Op, Resource, Verb};
+use crate::routes::ImportReport;
 
 /// Adds every declared operation of `R` to `paths`.
 pub(crate) fn document<R: Resource>(paths: &mut Paths) {
@@ -28,8 +29,30 @@ pub(crate) fn document<R: Resource>(paths: &mut Paths) {
             Verb::Get => (item.clone(), HttpMethod::Get, get::<R>(op)),
             Verb::Update => (item.clone(), HttpMethod::Put, update::<R>(op)),
             Verb::Delete => (item.clone(), HttpMethod::Delete, delete::<R>(op)),
+            // Only CSV resources declare these, in `CSV_OPS`, which `document_csv` reads.
+            Verb::Import | Verb::Export => continue,
         };
         paths.add_path_operation(path, vec![method], operation);
+    }
+}
+
+/// Adds every declared operation of `R`, its import and export included, to `paths`.
+pub(crate) fn document_csv<R: CsvResource>(paths: &mut Paths) {
+    document::<R>(paths);
+    for op in R::CSV_OPS {
+        match op.verb {
+            Verb::Import => paths.add_path_operation(
+                format!("{}/import", R::PATH),
+                vec![HttpMethod::Post],
+                import::<R>(op),
+            ),
+            Verb::Export => paths.add_path_operation(
+                format!("{}/export.csv", R::PATH),
+                vec![HttpMethod::Get],
+                export::<R>(op),
+            ),
+            _ => {}
+        }
     }
 }
 
@@ -66,6 +89,15 @@ fn problems(verb: Verb) -> &'static [(&'static str, &'static str)] {
             UNPROCESSABLE,
         ],
         Verb::Delete => &[UNAUTHORIZED, FORBIDDEN, NOT_FOUND, PRECONDITION],
+        Verb::Import => &[
+            BAD_REQUEST,
+            UNAUTHORIZED,
+            FORBIDDEN,
+            TOO_LARGE,
+            MEDIA_TYPE,
+            UNPROCESSABLE,
+        ],
+        Verb::Export => &[UNAUTHORIZED, FORBIDDEN],
     }
 }
 
@@ -90,6 +122,7 @@ fn operation(
     let mut operation = Operation::new();
     operation.tags = Some(vec![tag.to_owned()]);
     operation.summary = Some(op.summary.to_owned());
+    operation.description = op.description.map(str::to_owned);
     operation.operation_id = Some(op.id.to_owned());
     operation.parameters =
         (!parameters.is_empty()).then(|| parameters.into_iter().map(RefOr::T).collect());
@@ -179,18 +212,23 @@ fn header_or_path(
     parameter
 }
 
-fn create<R: Resource>(op: &Op) -> Operation {
-    let idempotency = header_or_path(
+/// The optional `Idempotency-Key` header of a create or import; `what` is what a retry
+/// does not do again.
+fn idempotency_key(what: &str) -> Parameter {
+    header_or_path(
         "Idempotency-Key",
         ParameterIn::Header,
-        "Retrying with the same key returns the first result and creates nothing new.".to_owned(),
+        format!("Retrying with the same key returns the first result and {what}."),
         Required::False,
         optional_string(),
-    );
+    )
+}
+
+fn create<R: Resource>(op: &Op) -> Operation {
     let mut operation = operation(
         R::TAG,
         op,
-        vec![idempotency],
+        vec![idempotency_key("creates nothing new")],
         ("201", record::<R>("Created.", true)),
     );
     operation.request_body = Some(input::<R>());
@@ -233,4 +271,43 @@ fn delete<R: Resource>(op: &Op) -> Operation {
         vec![id_param::<R>(), if_match::<R>()],
         ("204", Response::new("Deleted.")),
     )
+}
+
+fn import<R: CsvResource>(op: &Op) -> Operation {
+    let required: Vec<&str> = R::COLUMNS
+        .iter()
+        .copied()
+        .filter(|c| !R::OPTIONAL_COLUMNS.contains(c))
+        .collect();
+    let optional = if R::OPTIONAL_COLUMNS.is_empty() {
+        String::new()
+    } else {
+        format!(" and optionally {}", R::OPTIONAL_COLUMNS.join(","))
+    };
+    let report = ResponseBuilder::new()
+        .description("Every row was imported.")
+        .content("application/json", json(ImportReport::name()))
+        .build();
+    let mut operation = operation(
+        R::TAG,
+        op,
+        vec![idempotency_key("imports nothing new")],
+        ("201", report),
+    );
+    operation.request_body = Some(RefOr::T(
+        RequestBodyBuilder::new()
+            .description(Some(format!("Columns: {}{optional}.", required.join(","))))
+            .content("text/csv", Content::new(Some(string())))
+            .required(Some(Required::True))
+            .build(),
+    ));
+    operation
+}
+
+fn export<R: CsvResource>(op: &Op) -> Operation {
+    let file = ResponseBuilder::new()
+        .description(format!("The {} as CSV.", R::PLURAL))
+        .content("text/csv", Content::new(Some(string())))
+        .build();
+    operation(R::TAG, op, Vec::new(), ("200", file))
 }

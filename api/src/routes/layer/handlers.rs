@@ -26,10 +26,14 @@ struct PageBody<T> {
     next: Option<String>,
 }
 
-/// Checks the policy for `R`'s operation `verb`. The routes exist only for declared
-/// operations, so a missing declaration is a bug, answered 500 rather than a panic.
-fn allow<R: Resource>(caller: &Caller, verb: Verb) -> Result<Access, ApiError> {
-    let op = op::<R>(verb).ok_or_else(|| {
+/// Checks the policy for `R`'s operation `verb` in `ops`. The routes exist only for
+/// declared operations, so a missing declaration is a bug, answered 500 rather than a panic.
+pub(super) fn allow<R: Resource>(
+    caller: &Caller,
+    ops: &'static [super::Op],
+    verb: Verb,
+) -> Result<Access, ApiError> {
+    let op = op(ops, verb).ok_or_else(|| {
         ApiError::Internal(format!("{} has no {verb:?} operation declared", R::NAME))
     })?;
     caller.allow(op.id)
@@ -41,7 +45,7 @@ fn out_of_scope<R: Resource>(caller: &Caller, id: impl std::fmt::Display) -> Api
 }
 
 /// Runs a create or update through the write path, holding `R`'s lock when it has one.
-async fn write_record<R, F>(
+pub(super) async fn write_record<R, F>(
     state: &AppState,
     caller: &Caller,
     idem: IdempotencyKey,
@@ -69,7 +73,7 @@ pub(super) async fn create<R: Resource>(
     idem: IdempotencyKey,
     body: Body<R::Input>,
 ) -> Result<HttpResponse, ApiError> {
-    let access = allow::<R>(&caller, Verb::Create)?;
+    let access = allow::<R>(&caller, R::OPS, Verb::Create)?;
     let draft = R::draft(R::new_id(), body.value)?;
     R::check_draft(&caller, access, &draft)?;
     let record = R::finish(draft, None)?;
@@ -91,7 +95,7 @@ pub(super) async fn list<R: Resource>(
     req: HttpRequest,
     query: web::Query<R::Query>,
 ) -> Result<HttpResponse, ApiError> {
-    let access = allow::<R>(&caller, Verb::List)?;
+    let access = allow::<R>(&caller, R::OPS, Verb::List)?;
     let cursor = R::cursor(&query);
     let limit = cursor.limit()?;
     let plan = R::list_plan(query.into_inner(), &caller, access)?;
@@ -120,7 +124,7 @@ pub(super) async fn get<R: Resource>(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let access = allow::<R>(&caller, Verb::Get)?;
+    let access = allow::<R>(&caller, R::OPS, Verb::Get)?;
     let id: R::Id = path_id(R::NAME, &id)?;
     if access == Access::Yes {
         // Full access: the stored JSON goes out as it is, undecoded.
@@ -171,7 +175,7 @@ pub(super) async fn update<R: Resource>(
     if_match: IfMatch,
     body: Body<R::Input>,
 ) -> Result<HttpResponse, ApiError> {
-    let access = allow::<R>(&caller, Verb::Update)?;
+    let access = allow::<R>(&caller, R::OPS, Verb::Update)?;
     let id: R::Id = path_id(R::NAME, &id)?;
     let draft = R::draft(id, body.value)?;
     R::check_draft(&caller, access, &draft)?;
@@ -208,7 +212,7 @@ pub(super) async fn delete<R: Resource>(
     id: web::Path<String>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    let access = allow::<R>(&caller, Verb::Delete)?;
+    let access = allow::<R>(&caller, R::OPS, Verb::Delete)?;
     let id: R::Id = path_id(R::NAME, &id)?;
     let c = caller.clone();
     write(

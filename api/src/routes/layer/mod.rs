@@ -18,6 +18,7 @@
 //! Operations that are not plain create/list/get/update/delete (transitions, CSV imports,
 //! scorecards) stay hand-written in their resource's module.
 
+mod csv;
 mod doc;
 mod handlers;
 
@@ -37,6 +38,7 @@ use crate::auth::{Access, Caller};
 use crate::error::ApiError;
 use crate::storage::{Kind, Record, Store};
 
+pub(crate) use csv::{CsvResource, configure_csv};
 pub(crate) use doc::document;
 
 /// The five operations the layer serves.
@@ -52,6 +54,10 @@ pub(crate) enum Verb {
     Update,
     /// `DELETE /things/{id}`.
     Delete,
+    /// `POST /things/import`, a CSV file ([`CsvResource`]).
+    Import,
+    /// `GET /things/export.csv` ([`CsvResource`]).
+    Export,
 }
 
 /// One operation of a resource, declared once: its id (the OpenAPI operation id and the
@@ -63,8 +69,10 @@ pub(crate) struct Op {
     pub verb: Verb,
     /// The operation id, e.g. `create_region`.
     pub id: &'static str,
-    /// The one-line summary of the spec (what the handler's doc comment said).
+    /// The summary of the spec (what the first paragraph of the handler's doc comment said).
     pub summary: &'static str,
+    /// The spec's description, when the summary needs more.
+    pub description: Option<&'static str>,
     /// Access of admin, channel_manager, regional_manager, rep, viewer and trainee, as in
     /// [`crate::auth::POLICY`].
     pub access: [Access; 6],
@@ -85,8 +93,17 @@ impl Op {
             verb,
             id,
             summary,
+            description: None,
             access,
             conflict: false,
+        }
+    }
+
+    /// The operation, documented with a description below its summary.
+    pub(crate) const fn described(self, description: &'static str) -> Op {
+        Op {
+            description: Some(description),
+            ..self
         }
     }
 
@@ -219,9 +236,9 @@ pub(crate) trait Resource: Record + ToSchema {
     }
 }
 
-/// The declared operation of `R` for `verb`.
-fn op<R: Resource>(verb: Verb) -> Option<&'static Op> {
-    R::OPS.iter().find(|op| op.verb == verb)
+/// The operation of `ops` for `verb`.
+fn op(ops: &'static [Op], verb: Verb) -> Option<&'static Op> {
+    ops.iter().find(|op| op.verb == verb)
 }
 
 /// Registers `R`'s declared operations at `R::PATH` and `R::PATH/{id}`. A resource with
@@ -229,20 +246,20 @@ fn op<R: Resource>(verb: Verb) -> Option<&'static Op> {
 /// `/{id}` would match them.
 pub(crate) fn configure<R: Resource>(cfg: &mut web::ServiceConfig) {
     let mut collection = super::resource(R::PATH);
-    if op::<R>(Verb::List).is_some() {
+    if op(R::OPS, Verb::List).is_some() {
         collection = collection.route(web::get().to(handlers::list::<R>));
     }
-    if op::<R>(Verb::Create).is_some() {
+    if op(R::OPS, Verb::Create).is_some() {
         collection = collection.route(web::post().to(handlers::create::<R>));
     }
     let mut item = super::resource(&format!("{}/{{id}}", R::PATH));
-    if op::<R>(Verb::Get).is_some() {
+    if op(R::OPS, Verb::Get).is_some() {
         item = item.route(web::get().to(handlers::get::<R>));
     }
-    if op::<R>(Verb::Update).is_some() {
+    if op(R::OPS, Verb::Update).is_some() {
         item = item.route(web::put().to(handlers::update::<R>));
     }
-    if op::<R>(Verb::Delete).is_some() {
+    if op(R::OPS, Verb::Delete).is_some() {
         item = item.route(web::delete().to(handlers::delete::<R>));
     }
     cfg.service(collection).service(item);
@@ -250,28 +267,40 @@ pub(crate) fn configure<R: Resource>(cfg: &mut web::ServiceConfig) {
 
 /// A resource as the registry keeps it: its operations and how to document them.
 pub(crate) struct Declared {
-    /// The operations.
+    /// The create/list/get/update/delete operations.
     pub ops: &'static [Op],
+    /// The CSV operations, if it has them.
+    pub csv_ops: &'static [Op],
     /// Adds the operations to an OpenAPI document.
     pub document: fn(&mut utoipa::openapi::path::Paths),
 }
 
 /// `R` in the registry.
-pub(crate) const fn declare<R: Resource>() -> Declared {
+const fn declare<R: Resource>() -> Declared {
     Declared {
         ops: R::OPS,
+        csv_ops: &[],
         document: document::<R>,
+    }
+}
+
+/// `R`, which also has CSV, in the registry.
+const fn declare_csv<R: CsvResource>() -> Declared {
+    Declared {
+        ops: R::OPS,
+        csv_ops: R::CSV_OPS,
+        document: doc::document_csv::<R>,
     }
 }
 
 /// Every resource served by the layer.
 pub(crate) const RESOURCES: &[Declared] = &[
     declare::<Region>(),
-    declare::<Rep>(),
-    declare::<Partner>(),
+    declare_csv::<Rep>(),
+    declare_csv::<Partner>(),
     declare::<Contract>(),
     declare::<Activity>(),
-    declare::<SalesRecord>(),
+    declare_csv::<SalesRecord>(),
     declare::<Goal>(),
     declare::<Assessment>(),
 ];
@@ -280,5 +309,6 @@ pub(crate) const RESOURCES: &[Declared] = &[
 pub(crate) fn policy_rows() -> impl Iterator<Item = (&'static str, [Access; 6])> {
     RESOURCES
         .iter()
-        .flat_map(|r| r.ops.iter().map(|op| (op.id, op.access)))
+        .flat_map(|r| r.ops.iter().chain(r.csv_ops))
+        .map(|op| (op.id, op.access))
 }
