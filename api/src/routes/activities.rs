@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::layer::{self, ListPlan, Op, Resource, Verb};
-use super::{Cursor, page_type, query_enum, query_value};
+use super::{page_type, query_enum, query_value};
 use crate::auth::{Access, Caller, Principal};
 use crate::error::ApiError;
 use crate::storage::{Store, index_key};
@@ -68,6 +68,8 @@ pub struct ActivityQuery {
     /// Only activities on or before this day (`2026-11-30`).
     pub to: Option<String>,
 }
+
+layer::paged!(ActivityQuery);
 
 fn date_param(name: &str, value: &Option<String>) -> Result<Option<NaiveDate>, ApiError> {
     value
@@ -184,13 +186,6 @@ impl Resource for Activity {
                 .collect(),
             _ => HashSet::new(),
         })
-    }
-
-    fn cursor(q: &ActivityQuery) -> Cursor {
-        Cursor {
-            limit: q.limit,
-            after: q.after.clone(),
-        }
     }
 
     fn list_plan(

@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::goals::{scope_filter, scoped_field, scoped_plan};
 use super::layer::{self, ListPlan, Op, Resource, Verb};
-use super::{Cursor, invalid, page_type, query_value};
+use super::{invalid, page_type, query_value};
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
 use crate::storage::Kind;
@@ -59,6 +59,8 @@ pub struct AssessmentQuery {
     /// Only assessments for this period, e.g. `2026-Q4`.
     pub period: Option<String>,
 }
+
+layer::paged!(AssessmentQuery);
 
 impl Resource for Assessment {
     const NAME: &'static str = "assessment";
@@ -124,13 +126,6 @@ impl Resource for Assessment {
 
     fn finish(draft: Assessment, _current: Option<&Assessment>) -> Result<Assessment, ApiError> {
         Ok(draft)
-    }
-
-    fn cursor(q: &AssessmentQuery) -> Cursor {
-        Cursor {
-            limit: q.limit,
-            after: q.after.clone(),
-        }
     }
 
     fn list_plan(

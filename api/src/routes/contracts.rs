@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::layer::{self, ListPlan, Op, Resource, Verb};
-use super::{Cursor, invalid, page_type, query_value};
+use super::{invalid, page_type, query_value};
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
 
@@ -58,6 +58,8 @@ pub struct ContractQuery {
     /// Only contracts of this partner.
     pub partner_id: Option<String>,
 }
+
+layer::paged!(ContractQuery);
 
 impl Resource for Contract {
     const NAME: &'static str = "contract";
@@ -125,13 +127,6 @@ impl Resource for Contract {
 
     fn finish(draft: Contract, _current: Option<&Contract>) -> Result<Contract, ApiError> {
         Ok(draft)
-    }
-
-    fn cursor(q: &ContractQuery) -> Cursor {
-        Cursor {
-            limit: q.limit,
-            after: q.after.clone(),
-        }
     }
 
     fn list_plan(q: ContractQuery, _: &Caller, _: Access) -> Result<ListPlan<Contract>, ApiError> {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::layer::{self, ListPlan, Op, Resource, Verb};
-use super::{Cursor, default_field, invalid, page_type, query_value};
+use super::{default_field, invalid, page_type, query_value};
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
 use crate::storage::Kind;
@@ -61,6 +61,8 @@ pub struct GoalQuery {
     /// Only goals for this period, e.g. `2026-Q4`.
     pub period: Option<String>,
 }
+
+layer::paged!(GoalQuery);
 
 /// The scope filter of a goals or assessments query, as its index value.
 pub(crate) fn scope_filter(
@@ -177,13 +179,6 @@ impl Resource for Goal {
 
     fn finish(draft: Goal, _current: Option<&Goal>) -> Result<Goal, ApiError> {
         Ok(draft)
-    }
-
-    fn cursor(q: &GoalQuery) -> Cursor {
-        Cursor {
-            limit: q.limit,
-            after: q.after.clone(),
-        }
     }
 
     fn list_plan(q: GoalQuery, _: &Caller, _: Access) -> Result<ListPlan<Goal>, ApiError> {

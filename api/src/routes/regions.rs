@@ -102,10 +102,6 @@ impl Resource for Region {
         }
     }
 
-    fn cursor(query: &Cursor) -> Cursor {
-        query.clone()
-    }
-
     fn list_plan(_: Cursor, _: &Caller, _: Access) -> Result<ListPlan<Region>, ApiError> {
         Ok(ListPlan::all())
     }

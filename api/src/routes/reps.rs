@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::csv_io::{Row, date_cell, enum_cell};
 use super::layer::{self, CsvResource, ListPlan, Op, Resource, Verb};
-use super::{Cursor, invalid, page_type, query_enum, query_value, resource};
+use super::{invalid, page_type, query_enum, query_value, resource};
 use crate::auth::{Access, Caller, Principal};
 use crate::error::ApiError;
 use crate::problem::FieldError;
@@ -65,6 +65,8 @@ pub struct RepQuery {
     /// Only reps with this status (`active`, `on_leave`, `departed`).
     pub status: Option<String>,
 }
+
+layer::paged!(RepQuery);
 
 /// The region a regional manager's request is limited to: `Ok(None)` for full access.
 fn scoped_region(caller: &Caller, access: Access) -> Option<RegionId> {
@@ -159,13 +161,6 @@ impl Resource for Rep {
 
     fn in_scope(caller: &Caller, access: Access, rep: &Rep, _: &()) -> bool {
         in_scope(caller, access, rep)
-    }
-
-    fn cursor(q: &RepQuery) -> Cursor {
-        Cursor {
-            limit: q.limit,
-            after: q.after.clone(),
-        }
     }
 
     fn list_plan(q: RepQuery, caller: &Caller, access: Access) -> Result<ListPlan<Rep>, ApiError> {

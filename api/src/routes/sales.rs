@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::csv_io::{self, Row};
 use super::layer::{self, CsvResource, ListPlan, Op, Resource, Verb};
-use super::{Cursor, invalid, page_type, query_value};
+use super::{invalid, page_type, query_value};
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
 use crate::problem::FieldError;
@@ -119,6 +119,8 @@ pub struct SalesRecordQuery {
     pub to: Option<String>,
 }
 
+layer::paged!(SalesRecordQuery);
+
 /// The columns of the sales CSV; amounts are decimals in `currency`.
 pub const SALES_COLUMNS: [&str; 6] = [
     "id",
@@ -161,13 +163,6 @@ impl Resource for SalesRecord {
 
     fn finish(draft: SalesRecord, _current: Option<&SalesRecord>) -> Result<SalesRecord, ApiError> {
         Ok(draft)
-    }
-
-    fn cursor(q: &SalesRecordQuery) -> Cursor {
-        Cursor {
-            limit: q.limit,
-            after: q.after.clone(),
-        }
     }
 
     fn list_plan(

@@ -8,7 +8,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 
-use super::{Resource, Verb, op};
+use super::{Paged, Resource, Verb, op};
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
 use crate::extract::{Body, IdempotencyKey, IfMatch, path_id};
@@ -96,7 +96,7 @@ pub(super) async fn list<R: Resource>(
     query: web::Query<R::Query>,
 ) -> Result<HttpResponse, ApiError> {
     let access = allow::<R>(&caller, R::OPS, Verb::List)?;
-    let cursor = R::cursor(&query);
+    let cursor = query.cursor();
     let limit = cursor.limit()?;
     let plan = R::list_plan(query.into_inner(), &caller, access)?;
     let c = caller.clone();

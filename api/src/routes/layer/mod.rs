@@ -116,6 +116,34 @@ impl Op {
     }
 }
 
+/// A list query's page parameters, which every list takes beside its filters.
+pub(crate) trait Paged {
+    /// `limit` and `after`, as given.
+    fn cursor(&self) -> Cursor;
+}
+
+impl Paged for Cursor {
+    fn cursor(&self) -> Cursor {
+        self.clone()
+    }
+}
+
+/// Implements [`Paged`] for list queries with `limit` and `after` fields of their own (a
+/// query cannot embed [`Cursor`]: serde's `flatten` and `deny_unknown_fields` do not mix).
+macro_rules! paged {
+    ($($query:ty),+ $(,)?) => {
+        $(impl $crate::routes::layer::Paged for $query {
+            fn cursor(&self) -> $crate::routes::Cursor {
+                $crate::routes::Cursor {
+                    limit: self.limit,
+                    after: self.after.clone(),
+                }
+            }
+        })+
+    };
+}
+pub(crate) use paged;
+
 /// What a list reads: the most selective index, and the filters every record it yields
 /// must pass.
 pub(crate) struct ListPlan<R> {
@@ -159,7 +187,7 @@ pub(crate) trait Resource: Record + ToSchema {
     /// What a client sends to create or replace a record.
     type Input: DeserializeOwned + ToSchema + Send + 'static;
     /// The list's query parameters.
-    type Query: DeserializeOwned + IntoParams + Send + 'static;
+    type Query: DeserializeOwned + IntoParams + Paged + Send + 'static;
     /// The list's page, for the spec only (the handler writes `items` and `next`).
     type Page: ToSchema;
     /// A request checked before the stored record is read (most resources: the record).
@@ -202,9 +230,6 @@ pub(crate) trait Resource: Record + ToSchema {
     fn context(_store: &Store, _caller: &Caller) -> Result<Self::Context, ApiError> {
         Ok(Self::Context::default())
     }
-
-    /// The page parameters of a list query.
-    fn cursor(query: &Self::Query) -> Cursor;
 
     /// The index and filters of a list query, checked in the order the parameters are
     /// documented; a filter outside the caller's scope is a 403.
@@ -267,6 +292,10 @@ pub(crate) fn configure<R: Resource>(cfg: &mut web::ServiceConfig) {
 
 /// A resource as the registry keeps it: its operations and how to document them.
 pub(crate) struct Declared {
+    /// The collection's path. Read by the test that checks each declared operation is
+    /// documented where the layer serves it; the routes and the document take it from `R`.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub path: &'static str,
     /// The create/list/get/update/delete operations.
     pub ops: &'static [Op],
     /// The CSV operations, if it has them.
@@ -278,6 +307,7 @@ pub(crate) struct Declared {
 /// `R` in the registry.
 const fn declare<R: Resource>() -> Declared {
     Declared {
+        path: R::PATH,
         ops: R::OPS,
         csv_ops: &[],
         document: document::<R>,
@@ -287,6 +317,7 @@ const fn declare<R: Resource>() -> Declared {
 /// `R`, which also has CSV, in the registry.
 const fn declare_csv<R: CsvResource>() -> Declared {
     Declared {
+        path: R::PATH,
         ops: R::OPS,
         csv_ops: R::CSV_OPS,
         document: doc::document_csv::<R>,
@@ -311,4 +342,67 @@ pub(crate) fn policy_rows() -> impl Iterator<Item = (&'static str, [Access; 6])>
         .iter()
         .flat_map(|r| r.ops.iter().chain(r.csv_ops))
         .map(|op| (op.id, op.access))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use utoipa::OpenApi;
+
+    /// The method and path at which the layer serves `verb` for a collection at `path`.
+    fn served_at(verb: Verb, path: &str) -> (&'static str, String) {
+        match verb {
+            Verb::Create => ("post", path.to_owned()),
+            Verb::List => ("get", path.to_owned()),
+            Verb::Get => ("get", format!("{path}/{{id}}")),
+            Verb::Update => ("put", format!("{path}/{{id}}")),
+            Verb::Delete => ("delete", format!("{path}/{{id}}")),
+            Verb::Import => ("post", format!("{path}/import")),
+            Verb::Export => ("get", format!("{path}/export.csv")),
+        }
+    }
+
+    #[test]
+    fn every_declared_operation_is_documented_where_it_is_served() {
+        let doc = serde_json::to_value(crate::openapi::ApiDoc::openapi()).unwrap();
+        for resource in RESOURCES {
+            let ops: Vec<&Op> = resource.ops.iter().chain(resource.csv_ops).collect();
+            for (i, op) in ops.iter().enumerate() {
+                assert!(
+                    !ops[..i].iter().any(|o| o.verb == op.verb),
+                    "{} declares {:?} twice",
+                    resource.path,
+                    op.verb
+                );
+                let (method, path) = served_at(op.verb, resource.path);
+                let documented = &doc["paths"][&path][method];
+                assert_eq!(documented["operationId"], op.id, "{method} {path}");
+                assert_eq!(documented["summary"], op.summary, "{method} {path}");
+                let conflict = documented["responses"].get("409").is_some();
+                assert_eq!(conflict, op.conflict, "{method} {path}: 409");
+            }
+        }
+    }
+
+    #[test]
+    fn csv_operations_are_declared_only_in_csv_ops() {
+        for resource in RESOURCES {
+            assert!(
+                resource
+                    .ops
+                    .iter()
+                    .all(|op| !matches!(op.verb, Verb::Import | Verb::Export)),
+                "{}: import and export belong in CSV_OPS",
+                resource.path
+            );
+            assert!(
+                resource
+                    .csv_ops
+                    .iter()
+                    .all(|op| matches!(op.verb, Verb::Import | Verb::Export)),
+                "{}: CSV_OPS holds only import and export",
+                resource.path
+            );
+        }
+    }
 }
