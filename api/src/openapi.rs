@@ -91,25 +91,9 @@ use crate::routes::{self, responses};
         CreatedToken,
         RoleName,
         routes::health::Health,
-        routes::regions::RegionInput,
-        routes::regions::RegionPage,
-        routes::reps::RepInput,
-        routes::reps::RepPage,
-        routes::partners::PartnerInput,
-        routes::partners::PartnerPage,
         routes::partners::transitions::TransitionInput,
         routes::partners::transitions::StageChangePage,
-        routes::contracts::ContractInput,
-        routes::contracts::ContractPage,
-        routes::activities::ActivityInput,
-        routes::activities::ActivityPage,
-        routes::sales::SalesRecordInput,
-        routes::sales::SalesRecordPage,
-        routes::goals::GoalInput,
-        routes::goals::GoalPage,
         routes::specs::ProcessSpecPage,
-        routes::assessments::AssessmentInput,
-        routes::assessments::AssessmentPage,
         routes::ImportReport,
         routes::scenarios::ScenarioPage,
         routes::scenarios::FromRecordsRequest,
@@ -201,13 +185,15 @@ use crate::routes::{self, responses};
 pub struct ApiDoc;
 
 /// Adds the operations of the record resources, which `routes::layer` declares: they are
-/// served by generic handlers, which `paths(...)` cannot name (utoipa issue #637).
+/// served by generic handlers, which `paths(...)` cannot name (utoipa issue #637). Their
+/// input and page schemas come with them.
 struct RecordResources;
 
 impl Modify for RecordResources {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         for resource in routes::layer::RESOURCES {
             (resource.document)(&mut openapi.paths);
+            (resource.schemas)(openapi);
         }
     }
 }

@@ -13,11 +13,25 @@ use utoipa::openapi::request_body::{RequestBody, RequestBodyBuilder};
 use utoipa::openapi::response::{Response, ResponseBuilder, Responses};
 use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
 use utoipa::openapi::security::SecurityRequirement;
-use utoipa::openapi::{Content, Ref, RefOr, Required, Schema};
+use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Required, Schema};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use super::{CsvResource, Op, Resource, Verb};
 use crate::routes::ImportReport;
+
+/// Adds `R`'s input and page schemas, and the schemas they refer to, to the document's
+/// components: a resource's schemas come with its declaration too, not from a list in
+/// `openapi.rs`.
+pub(crate) fn schemas<R: Resource>(openapi: &mut OpenApi) {
+    let mut found = vec![
+        (R::Input::name().into_owned(), R::Input::schema()),
+        (R::Page::name().into_owned(), R::Page::schema()),
+    ];
+    R::Input::schemas(&mut found);
+    R::Page::schemas(&mut found);
+    let components = openapi.components.get_or_insert_with(Default::default);
+    components.schemas.extend(found);
+}
 
 /// Adds every declared operation of `R` to `paths`.
 pub(crate) fn document<R: Resource>(paths: &mut Paths) {

@@ -302,6 +302,8 @@ pub(crate) struct Declared {
     pub csv_ops: &'static [Op],
     /// Adds the operations to an OpenAPI document.
     pub document: fn(&mut utoipa::openapi::path::Paths),
+    /// Adds the input and page schemas to an OpenAPI document.
+    pub schemas: fn(&mut utoipa::openapi::OpenApi),
 }
 
 /// `R` in the registry.
@@ -311,6 +313,7 @@ const fn declare<R: Resource>() -> Declared {
         ops: R::OPS,
         csv_ops: &[],
         document: document::<R>,
+        schemas: doc::schemas::<R>,
     }
 }
 
@@ -321,6 +324,7 @@ const fn declare_csv<R: CsvResource>() -> Declared {
         ops: R::OPS,
         csv_ops: R::CSV_OPS,
         document: doc::document_csv::<R>,
+        schemas: doc::schemas::<R>,
     }
 }
 
