@@ -16,6 +16,7 @@
 mod conformance;
 pub mod portable;
 pub mod postgres;
+pub mod queue;
 mod records;
 mod sled_backend;
 mod sled_portable;
@@ -67,11 +68,14 @@ pub enum Kind {
     Backtest,
     /// The result of a finished backtest, keyed by the backtest's id.
     BacktestResult,
+    /// What a queued run computes, keyed by the run's id: kept only where several instances
+    /// share the store, so that whichever claims the run can plan it ([`queue`]).
+    RunInput,
 }
 
 impl Kind {
     /// Every collection, in declaration order.
-    pub const ALL: [Kind; 18] = {
+    pub const ALL: [Kind; 19] = {
         use Kind::*;
         [
             Region,
@@ -92,6 +96,7 @@ impl Kind {
             TrainingSession,
             Backtest,
             BacktestResult,
+            RunInput,
         ]
     };
 
@@ -121,6 +126,7 @@ impl Kind {
             Kind::TrainingSession => "training_session",
             Kind::Backtest => "backtest",
             Kind::BacktestResult => "backtest_result",
+            Kind::RunInput => "run_input",
         }
     }
 }
@@ -360,6 +366,13 @@ pub trait Storage: Send + Sync + 'static {
     /// is known to be abandoned.
     fn shared(&self) -> bool {
         false
+    }
+
+    /// The queue that runs wait in while several instances share the store, and which any
+    /// of them claims from; `None` where one process owns the store (its runs start on the
+    /// thread of the process that accepted them).
+    fn queue(&self) -> Option<std::sync::Arc<dyn queue::RunQueue>> {
+        None
     }
 
     /// Writes every record and remembered response to `out` in the portable backup format

@@ -220,6 +220,11 @@ impl Store {
         result
     }
 
+    /// The backend's run queue, where several instances share it.
+    pub fn queue(&self) -> Option<Arc<dyn super::queue::RunQueue>> {
+        self.backend.queue()
+    }
+
     /// Flushes every commit to disk on the calling thread: for the CLI, which has no
     /// server. Blocking.
     pub fn flush_blocking(&self) -> Result<(), StorageError> {
