@@ -14,12 +14,12 @@ use chanlab_shared::Name;
 use serde_json::{Value, json};
 
 use crate::helpers::{Answer, postgres};
-use crate::restart::{Server, start_on_database};
+use crate::restart::{Server, start_on_database_with};
 
 /// Two servers on one fresh schema, an admin token, a client.
-struct Pair {
-    servers: [Server; 2],
-    admin: String,
+pub(crate) struct Pair {
+    pub(crate) servers: [Server; 2],
+    pub(crate) admin: String,
     client: awc::Client,
     _schema: Scratch,
 }
@@ -35,6 +35,11 @@ impl Drop for Pair {
 
 impl Pair {
     fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Two servers started with `more` `chanlab serve` arguments each.
+    pub(crate) fn start_with(more: &[&str]) -> Self {
         let (schema, storage) = postgres();
         let admin = create_token_blocking(
             &Store::new(std::sync::Arc::new(storage)),
@@ -48,8 +53,8 @@ impl Pair {
         .expect("admin token")
         .token;
         let servers = [
-            start_on_database(schema.url()),
-            start_on_database(schema.url()),
+            start_on_database_with(schema.url(), more),
+            start_on_database_with(schema.url(), more),
         ];
         Self {
             servers,
@@ -62,7 +67,7 @@ impl Pair {
     }
 
     /// A request to server `n % 2`.
-    async fn send(
+    pub(crate) async fn send(
         &self,
         n: usize,
         method: Method,
@@ -90,7 +95,7 @@ impl Pair {
         }
     }
 
-    async fn create(&self, n: usize, path: &str, body: &Value) -> String {
+    pub(crate) async fn create(&self, n: usize, path: &str, body: &Value) -> String {
         let res = self.send(n, Method::POST, path, &[], Some(body)).await;
         assert_eq!(res.status, 201, "POST {path}: {}", res.text());
         res.json()["id"].as_str().unwrap().to_owned()
