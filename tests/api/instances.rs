@@ -307,3 +307,58 @@ async fn a_delete_racing_new_references_through_two_instances_leaves_none_dangli
         }
     }
 }
+
+#[actix_web::test]
+async fn sales_in_two_currencies_posted_through_two_instances_keep_each_partner_in_one() {
+    let pair = Pair::start();
+    let region = pair.create(0, "/regions", &region()).await;
+    for round in 0..4 {
+        let partner = pair
+            .create(
+                round,
+                "/partners",
+                &json!({"name": format!("P{round}"), "kind": "agent", "tier": "A", "region_id": region, "stage": "active"}),
+            )
+            .await;
+        // Twelve months at once, every other in another currency, every other instance.
+        let posts = (0..12).map(|n| {
+            let currency = if n % 2 == 0 { "EUR" } else { "USD" };
+            let body = json!({"partner_id": partner, "month": format!("2027-{:02}", n + 1),
+                "sell_in": {"amount_minor": 100_000, "currency": currency},
+                "sell_through": {"amount_minor": 90_000, "currency": currency}});
+            let pair = &pair;
+            async move {
+                pair.send(n / 2 + n, Method::POST, "/sales-records", &[], Some(&body))
+                    .await
+            }
+        });
+        let answers = futures_util::future::join_all(posts).await;
+        assert!(
+            answers.iter().all(|a| a.status == 201 || a.status == 409),
+            "{:?}",
+            answers
+                .iter()
+                .map(|a| (a.status, a.text()))
+                .collect::<Vec<_>>()
+        );
+        let stored = pair
+            .send(
+                round + 1,
+                Method::GET,
+                &format!("/sales-records?partner_id={partner}&limit=100"),
+                &[],
+                None,
+            )
+            .await
+            .json();
+        let currencies: BTreeSet<&str> = stored["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["sell_in"]["currency"].as_str().unwrap())
+            .collect();
+        assert_eq!(currencies.len(), 1, "partner {partner}: {stored}");
+        let created = answers.iter().filter(|a| a.status == 201).count();
+        assert_eq!(stored["items"].as_array().unwrap().len(), created);
+    }
+}

@@ -3,18 +3,16 @@
 //! another currency than the partner's other records is a 409 naming `sell_in`, because
 //! amounts in two currencies cannot be summed into the partner's history.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use actix_web::{HttpRequest, HttpResponse, web};
 use chanlab_shared::{Currency, Money, Month, PartnerId, SalesRecord, SalesRecordId};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use utoipa::{IntoParams, ToSchema};
 
 use super::csv_io::{self, CsvBody, ImportReport};
 use super::{
-    Cursor, created, default_field, delete_record, invalid, next_link, page_type, query_value,
-    resource, update_record, write, write_serialised,
+    Cursor, Serial, created, default_field, delete_record, invalid, next_link, page_type,
+    query_value, resource, update_record, write, write_serialised,
 };
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -25,8 +23,8 @@ use crate::storage::{Expect, Store, store_put};
 
 /// Writes that add or change sales records check the partner's currency against its other
 /// records, which no version or unique value in the commit covers, so they check and commit
-/// one at a time (deletes cannot break the rule and do not take it).
-static SALES_WRITES: Mutex<()> = Mutex::new(());
+/// one at a time, across instances too (deletes cannot break the rule and do not take it).
+static SALES_WRITES: Serial = Serial::new("sales_records.currency");
 
 /// The currency of `partner`'s stored sales records (other than `except`), when one of them
 /// is in another currency than `currency`. Blocking.

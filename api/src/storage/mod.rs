@@ -375,6 +375,16 @@ pub trait Storage: Send + Sync + 'static {
         None
     }
 
+    /// Runs `work` while no other caller of `exclusive(name)` on this store runs theirs, in
+    /// any process. For a rule no commit's own checks cover: the check and the commit go
+    /// inside `work`. The default is for a store one process owns, where the caller's own
+    /// mutex already serialises (`routes::write::Serial`).
+    fn exclusive(&self, name: &str, work: &mut dyn FnMut()) -> Result<(), StorageError> {
+        let _ = name;
+        work();
+        Ok(())
+    }
+
     /// Writes every record and remembered response to `out` in the portable backup format
     /// ([`portable`]), consistent (no commit half-way). A backend that cannot says so.
     fn export(&self, out: &mut dyn std::io::Write) -> Result<Counts, StorageError> {

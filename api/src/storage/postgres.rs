@@ -48,6 +48,7 @@ use tokio_postgres::error::SqlState;
 use super::{CommitError, Counts, Fault, Kind, RawRecord, Remember, Storage, StorageError, Write};
 
 mod commit;
+mod locks;
 mod migrations;
 mod portable;
 mod queue;
@@ -447,6 +448,10 @@ impl Storage for PostgresStorage {
 
     fn shared(&self) -> bool {
         true
+    }
+
+    fn exclusive(&self, name: &str, work: &mut dyn FnMut()) -> Result<(), StorageError> {
+        self.lock_and_run(name, work)
     }
 
     fn queue(&self) -> Option<Arc<dyn super::queue::RunQueue>> {

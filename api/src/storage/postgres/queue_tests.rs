@@ -243,3 +243,65 @@ fn a_restored_backup_queues_none_of_its_jobs() {
     accept_run(&restored, "r2");
     assert_eq!(restored.active().unwrap(), 1);
 }
+
+#[test]
+fn a_named_lock_orders_read_modify_writes_from_two_pools_and_a_panic_releases_it() {
+    let (scratch, s) = fresh();
+    s.commit(&[job_record(Kind::Goal, "n", Expect::Absent, "0")], None)
+        .unwrap();
+    let pools = [
+        Arc::new(s.clone()),
+        Arc::new(PostgresStorage::connect(scratch.url(), 4).unwrap()),
+    ];
+    let workers: Vec<_> = (0..4)
+        .map(|w| {
+            let pool = Arc::clone(&pools[w % 2]);
+            std::thread::spawn(move || {
+                for _ in 0..5 {
+                    pool.exclusive("counter", &mut || {
+                        // Read, wait, write back one more: a lost update without the lock.
+                        let raw = pool.get(Kind::Goal, "n").unwrap().unwrap();
+                        let text = String::from_utf8(raw.data).unwrap();
+                        let n: u64 = text
+                            .trim_start_matches(r#"{"status":""#)
+                            .trim_end_matches(r#""}"#)
+                            .parse()
+                            .unwrap();
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                        let next = (n + 1).to_string();
+                        pool.commit(&[job_record(Kind::Goal, "n", Expect::Present, &next)], None)
+                            .unwrap();
+                    })
+                    .unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    let raw = s.get(Kind::Goal, "n").unwrap().unwrap();
+    assert_eq!(raw.data, br#"{"status":"20"}"#.to_vec());
+
+    // A holder that panics closes its session, so the lock is free again.
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        s.exclusive("counter", &mut || panic!("work failed"))
+            .unwrap();
+    }));
+    assert!(panicked.is_err());
+    let other = Arc::clone(&pools[1]);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        other.exclusive("counter", &mut || ()).unwrap();
+        tx.send(()).unwrap();
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the lock stayed held after a panic");
+}
+
+#[test]
+fn lock_keys_are_fnv1a_of_the_name() {
+    // FNV-1a 64 test vectors (Fowler, Noll, Vo): the same key in every binary.
+    assert_eq!(super::locks::key("") as u64, 0xcbf2_9ce4_8422_2325);
+    assert_eq!(super::locks::key("a") as u64, 0xaf63_dc4c_8601_ec8c);
+}
