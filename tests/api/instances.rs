@@ -362,3 +362,58 @@ async fn sales_in_two_currencies_posted_through_two_instances_keep_each_partner_
         assert_eq!(stored["items"].as_array().unwrap().len(), created);
     }
 }
+
+#[actix_web::test]
+async fn rounds_played_through_two_instances_at_once_are_each_played_once() {
+    let pair = Pair::start();
+    let res = pair
+        .send(
+            0,
+            Method::POST,
+            "/training/sessions",
+            &[],
+            Some(&json!({"exercise": "stretch-goal-trap", "seed": 1, "replications": 500})),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let session = res.json()["id"].as_str().unwrap().to_owned();
+    let path = format!("/training/sessions/{session}/rounds");
+    // More requests at once than the exercise has rounds, through both instances: each
+    // answered 200 played a round of its own, in order; the others are 409s (a round in
+    // play, or the session finished), never a second copy of a round or a 412.
+    let plays = (0..8).map(|n| {
+        let (pair, path) = (&pair, &path);
+        async move {
+            pair.send(n, Method::POST, path, &[], Some(&json!({})))
+                .await
+        }
+    });
+    let answers = futures_util::future::join_all(plays).await;
+    assert!(
+        answers.iter().all(|a| [200, 409].contains(&a.status)),
+        "{:?}",
+        answers
+            .iter()
+            .map(|a| (a.status, a.text()))
+            .collect::<Vec<_>>()
+    );
+    let mut played: Vec<u64> = answers
+        .iter()
+        .filter(|a| a.status == 200)
+        .map(|a| a.json()["rounds_played"].as_u64().unwrap())
+        .collect();
+    played.sort_unstable();
+    let read = pair
+        .send(
+            1,
+            Method::GET,
+            &format!("/training/sessions/{session}"),
+            &[],
+            None,
+        )
+        .await
+        .json();
+    let stored = read["rounds"].as_array().unwrap().len() as u64;
+    assert_eq!(played, (1..=stored).collect::<Vec<_>>(), "{read}");
+    assert!(stored >= 1);
+}
