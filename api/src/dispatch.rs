@@ -47,7 +47,7 @@ fn run(weak: &Weak<AppState>) {
     let mut beat = 0u32;
     loop {
         let Some(state) = weak.upgrade() else { return };
-        if let Err(e) = tick(&state, beat % ORPHAN_EVERY == 0) {
+        if let Err(e) = tick(&state, beat.is_multiple_of(ORPHAN_EVERY)) {
             tracing::warn!(error = %e, "the run queue could not be served; trying again");
         }
         let runs = Arc::clone(&state.runs);

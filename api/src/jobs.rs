@@ -552,10 +552,18 @@ pub(crate) fn interrupt<R: JobRecord>(
         *life.finished_at = Some(Utc::now());
         *life.error = Some(why.to_owned());
     }
-    let versions = store
-        .commit(&[store_put(&record, Expect::Version(version))], None)
-        .map_err(|e| ApiError::Internal(format!("cannot mark a {} interrupted: {e}", R::NOUN)))?;
-    store.flush_blocking()?;
-    let now = versions.first().copied().unwrap_or(version + 1);
-    Ok(Some((record, now)))
+    match store.commit(&[store_put(&record, Expect::Version(version))], None) {
+        Ok(versions) => {
+            store.flush_blocking()?;
+            let now = versions.first().copied().unwrap_or(version + 1);
+            Ok(Some((record, now)))
+        }
+        // Changed since the read: its owner stored how it ended, or another instance
+        // marked it first. Either way it is what it is now.
+        Err(crate::storage::CommitError::Stale { .. }) => Ok(store.get::<R>(id)?),
+        Err(e) => Err(ApiError::Internal(format!(
+            "cannot mark a {} interrupted: {e}",
+            R::NOUN
+        ))),
+    }
 }
