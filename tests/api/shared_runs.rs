@@ -9,20 +9,25 @@ use std::time::{Duration, Instant};
 use awc::http::Method;
 use serde_json::{Value, json};
 
+use crate::helpers::Answer;
 use crate::instances::Pair;
 use crate::runs::busy_scenario;
 
+/// Asks server `n` to run `scenario`: the answer.
+async fn ask_run(pair: &Pair, n: usize, scenario: &str) -> Answer {
+    pair.send(
+        n,
+        Method::POST,
+        &format!("/scenarios/{scenario}/runs"),
+        &[],
+        Some(&json!({})),
+    )
+    .await
+}
+
 /// A run of `scenario` posted to server `n`: its id.
 async fn post_run(pair: &Pair, n: usize, scenario: &str) -> String {
-    let res = pair
-        .send(
-            n,
-            Method::POST,
-            &format!("/scenarios/{scenario}/runs"),
-            &[],
-            Some(&json!({})),
-        )
-        .await;
+    let res = ask_run(pair, n, scenario).await;
     assert_eq!(res.status, 202, "{}", res.text());
     res.json()["id"].as_str().unwrap().to_owned()
 }
@@ -90,15 +95,7 @@ async fn runs_beyond_one_instances_room_run_on_the_other_and_either_follows_and_
         wait(&pair, 1, run, 30, |r| status(r) == "running" && done(r) > 0).await;
     }
     // The queue holds as many as the two instances run: a third is refused.
-    let third = pair
-        .send(
-            1,
-            Method::POST,
-            &format!("/scenarios/{scenario}/runs"),
-            &[],
-            Some(&json!({})),
-        )
-        .await;
+    let third = ask_run(&pair, 1, &scenario).await;
     let problem = third.problem(429);
     assert!(third.header("retry-after").is_some(), "{problem}");
     assert!(

@@ -29,105 +29,77 @@ pub(crate) use records::scope_key;
 pub use sled_backend::SledStorage;
 pub use store::{Health, Page, Store, put as store_put};
 
-/// The collections records live in. Each has its own key space.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Kind {
+/// Declares [`Kind`] with each collection's name once: the enum, [`Kind::ALL`] and
+/// [`Kind::name`] come from the one list, so a new collection cannot be left out of either.
+macro_rules! kinds {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal,)*) => {
+        /// The collections records live in. Each has its own key space.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Kind {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Kind {
+            /// Every collection, in declaration order.
+            pub const ALL: &'static [Kind] = &[$(Kind::$variant),*];
+
+            /// The collection's name, used in keys and in error messages. Stored: never
+            /// change one that has shipped.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(Kind::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+kinds! {
     /// Regions.
-    Region,
+    Region => "region",
     /// Reps.
-    Rep,
+    Rep => "rep",
     /// Partners.
-    Partner,
+    Partner => "partner",
     /// A partner's lifecycle moves, for the `partners_signed` key link.
-    Transition,
+    Transition => "transition",
     /// Contracts.
-    Contract,
+    Contract => "contract",
     /// Activities.
-    Activity,
+    Activity => "activity",
     /// Monthly sales records.
-    Sales,
+    Sales => "sales_record",
     /// Goals.
-    Goal,
+    Goal => "goal",
     /// The latest version of each process spec.
-    Spec,
+    Spec => "process_spec",
     /// Every version of every process spec, keyed `<spec id>.<version>`.
-    SpecVersion,
+    SpecVersion => "process_spec_version",
     /// Assessments.
-    Assessment,
+    Assessment => "assessment",
     /// API tokens (hashed).
-    Token,
+    Token => "token",
     /// Stored simulation scenarios.
-    Scenario,
+    Scenario => "scenario",
     /// Simulation runs (status and progress).
-    Run,
+    Run => "run",
     /// The mergeable result of a finished run, keyed by the run's id.
-    RunResult,
+    RunResult => "run_result",
     /// Training sessions: an exercise played round by round.
-    TrainingSession,
+    TrainingSession => "training_session",
     /// Backtests of the records (status).
-    Backtest,
+    Backtest => "backtest",
     /// The result of a finished backtest, keyed by the backtest's id.
-    BacktestResult,
+    BacktestResult => "backtest_result",
     /// What a queued run computes, keyed by the run's id: kept only where several instances
     /// share the store, so that whichever claims the run can plan it ([`queue`]).
-    RunInput,
+    RunInput => "run_input",
 }
 
 impl Kind {
-    /// Every collection, in declaration order.
-    pub const ALL: [Kind; 19] = {
-        use Kind::*;
-        [
-            Region,
-            Rep,
-            Partner,
-            Transition,
-            Contract,
-            Activity,
-            Sales,
-            Goal,
-            Spec,
-            SpecVersion,
-            Assessment,
-            Token,
-            Scenario,
-            Run,
-            RunResult,
-            TrainingSession,
-            Backtest,
-            BacktestResult,
-            RunInput,
-        ]
-    };
-
     /// The collection called `name` ([`Kind::name`]).
     pub fn from_name(name: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.name() == name)
-    }
-
-    /// The collection's name, used in keys and in error messages.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Kind::Region => "region",
-            Kind::Rep => "rep",
-            Kind::Partner => "partner",
-            Kind::Transition => "transition",
-            Kind::Contract => "contract",
-            Kind::Activity => "activity",
-            Kind::Sales => "sales_record",
-            Kind::Goal => "goal",
-            Kind::Spec => "process_spec",
-            Kind::SpecVersion => "process_spec_version",
-            Kind::Assessment => "assessment",
-            Kind::Token => "token",
-            Kind::Scenario => "scenario",
-            Kind::Run => "run",
-            Kind::RunResult => "run_result",
-            Kind::TrainingSession => "training_session",
-            Kind::Backtest => "backtest",
-            Kind::BacktestResult => "backtest_result",
-            Kind::RunInput => "run_input",
-        }
+        Kind::ALL.iter().copied().find(|k| k.name() == name)
     }
 }
 
