@@ -105,14 +105,21 @@ fn concurrent_claimers_on_separate_pools_take_every_job_exactly_once() {
     for id in &ids {
         accept_run(&s, id);
     }
+    // Every claimer connected before any claims, and each holds a claim a moment (as a
+    // job's start would), so they run into each other.
+    let start = Arc::new(std::sync::Barrier::new(4));
     let claimers: Vec<_> = (0..4)
         .map(|_| {
             let pool = Arc::new(PostgresStorage::connect(scratch.url(), 2).unwrap());
+            let start = Arc::clone(&start);
             std::thread::spawn(move || {
                 let me = Uuid::now_v7();
+                pool.heartbeat(me).unwrap();
+                start.wait();
                 let mut taken = Vec::new();
                 while let Some(job) = pool.claim(me).unwrap() {
                     taken.push(job.id);
+                    std::thread::sleep(std::time::Duration::from_millis(2));
                 }
                 taken
             })
