@@ -26,9 +26,9 @@ pub(crate) const MIN_PERCEIVED_SD: f64 = 1e-9;
 pub(crate) const MIN_REVENUE_WEIGHT: f64 = 1e-9;
 /// Likelihood at full effort from which a goal level becomes the operative goal (§3.5).
 pub(crate) const OPERATIVE_LIKELIHOOD: f64 = 0.5;
-/// |z| from which [`normal_cdf`] returns exactly 1 or 0 without reading its table: the true
-/// Φ is 1.0 in f64 there, and below −8.5 under 1e-17, far below what the effort search can
-/// tell apart ([`super::effort::STRICT_IMPROVEMENT`]).
+/// |z| from which the normal CDF ([`super::normal::NormalTable::cdf`]) returns exactly 1 or 0
+/// without reading its table: the true Φ is 1.0 in f64 there, and below −8.5 under 1e-17,
+/// far below what the effort search can tell apart ([`super::effort::STRICT_IMPROVEMENT`]).
 pub(crate) const SATURATED_Z: f64 = 8.5;
 
 /// What the rep sees of one bonus window (§3.6, §5.2).
