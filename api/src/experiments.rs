@@ -114,7 +114,11 @@ pub struct Size {
 /// The field a bad option of `kind` is reported on.
 fn on(kind: &str, e: ExploreError) -> ApiError {
     let field = e.field.trim_start_matches("--").replace('-', "_");
-    ApiError::field(format!("{kind}.{field}"), e.message)
+    let message = match e.fix {
+        Some(fix) => format!("{}; {fix}", e.message),
+        None => e.message,
+    };
+    ApiError::field(format!("{kind}.{field}"), message)
 }
 
 /// Plans a run of `kind` on `scenario` (with its overrides applied), refusing what cannot

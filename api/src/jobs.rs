@@ -6,19 +6,27 @@
 //! failed (with its result beside it, in the same commit) when it stops, each time
 //! flushed. Progress between those is kept in memory ([`Live`]) and read by the status
 //! endpoints. What differs between kinds is only what the job computes.
+//!
+//! Where several instances share the store, a job accepted by one is not started by it:
+//! it waits in the store's queue ([`crate::storage::queue`]) for whichever instance has room
+//! to claim it ([`crate::dispatch`]), and the status endpoints of every instance read its
+//! progress and ask for its cancellation through the queue ([`Runner::held`],
+//! [`Runner::cancel`]).
 
 use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::records::{Progress, RunStatus};
-use crate::storage::{Expect, Record, Store, store_put};
+use crate::storage::queue::{Cancel, Job, RunQueue};
+use crate::storage::{Expect, Kind, Record, Store, store_put};
 
 /// How much simulation the server accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,17 +54,72 @@ impl Default for RunLimits {
 pub const RETRY_AFTER_SECONDS: u64 = 5;
 
 /// A run in progress: its counters, shared with its thread.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Live {
+    kind: Kind,
     done: AtomicU64,
     cancel: AtomicBool,
 }
 
-/// The runs in progress and the limits they run under.
-#[derive(Debug, Default)]
+/// The runs in progress here and the limits they run under.
 pub struct Runner {
     limits: RunLimits,
     live: Mutex<HashMap<Uuid, Arc<Live>>>,
+    /// The queue of the store this instance shares with others, if it does.
+    shared: Option<Shared>,
+}
+
+/// What an instance on a shared store needs to take part in its queue.
+struct Shared {
+    queue: Arc<dyn RunQueue>,
+    /// This process's id among the instances (new at every start).
+    instance: Uuid,
+    /// Set when this instance accepted a job, so the dispatcher claims without waiting for
+    /// its next beat.
+    wake: (Mutex<bool>, Condvar),
+}
+
+impl std::fmt::Debug for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner")
+            .field("limits", &self.limits)
+            .field("shared", &self.shared.as_ref().map(|s| s.instance))
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a job this instance accepted will start.
+#[derive(Debug)]
+pub enum Admission<'a> {
+    /// On a thread of this process, in the place reserved for it.
+    Here(Reservation<'a>),
+    /// From the shared store's queue, on whichever instance claims it: the job's commit
+    /// must include what that instance needs to plan it.
+    Queued,
+}
+
+/// Where a job the records show queued or running actually is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held {
+    /// Running (or reserved) in this process, with units done.
+    Here(u64),
+    /// In the shared queue: waiting, or run by a live instance, with units done.
+    Elsewhere(u64),
+    /// Claimed by an instance that has stopped answering.
+    Abandoned,
+    /// Nowhere: the request that accepted it ended before it could start.
+    Nowhere,
+}
+
+/// What asking to cancel a job did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cancelling {
+    /// Asked to stop; it stops after the units in flight.
+    Asked,
+    /// It was waiting in the shared queue and is now this instance's to store cancelled.
+    Claimed,
+    /// Not in progress anywhere.
+    NotRunning,
 }
 
 /// A reserved place among the runs at once; released when dropped unless started.
@@ -79,12 +142,31 @@ impl Drop for Reservation<'_> {
     }
 }
 
+impl Default for Runner {
+    fn default() -> Self {
+        Self::new(RunLimits::default())
+    }
+}
+
 impl Runner {
-    /// A runner under `limits`.
+    /// A runner under `limits`, for a store this process owns.
     pub fn new(limits: RunLimits) -> Self {
         Self {
             limits,
             live: Mutex::new(HashMap::new()),
+            shared: None,
+        }
+    }
+
+    /// A runner under `limits` for a store shared through `queue`.
+    pub fn with_queue(limits: RunLimits, queue: Option<Arc<dyn RunQueue>>) -> Self {
+        Self {
+            shared: queue.map(|queue| Shared {
+                queue,
+                instance: Uuid::now_v7(),
+                wake: (Mutex::new(false), Condvar::new()),
+            }),
+            ..Self::new(limits)
         }
     }
 
@@ -93,19 +175,19 @@ impl Runner {
         self.limits
     }
 
-    /// Reserves a place for run `id`, or 429 when [`RunLimits::max_running`] are running.
-    pub fn reserve(&self, id: Uuid) -> Result<Reservation<'_>, ApiError> {
+    /// Reserves a place for job `id` of `kind`, or 429 when [`RunLimits::max_running`] are
+    /// running here.
+    pub fn reserve(&self, kind: Kind, id: Uuid) -> Result<Reservation<'_>, ApiError> {
         let mut live = self.live.lock().expect("runner lock");
         if live.len() >= self.limits.max_running {
-            return Err(ApiError::TooManyRequests {
-                detail: format!(
-                    "{} runs are queued or running, the most this server runs at once; retry when one finishes, or cancel one with DELETE /runs/{{id}}",
-                    live.len()
-                ),
-                retry_after: RETRY_AFTER_SECONDS,
-            });
+            return Err(too_many(live.len(), "this server runs"));
         }
-        live.insert(id, Arc::new(Live::default()));
+        let live_job = Live {
+            kind,
+            done: AtomicU64::new(0),
+            cancel: AtomicBool::new(false),
+        };
+        live.insert(id, Arc::new(live_job));
         Ok(Reservation {
             runner: self,
             id,
@@ -113,15 +195,73 @@ impl Runner {
         })
     }
 
-    /// Replications done so far by run `id`, if it is in progress.
+    /// Admits job `id` of `kind` this instance accepted: a place reserved here, or, on a
+    /// shared store, a check that the queue is not already as long as the instances alive
+    /// run at once (429 otherwise). That check and the commit after it are not one
+    /// transaction, so racing requests can overfill the queue a little; they wait in it.
+    pub fn admit(&self, kind: Kind, id: Uuid) -> Result<Admission<'_>, ApiError> {
+        let Some(shared) = &self.shared else {
+            return Ok(Admission::Here(self.reserve(kind, id)?));
+        };
+        let active = shared.queue.active()?;
+        let instances = shared.queue.live_instances()?.max(1);
+        let room = (self.limits.max_running as u64).saturating_mul(instances);
+        if active >= room {
+            return Err(too_many(
+                usize::try_from(active).unwrap_or(usize::MAX),
+                "the servers sharing this database run",
+            ));
+        }
+        Ok(Admission::Queued)
+    }
+
+    /// Units done so far by job `id`, if it is in progress in this process.
     pub fn progress(&self, id: Uuid) -> Option<u64> {
         let live = self.live.lock().expect("runner lock");
         live.get(&id).map(|l| l.done.load(Ordering::Relaxed))
     }
 
-    /// Asks run `id` to stop after the replications in flight; false if it is not in
-    /// progress.
-    pub fn cancel(&self, id: Uuid) -> bool {
+    /// Where job `id` of `kind`, active in the records, is: asked before its record is
+    /// read, since a job that has left has saved its final status already.
+    pub fn held(&self, kind: Kind, id: Uuid) -> Result<Held, ApiError> {
+        if let Some(done) = self.progress(id) {
+            return Ok(Held::Here(done));
+        }
+        let Some(shared) = &self.shared else {
+            return Ok(Held::Nowhere);
+        };
+        let job = Job {
+            kind,
+            id: id.to_string(),
+        };
+        Ok(match shared.queue.entry(&job)? {
+            None => Held::Nowhere,
+            Some(e) if e.owner.is_none() || e.owner_alive => Held::Elsewhere(e.done),
+            Some(_) => Held::Abandoned,
+        })
+    }
+
+    /// Asks job `id` of `kind` to stop after the units in flight, wherever it runs.
+    pub fn cancel(&self, kind: Kind, id: Uuid) -> Result<Cancelling, ApiError> {
+        if self.cancel_here(id) {
+            return Ok(Cancelling::Asked);
+        }
+        let Some(shared) = &self.shared else {
+            return Ok(Cancelling::NotRunning);
+        };
+        let job = Job {
+            kind,
+            id: id.to_string(),
+        };
+        Ok(match shared.queue.cancel(shared.instance, &job)? {
+            Cancel::ClaimedWaiting => Cancelling::Claimed,
+            Cancel::Asked => Cancelling::Asked,
+            Cancel::Gone => Cancelling::NotRunning,
+        })
+    }
+
+    /// Asks job `id` to stop if it runs in this process; false if it does not.
+    pub(crate) fn cancel_here(&self, id: Uuid) -> bool {
         let live = self.live.lock().expect("runner lock");
         match live.get(&id) {
             Some(l) => {
@@ -130,6 +270,59 @@ impl Runner {
             }
             None => false,
         }
+    }
+
+    /// Whether this instance shares its store (and takes its jobs from the queue).
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
+    }
+
+    /// The shared queue and this instance's id in it, if the store is shared.
+    pub(crate) fn queue(&self) -> Option<(&dyn RunQueue, Uuid)> {
+        self.shared.as_ref().map(|s| (s.queue.as_ref(), s.instance))
+    }
+
+    /// Places free for jobs in this process.
+    pub(crate) fn room(&self) -> usize {
+        let live = self.live.lock().expect("runner lock");
+        self.limits.max_running.saturating_sub(live.len())
+    }
+
+    /// The jobs in progress here with their units done, as the queue names them.
+    pub(crate) fn running(&self) -> Vec<(Job, u64)> {
+        let live = self.live.lock().expect("runner lock");
+        live.iter()
+            .map(|(id, l)| {
+                let job = Job {
+                    kind: l.kind,
+                    id: id.to_string(),
+                };
+                (job, l.done())
+            })
+            .collect()
+    }
+
+    /// Tells the dispatcher a job was queued here (no-op for a store this process owns).
+    pub fn wake(&self) {
+        if let Some(s) = &self.shared {
+            *s.wake.0.lock().expect("wake lock") = true;
+            s.wake.1.notify_all();
+        }
+    }
+
+    /// Waits up to `timeout` for [`Runner::wake`]; true if woken.
+    pub(crate) fn wait(&self, timeout: Duration) -> bool {
+        let Some(s) = &self.shared else {
+            std::thread::sleep(timeout);
+            return false;
+        };
+        let guard = s.wake.0.lock().expect("wake lock");
+        let (mut woken, _) = s
+            .wake
+            .1
+            .wait_timeout_while(guard, timeout, |w| !*w)
+            .expect("wake lock");
+        std::mem::take(&mut *woken)
     }
 
     /// Runs `job` on a thread of its own, which leaves the runner however it ends.
@@ -163,6 +356,16 @@ impl Runner {
                 "cannot start a run thread: {e}"
             ))),
         }
+    }
+}
+
+/// 429: `count` jobs are in progress, the most `who` at once.
+fn too_many(count: usize, who: &str) -> ApiError {
+    ApiError::TooManyRequests {
+        detail: format!(
+            "{count} runs are queued or running, the most {who} at once; retry when one finishes, or cancel one with DELETE /runs/{{id}}"
+        ),
+        retry_after: RETRY_AFTER_SECONDS,
     }
 }
 
@@ -327,5 +530,40 @@ pub(crate) fn run_job<R: JobRecord, T, O: Record>(
         *life.status = RunStatus::Failed;
         *life.error = Some("the result could not be stored; it has been logged".to_owned());
         let _ = save::<R, O>(store, &record, None);
+    }
+}
+
+/// Marks job `id` interrupted, saying `why`, if its record still shows it queued or
+/// running, and flushes. Returns the record and version as they are now.
+pub(crate) fn interrupt<R: JobRecord>(
+    store: &Store,
+    id: &str,
+    why: &str,
+) -> Result<Option<(R, u64)>, ApiError> {
+    let Some((mut record, version)) = store.get::<R>(id)? else {
+        return Ok(None);
+    };
+    {
+        let life = record.life();
+        if !life.status.is_active() {
+            return Ok(Some((record, version)));
+        }
+        *life.status = RunStatus::Interrupted;
+        *life.finished_at = Some(Utc::now());
+        *life.error = Some(why.to_owned());
+    }
+    match store.commit(&[store_put(&record, Expect::Version(version))], None) {
+        Ok(versions) => {
+            store.flush_blocking()?;
+            let now = versions.first().copied().unwrap_or(version + 1);
+            Ok(Some((record, now)))
+        }
+        // Changed since the read: its owner stored how it ended, or another instance
+        // marked it first. Either way it is what it is now.
+        Err(crate::storage::CommitError::Stale { .. }) => Ok(store.get::<R>(id)?),
+        Err(e) => Err(ApiError::Internal(format!(
+            "cannot mark a {} interrupted: {e}",
+            R::NOUN
+        ))),
     }
 }

@@ -13,6 +13,7 @@
 //! [`training`] keeps training sessions and plays their rounds.
 
 pub mod auth;
+mod dispatch;
 pub mod error;
 pub mod experiments;
 pub mod extract;

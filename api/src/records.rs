@@ -160,6 +160,25 @@ pub struct RunRecord {
     pub error: Option<String>,
 }
 
+/// What a run waiting in a shared store's queue computes: the scenario as it was planned
+/// (overrides applied, self-contained) and the kind's options, so that whichever instance
+/// claims the run plans it again exactly as the one that accepted it did. Stored only where
+/// several instances share the store, in the run's first commit; never sent to a client.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunInput {
+    /// The run it belongs to.
+    pub run_id: Uuid,
+    /// The scenario run, as planned.
+    pub scenario: chanlab_sim::scenario::ScenarioFile,
+    /// A sensitivity study's options.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensitivity: Option<crate::experiments::SensitivityRequest>,
+    /// A policy search's options.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimise: Option<crate::experiments::OptimiseRequest>,
+}
+
 /// The mergeable result of a finished run, stored apart from the run record so that status
 /// reads stay small.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -18,18 +18,19 @@ use chanlab_shared::{
 use chanlab_sim::backtest;
 use chanlab_sim::calibrate::{self, CalibrateError, Calibration};
 use chanlab_sim::from_records::{self, Calibrated, FromRecordsError, Options, Records};
-use chrono::Utc;
 use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::experiments::{Finished, Planned};
-use crate::jobs::{JobRecord, Life, Live, Stopped, run_job};
+use crate::jobs::{JobRecord, Life, Live, Stopped, interrupt, run_job};
 use crate::records::{
     BacktestOutput, BacktestRecord, RunOutput, RunRecord, RunStatus, SpecVersion,
 };
-use crate::storage::{Expect, StorageError, Store, store_put};
+use crate::storage::{StorageError, Store};
 
-pub use crate::jobs::{RETRY_AFTER_SECONDS, Reservation, RunLimits, Runner};
+pub use crate::jobs::{
+    Admission, Cancelling, Held, RETRY_AFTER_SECONDS, Reservation, RunLimits, Runner,
+};
 
 impl Runner {
     /// Starts the reserved run on its own thread. `record` is stored (queued) already.
@@ -62,13 +63,14 @@ impl Runner {
     }
 
     /// Starts the reserved backtest on its own thread, on `records` as they were loaded when
-    /// it was accepted. `record` is stored (queued) already. A backtest takes a place among
-    /// the runs at once like any run.
+    /// it was accepted, or, for one claimed from a shared store's queue (`None`), as they
+    /// are when it starts. `record` is stored (queued) already. A backtest takes a place
+    /// among the runs at once like any run.
     pub fn start_backtest(
         self: &Arc<Self>,
         reservation: Reservation<'_>,
         store: Store,
-        records: LoadedRecords,
+        records: Option<LoadedRecords>,
         record: BacktestRecord,
     ) -> Result<(), ApiError> {
         let id = record.id;
@@ -83,16 +85,23 @@ impl Runner {
             format!("chanlab-backtest-{id}"),
             move |live, threads| {
                 let options = backtest_options(holdout, replications, seed);
-                run_job(
-                    &store,
-                    record,
-                    live,
-                    || run_backtest(&records, spec, &options, live, threads),
-                    |_, result| BacktestOutput {
-                        backtest_id: id,
-                        result,
-                    },
-                )
+                let loader = store.clone();
+                let compute = move || {
+                    let records = match records {
+                        Some(r) => r,
+                        None => load_records(&loader).map_err(|e| {
+                            tracing::error!(error = %e, "cannot load the records for a backtest");
+                            Stopped::Failed(
+                                "the records could not be read; it has been logged".to_owned(),
+                            )
+                        })?,
+                    };
+                    run_backtest(&records, spec, &options, live, threads)
+                };
+                run_job(&store, record, live, compute, |_, result| BacktestOutput {
+                    backtest_id: id,
+                    result,
+                })
             },
         )
     }
@@ -167,28 +176,17 @@ pub fn recover(store: &Store) -> Result<usize, StorageError> {
         stale.extend(store.all::<RunRecord>(Some(("status", status.as_str())))?);
         backtests.extend(store.all::<BacktestRecord>(Some(("status", status.as_str())))?);
     }
-    let why = "the server stopped while this run was in progress; start the run again";
-    for mut run in stale.iter().cloned() {
-        run.status = RunStatus::Interrupted;
-        run.finished_at = Some(Utc::now());
-        run.error = Some(why.to_owned());
-        store
-            .commit(&[store_put(&run, Expect::Present)], None)
-            .map_err(|e| StorageError::new(e.to_string()))?;
+    let failed = |e: ApiError| StorageError::new(e.to_string());
+    for run in &stale {
+        let why = "the server stopped while this run was in progress; start the run again";
+        interrupt::<RunRecord>(store, &run.id.to_string(), why).map_err(failed)?;
     }
-    for mut b in backtests.iter().cloned() {
-        b.status = RunStatus::Interrupted;
-        b.finished_at = Some(Utc::now());
-        b.error = Some(
-            "the server stopped while this backtest was in progress; post it again".to_owned(),
-        );
-        store
-            .commit(&[store_put(&b, Expect::Present)], None)
-            .map_err(|e| StorageError::new(e.to_string()))?;
+    for b in &backtests {
+        let why = "the server stopped while this backtest was in progress; post it again";
+        interrupt::<BacktestRecord>(store, &b.id.to_string(), why).map_err(failed)?;
     }
     let count = stale.len() + backtests.len();
     if count > 0 {
-        store.flush_blocking()?;
         tracing::warn!(
             runs = stale.len(),
             backtests = backtests.len(),

@@ -189,7 +189,7 @@ impl Application {
         let store = Store::new(backend);
         if shared {
             tracing::info!(
-                "the store is shared with other instances: runs left queued or running are not marked interrupted"
+                "the store is shared with other instances: runs wait in its queue, and those of an instance that stops answering are marked interrupted by the others"
             );
         } else {
             crate::simulation::recover(&store).map_err(|e| StartupError::Storage {
@@ -197,7 +197,10 @@ impl Application {
                 message: e.message,
             })?;
         }
-        let state = web::Data::new(AppState::with_limits(store, runs));
+        let state = Arc::new(AppState::with_limits(store, runs));
+        // On a shared store the jobs wait in its queue; this instance claims its share.
+        crate::dispatch::start(&state)?;
+        let state = web::Data::from(state);
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(telemetry::log_and_problem))

@@ -27,10 +27,11 @@ impl AppState {
 
     /// State over `store` running simulations under `limits`.
     pub fn with_limits(store: Store, limits: RunLimits) -> Self {
+        let runs = Arc::new(Runner::with_queue(limits, store.queue()));
         Self {
             store,
             tokens: RwLock::new(HashMap::new()),
-            runs: Arc::new(Runner::new(limits)),
+            runs,
         }
     }
 }

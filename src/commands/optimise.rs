@@ -196,19 +196,14 @@ fn problem(args: &OptimiseArgs, scenario: &Scenario) -> Problem {
     }
 }
 
-/// An error of the search's input, naming the flag. Errors of --state and --shard end in
-/// their fix (`...; give the flags it started with`).
+/// An error of the search's input, naming the flag, with its fix (or: change the flag).
 fn refuse_flag(e: &ExploreError) -> anyhow::Result<Outcome> {
     let field = e.field.as_str();
-    match e.message.rsplit_once("; ") {
-        Some((what, fix)) if matches!(field, "--state" | "--shard") => {
-            refuse(&format!("{field}: {what}"), fix)
-        }
-        _ => refuse(
-            &format!("{field}: {}", e.message),
-            &format!("change {field} (`chanlab spec show` prints a spec's fields)"),
-        ),
-    }
+    let fix = e
+        .fix
+        .clone()
+        .unwrap_or_else(|| format!("change {field} (`chanlab spec show` prints a spec's fields)"));
+    refuse(&format!("{field}: {}", e.message), &fix)
 }
 
 /// The search state at `path`, or a refusal naming the file and the fix.
@@ -249,7 +244,9 @@ pub(crate) fn merge(
         Err(e) => {
             return refuse(
                 &e.message,
-                "pass every shard of one stage, written from the same --state",
+                e.fix
+                    .as_deref()
+                    .unwrap_or("pass every shard of one stage, written from the same --state"),
             );
         }
     };

@@ -1,7 +1,5 @@
 //! `chanlab serve`: runs the records API until stopped.
 
-use std::path::PathBuf;
-
 use anyhow::Context;
 use chanlab_api::simulation::RunLimits;
 use chanlab_api::startup::{ServeConfig, StorageConfig, serve};
@@ -14,20 +12,9 @@ pub(crate) struct ServeArgs {
     /// Address and port to listen on.
     #[arg(long, env = "CHANLAB_BIND", default_value = "127.0.0.1:8080")]
     pub(crate) bind: String,
-    /// The data directory (sled); created if missing. Only one process may open it.
-    #[arg(long, env = "CHANLAB_DATA_DIR", default_value = "./chanlab-data")]
-    pub(crate) data_dir: PathBuf,
-    /// Keep the records in this PostgreSQL database instead of a data directory
-    /// (postgres://user:password@host:port/db); the schema is migrated at start, and any
-    /// number of servers may share it.
-    #[arg(
-        long,
-        env = "CHANLAB_DATABASE_URL",
-        value_name = "URL",
-        hide_env_values = true,
-        conflicts_with = "data_dir"
-    )]
-    pub(crate) database_url: Option<String>,
+    /// Where the records are kept.
+    #[command(flatten)]
+    pub(crate) store: super::store::DataDir,
     /// PostgreSQL connections this server keeps at most.
     #[arg(long, env = "CHANLAB_DATABASE_POOL", default_value_t = chanlab_api::storage::postgres::DEFAULT_POOL_SIZE,
           value_parser = clap::builder::TypedValueParser::map(clap::value_parser!(u16).range(1..=1000), usize::from))]
@@ -56,12 +43,12 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     chanlab_api::telemetry::init();
     let config = ServeConfig {
         bind: args.bind,
-        storage: match args.database_url {
+        storage: match args.store.database_url {
             Some(url) => StorageConfig::Postgres {
                 url,
                 pool_size: args.database_pool,
             },
-            None => StorageConfig::Sled(args.data_dir),
+            None => StorageConfig::Sled(args.store.data_dir),
         },
         workers: args.workers,
         runs: RunLimits {

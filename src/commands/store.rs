@@ -15,13 +15,17 @@ use chanlab_api::storage::{Counts, PostgresStorage, SledStorage, VerifyReport};
 
 use super::Outcome;
 
-/// Where the records are.
+/// Where the records are: a sled data directory, or a PostgreSQL database. Declared once
+/// for every command that opens the records (`serve`, `backup`, `verify`, `restore`,
+/// `token create`), flattened into each.
 #[derive(Debug, clap::Args)]
 pub(crate) struct DataDir {
-    /// The data directory.
+    /// The data directory (sled); `serve` creates it if missing. One process at a time.
     #[arg(long, env = "CHANLAB_DATA_DIR", default_value = "./chanlab-data")]
     pub(crate) data_dir: PathBuf,
-    /// The PostgreSQL database instead of a data directory (postgres://...).
+    /// The PostgreSQL database instead of a data directory
+    /// (postgres://user:password@host:port/db): migrated by `serve` at start; any number of
+    /// servers may share it, and the other commands may run while they do.
     #[arg(
         long,
         env = "CHANLAB_DATABASE_URL",
@@ -103,19 +107,9 @@ pub(crate) struct BackupArgs {
 pub(crate) struct RestoreArgs {
     /// A file written by `chanlab backup` or `GET /admin/backup`.
     pub(crate) file: PathBuf,
-    /// The data directory to restore into: new or empty.
-    #[arg(long, env = "CHANLAB_DATA_DIR", default_value = "./chanlab-data")]
-    pub(crate) data_dir: PathBuf,
-    /// The PostgreSQL database to restore into instead (postgres://...): it must hold no
-    /// records.
-    #[arg(
-        long,
-        env = "CHANLAB_DATABASE_URL",
-        value_name = "URL",
-        hide_env_values = true,
-        conflicts_with = "data_dir"
-    )]
-    pub(crate) database_url: Option<String>,
+    /// Where to restore: a new or empty data directory, or a database holding no records.
+    #[command(flatten)]
+    pub(crate) to: DataDir,
 }
 
 /// Opens `dir` for a command, or says why not and what to do.
@@ -192,11 +186,11 @@ pub(crate) fn restore(args: RestoreArgs, out: &mut dyn Write) -> anyhow::Result<
             return Ok(Outcome::InvalidInput);
         }
     };
-    if let Some(url) = &args.database_url {
+    if let Some(url) = &args.to.database_url {
         return restore_postgres(url, file, out);
     }
-    let fresh = !args.data_dir.join("db").exists();
-    let store = match open(&args.data_dir, "restore into another directory") {
+    let fresh = !args.to.data_dir.join("db").exists();
+    let store = match open(&args.to.data_dir, "restore into another directory") {
         Ok(s) => s,
         Err(message) => {
             writeln!(io::stderr().lock(), "{message}")?;
@@ -210,7 +204,7 @@ pub(crate) fn restore(args: RestoreArgs, out: &mut dyn Write) -> anyhow::Result<
                 "restored {} records and {} remembered responses into {}",
                 counts.records,
                 counts.remembered,
-                args.data_dir.display()
+                args.to.data_dir.display()
             )?;
             Ok(Outcome::Success)
         }
@@ -218,7 +212,7 @@ pub(crate) fn restore(args: RestoreArgs, out: &mut dyn Write) -> anyhow::Result<
             drop(store);
             if fresh {
                 // Nothing of a refused restore is kept: the directory it made goes too.
-                let _ = std::fs::remove_dir_all(&args.data_dir);
+                let _ = std::fs::remove_dir_all(&args.to.data_dir);
             }
             writeln!(
                 io::stderr().lock(),

@@ -3,7 +3,6 @@
 //! lets one process open it); with a running server, use `POST /tokens` instead.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
 
 use anyhow::{Context, anyhow};
 use chanlab_api::auth::{RoleName, TokenRequest, create_token_blocking};
@@ -37,19 +36,9 @@ pub(crate) struct CreateArgs {
     /// Who or what the token is for.
     #[arg(long, default_value = "created on the command line")]
     pub(crate) label: String,
-    /// The data directory of the server.
-    #[arg(long, env = "CHANLAB_DATA_DIR", default_value = "./chanlab-data")]
-    pub(crate) data_dir: PathBuf,
-    /// The server's PostgreSQL database instead of a data directory (postgres://...); the
-    /// servers on it may be running.
-    #[arg(
-        long,
-        env = "CHANLAB_DATABASE_URL",
-        value_name = "URL",
-        hide_env_values = true,
-        conflicts_with = "data_dir"
-    )]
-    pub(crate) database_url: Option<String>,
+    /// The server's records (its servers may be running on a database).
+    #[command(flatten)]
+    pub(crate) store: super::store::DataDir,
 }
 
 fn parse_role(text: &str) -> Result<RoleName, String> {
@@ -87,12 +76,13 @@ pub(crate) fn run(command: TokenCommand, out: &mut dyn Write) -> anyhow::Result<
         rep_id,
         label,
     };
-    let storage: std::sync::Arc<dyn chanlab_api::storage::Storage> = match &args.database_url {
+    let storage: std::sync::Arc<dyn chanlab_api::storage::Storage> = match &args.store.database_url
+    {
         Some(url) => std::sync::Arc::new(
             chanlab_api::storage::PostgresStorage::connect(url, 2)
                 .map_err(|e| anyhow!("opening the database: {}", e.message))?,
         ),
-        None => std::sync::Arc::new(open_storage(&args.data_dir).context(
+        None => std::sync::Arc::new(open_storage(&args.store.data_dir).context(
             "opening the data directory (is `chanlab serve` running on it? then use POST /tokens)",
         )?),
     };

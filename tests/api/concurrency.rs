@@ -273,16 +273,20 @@ async fn sales_records_posted_at_once_in_two_currencies_leave_the_partner_with_o
         .get(&format!("/sales-records?partner_id={partner}"))
         .await
         .json();
-    let currencies: BTreeSet<&str> = stored["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["sell_in"]["currency"].as_str().unwrap())
-        .collect();
-    assert_eq!(currencies.len(), 1, "{stored}");
+    assert_eq!(currencies(&stored).len(), 1, "{stored}");
     assert_eq!(
         created, 4,
         "the records in the first one's currency are kept: {statuses:?}"
     );
     assert_eq!(stored["items"].as_array().unwrap().len(), created);
+}
+
+/// The currencies of a page of sales records.
+pub(crate) fn currencies(page: &serde_json::Value) -> BTreeSet<&str> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["sell_in"]["currency"].as_str().unwrap())
+        .collect()
 }

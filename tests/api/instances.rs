@@ -14,12 +14,12 @@ use chanlab_shared::Name;
 use serde_json::{Value, json};
 
 use crate::helpers::{Answer, postgres};
-use crate::restart::{Server, start_on_database};
+use crate::restart::{Server, start_on_database_with};
 
 /// Two servers on one fresh schema, an admin token, a client.
-struct Pair {
-    servers: [Server; 2],
-    admin: String,
+pub(crate) struct Pair {
+    pub(crate) servers: [Server; 2],
+    pub(crate) admin: String,
     client: awc::Client,
     _schema: Scratch,
 }
@@ -35,6 +35,11 @@ impl Drop for Pair {
 
 impl Pair {
     fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Two servers started with `more` `chanlab serve` arguments each.
+    pub(crate) fn start_with(more: &[&str]) -> Self {
         let (schema, storage) = postgres();
         let admin = create_token_blocking(
             &Store::new(std::sync::Arc::new(storage)),
@@ -48,8 +53,8 @@ impl Pair {
         .expect("admin token")
         .token;
         let servers = [
-            start_on_database(schema.url()),
-            start_on_database(schema.url()),
+            start_on_database_with(schema.url(), more),
+            start_on_database_with(schema.url(), more),
         ];
         Self {
             servers,
@@ -62,7 +67,7 @@ impl Pair {
     }
 
     /// A request to server `n % 2`.
-    async fn send(
+    pub(crate) async fn send(
         &self,
         n: usize,
         method: Method,
@@ -90,7 +95,7 @@ impl Pair {
         }
     }
 
-    async fn create(&self, n: usize, path: &str, body: &Value) -> String {
+    pub(crate) async fn create(&self, n: usize, path: &str, body: &Value) -> String {
         let res = self.send(n, Method::POST, path, &[], Some(body)).await;
         assert_eq!(res.status, 201, "POST {path}: {}", res.text());
         res.json()["id"].as_str().unwrap().to_owned()
@@ -301,4 +306,112 @@ async fn a_delete_racing_new_references_through_two_instances_leaves_none_dangli
             );
         }
     }
+}
+
+#[actix_web::test]
+async fn sales_in_two_currencies_posted_through_two_instances_keep_each_partner_in_one() {
+    let pair = Pair::start();
+    let region = pair.create(0, "/regions", &region()).await;
+    for round in 0..4 {
+        let partner = pair
+            .create(
+                round,
+                "/partners",
+                &json!({"name": format!("P{round}"), "kind": "agent", "tier": "A", "region_id": region, "stage": "active"}),
+            )
+            .await;
+        // Twelve months at once, every other in another currency, every other instance.
+        let posts = (0..12).map(|n| {
+            let currency = if n % 2 == 0 { "EUR" } else { "USD" };
+            let body = json!({"partner_id": partner, "month": format!("2027-{:02}", n + 1),
+                "sell_in": {"amount_minor": 100_000, "currency": currency},
+                "sell_through": {"amount_minor": 90_000, "currency": currency}});
+            let pair = &pair;
+            async move {
+                pair.send(n / 2 + n, Method::POST, "/sales-records", &[], Some(&body))
+                    .await
+            }
+        });
+        let answers = futures_util::future::join_all(posts).await;
+        assert!(
+            answers.iter().all(|a| a.status == 201 || a.status == 409),
+            "{:?}",
+            answers
+                .iter()
+                .map(|a| (a.status, a.text()))
+                .collect::<Vec<_>>()
+        );
+        let stored = pair
+            .send(
+                round + 1,
+                Method::GET,
+                &format!("/sales-records?partner_id={partner}&limit=100"),
+                &[],
+                None,
+            )
+            .await
+            .json();
+        assert_eq!(
+            crate::concurrency::currencies(&stored).len(),
+            1,
+            "partner {partner}: {stored}"
+        );
+        let created = answers.iter().filter(|a| a.status == 201).count();
+        assert_eq!(stored["items"].as_array().unwrap().len(), created);
+    }
+}
+
+#[actix_web::test]
+async fn rounds_played_through_two_instances_at_once_are_each_played_once() {
+    let pair = Pair::start();
+    let res = pair
+        .send(
+            0,
+            Method::POST,
+            "/training/sessions",
+            &[],
+            Some(&json!({"exercise": "stretch-goal-trap", "seed": 1, "replications": 500})),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let session = res.json()["id"].as_str().unwrap().to_owned();
+    let path = format!("/training/sessions/{session}/rounds");
+    // More requests at once than the exercise has rounds, through both instances: each
+    // answered 200 played a round of its own, in order; the others are 409s (a round in
+    // play, or the session finished), never a second copy of a round or a 412.
+    let plays = (0..8).map(|n| {
+        let (pair, path) = (&pair, &path);
+        async move {
+            pair.send(n, Method::POST, path, &[], Some(&json!({})))
+                .await
+        }
+    });
+    let answers = futures_util::future::join_all(plays).await;
+    assert!(
+        answers.iter().all(|a| [200, 409].contains(&a.status)),
+        "{:?}",
+        answers
+            .iter()
+            .map(|a| (a.status, a.text()))
+            .collect::<Vec<_>>()
+    );
+    let mut played: Vec<u64> = answers
+        .iter()
+        .filter(|a| a.status == 200)
+        .map(|a| a.json()["rounds_played"].as_u64().unwrap())
+        .collect();
+    played.sort_unstable();
+    let read = pair
+        .send(
+            1,
+            Method::GET,
+            &format!("/training/sessions/{session}"),
+            &[],
+            None,
+        )
+        .await
+        .json();
+    let stored = read["rounds"].as_array().unwrap().len() as u64;
+    assert_eq!(played, (1..=stored).collect::<Vec<_>>(), "{read}");
+    assert!(stored >= 1);
 }

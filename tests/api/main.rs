@@ -23,6 +23,7 @@ mod restart;
 mod runs;
 mod scenarios;
 mod scorecards;
+mod shared_runs;
 mod storage_faults;
 mod training;
 mod writes;

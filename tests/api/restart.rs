@@ -29,7 +29,14 @@ pub(crate) fn start_under(wrapper: &[&str], dir: &std::path::Path) -> Server {
 /// The real binary serving the PostgreSQL database at `url`, on a free port, once it
 /// listens.
 pub(crate) fn start_on_database(url: &str) -> Server {
-    launch(&[], &["--database-url".as_ref(), url.as_ref()])
+    start_on_database_with(url, &[])
+}
+
+/// [`start_on_database`] with more `chanlab serve` arguments (`--max-runs 1`).
+pub(crate) fn start_on_database_with(url: &str, more: &[&str]) -> Server {
+    let mut args: Vec<&std::ffi::OsStr> = vec!["--database-url".as_ref(), url.as_ref()];
+    args.extend(more.iter().map(std::ffi::OsStr::new));
+    launch(&[], &args)
 }
 
 /// `chanlab serve` with `storage` (the arguments naming where the records are), run by

@@ -13,7 +13,7 @@ use crate::scenarios::small_scenario;
 
 /// A channel big enough that a run takes a while: two regions, 140 partner slots, a year,
 /// two specs (3,360 partner-months a replication).
-fn busy_scenario(replications: u32) -> Value {
+pub(crate) fn busy_scenario(replications: u32) -> Value {
     let region = |name: &str| json!({"name": name, "reps": 4, "backing": 0.7, "partners": {"A": 5, "B": 20, "C": 35}, "prospects": 10});
     json!({
         "name": "Busy channel",

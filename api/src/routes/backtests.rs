@@ -17,9 +17,11 @@ use super::{Outcome, default_field, etag, write};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Body, IdempotencyKey};
+use crate::jobs::interrupt;
 use crate::records::{BacktestOutput, BacktestRecord, RunStatus};
+use crate::simulation::{Admission, Held};
 use crate::state::AppState;
-use crate::storage::{Expect, store_put};
+use crate::storage::{Expect, Kind, store_put};
 
 /// Replications a backtest may ask for (the CLI's `--replications` range).
 const REPLICATIONS: std::ops::RangeInclusive<u32> = 10..=100_000;
@@ -158,7 +160,7 @@ pub async fn create_backtest(
         finished_at: None,
         error: None,
     };
-    let reservation = state.runs.reserve(record.id)?;
+    let admission = state.runs.admit(Kind::Backtest, record.id)?;
     let location = format!("/backtests/{}", record.id);
     let stored = record.clone();
     let response = write(
@@ -183,42 +185,50 @@ pub async fn create_backtest(
         // The first request started the backtest; this one starts nothing.
         return Ok(response);
     }
-    state
-        .runs
-        .start_backtest(reservation, state.store.clone(), records, record)?;
+    match admission {
+        Admission::Here(reservation) => {
+            state
+                .runs
+                .start_backtest(reservation, state.store.clone(), Some(records), record)?;
+        }
+        // The stored record queues it (a trigger in the same commit); whichever instance
+        // claims it reads the records as they are then.
+        Admission::Queued => state.runs.wake(),
+    }
     Ok(response)
 }
 
-/// The backtest `id`; one stored as queued or running that no thread runs is marked
+/// The backtest `id`; one stored as queued or running that no instance runs is marked
 /// interrupted. Point read.
 fn load(state: &AppState, id: Uuid) -> Result<(BacktestRecord, u64), ApiError> {
     // Asked before the read: a backtest the runner does not hold has either saved its final
     // status already (the thread saves, then leaves) or never started.
-    let live = state.runs.progress(id).is_some();
-    let (mut record, version) = state
+    let held = state.runs.held(Kind::Backtest, id)?;
+    let (record, version) = state
         .store
         .get::<BacktestRecord>(&id.to_string())?
         .ok_or_else(|| ApiError::NotFound {
             kind: "backtest",
             id: id.to_string(),
         })?;
-    if !record.status.is_active() || live {
-        return Ok((record, version));
-    }
-    // The request that stored it ended before it could start (its client went away, or no
-    // thread could be started): marked, durably, so it is never "queued" for ever.
-    record.status = RunStatus::Interrupted;
-    record.finished_at = Some(Utc::now());
-    record.error = Some(
-        "the request that started this backtest ended before it could start; post it again"
-            .to_owned(),
-    );
-    state
-        .store
-        .commit(&[store_put(&record, Expect::Present)], None)
-        .map_err(|e| ApiError::Internal(format!("cannot mark a stranded backtest: {e}")))?;
-    state.store.flush_blocking()?;
-    Ok((record, version + 1))
+    let why = match held {
+        _ if !record.status.is_active() => return Ok((record, version)),
+        Held::Here(_) | Held::Elsewhere(_) => return Ok((record, version)),
+        // Its client went away, or no thread could be started: marked, durably, so it is
+        // never "queued" for ever.
+        Held::Nowhere => {
+            "the request that started this backtest ended before it could start; post it again"
+        }
+        Held::Abandoned => {
+            "the server running this backtest stopped answering while it was in progress; post it again"
+        }
+    };
+    interrupt::<BacktestRecord>(&state.store, &id.to_string(), why)?.ok_or_else(|| {
+        ApiError::NotFound {
+            kind: "backtest",
+            id: id.to_string(),
+        }
+    })
 }
 
 fn output(state: &AppState, record: &BacktestRecord) -> Result<BacktestOutput, ApiError> {
@@ -262,7 +272,10 @@ pub async fn get_backtest(
     let done = if backtest.status == RunStatus::Done {
         total
     } else {
-        state.runs.progress(id).unwrap_or(0).min(total)
+        match state.runs.held(Kind::Backtest, id)? {
+            Held::Here(done) | Held::Elsewhere(done) => done.min(total),
+            Held::Abandoned | Held::Nowhere => 0,
+        }
     };
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag(version)))
@@ -367,7 +380,7 @@ mod tests {
         let (_dir, store) = store();
         let state = AppState::new(store.clone());
         let b = queued();
-        let _reserved = state.runs.reserve(b.id).unwrap();
+        let _reserved = state.runs.reserve(Kind::Backtest, b.id).unwrap();
         store
             .commit(&[store_put(&b, Expect::Absent)], None)
             .unwrap();

@@ -36,8 +36,8 @@ use utoipa::IntoParams;
 use crate::error::{ApiError, problem_for_status, problem_response};
 
 pub(crate) use write::{
-    Outcome, check_if_match, create_record, created, default_field, delete_record, update_record,
-    write, write_serialised,
+    Outcome, Serial, check_if_match, create_record, created, default_field, delete_record,
+    update_record, write, write_serialised,
 };
 
 /// Registers every route.

@@ -10,7 +10,9 @@ use super::{Outcome, check_if_match, default_field, etag, write};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{IdempotencyKey, IfMatch};
-use crate::records::{RunOutput, RunRecord};
+use crate::jobs::interrupt;
+use crate::records::{RunInput, RunOutput, RunRecord};
+use crate::simulation::{Cancelling, Held};
 use crate::state::AppState;
 use crate::storage::{Expect, Kind, Write};
 
@@ -39,11 +41,11 @@ pub struct RunView {
     pub result: Option<serde_json::Value>,
 }
 
-/// The run `id` with its live progress. Point read.
+/// The run `id` with its live progress, wherever it runs. Point read.
 fn load(state: &AppState, id: uuid::Uuid) -> Result<(RunRecord, u64), ApiError> {
-    // Asked before the read: a run the runner does not hold has either saved its final
-    // status already (the thread saves, then leaves) or never started.
-    let live = state.runs.progress(id);
+    // Asked before the read: a run no instance holds has either saved its final status
+    // already (the thread saves, then leaves) or never started.
+    let held = state.runs.held(Kind::Run, id)?;
     let (mut run, version) = state
         .store
         .get::<RunRecord>(&id.to_string())?
@@ -51,35 +53,44 @@ fn load(state: &AppState, id: uuid::Uuid) -> Result<(RunRecord, u64), ApiError> 
             kind: "run",
             id: id.to_string(),
         })?;
-    if run.status.is_active() {
-        match live {
-            Some(done) => run.progress.done = run.progress.done.max(done),
-            None => return stranded(state, run),
-        }
+    if !run.status.is_active() {
+        return Ok((run, version));
     }
-    Ok((run, version))
+    let why = match held {
+        Held::Here(done) | Held::Elsewhere(done) => {
+            run.progress.done = run.progress.done.max(done);
+            return Ok((run, version));
+        }
+        // The request that started it ended between storing it and starting it (its client
+        // went away, or no thread could be started): marked interrupted, durably, so it is
+        // never "queued" for ever.
+        Held::Nowhere => {
+            "the request that started this run ended before the run could start; start it again"
+        }
+        Held::Abandoned => {
+            "the server running this run stopped answering while it was in progress; start it again"
+        }
+    };
+    interrupt::<RunRecord>(&state.store, &id.to_string(), why)?.ok_or_else(|| ApiError::NotFound {
+        kind: "run",
+        id: id.to_string(),
+    })
 }
 
-/// A run stored as queued that no thread runs: the request that started it ended between
-/// storing it and starting it (its client went away, or no thread could be started). It is
-/// marked interrupted, durably, so it is never "queued" forever.
-fn stranded(state: &AppState, mut run: RunRecord) -> Result<(RunRecord, u64), ApiError> {
-    run.status = crate::records::RunStatus::Interrupted;
+/// A run that was waiting in the shared queue, claimed by this instance to cancel it:
+/// stored cancelled (which takes it out of the queue), answered as it is now.
+fn cancel_waiting(state: &AppState, mut run: RunRecord) -> Result<HttpResponse, ApiError> {
+    run.status = crate::records::RunStatus::Cancelled;
     run.finished_at = Some(chrono::Utc::now());
-    run.error = Some(
-        "the request that started this run ended before the run could start; start it again"
-            .to_owned(),
-    );
-    state
+    let versions = state
         .store
         .commit(&[crate::storage::store_put(&run, Expect::Present)], None)
-        .map_err(|e| ApiError::Internal(format!("cannot mark a stranded run: {e}")))?;
+        .map_err(|e| ApiError::Internal(format!("cannot store a cancelled run: {e}")))?;
     state.store.flush_blocking()?;
-    let version = state
-        .store
-        .get::<RunRecord>(&run.id.to_string())?
-        .map_or(0, |(_, v)| v);
-    Ok((run, version))
+    let version = versions.first().copied().unwrap_or_default();
+    Ok(HttpResponse::Accepted()
+        .insert_header((header::ETAG, etag(version)))
+        .json(RunView { run, result: None }))
 }
 
 fn output(state: &AppState, run: &RunRecord) -> Result<RunOutput, ApiError> {
@@ -190,10 +201,16 @@ pub async fn delete_run(
     let id = uuid_path("run", &id)?;
     let (run, version) = load(&state, id)?;
     check_if_match(if_match.0, version, "run", &id.to_string())?;
-    if state.runs.cancel(id) {
-        return Ok(HttpResponse::Accepted()
-            .insert_header((header::ETAG, etag(version)))
-            .json(RunView { run, result: None }));
+    if run.status.is_active() {
+        match state.runs.cancel(Kind::Run, id)? {
+            Cancelling::Asked => {
+                return Ok(HttpResponse::Accepted()
+                    .insert_header((header::ETAG, etag(version)))
+                    .json(RunView { run, result: None }));
+            }
+            Cancelling::Claimed => return cancel_waiting(&state, run),
+            Cancelling::NotRunning => {}
+        }
     }
     write(
         &state,
@@ -218,6 +235,14 @@ pub async fn delete_run(
             if s.get_raw::<RunOutput>(&current.id.to_string())?.is_some() {
                 writes.push(Write::Delete {
                     kind: Kind::RunResult,
+                    id: id.to_string(),
+                    expect: Expect::Present,
+                });
+            }
+            // The input a shared store's queue kept for it goes with it.
+            if s.get_raw::<RunInput>(&current.id.to_string())?.is_some() {
+                writes.push(Write::Delete {
+                    kind: Kind::RunInput,
                     id: id.to_string(),
                     expect: Expect::Present,
                 });
@@ -300,7 +325,7 @@ mod tests {
         let store = Store::new(Arc::new(SledStorage::open(dir.path()).unwrap()));
         let state = AppState::new(store.clone());
         let id = uuid::Uuid::now_v7();
-        let _reserved = state.runs.reserve(id).unwrap();
+        let _reserved = state.runs.reserve(Kind::Run, id).unwrap();
         let run = RunRecord {
             id,
             scenario_id: scenario(&store),

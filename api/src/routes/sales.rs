@@ -4,7 +4,6 @@
 //! amounts in two currencies cannot be summed into the partner's history.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 
 use actix_web::web;
 use chanlab_shared::{Currency, Money, Month, PartnerId, SalesRecord, SalesRecordId};
@@ -13,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::csv_io::{self, Row};
 use super::layer::{self, CsvResource, ListPlan, Op, Resource, Verb};
-use super::{invalid, page_type, query_value};
+use super::{Serial, invalid, page_type, query_value};
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
 use crate::problem::FieldError;
@@ -23,8 +22,8 @@ use Access::{No, Yes};
 
 /// Writes that add or change sales records check the partner's currency against its other
 /// records, which no version or unique value in the commit covers, so they check and commit
-/// one at a time (deletes cannot break the rule and do not take it).
-static SALES_WRITES: Mutex<()> = Mutex::new(());
+/// one at a time, across instances too (deletes cannot break the rule and do not take it).
+static SALES_WRITES: Serial = Serial::new("sales_records.currency");
 
 /// The currency of `partner`'s stored sales records (other than `except`), when one of them
 /// is in another currency than `currency`. Blocking.
@@ -182,7 +181,7 @@ impl Resource for SalesRecord {
     }
 
     /// Creates and updates check the partner's currency, which no commit guard covers.
-    fn write_lock() -> Option<&'static Mutex<()>> {
+    fn write_lock() -> Option<&'static Serial> {
         Some(&SALES_WRITES)
     }
 

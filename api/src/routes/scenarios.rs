@@ -23,7 +23,8 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::experiments::{self, OptimiseRequest, RunKind, SensitivityRequest};
 use crate::extract::{Body, IdempotencyKey, IfMatch, JSON_LIMIT, parse_json, read_limited};
-use crate::records::{Progress, RunRecord, RunStatus, ScenarioRecord, ScenarioSource};
+use crate::records::{Progress, RunInput, RunRecord, RunStatus, ScenarioRecord, ScenarioSource};
+use crate::simulation::Admission;
 use crate::state::AppState;
 use crate::storage::{Expect, Kind, store_put};
 
@@ -476,6 +477,8 @@ pub async fn create_run(
     let limits = state.runs.limits();
     let seed = scenario.file().seed;
     let replications = scenario.file().replications;
+    // Kept for an instance that claims the run from a shared store's queue.
+    let planned_file = scenario.file().clone();
     let planned = experiments::plan(
         kind,
         scenario,
@@ -519,7 +522,13 @@ pub async fn create_run(
         finished_at: None,
         error: None,
     };
-    let reservation = state.runs.reserve(record.id)?;
+    let admission = state.runs.admit(Kind::Run, record.id)?;
+    let input = matches!(admission, Admission::Queued).then(|| RunInput {
+        run_id: record.id,
+        scenario: planned_file,
+        sensitivity: body.value.sensitivity.clone(),
+        optimise: body.value.optimise.clone(),
+    });
     let location = format!("/runs/{}", record.id);
     let stored = record.clone();
     let response = write(
@@ -539,7 +548,9 @@ pub async fn create_run(
                 body: Some(serde_json::to_value(&stored).expect("runs serialise")),
                 location: Some(location),
             };
-            Ok((vec![store_put(&stored, Expect::Absent)], outcome))
+            let mut writes = vec![store_put(&stored, Expect::Absent)];
+            writes.extend(input.iter().map(|i| store_put(i, Expect::Absent)));
+            Ok((writes, outcome))
         },
     )
     .await?;
@@ -547,8 +558,13 @@ pub async fn create_run(
         // The first request started the run; this one starts nothing.
         return Ok(response);
     }
-    state
-        .runs
-        .start(reservation, state.store.clone(), planned, record)?;
+    match admission {
+        Admission::Here(reservation) => {
+            state
+                .runs
+                .start(reservation, state.store.clone(), planned, record)?;
+        }
+        Admission::Queued => state.runs.wake(),
+    }
     Ok(response)
 }

@@ -197,13 +197,20 @@ impl Playing {
         if PLAYING.lock().expect("playing lock").insert(id) {
             Ok(Playing(id))
         } else {
-            Err(ApiError::Conflict {
-                detail: format!(
-                    "a round of training session {id} is being played; GET the session once that request is answered"
-                ),
-                allowed: Vec::new(),
-            })
+            Err(round_in_play(id))
         }
+    }
+}
+
+/// 409: another request is playing a round of session `id`. In this process [`PLAYING`]
+/// says so before anything is simulated; between instances sharing a store the session's
+/// version does, at the commit (the round played there was stored first).
+fn round_in_play(id: Uuid) -> ApiError {
+    ApiError::Conflict {
+        detail: format!(
+            "a round of training session {id} is being played; GET the session once that request is answered"
+        ),
+        allowed: Vec::new(),
     }
 }
 
@@ -550,4 +557,9 @@ pub async fn play_training_round(
         },
     )
     .await
+    .map_err(|e| match e {
+        // No If-Match here: a changed version is another instance's round, stored first.
+        ApiError::PreconditionFailed(_) => round_in_play(id),
+        e => e,
+    })
 }

@@ -99,7 +99,7 @@ pub(crate) async fn write_serialised<F>(
     req: &HttpRequest,
     raw_body: &[u8],
     field_of: fn(Kind) -> String,
-    lock: &'static Mutex<()>,
+    lock: &'static Serial,
     work: F,
 ) -> Result<HttpResponse, ApiError>
 where
@@ -126,7 +126,7 @@ async fn write_inner<F>(
     req: &HttpRequest,
     raw_body: &[u8],
     field_of: fn(Kind) -> String,
-    lock: Option<&'static Mutex<()>>,
+    lock: Option<&'static Serial>,
     work: F,
 ) -> Result<HttpResponse, ApiError>
 where
@@ -148,27 +148,11 @@ where
     let done = state
         .store
         .run(move |store| -> Result<Done, ApiError> {
-            // Held until the commit returns; a panic while holding it poisons nothing that
-            // matters (the lock guards no data), so a poisoned lock is taken as it is.
-            let _serial = lock.map(|l| l.lock().unwrap_or_else(|e| e.into_inner()));
-            if let Some(key) = &scoped
-                && let Some(previous) = store.recall(key)?
-            {
-                return Ok(Done::Replay(previous));
-            }
-            let (writes, outcome) = work(store)?;
-            let remember = scoped.map(|key| Remember {
-                key,
-                response: serde_json::to_vec(&Remembered {
-                    request,
-                    outcome: outcome.clone(),
-                })
-                .expect("outcomes serialise"),
-            });
-            match store.commit(&writes, remember.as_ref()) {
-                Ok(_) => Ok(Done::Fresh(outcome)),
-                Err(CommitError::Replayed(previous)) => Ok(Done::Replay(previous)),
-                Err(e) => Err(ApiError::from_commit(e, &field_of)),
+            match lock {
+                Some(serial) => {
+                    serial.hold(store, || decide(store, scoped, request, field_of, work))?
+                }
+                None => decide(store, scoped, request, field_of, work),
             }
         })
         .await??;
@@ -187,6 +171,67 @@ where
             }
             Ok(respond(&remembered.outcome, true))
         }
+    }
+}
+
+/// A write's check and commit: the response remembered under its key, or `work`'s writes
+/// committed with the response remembered beside them.
+fn decide<F>(
+    store: &Store,
+    scoped: Option<String>,
+    request: String,
+    field_of: fn(Kind) -> String,
+    work: F,
+) -> Result<Done, ApiError>
+where
+    F: FnOnce(&Store) -> Result<(Vec<Write>, Outcome), ApiError>,
+{
+    if let Some(key) = &scoped
+        && let Some(previous) = store.recall(key)?
+    {
+        return Ok(Done::Replay(previous));
+    }
+    let (writes, outcome) = work(store)?;
+    let remember = scoped.map(|key| Remember {
+        key,
+        response: serde_json::to_vec(&Remembered {
+            request,
+            outcome: outcome.clone(),
+        })
+        .expect("outcomes serialise"),
+    });
+    match store.commit(&writes, remember.as_ref()) {
+        Ok(_) => Ok(Done::Fresh(outcome)),
+        Err(CommitError::Replayed(previous)) => Ok(Done::Replay(previous)),
+        Err(e) => Err(ApiError::from_commit(e, &field_of)),
+    }
+}
+
+/// A rule no commit's own checks cover (no version, unique value or reference, e.g. "every
+/// other sales record of this partner is in EUR"), kept by letting one write under it at a
+/// time check and commit: in this process by a mutex, and across the processes sharing a
+/// store by the store's lock of the same name ([`Store::exclusive`]). The mutex is taken
+/// first, so a process holds at most one database connection waiting for the shared lock.
+pub(crate) struct Serial {
+    name: &'static str,
+    local: Mutex<()>,
+}
+
+impl Serial {
+    /// The rule called `name` (the shared lock's name: never rename one that has shipped
+    /// while an older binary may share the store).
+    pub(crate) const fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            local: Mutex::new(()),
+        }
+    }
+
+    /// Runs `work` holding the rule. Blocking.
+    fn hold<T>(&self, store: &Store, work: impl FnOnce() -> T) -> Result<T, ApiError> {
+        // A panic while holding the mutex poisons nothing that matters (it guards no data).
+        let _local = self.local.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(store.exclusive(self.name, work)?)
     }
 }
 

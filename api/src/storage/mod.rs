@@ -16,6 +16,7 @@
 mod conformance;
 pub mod portable;
 pub mod postgres;
+pub mod queue;
 mod records;
 mod sled_backend;
 mod sled_portable;
@@ -28,100 +29,77 @@ pub(crate) use records::{index_key, scope_key};
 pub use sled_backend::SledStorage;
 pub use store::{Health, Page, Store, put as store_put};
 
-/// The collections records live in. Each has its own key space.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Kind {
+/// Declares [`Kind`] with each collection's name once: the enum, [`Kind::ALL`] and
+/// [`Kind::name`] come from the one list, so a new collection cannot be left out of either.
+macro_rules! kinds {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal,)*) => {
+        /// The collections records live in. Each has its own key space.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Kind {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Kind {
+            /// Every collection, in declaration order.
+            pub const ALL: &'static [Kind] = &[$(Kind::$variant),*];
+
+            /// The collection's name, used in keys and in error messages. Stored: never
+            /// change one that has shipped.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(Kind::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+kinds! {
     /// Regions.
-    Region,
+    Region => "region",
     /// Reps.
-    Rep,
+    Rep => "rep",
     /// Partners.
-    Partner,
+    Partner => "partner",
     /// A partner's lifecycle moves, for the `partners_signed` key link.
-    Transition,
+    Transition => "transition",
     /// Contracts.
-    Contract,
+    Contract => "contract",
     /// Activities.
-    Activity,
+    Activity => "activity",
     /// Monthly sales records.
-    Sales,
+    Sales => "sales_record",
     /// Goals.
-    Goal,
+    Goal => "goal",
     /// The latest version of each process spec.
-    Spec,
+    Spec => "process_spec",
     /// Every version of every process spec, keyed `<spec id>.<version>`.
-    SpecVersion,
+    SpecVersion => "process_spec_version",
     /// Assessments.
-    Assessment,
+    Assessment => "assessment",
     /// API tokens (hashed).
-    Token,
+    Token => "token",
     /// Stored simulation scenarios.
-    Scenario,
+    Scenario => "scenario",
     /// Simulation runs (status and progress).
-    Run,
+    Run => "run",
     /// The mergeable result of a finished run, keyed by the run's id.
-    RunResult,
+    RunResult => "run_result",
     /// Training sessions: an exercise played round by round.
-    TrainingSession,
+    TrainingSession => "training_session",
     /// Backtests of the records (status).
-    Backtest,
+    Backtest => "backtest",
     /// The result of a finished backtest, keyed by the backtest's id.
-    BacktestResult,
+    BacktestResult => "backtest_result",
+    /// What a queued run computes, keyed by the run's id: kept only where several instances
+    /// share the store, so that whichever claims the run can plan it ([`queue`]).
+    RunInput => "run_input",
 }
 
 impl Kind {
-    /// Every collection, in declaration order.
-    pub const ALL: [Kind; 18] = {
-        use Kind::*;
-        [
-            Region,
-            Rep,
-            Partner,
-            Transition,
-            Contract,
-            Activity,
-            Sales,
-            Goal,
-            Spec,
-            SpecVersion,
-            Assessment,
-            Token,
-            Scenario,
-            Run,
-            RunResult,
-            TrainingSession,
-            Backtest,
-            BacktestResult,
-        ]
-    };
-
     /// The collection called `name` ([`Kind::name`]).
     pub fn from_name(name: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.name() == name)
-    }
-
-    /// The collection's name, used in keys and in error messages.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Kind::Region => "region",
-            Kind::Rep => "rep",
-            Kind::Partner => "partner",
-            Kind::Transition => "transition",
-            Kind::Contract => "contract",
-            Kind::Activity => "activity",
-            Kind::Sales => "sales_record",
-            Kind::Goal => "goal",
-            Kind::Spec => "process_spec",
-            Kind::SpecVersion => "process_spec_version",
-            Kind::Assessment => "assessment",
-            Kind::Token => "token",
-            Kind::Scenario => "scenario",
-            Kind::Run => "run",
-            Kind::RunResult => "run_result",
-            Kind::TrainingSession => "training_session",
-            Kind::Backtest => "backtest",
-            Kind::BacktestResult => "backtest_result",
-        }
+        Kind::ALL.iter().copied().find(|k| k.name() == name)
     }
 }
 
@@ -360,6 +338,23 @@ pub trait Storage: Send + Sync + 'static {
     /// is known to be abandoned.
     fn shared(&self) -> bool {
         false
+    }
+
+    /// The queue that runs wait in while several instances share the store, and which any
+    /// of them claims from; `None` where one process owns the store (its runs start on the
+    /// thread of the process that accepted them).
+    fn queue(&self) -> Option<std::sync::Arc<dyn queue::RunQueue>> {
+        None
+    }
+
+    /// Runs `work` while no other caller of `exclusive(name)` on this store runs theirs, in
+    /// any process. For a rule no commit's own checks cover: the check and the commit go
+    /// inside `work`. The default is for a store one process owns, where the caller's own
+    /// mutex already serialises (`routes::write::Serial`).
+    fn exclusive(&self, name: &str, work: &mut dyn FnMut()) -> Result<(), StorageError> {
+        let _ = name;
+        work();
+        Ok(())
     }
 
     /// Writes every record and remembered response to `out` in the portable backup format

@@ -10,6 +10,7 @@
 //! | `index_entries` | `(kind, name, value, id)` |
 //! | `unique_values` | `(kind, name, value)` → id of the holder |
 //! | `remembered` | idempotency key → response |
+//! | `run_queue`, `instances` | the jobs waiting or running, who claimed each, and who is alive (`postgres/queue.rs`) |
 //!
 //! Every text column is `COLLATE "C"`, so scans are in byte order of the ids, as in sled.
 //!
@@ -47,8 +48,10 @@ use tokio_postgres::error::SqlState;
 use super::{CommitError, Counts, Fault, Kind, RawRecord, Remember, Storage, StorageError, Write};
 
 mod commit;
+mod locks;
 mod migrations;
 mod portable;
+mod queue;
 pub mod scratch;
 
 /// Connections a server keeps at most: enough for the HTTP workers' blocking pool and the
@@ -446,7 +449,17 @@ impl Storage for PostgresStorage {
     fn shared(&self) -> bool {
         true
     }
+
+    fn exclusive(&self, name: &str, work: &mut dyn FnMut()) -> Result<(), StorageError> {
+        self.lock_and_run(name, work)
+    }
+
+    fn queue(&self) -> Option<Arc<dyn super::queue::RunQueue>> {
+        Some(Arc::new(self.clone()))
+    }
 }
 
+#[cfg(test)]
+mod queue_tests;
 #[cfg(test)]
 mod tests;

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use super::Kind;
 use crate::auth::TokenRecord;
 use crate::records::{
-    BacktestOutput, BacktestRecord, RunOutput, RunRecord, ScenarioRecord, SpecVersion,
+    BacktestOutput, BacktestRecord, RunInput, RunOutput, RunRecord, ScenarioRecord, SpecVersion,
     TransitionRecord,
 };
 use crate::training::TrainingSessionRecord;
@@ -325,6 +325,13 @@ impl Record for RunRecord {
 
 impl Record for RunOutput {
     const KIND: Kind = Kind::RunResult;
+    fn key(&self) -> String {
+        self.run_id.to_string()
+    }
+}
+
+impl Record for RunInput {
+    const KIND: Kind = Kind::RunInput;
     fn key(&self) -> String {
         self.run_id.to_string()
     }

@@ -220,6 +220,24 @@ impl Store {
         result
     }
 
+    /// Runs `work` exclusively under `name` across every process sharing the store
+    /// ([`Storage::exclusive`]). Blocking.
+    pub fn exclusive<T>(&self, name: &str, work: impl FnOnce() -> T) -> Result<T, StorageError> {
+        let mut work = Some(work);
+        let mut out = None;
+        self.backend.exclusive(name, &mut || {
+            if let Some(w) = work.take() {
+                out = Some(w());
+            }
+        })?;
+        out.ok_or_else(|| StorageError::new(format!("the lock {name} ran nothing")))
+    }
+
+    /// The backend's run queue, where several instances share it.
+    pub fn queue(&self) -> Option<Arc<dyn super::queue::RunQueue>> {
+        self.backend.queue()
+    }
+
     /// Flushes every commit to disk on the calling thread: for the CLI, which has no
     /// server. Blocking.
     pub fn flush_blocking(&self) -> Result<(), StorageError> {

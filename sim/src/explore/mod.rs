@@ -27,12 +27,14 @@ pub mod sweep_chart;
 /// What went wrong setting up an experiment: the field (or flag) it is about, what is wrong
 /// and how to fix it.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{field}: {message}")]
+#[error("{field}: {message}{}", fix.as_deref().map(|f| format!("; fix: {f}")).unwrap_or_default())]
 pub struct ExploreError {
     /// The field path in the experiment's input (`sweep[0].path`) or the flag (`--vary`).
     pub field: String,
-    /// What is wrong and the fix.
+    /// What is wrong (and, where no fix is given apart, how to fix it).
     pub message: String,
+    /// What to do, when it is something other than changing the field.
+    pub fix: Option<String>,
 }
 
 impl ExploreError {
@@ -41,7 +43,14 @@ impl ExploreError {
         Self {
             field: field.into(),
             message: message.into(),
+            fix: None,
         }
+    }
+
+    /// The error with what to do about it.
+    pub fn with_fix(mut self, fix: impl Into<String>) -> Self {
+        self.fix = Some(fix.into());
+        self
     }
 }
 

@@ -2,6 +2,7 @@
 //! expected pay, bonuses and the value of progress toward a committed goal, less the cost of
 //! effort and (under a ratchet) the next goal's rise.
 
+use super::normal::{self, NormalTable};
 use super::rep::{Attention, OperativeGoal, Situation};
 use crate::params::Behaviour;
 
@@ -27,6 +28,9 @@ const POINTS: usize = (GRID - 1) * SUBSTEPS + 1;
 pub(crate) struct EffortGrid {
     effort: [f64; POINTS],
     response: [f64; POINTS],
+    /// The normal CDF's table, looked up once per simulation here so that the search's
+    /// reach probabilities do not check its lazy initialisation at every point.
+    normal: &'static NormalTable,
 }
 
 impl EffortGrid {
@@ -38,6 +42,7 @@ impl EffortGrid {
         EffortGrid {
             effort,
             response: effort.map(|x| x.powf(b.selling_elasticity)),
+            normal: normal::table(),
         }
     }
 
@@ -55,6 +60,12 @@ impl EffortGrid {
     /// x^β at grid point `point`.
     pub(crate) fn response(&self, point: usize) -> f64 {
         self.response[point]
+    }
+
+    /// The normal CDF's table (§3.5, §3.6).
+    #[inline(always)]
+    pub(crate) fn normal(&self) -> &'static NormalTable {
+        self.normal
     }
 
     /// The grid point of full effort, the top of `effort_range`.

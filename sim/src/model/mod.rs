@@ -12,6 +12,7 @@ mod effort;
 #[cfg(test)]
 mod fixtures;
 mod ledger;
+mod normal;
 mod observe;
 mod outcome;
 mod partner;

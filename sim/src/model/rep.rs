@@ -26,8 +26,8 @@ pub(crate) const MIN_PERCEIVED_SD: f64 = 1e-9;
 pub(crate) const MIN_REVENUE_WEIGHT: f64 = 1e-9;
 /// Likelihood at full effort from which a goal level becomes the operative goal (§3.5).
 pub(crate) const OPERATIVE_LIKELIHOOD: f64 = 0.5;
-/// |z| from which [`normal_cdf`] returns exactly 1 or 0 without evaluating its exponential:
-/// the approximation is exactly 1.0 in f64 from z ≈ 8.3 on, and below −8.5 under 1e-17,
+/// |z| from which the normal CDF ([`super::normal::NormalTable::cdf`]) returns exactly 1 or 0
+/// without reading its table: the true Φ is 1.0 in f64 there, and below −8.5 under 1e-17,
 /// far below what the effort search can tell apart ([`super::effort::STRICT_IMPROVEMENT`]).
 pub(crate) const SATURATED_Z: f64 = 8.5;
 
@@ -108,7 +108,7 @@ impl Situation<'_> {
     #[inline]
     pub(crate) fn reach_over(&self, total: f64, r: f64, months_sqrt: f64, target: f64) -> f64 {
         let sd = (self.behaviour.sales_uncertainty * r * months_sqrt).max(MIN_PERCEIVED_SD);
-        normal_cdf((total - target) / sd)
+        self.effort_grid.normal().cdf((total - target) / sd)
     }
 }
 
@@ -266,29 +266,12 @@ pub(crate) fn operative_goal(s: &Situation<'_>, attention: &Attention) -> Operat
     }
 }
 
-/// Standard normal CDF (Abramowitz & Stegun 7.1.26 for erfc; |error| < 1.5e-7).
-#[inline]
+/// Standard normal CDF, from the process's table ([`super::normal`]; |error| < 2.5e-8).
+/// The model reads the table through its [`EffortGrid`] ([`Situation::reach`]); the tests here
+/// call this.
+#[cfg(test)]
 pub(crate) fn normal_cdf(z: f64) -> f64 {
-    // Most reach probabilities in a month are saturated (goals far out of or well within
-    // reach): skip the exponential there.
-    if z >= SATURATED_Z {
-        return 1.0;
-    }
-    if z <= -SATURATED_Z {
-        return 0.0;
-    }
-    let x = z.abs() / std::f64::consts::SQRT_2;
-    let t = 1.0 / (1.0 + 0.327_591_1 * x);
-    let poly = t
-        * (0.254_829_592
-            + t * (-0.284_496_736
-                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
-    let erfc = poly * (-x * x).exp();
-    if z >= 0.0 {
-        1.0 - 0.5 * erfc
-    } else {
-        0.5 * erfc
-    }
+    super::normal::table().cdf(z)
 }
 
 #[cfg(test)]

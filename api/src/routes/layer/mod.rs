@@ -22,9 +22,9 @@ mod csv;
 mod doc;
 mod handlers;
 
+use super::Serial;
 use std::fmt::Display;
 use std::str::FromStr;
-use std::sync::Mutex;
 
 use actix_web::web;
 use chanlab_shared::{
@@ -246,7 +246,7 @@ pub(crate) trait Resource: Record + ToSchema {
 
     /// A lock that creates and updates hold while they check and commit, for checks that
     /// read records no version or unique value guards (see `write_serialised`).
-    fn write_lock() -> Option<&'static Mutex<()>> {
+    fn write_lock() -> Option<&'static Serial> {
         None
     }
 

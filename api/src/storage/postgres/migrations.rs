@@ -10,10 +10,11 @@ use super::super::StorageError;
 use super::db;
 
 /// `(version, what it does, SQL)`, in order. Never edit one that has shipped: add another.
-pub(super) const MIGRATIONS: &[(i32, &str, &str)] = &[(
-    1,
-    "records, index entries, unique values, remembered responses",
-    r#"
+pub(super) const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "records, index entries, unique values, remembered responses",
+        r#"
 CREATE TABLE records (
     kind     text COLLATE "C" NOT NULL,
     id       text COLLATE "C" NOT NULL,
@@ -48,7 +49,63 @@ CREATE TABLE probe (
     at timestamptz NOT NULL
 );
 "#,
-)];
+    ),
+    (
+        2,
+        "the run queue and the instances that claim from it",
+        RUN_QUEUE,
+    ),
+];
+
+/// The run queue (`storage::queue`): an entry per job from the commit that accepts it
+/// (a run's input, or a backtest stored queued) to the commit that stores how it ended (its
+/// record no longer queued or running) or deletes it, kept by triggers in the same
+/// transaction as those commits. A restore sets `chanlab.restoring` so that the jobs of a
+/// backup, abandoned with the server they ran on, are not queued again.
+const RUN_QUEUE: &str = r#"
+CREATE TABLE instances (
+    id      uuid PRIMARY KEY,
+    seen_at timestamptz NOT NULL
+);
+CREATE TABLE run_queue (
+    kind       text COLLATE "C" NOT NULL,
+    id         text COLLATE "C" NOT NULL,
+    queued_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    owner      uuid,
+    claimed_at timestamptz,
+    done       bigint NOT NULL DEFAULT 0,
+    cancel     boolean NOT NULL DEFAULT false,
+    PRIMARY KEY (kind, id)
+);
+CREATE INDEX run_queue_waiting ON run_queue (queued_at) WHERE owner IS NULL;
+CREATE INDEX run_queue_by_owner ON run_queue (owner);
+CREATE FUNCTION chanlab_follow_jobs() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        DELETE FROM run_queue WHERE kind = OLD.kind AND id = OLD.id;
+        RETURN OLD;
+    END IF;
+    IF current_setting('chanlab.restoring', true) = 'on' THEN
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'INSERT' AND NEW.kind = 'run_input' THEN
+        INSERT INTO run_queue (kind, id) VALUES ('run', NEW.id) ON CONFLICT DO NOTHING;
+    ELSIF TG_OP = 'INSERT' AND NEW.kind = 'backtest'
+          AND convert_from(NEW.data, 'UTF8')::jsonb ->> 'status' = 'queued' THEN
+        INSERT INTO run_queue (kind, id) VALUES ('backtest', NEW.id) ON CONFLICT DO NOTHING;
+    ELSIF TG_OP = 'UPDATE' AND NEW.kind IN ('run', 'backtest')
+          AND convert_from(NEW.data, 'UTF8')::jsonb ->> 'status' NOT IN ('queued', 'running') THEN
+        DELETE FROM run_queue WHERE kind = NEW.kind AND id = NEW.id;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER records_follow_jobs AFTER INSERT OR UPDATE ON records
+    FOR EACH ROW WHEN (NEW.kind IN ('run', 'run_input', 'backtest'))
+    EXECUTE FUNCTION chanlab_follow_jobs();
+CREATE TRIGGER records_forget_jobs AFTER DELETE ON records
+    FOR EACH ROW WHEN (OLD.kind IN ('run', 'backtest'))
+    EXECUTE FUNCTION chanlab_follow_jobs();
+"#;
 
 /// An arbitrary constant: the advisory lock that migrations are applied under.
 const LOCK: i64 = 0x0063_6861_6e6c_6162; // "chanlab" in ASCII

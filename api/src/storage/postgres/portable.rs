@@ -152,6 +152,12 @@ impl PostgresStorage {
             if held {
                 return Err("the database already holds records; restore into an empty one".into());
             }
+            // The jobs a backup holds queued or running were abandoned with the server
+            // that ran them: restored, they are not queued again (migration 2's trigger
+            // reads this), and a read marks them interrupted.
+            t.batch_execute("SET LOCAL chanlab.restoring = 'on'")
+                .await
+                .map_err(|e| db(e).message)?;
             insert_all(&t, &entries, &remembered)
                 .await
                 .map_err(|e| db(e).message)?;

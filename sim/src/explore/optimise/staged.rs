@@ -246,31 +246,35 @@ impl Prepared {
 
     /// Refuses a state written for another study or by another version, naming what differs.
     pub fn check(&self, state: &OptimiseState) -> Result<(), ExploreError> {
-        let bad = |m: &str| ExploreError::new("--state", m.to_owned());
+        let bad = |m: &str, fix: &str| ExploreError::new("--state", m.to_owned()).with_fix(fix);
         if state.chanlab_version != env!("CARGO_PKG_VERSION") {
-            return Err(bad(&format!(
-                "it was written by chanlab {}, this is {}; resume with the version that \
-                 started the study",
-                state.chanlab_version,
-                env!("CARGO_PKG_VERSION")
-            )));
+            return Err(bad(
+                &format!(
+                    "it was written by chanlab {}, this is {}",
+                    state.chanlab_version,
+                    env!("CARGO_PKG_VERSION")
+                ),
+                "resume with the version that started the study",
+            ));
         }
         let (mine, theirs) = (&self.study, &state.study);
         if mine.scenario != theirs.scenario {
             return Err(bad(
-                "it belongs to another scenario (or seed); give the scenario and --seed the \
-                 study started with",
+                "it belongs to another scenario (or seed)",
+                "give the scenario and --seed the study started with",
             ));
         }
         if mine.problem != theirs.problem || mine.candidates != theirs.candidates {
             return Err(bad(
                 "it belongs to a study with other --spec, --vary, --objective, --constraint, \
-                 --candidates, --replications or --confirm; give the flags it started with",
+                 --candidates, --replications or --confirm",
+                "give the flags it started with",
             ));
         }
         if state.halving.candidates() != mine.candidates.len() {
             return Err(bad(
-                "its search does not match its candidates; it is damaged",
+                "its search does not match its candidates: it is damaged",
+                "write it again with `chanlab merge` from the parts of its stage",
             ));
         }
         Ok(())
@@ -286,11 +290,8 @@ impl Prepared {
     ) -> Result<OptimisePart, ExploreError> {
         let (range, work) = match state.stage() {
             Stage::Complete => {
-                return Err(ExploreError::new(
-                    "--state",
-                    "the search is complete; drop --shard to print its report and write the \
-                     best spec",
-                ));
+                return Err(ExploreError::new("--state", "the search is complete")
+                    .with_fix("drop --shard to print its report and write the best spec"));
             }
             Stage::Rung { replications, .. } => {
                 let range = slice(replications, shard)?;
@@ -345,13 +346,15 @@ fn slice((start, end): (u64, u64), shard: Shard) -> Result<(u64, u64), ExploreEr
         return Err(ExploreError::new(
             "--shard",
             format!(
-                "this stage has {} replications, fewer than the {} shards; use at most {} \
-                 shards (or raise --replications)",
+                "this stage has {} replications, fewer than the {} shards",
                 end - start,
                 shard.count(),
-                end - start
             ),
-        ));
+        )
+        .with_fix(format!(
+            "use at most {} shards (or raise --replications)",
+            end - start
+        )));
     }
     Ok((start + a, start + b))
 }

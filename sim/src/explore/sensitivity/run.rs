@@ -38,11 +38,11 @@ pub fn run_sensitivity(
     {
         return Err(ExploreError::new(
             "--shard",
-            format!(
-                "shard {shard} of {total} replications per point is empty; fix: use at most \
-                 {total} shards, or more --replications"
-            ),
-        ));
+            format!("shard {shard} of {total} replications per point is empty"),
+        )
+        .with_fix(format!(
+            "use at most {total} shards, or more --replications"
+        )));
     }
     let varied: Vec<VariedParameter> = chosen
         .iter()

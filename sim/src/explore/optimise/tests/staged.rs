@@ -115,5 +115,9 @@ fn parts_of_other_stages_or_studies_or_missing_shards_are_refused() {
         .run_shard(&state, Shard::new(1, 5).unwrap(), &go)
         .unwrap_err();
     assert_eq!(err.field, "--shard");
-    assert!(err.message.contains("at most 4 shards"), "{err}");
+    assert_eq!(
+        err.fix.as_deref(),
+        Some("use at most 4 shards (or raise --replications)"),
+        "{err}"
+    );
 }
