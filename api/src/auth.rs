@@ -102,7 +102,7 @@ use Access::{No, Own, Yes};
 ///
 /// The record resources' operations declare their rows where they are declared (their
 /// `Op`s in `routes/<resource>.rs`, through `routes::layer`); the rows of the
-/// hand-written operations are [`HAND_WRITTEN`].
+/// hand-written operations are `HAND_WRITTEN`.
 pub static POLICY: LazyLock<Vec<(&'static str, [Access; 6])>> = LazyLock::new(|| {
     HAND_WRITTEN
         .iter()
