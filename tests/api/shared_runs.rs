@@ -74,8 +74,9 @@ fn done(body: &Value) -> u64 {
 /// Sends `signal` (`-STOP`, `-CONT`) to server `n`.
 fn signal(pair: &Pair, n: usize, signal: &str) {
     let pid = pair.servers[n].child.id().to_string();
-    let ok = std::process::Command::new("kill")
-        .args([signal, &pid])
+    // The shell's `kill` builtin: /bin/kill (procps) may be missing on a minimal machine.
+    let ok = std::process::Command::new("sh")
+        .args(["-c", &format!("kill {signal} {pid}")])
         .status()
         .unwrap()
         .success();
