@@ -62,7 +62,7 @@ echo "-- server"
 token=$("$bin" token create --role admin --label schemathesis --data-dir "$work/data" 2>/dev/null)
 # Runs the fuzzer starts stay small (a million partner-months, well under a second), so
 # the step tests the endpoints rather than the simulator.
-RUST_LOG=info "$bin" serve --bind 127.0.0.1:0 --workers 2 --max-run-partner-months 1000000 --data-dir "$work/data" 2>"$work/server.log" &
+RUST_LOG=info "$bin" serve --bind 127.0.0.1:0 --workers 2 --max-run-partner-months 1000000 --metrics --data-dir "$work/data" 2>"$work/server.log" &
 server_pid=$!
 port=
 for _ in $(seq 1 300); do
@@ -85,11 +85,15 @@ report=target/schemathesis
 mkdir -p "$report"
 start=$(date +%s)
 status=0
+# Revoking or rotating tokens is left out: the stateful phase follows `GET /tokens` to the
+# fuzzer's own token and revoked it, and every later request was a 401 (stop 23's run:
+# 62 operations saw only 401s). tests/api/tokens.rs covers both operations.
 # A guard against a hung fuzzer, not a speed target: the run takes about 230 s on an idle
 # 2-core machine and passed 300 s on a loaded one (exit 124), so the guard leaves room.
 timeout 600 "$venv/bin/st" --config-file "$work/schemathesis.toml" run "$base/openapi.json" \
     --header "Authorization: Bearer $token" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+    --exclude-operation-id revoke_token --exclude-operation-id rotate_token \
     --max-examples "$max_examples" \
     "${seed_arg[@]}" \
     --request-timeout 30 \
@@ -108,7 +112,7 @@ if grep -q "panicked" "$work/server.log"; then
 fi
 cp "$work/server.log" "$report/server.log"
 cases=$(sed -n 's/^ *\([0-9]*\) generated.*/\1/p' "$report/output.txt" | tail -n 1)
-requests=$(grep -c ' request method=' "$work/server.log" || true)
-statuses=$(sed -n 's/.* request method=.* status=\([0-9]*\).*/\1/p' "$work/server.log" | sort | uniq -c | awk '{printf "%s%s×%s", sep, $2, $1; sep=", "}')
+requests=$(grep -c ' request request_id=' "$work/server.log" || true)
+statuses=$(sed -n 's/.* request request_id=.* status=\([0-9]*\).*/\1/p' "$work/server.log" | sort | uniq -c | awk '{printf "%s%s×%s", sep, $2, $1; sep=", "}')
 echo "schemathesis: ${cases:-?} test cases, $requests requests answered ($statuses), ${elapsed}s, exit status $status"
 exit "$status"

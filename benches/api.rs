@@ -25,7 +25,9 @@ fn handlers(c: &mut Criterion) {
             region_id: None,
             rep_id: None,
             label: Name::parse("bench").unwrap(),
+            expires_at: None,
         },
+        None,
     )
     .expect("token")
     .token;

@@ -1,28 +1,32 @@
 //! Access control: bearer tokens, the six roles, and which role may call which operation.
 //!
 //! A token is 32 random bytes from the operating system, shown once when it is created and
-//! stored only as its SHA-256 hash. Each request's token is hashed and looked up (then
-//! cached). [`POLICY`] says, per OpenAPI operation id, whether each role may call it always
+//! stored only as its SHA-256 hash ([`tokens`]). Each request's token is hashed and looked
+//! up, with no cache, so a revoked, rotated or expired token fails at its next request. [`POLICY`] says, per OpenAPI operation id, whether each role may call it always
 //! ([`Access::Yes`]), only within its scope ([`Access::Own`]: a regional manager's region,
-//! a rep's own records, or published specs), or never ([`Access::No`]). The README's
+//! a rep's own records, or published specs), or never ([`Access::No`], 403). A stored record
+//! outside the caller's scope answers 404 exactly as an unknown id does ([`hidden`]). The README's
 //! role × endpoint table is [`policy_table_markdown`], and a test calls every cell.
+
+pub mod tokens;
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::LazyLock;
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
-use chanlab_shared::{Name, RegionId, RepId};
-use chrono::{NaiveDate, Utc};
-use rand::TryRng;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, http::header, web};
+use chanlab_shared::{RegionId, RepId};
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::storage::{Expect, StorageError, Store, store_put};
+
+pub use tokens::{
+    CreatedToken, TokenRecord, TokenRequest, TokenView, create_token_blocking, created, hash_token,
+    hex, new_token,
+};
 
 /// A role, as written in token requests and on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -114,11 +118,23 @@ pub static POLICY: LazyLock<Vec<(&'static str, [Access; 6])>> = LazyLock::new(||
 /// The policy rows of the operations with hand-written handlers.
 const HAND_WRITTEN: &[(&str, [Access; 6])] = &[
     ("create_token", [Yes, No, No, No, No, No]),
+    ("list_tokens", [Yes, Own, Own, Own, Own, Own]),
+    ("revoke_token", [Yes, Own, Own, Own, Own, Own]),
+    ("rotate_token", [Yes, Own, Own, Own, Own, Own]),
     ("get_backup", [Yes, No, No, No, No, No]),
+    ("list_audit", [Yes, No, No, No, No, No]),
+    ("create_webhook", [Yes, No, No, No, No, No]),
+    ("list_webhooks", [Yes, No, No, No, No, No]),
+    ("get_webhook", [Yes, No, No, No, No, No]),
+    ("update_webhook", [Yes, No, No, No, No, No]),
+    ("delete_webhook", [Yes, No, No, No, No, No]),
+    ("list_webhook_deliveries", [Yes, No, No, No, No, No]),
+    ("redeliver_webhook_delivery", [Yes, No, No, No, No, No]),
     ("rep_scorecard", [Yes, Yes, Own, Own, Yes, No]),
     ("transition_partner", [Yes, Yes, No, No, No, No]),
     ("list_partner_transitions", [Yes, Yes, Own, Own, Yes, No]),
     ("import_partner_transitions", [Yes, Yes, No, No, No, No]),
+    ("export_partner_transitions", [Yes, Yes, Own, Own, Yes, No]),
     ("partner_scorecard", [Yes, Yes, Own, Own, Yes, No]),
     ("create_process_spec", [Yes, Yes, No, No, No, No]),
     ("list_process_specs", [Yes, Yes, Own, No, Yes, No]),
@@ -205,7 +221,10 @@ impl Principal {
         }
     }
 
-    /// A 403 for a record outside the caller's scope.
+    /// A 403 for a request that itself names something outside the caller's scope: a list
+    /// filter or a record to write naming another region or rep. The refusal depends on
+    /// the request alone, never on what is stored, so it tells nothing about what exists. A
+    /// *stored* record outside the scope is [`hidden`] instead.
     pub fn out_of_scope(&self, what: &str) -> ApiError {
         let scope = match self {
             Principal::RegionalManager(r) => format!("region {r}"),
@@ -219,190 +238,30 @@ impl Principal {
     }
 }
 
-/// What a new token may do: the request body of `POST /tokens` and the arguments of
-/// `chanlab token create`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"role": "regional_manager", "region_id": "019ac9b2-3c4d-7e5f-8a6b-1c2d3e4f5a01", "label": "Nordics RM"}))]
-pub struct TokenRequest {
-    /// The role.
-    pub role: RoleName,
-    /// The region, for a regional manager (and only then).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region_id: Option<RegionId>,
-    /// The rep, for a rep (and only then).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rep_id: Option<RepId>,
-    /// Who or what the token is for.
-    pub label: Name,
-}
-
-/// A stored token: its hash and grant, never the token itself.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TokenRecord {
-    /// The token's id.
-    #[schema(value_type = String, format = Uuid)]
-    pub id: Uuid,
-    /// SHA-256 of the token, hex.
-    #[schema(ignore)]
-    #[serde(default)]
-    pub hash: String,
-    /// The role.
-    pub role: RoleName,
-    /// The region of a regional manager.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region_id: Option<RegionId>,
-    /// The rep of a rep token.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rep_id: Option<RepId>,
-    /// Who or what the token is for.
-    pub label: Name,
-    /// The day it was created.
-    #[schema(value_type = String, format = Date)]
-    pub created_on: NaiveDate,
-}
-
-/// A newly created token: the secret (shown once) and what it grants.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct CreatedToken {
-    /// The bearer token. Store it now: only its hash is kept.
-    #[schema(example = "chl_5f0c...")]
-    pub token: String,
-    /// The token's id.
-    #[schema(value_type = String, format = Uuid)]
-    pub id: Uuid,
-    /// The role.
-    pub role: RoleName,
-    /// The region of a regional manager.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region_id: Option<RegionId>,
-    /// The rep of a rep token.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rep_id: Option<RepId>,
-    /// Who or what the token is for.
-    pub label: Name,
-}
-
-/// SHA-256 of a token, as hex.
-pub fn hash_token(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
-}
-
-/// Lower-case hex of `bytes`. Runs on every request, so it avoids `format!` per byte.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-    out
-}
-
-impl TokenRequest {
-    /// Checks that the scope fits the role: a region for a regional manager, a rep for a
-    /// rep, neither for the others.
-    pub fn check(&self) -> Result<(), ApiError> {
-        let (need_region, need_rep) = match self.role {
-            RoleName::RegionalManager => (true, false),
-            RoleName::Rep => (false, true),
-            _ => (false, false),
-        };
-        if need_region != self.region_id.is_some() {
-            return Err(ApiError::field(
-                "region_id",
-                if need_region {
-                    "a regional_manager token needs the region it manages"
-                } else {
-                    "only a regional_manager token takes a region"
-                },
-            ));
-        }
-        if need_rep != self.rep_id.is_some() {
-            return Err(ApiError::field(
-                "rep_id",
-                if need_rep {
-                    "a rep token needs the rep it belongs to"
-                } else {
-                    "only a rep token takes a rep"
-                },
-            ));
-        }
-        Ok(())
+/// The answer for a stored record outside the caller's scope: the 404 an unknown id gets,
+/// word for word, so that the answer does not tell a caller that a record it may not see
+/// exists (GitHub answers a private repository the same way). A 403 is kept for what the
+/// role may never do ([`Principal::allow`]) and for requests that name another scope
+/// themselves ([`Principal::out_of_scope`]).
+pub fn hidden(kind: &'static str, id: impl std::fmt::Display) -> ApiError {
+    ApiError::NotFound {
+        kind,
+        id: id.to_string(),
     }
 }
 
-/// Makes a fresh token and the record to store for it.
-pub fn new_token(request: &TokenRequest) -> Result<(String, TokenRecord), StorageError> {
-    let mut bytes = [0u8; 32];
-    rand::rngs::SysRng
-        .try_fill_bytes(&mut bytes)
-        .map_err(|e| StorageError::new(format!("the system random source failed: {e}")))?;
-    let token = format!("chl_{}", hex(&bytes));
-    let record = TokenRecord {
-        id: Uuid::now_v7(),
-        hash: hash_token(&token),
-        role: request.role,
-        region_id: request.region_id,
-        rep_id: request.rep_id,
-        label: request.label.clone(),
-        created_on: Utc::now().date_naive(),
-    };
-    Ok((token, record))
-}
-
-/// Creates a token directly on a store and flushes it: what `chanlab token create` does on
-/// a data directory. Blocking.
-pub fn create_token_blocking(
-    store: &Store,
-    request: &TokenRequest,
-) -> Result<CreatedToken, ApiError> {
-    request.check()?;
-    let (token, record) = new_token(request)?;
-    store
-        .commit(&[store_put(&record, Expect::Absent)], None)
-        .map_err(|e| ApiError::from_commit(e, &|k| format!("{}_id", k.name())))?;
-    store.flush_blocking()?;
-    Ok(created(token, record))
-}
-
-/// The answer for a created token.
-pub fn created(token: String, record: TokenRecord) -> CreatedToken {
-    CreatedToken {
-        token,
-        id: record.id,
-        role: record.role,
-        region_id: record.region_id,
-        rep_id: record.rep_id,
-        label: record.label,
-    }
-}
-
-fn principal_of(record: &TokenRecord) -> Option<Principal> {
-    Some(match record.role {
-        RoleName::Admin => Principal::Admin,
-        RoleName::ChannelManager => Principal::ChannelManager,
-        RoleName::RegionalManager => Principal::RegionalManager(record.region_id?),
-        RoleName::Rep => Principal::Rep(record.rep_id?),
-        RoleName::Viewer => Principal::Viewer,
-        RoleName::Trainee => Principal::Trainee,
-    })
-}
-
-fn lookup(store: &Store, hash: &str) -> Result<Option<Principal>, StorageError> {
-    let found = store.list::<TokenRecord>(Some(("hash", hash)), None, 1, &|_| true)?;
-    Ok(found.items.first().and_then(principal_of))
-}
-
-/// An authenticated caller: the principal and the hash of the token it used (which scopes
-/// idempotency keys to their caller).
+/// An authenticated caller: the principal, the token it used (its id names the caller in
+/// logs; its hash scopes idempotency keys to their caller).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     /// Who is calling.
     pub principal: Principal,
     /// SHA-256 of the bearer token, hex.
     pub token_hash: String,
+    /// The token's id.
+    pub token_id: uuid::Uuid,
+    /// The token's label, for the audit trail.
+    pub label: String,
 }
 
 impl Caller {
@@ -412,68 +271,74 @@ impl Caller {
     }
 }
 
+/// The token of an `Authorization: Bearer <token>` header, or the 401 saying what is wrong.
+fn bearer(header: Option<Result<String, ()>>) -> Result<String, ApiError> {
+    match header {
+        None => Err(ApiError::Unauthorized(
+            "send `Authorization: Bearer <token>`; `chanlab token create` makes one".to_owned(),
+        )),
+        Some(Err(())) => Err(ApiError::Unauthorized(
+            "the Authorization header is not text".to_owned(),
+        )),
+        Some(Ok(value)) => match value.split_once(' ') {
+            Some((scheme, token))
+                if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+            {
+                Ok(token.trim().to_owned())
+            }
+            _ => Err(ApiError::Unauthorized(
+                "expected `Authorization: Bearer <token>`".to_owned(),
+            )),
+        },
+    }
+}
+
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Caller, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let req = req.clone();
         let header = req
             .headers()
             .get(header::AUTHORIZATION)
-            .map(|h| h.to_str().map(str::to_owned));
+            .map(|h| h.to_str().map(str::to_owned).map_err(|_| ()));
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::Internal("no app state".to_owned()))?;
-            let token = match header {
-                None => {
-                    return Err(ApiError::Unauthorized(
-                        "send `Authorization: Bearer <token>`; `chanlab token create` makes one"
-                            .to_owned(),
-                    ));
-                }
-                Some(Err(_)) => {
-                    return Err(ApiError::Unauthorized(
-                        "the Authorization header is not text".to_owned(),
-                    ));
-                }
-                Some(Ok(value)) => match value.split_once(' ') {
-                    Some((scheme, token))
-                        if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-                    {
-                        token.trim().to_owned()
-                    }
-                    _ => {
-                        return Err(ApiError::Unauthorized(
-                            "expected `Authorization: Bearer <token>`".to_owned(),
-                        ));
-                    }
-                },
+            let hash = hash_token(&bearer(header)?);
+            let now = Utc::now();
+            // No cache: revocation, rotation, expiry and a rep's departure count from the
+            // next request, on every server sharing the store. On a store this process
+            // owns (sled) the reads are a few page-cache lookups, cheaper on the worker
+            // than the hop to the blocking pool; a shared store is a database round trip.
+            let found = if state.store.shared() {
+                let key = hash.clone();
+                state
+                    .store
+                    .run(move |s| tokens::live(s, &key, now))
+                    .await??
+            } else {
+                tokens::live(&state.store, &hash, now)?
             };
-            let hash = hash_token(&token);
-            if let Some(p) = state.tokens.read().expect("token cache lock").get(&hash) {
-                return Ok(Caller {
-                    principal: *p,
-                    token_hash: hash,
+            let found = found.map_err(ApiError::Unauthorized)?;
+            if let Some(write) = tokens::note_use(&found, now) {
+                // Best effort, off the request's path: a failed or conflicting write only
+                // leaves `last_used_at` a little older.
+                let store = state.store.clone();
+                actix_web::rt::spawn(async move {
+                    let _ = store.run(move |s| s.commit(&[write], None)).await;
                 });
             }
-            let key = hash.clone();
-            let found = state.store.run(move |s| lookup(s, &key)).await??;
-            match found {
-                Some(p) => {
-                    state
-                        .tokens
-                        .write()
-                        .expect("token cache lock")
-                        .insert(hash.clone(), p);
-                    Ok(Caller {
-                        principal: p,
-                        token_hash: hash,
-                    })
-                }
-                None => Err(ApiError::Unauthorized(
-                    "the bearer token is not known".to_owned(),
-                )),
-            }
+            // For the request's log line (`telemetry`).
+            req.extensions_mut()
+                .insert(crate::telemetry::TokenId(found.record.id));
+            Ok(Caller {
+                principal: found.principal,
+                token_hash: hash,
+                token_id: found.record.id,
+                label: found.record.label.to_string(),
+            })
         })
     }
 }
@@ -490,27 +355,16 @@ mod tests {
     }
 
     #[test]
-    fn tokens_are_hashed_not_stored() {
-        let req = TokenRequest {
-            role: RoleName::Viewer,
-            region_id: None,
-            rep_id: None,
-            label: Name::parse("bi").unwrap(),
-        };
-        let (token, record) = new_token(&req).unwrap();
-        assert!(token.starts_with("chl_") && token.len() == 68);
-        assert_eq!(record.hash, hash_token(&token));
-        assert!(!serde_json::to_string(&record).unwrap().contains(&token));
-    }
-
-    #[test]
-    fn a_regional_manager_token_needs_a_region() {
-        let req = TokenRequest {
-            role: RoleName::RegionalManager,
-            region_id: None,
-            rep_id: None,
-            label: Name::parse("rm").unwrap(),
-        };
-        assert!(matches!(req.check(), Err(ApiError::Validation(_))));
+    fn a_bearer_header_is_read_and_anything_else_is_a_401() {
+        assert_eq!(bearer(Some(Ok("Bearer  chl_x ".into()))).unwrap(), "chl_x");
+        assert_eq!(bearer(Some(Ok("bearer chl_x".into()))).unwrap(), "chl_x");
+        for bad in [
+            None,
+            Some(Err(())),
+            Some(Ok("Basic abc".into())),
+            Some(Ok("Bearer ".into())),
+        ] {
+            assert!(matches!(bearer(bad), Err(ApiError::Unauthorized(_))));
+        }
     }
 }

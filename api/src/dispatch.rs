@@ -117,11 +117,15 @@ fn fail(state: &AppState, job: &Job, why: &str) -> Result<(), ApiError> {
         *life.status = crate::records::RunStatus::Failed;
         *life.finished_at = Some(chrono::Utc::now());
         *life.error = Some(why.to_owned());
+        let writes = [store_put(&record, Expect::Version(version))];
+        crate::audit::commit(&state.store, None, &writes, None, Vec::new())
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        state.store.flush_blocking()?;
         state
             .store
-            .commit(&[store_put(&record, Expect::Version(version))], None)
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
-        Ok(state.store.flush_blocking()?)
+            .metrics()
+            .job_ended(R::KIND, crate::records::RunStatus::Failed);
+        Ok(())
     }
     match job.kind {
         Kind::Run => failed::<RunRecord>(state, &job.id, why),

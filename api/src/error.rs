@@ -63,9 +63,12 @@ pub enum ApiError {
     /// The body is not in a media type the endpoint reads (415).
     #[error("{0}")]
     UnsupportedMediaType(String),
-    /// The server is busy with as many simulation runs as it takes (429, `Retry-After`).
+    /// The server is busy with as many simulation runs or CSV imports as it takes (429,
+    /// `Retry-After`).
     #[error("{detail}")]
     TooManyRequests {
+        /// The problem's title: what there are too many of.
+        title: &'static str,
         /// What is busy and what to do.
         detail: String,
         /// Seconds to wait before retrying.
@@ -190,8 +193,8 @@ impl ApiError {
             ApiError::UnsupportedMediaType(d) => {
                 Problem::new(415, "unsupported-media-type", "Unsupported media type", d)
             }
-            ApiError::TooManyRequests { detail, .. } => {
-                Problem::new(429, "too-many-requests", "Too many runs at once", detail)
+            ApiError::TooManyRequests { title, detail, .. } => {
+                Problem::new(429, "too-many-requests", title, detail)
             }
             ApiError::StorageUnavailable(e) if e.fault == Fault::NoSpace => Problem::new(
                 507,

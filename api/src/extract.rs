@@ -159,10 +159,19 @@ fn field_and_message(path: &str, raw: &str) -> (String, String) {
     (path.to_owned(), message.to_owned())
 }
 
-/// The `If-Match` header: `None` when absent, `Some(None)` for `*`, `Some(Some(v))` for an
-/// ETag `"v"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IfMatch(pub Option<Option<u64>>);
+/// The `If-Match` header: `Ok(None)` when absent, `Ok(Some(None))` for `*`,
+/// `Ok(Some(Some(v)))` for an ETag `"v"`, `Err(detail)` for one this server never issued.
+///
+/// A malformed header is kept rather than refused here: RFC 9110 §13.2.1 evaluates
+/// preconditions after authorisation and after the target is found, so the handler answers
+/// 403 or 404 first and `routes::check_if_match` answers the 412.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IfMatch(pub Result<Option<Option<u64>>, String>);
+
+impl IfMatch {
+    /// No `If-Match` header (an unconditional write).
+    pub const NONE: IfMatch = IfMatch(Ok(None));
+}
 
 impl FromRequest for IfMatch {
     type Error = ApiError;
@@ -170,22 +179,28 @@ impl FromRequest for IfMatch {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let Some(value) = req.headers().get(header::IF_MATCH) else {
-            return std::future::ready(Ok(IfMatch(None)));
+            return std::future::ready(Ok(IfMatch::NONE));
         };
         let text = value.to_str().unwrap_or("").trim();
         let parsed = if text == "*" {
-            Ok(IfMatch(Some(None)))
+            Ok(Some(None))
         } else {
             let tag = text.trim_start_matches("W/").trim_matches('"');
-            tag.parse::<u64>().map(|v| IfMatch(Some(Some(v)))).map_err(|_| {
-                ApiError::PreconditionFailed(format!(
+            tag.parse::<u64>().map(|v| Some(Some(v))).map_err(|_| {
+                format!(
                     "If-Match {text:?} is not an ETag this server issued; GET the record for its ETag"
-                ))
+                )
             })
         };
-        std::future::ready(parsed)
+        std::future::ready(Ok(IfMatch(parsed)))
     }
 }
+
+/// The longest `Idempotency-Key` accepted.
+pub const IDEMPOTENCY_KEY_MAX: usize = 255;
+/// What an `Idempotency-Key` may be: printable ASCII, spaces only inside. The OpenAPI
+/// document's parameters carry the same pattern and length (a test compares them).
+pub const IDEMPOTENCY_KEY_PATTERN: &str = r"^[!-~]([ -~]*[!-~])?$";
 
 /// The `Idempotency-Key` header of a POST, if sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,13 +215,16 @@ impl FromRequest for IdempotencyKey {
             return std::future::ready(Ok(IdempotencyKey(None)));
         };
         let key = value.to_str().unwrap_or("").trim();
-        std::future::ready(if key.is_empty() || key.len() > 255 {
-            Err(ApiError::BadRequest(
-                "Idempotency-Key must be 1 to 255 visible ASCII characters".to_owned(),
-            ))
-        } else {
-            Ok(IdempotencyKey(Some(key.to_owned())))
-        })
+        let printable = key.bytes().all(|b| (b' '..=b'~').contains(&b));
+        std::future::ready(
+            if key.is_empty() || key.len() > IDEMPOTENCY_KEY_MAX || !printable {
+                Err(ApiError::BadRequest(
+                    "Idempotency-Key must be 1 to 255 visible ASCII characters".to_owned(),
+                ))
+            } else {
+                Ok(IdempotencyKey(Some(key.to_owned())))
+            },
+        )
     }
 }
 

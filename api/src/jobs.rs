@@ -362,6 +362,7 @@ impl Runner {
 /// 429: `count` jobs are in progress, the most `who` at once.
 fn too_many(count: usize, who: &str) -> ApiError {
     ApiError::TooManyRequests {
+        title: "Too many runs at once",
         detail: format!(
             "{count} runs are queued or running, the most {who} at once; retry when one finishes, or cancel one with DELETE /runs/{{id}}"
         ),
@@ -448,8 +449,8 @@ fn save<R: JobRecord, O: Record>(
         writes.push(store_put(out, Expect::Absent));
     }
     writes.push(store_put(record, Expect::Present));
-    store
-        .commit(&writes, None)
+    // The system's own write (no actor, no audit entry); a finished job makes its event.
+    crate::audit::commit(store, None, &writes, None, Vec::new())
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     store.flush_blocking()?;
     Ok(())
@@ -473,8 +474,9 @@ pub(crate) fn run_job<R: JobRecord, T, O: Record>(
         let life = record.life();
         *life.status = RunStatus::Cancelled;
         *life.finished_at = Some(Utc::now());
-        if let Err(e) = save::<R, O>(store, &record, None) {
-            log("cannot store a cancelled job", &e);
+        match save::<R, O>(store, &record, None) {
+            Ok(()) => store.metrics().job_ended(R::KIND, RunStatus::Cancelled),
+            Err(e) => log("cannot store a cancelled job", &e),
         }
         return;
     }
@@ -529,8 +531,11 @@ pub(crate) fn run_job<R: JobRecord, T, O: Record>(
         let life = record.life();
         *life.status = RunStatus::Failed;
         *life.error = Some("the result could not be stored; it has been logged".to_owned());
-        let _ = save::<R, O>(store, &record, None);
+        if save::<R, O>(store, &record, None).is_err() {
+            return;
+        }
     }
+    store.metrics().job_ended(R::KIND, *record.life().status);
 }
 
 /// Marks job `id` interrupted, saying `why`, if its record still shows it queued or
@@ -552,9 +557,11 @@ pub(crate) fn interrupt<R: JobRecord>(
         *life.finished_at = Some(Utc::now());
         *life.error = Some(why.to_owned());
     }
-    match store.commit(&[store_put(&record, Expect::Version(version))], None) {
+    let writes = [store_put(&record, Expect::Version(version))];
+    match crate::audit::commit(store, None, &writes, None, Vec::new()) {
         Ok(versions) => {
             store.flush_blocking()?;
+            store.metrics().job_ended(R::KIND, RunStatus::Interrupted);
             let now = versions.first().copied().unwrap_or(version + 1);
             Ok(Some((record, now)))
         }

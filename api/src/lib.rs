@@ -12,12 +12,15 @@
 //! scenarios in the background and loads the records a scenario is calibrated from;
 //! [`training`] keeps training sessions and plays their rounds.
 
+pub mod audit;
 pub mod auth;
 mod dispatch;
 pub mod error;
+pub mod events;
 pub mod experiments;
 pub mod extract;
 mod jobs;
+pub mod metrics;
 mod openapi;
 mod problem;
 pub mod records;
@@ -26,9 +29,11 @@ pub mod simulation;
 pub mod startup;
 pub mod state;
 pub mod storage;
+pub mod sweep;
 pub mod synthetic;
 pub mod telemetry;
 pub mod training;
+pub mod webhooks;
 
 pub use openapi::{ApiDoc, openapi_json, operations};
 pub use problem::{FieldError, Problem};

@@ -20,10 +20,13 @@ use crate::routes::{self, responses};
         description = "Channel records (regions, reps, partners, contracts, activities, sales, goals, process specs, assessments) and simulation of process specs on a copy of the channel.",
         license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0")
     ),
-    modifiers(&BearerAuth, &RecordResources),
+    servers((url = "/", description = "The server that serves this document (`chanlab serve`); a client sets its own base URL.")),
+    modifiers(&BearerAuth, &RecordResources, &PublicRoutes),
     tags(
         (name = "health", description = "Liveness and readiness; no token needed."),
-        (name = "tokens", description = "Bearer tokens (admin only)."),
+        (name = "tokens", description = "Bearer tokens: an admin makes them; every caller lists, rotates and revokes its own (an admin: any)."),
+        (name = "audit", description = "The audit trail: who changed which record when, each field before and after (admins)."),
+        (name = "webhooks", description = "Subscriptions that push events to other systems, signed, retried for 24 h, with a delivery log (admins)."),
         (name = "regions", description = "Regional units and their managers."),
         (name = "reps", description = "Sales reps, managed by their regional manager."),
         (name = "partners", description = "Channel partners and their lifecycle."),
@@ -39,12 +42,25 @@ use crate::routes::{self, responses};
     paths(
         routes::health::healthz,
         routes::health::readyz,
+        routes::health::metrics,
         routes::tokens::create_token,
+        routes::tokens::list_tokens,
+        routes::audit::list_audit,
+        routes::webhooks::create_webhook,
+        routes::webhooks::list_webhooks,
+        routes::webhooks::get_webhook,
+        routes::webhooks::update_webhook,
+        routes::webhooks::delete_webhook,
+        routes::webhooks::list_webhook_deliveries,
+        routes::webhooks::redeliver_webhook_delivery,
+        routes::tokens::revoke_token,
+        routes::tokens::rotate_token,
         routes::tokens::get_backup,
         routes::scorecards::rep_scorecard,
         routes::partners::transitions::transition_partner,
         routes::partners::transitions::list_partner_transitions,
         routes::partners::transitions::import_partner_transitions,
+        routes::partners::transitions::export_partner_transitions,
         routes::scorecards::partner_scorecard,
         routes::specs::create_process_spec,
         routes::specs::list_process_specs,
@@ -89,12 +105,30 @@ use crate::routes::{self, responses};
     schemas(
         TokenRequest,
         CreatedToken,
+        crate::auth::TokenView,
+        routes::tokens::TokenPage,
+        routes::audit::AuditPage,
+        crate::audit::AuditEntry,
+        crate::audit::AuditActor,
+        crate::audit::AuditAction,
+        crate::audit::FieldChange,
+        crate::audit::AuditBatch,
+        routes::webhooks::WebhookPage,
+        routes::webhooks::DeliveryPage,
+        crate::webhooks::WebhookView,
+        crate::webhooks::CreatedWebhook,
+        crate::webhooks::WebhookRequest,
+        crate::webhooks::Delivery,
+        crate::webhooks::DeliveryStatus,
+        crate::events::EventType,
         RoleName,
         routes::health::Health,
         routes::partners::transitions::TransitionInput,
         routes::partners::transitions::StageChangePage,
         routes::specs::ProcessSpecPage,
         routes::ImportReport,
+        routes::Matched,
+        routes::MatchedBy,
         routes::scenarios::ScenarioPage,
         routes::scenarios::FromRecordsRequest,
         routes::scenarios::RunRequest,
@@ -198,6 +232,33 @@ impl Modify for RecordResources {
     }
 }
 
+/// Writes `security: []` on the operations declared public (`security(())` on the path,
+/// which utoipa writes as `[{}]`, "a token is optional"): no token is needed at all, and
+/// generators and linters read `[]` so.
+struct PublicRoutes;
+
+impl Modify for PublicRoutes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let anonymous = vec![utoipa::openapi::security::SecurityRequirement::default()];
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if operation.security.as_ref() == Some(&anonymous) {
+                    operation.security = Some(Vec::new());
+                }
+            }
+        }
+    }
+}
+
 /// Adds the bearer token security scheme every protected operation refers to.
 struct BearerAuth;
 
@@ -272,6 +333,31 @@ mod tests {
                 "{record} missing from the spec"
             );
         }
+    }
+
+    #[test]
+    fn only_the_health_and_metrics_routes_are_public_and_they_say_so() {
+        let doc: serde_json::Value = serde_json::from_str(&openapi_json()).unwrap();
+        let mut public = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let security = &op["security"];
+                assert!(security.is_array(), "{method} {path} declares no security");
+                if security.as_array().unwrap().is_empty() {
+                    public.push(path.as_str());
+                } else {
+                    assert_eq!(
+                        security,
+                        &serde_json::json!([{"bearer": []}]),
+                        "{method} {path}"
+                    );
+                }
+            }
+        }
+        // `/metrics` answers only on a server started with `--metrics`, which is the
+        // operator's switch (routes::health::metrics).
+        assert_eq!(public, ["/healthz", "/metrics", "/readyz"]);
+        assert_eq!(doc["servers"][0]["url"], "/");
     }
 
     #[test]

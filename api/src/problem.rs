@@ -31,6 +31,10 @@ pub struct Problem {
     /// For a refused lifecycle move: the stages the partner may move to instead.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed: Vec<String>,
+    /// The request's id, as in its `X-Request-Id` answer header and the server's log line:
+    /// quote it when reporting a problem.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// One rejected field: its path in the request body and what was expected.
@@ -59,6 +63,7 @@ impl Problem {
             )),
             errors,
             allowed: Vec::new(),
+            request_id: None,
         }
     }
 
@@ -93,6 +98,7 @@ impl Problem {
             detail: Some(detail.into()),
             errors: Vec::new(),
             allowed: Vec::new(),
+            request_id: None,
         }
     }
 }

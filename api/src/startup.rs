@@ -34,8 +34,39 @@ pub struct ServeConfig {
     pub storage: StorageConfig,
     /// HTTP worker threads; `None` for one per CPU core.
     pub workers: Option<usize>,
+    /// How much simulation the server accepts, and how long tokens live.
+    pub settings: Settings,
+}
+
+/// What a server allows, beside where it listens and keeps its records.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Settings {
     /// How much simulation the server accepts.
     pub runs: RunLimits,
+    /// How long a token made without an `expires_at` lives; `None`: until it is revoked.
+    pub token_lifetime: Option<chrono::TimeDelta>,
+    /// Training rounds played at once; `None`: [`crate::state::default_training_rounds`].
+    pub max_training_rounds: Option<usize>,
+    /// How long an `Idempotency-Key` holds its response; `None`:
+    /// [`crate::storage::DEFAULT_IDEMPOTENCY_WINDOW`].
+    pub idempotency_window: Option<std::time::Duration>,
+    /// Whether `GET /metrics` answers (without a token); otherwise it is 404.
+    pub metrics: bool,
+    /// When failed webhook deliveries are retried ([`crate::webhooks::RetrySchedule`]).
+    pub webhook_retries: crate::webhooks::RetrySchedule,
+}
+
+impl From<RunLimits> for Settings {
+    fn from(runs: RunLimits) -> Self {
+        Settings {
+            runs,
+            token_lifetime: None,
+            max_training_rounds: None,
+            idempotency_window: None,
+            metrics: false,
+            webhook_retries: Default::default(),
+        }
+    }
 }
 
 /// Which backend keeps the records.
@@ -161,7 +192,7 @@ impl Application {
             source,
         })?;
         let storage = open_backend(&config.storage)?;
-        Self::on_listener_with(listener, storage, config.workers, config.runs)
+        Self::on_listener_with(listener, storage, config.workers, config.settings)
     }
 
     /// Builds the server on an already bound listener over `backend`, with the default
@@ -174,19 +205,24 @@ impl Application {
         Self::on_listener_with(listener, backend, workers, RunLimits::default())
     }
 
-    /// Builds the server on an already bound listener over `backend`, running simulations
-    /// under `runs`. Runs a previous process left queued or running are marked interrupted
+    /// Builds the server on an already bound listener over `backend`, under `settings`
+    /// (simulation limits, token lifetime). Runs a previous process left queued or running are marked interrupted
     /// first, unless other processes share the store ([`Storage::shared`]): there they may
     /// be another instance's, running.
     pub fn on_listener_with(
         listener: TcpListener,
         backend: Arc<dyn Storage>,
         workers: Option<usize>,
-        runs: RunLimits,
+        settings: impl Into<Settings>,
     ) -> Result<Self, StartupError> {
+        let settings = settings.into();
         let port = listener.local_addr()?.port();
         let shared = backend.shared();
-        let store = Store::new(backend);
+        let store = Store::new(backend).with_idempotency_window(
+            settings
+                .idempotency_window
+                .unwrap_or(crate::storage::DEFAULT_IDEMPOTENCY_WINDOW),
+        );
         if shared {
             tracing::info!(
                 "the store is shared with other instances: runs wait in its queue, and those of an instance that stops answering are marked interrupted by the others"
@@ -197,9 +233,17 @@ impl Application {
                 message: e.message,
             })?;
         }
-        let state = Arc::new(AppState::with_limits(store, runs));
+        let mut state = AppState::with_limits(store, settings.runs);
+        state.token_lifetime = settings.token_lifetime;
+        if let Some(n) = settings.max_training_rounds {
+            state.max_training_rounds = n;
+        }
+        state.serve_metrics = settings.metrics;
+        let state = Arc::new(state);
         // On a shared store the jobs wait in its queue; this instance claims its share.
         crate::dispatch::start(&state)?;
+        crate::sweep::start(&state)?;
+        crate::webhooks::deliver::start(&state, settings.webhook_retries)?;
         let state = web::Data::from(state);
         let mut server = HttpServer::new(move || {
             App::new()

@@ -63,6 +63,9 @@ pub fn write_synthetic(store: &Store, records: &SyntheticRecords) -> Result<usiz
             .iter()
             .map(|r| store_put(r, Expect::Absent)),
     );
+    // A demo data set standing in for a CRM's history, written like a restore: straight to
+    // the store, so no audit entries, stamps or events (a subscriber would otherwise hear
+    // of goals nobody set).
     store
         .commit(&writes, None)
         .map_err(|e| SyntheticError::Storage(e.to_string()))?;

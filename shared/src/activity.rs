@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::id::{ActivityId, PartnerId, RepId};
-use crate::value::Notes;
+use crate::value::{ExternalId, Notes};
 
 /// What kind of key-link event an activity was.
 #[derive(
@@ -87,4 +87,13 @@ pub struct Activity {
     /// Free-text notes.
     #[serde(default)]
     pub notes: Notes,
+    /// The record's code in another system (a CRM's), unique among records of its kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<ExternalId>,
+    /// Who made the record and when (set by the API, ignored on input).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<crate::Stamp>,
+    /// Who changed it last and when (set by the API, ignored on input).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<crate::Stamp>,
 }

@@ -7,7 +7,7 @@ use crate::calendar::Period;
 use crate::error::ValidationError;
 use crate::goal::{Metric, Quantity, Scope};
 use crate::id::{AssessmentId, ProcessSpecId};
-use crate::value::{Fraction, PositiveCount};
+use crate::value::{ExternalId, Fraction, PositiveCount};
 
 /// One key link's result in an assessment: what was required and what was done.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -46,6 +46,15 @@ pub struct Assessment {
     process_spec_id: ProcessSpecId,
     spec_version: PositiveCount,
     results: Vec<KeyLinkResult>,
+    /// The record's code in another system (a CRM's), unique among records of its kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<ExternalId>,
+    /// Who made the record and when (set by the API, ignored on input).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<crate::Stamp>,
+    /// Who changed it last and when (set by the API, ignored on input).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<crate::Stamp>,
 }
 
 #[derive(Deserialize)]
@@ -57,6 +66,12 @@ struct AssessmentFields {
     process_spec_id: ProcessSpecId,
     spec_version: PositiveCount,
     results: Vec<KeyLinkResult>,
+    #[serde(default)]
+    external_id: Option<ExternalId>,
+    #[serde(default)]
+    created_by: Option<crate::Stamp>,
+    #[serde(default)]
+    updated_by: Option<crate::Stamp>,
 }
 
 impl TryFrom<AssessmentFields> for Assessment {
@@ -70,6 +85,12 @@ impl TryFrom<AssessmentFields> for Assessment {
             f.spec_version,
             f.results,
         )
+        .map(|a| Assessment {
+            external_id: f.external_id,
+            created_by: f.created_by,
+            updated_by: f.updated_by,
+            ..a
+        })
     }
 }
 
@@ -130,6 +151,9 @@ impl Assessment {
             process_spec_id,
             spec_version,
             results,
+            external_id: None,
+            created_by: None,
+            updated_by: None,
         })
     }
 

@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 
 use crate::error::ValidationError;
 
+// The schemas of `Month` and `Period` spell this range in their patterns (1970 to 9999).
 const MIN_YEAR: i32 = 1970;
 const MAX_YEAR: i32 = 9999;
 
@@ -22,7 +23,7 @@ const MAX_YEAR: i32 = 9999;
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
 )]
 #[serde(try_from = "String", into = "String")]
-#[schema(value_type = String, example = "2026-11", pattern = r"^\d{4}-(0[1-9]|1[0-2])$")]
+#[schema(value_type = String, example = "2026-11", pattern = r"^(19[7-9]\d|[2-9]\d{3})-(0[1-9]|1[0-2])$")]
 pub struct Month(
     /// Months since January of year 0; keeps ordering and arithmetic trivial.
     i32,
@@ -262,7 +263,7 @@ impl utoipa::PartialSchema for Period {
         utoipa::openapi::ObjectBuilder::new()
             .schema_type(utoipa::openapi::schema::Type::String)
             .description(Some("A calendar period: a month `2026-11`, a quarter `2026-Q4`, a half-year `2026-H2` or a year `2026`."))
-            .pattern(Some(r"^\d{4}(-(0[1-9]|1[0-2]|Q[1-4]|H[12]))?$"))
+            .pattern(Some(r"^(19[7-9]\d|[2-9]\d{3})(-(0[1-9]|1[0-2]|Q[1-4]|H[12]))?$"))
             .examples(["2026-Q4"])
             .into()
     }

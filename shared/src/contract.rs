@@ -8,7 +8,7 @@ use crate::calendar::PeriodLength;
 use crate::error::ValidationError;
 use crate::id::{ContractId, PartnerId};
 use crate::money::Money;
-use crate::value::{Fraction, PositiveCount};
+use crate::value::{ExternalId, Fraction, PositiveCount};
 
 /// One step of a contract's rebate schedule: once the partner's sell-in over the target
 /// period reaches `threshold`, it earns `rate` back on that period's sell-in.
@@ -38,6 +38,15 @@ pub struct Contract {
     rebate_tiers: Vec<RebateTier>,
     sell_in_target: Money,
     target_period: PeriodLength,
+    /// The record's code in another system (a CRM's), unique among records of its kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<ExternalId>,
+    /// Who made the record and when (set by the API, ignored on input).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<crate::Stamp>,
+    /// Who changed it last and when (set by the API, ignored on input).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<crate::Stamp>,
 }
 
 #[derive(Deserialize)]
@@ -52,6 +61,12 @@ struct ContractFields {
     rebate_tiers: Vec<RebateTier>,
     sell_in_target: Money,
     target_period: PeriodLength,
+    #[serde(default)]
+    external_id: Option<ExternalId>,
+    #[serde(default)]
+    created_by: Option<crate::Stamp>,
+    #[serde(default)]
+    updated_by: Option<crate::Stamp>,
 }
 
 impl TryFrom<ContractFields> for Contract {
@@ -66,6 +81,12 @@ impl TryFrom<ContractFields> for Contract {
             rebate_tiers: f.rebate_tiers,
             sell_in_target: f.sell_in_target,
             target_period: f.target_period,
+        })
+        .map(|c| Contract {
+            external_id: f.external_id,
+            created_by: f.created_by,
+            updated_by: f.updated_by,
+            ..c
         })
     }
 }
@@ -144,6 +165,9 @@ impl Contract {
             rebate_tiers: terms.rebate_tiers,
             sell_in_target: target,
             target_period: terms.target_period,
+            external_id: None,
+            created_by: None,
+            updated_by: None,
         })
     }
 

@@ -12,6 +12,7 @@ use crate::error::ValidationError;
 use crate::id::{GoalId, PartnerId, ProcessSpecId, RegionId, RepId};
 use crate::money::Money;
 use crate::strategy::GoalStrategyKind;
+use crate::value::ExternalId;
 
 /// A key link or result that a goal or an assessment measures.
 #[derive(
@@ -185,6 +186,15 @@ pub struct Goal {
     strategy: GoalStrategyKind,
     #[serde(skip_serializing_if = "Option::is_none")]
     process_spec_id: Option<ProcessSpecId>,
+    /// The record's code in another system (a CRM's), unique among records of its kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<ExternalId>,
+    /// Who made the record and when (set by the API, ignored on input).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<crate::Stamp>,
+    /// Who changed it last and when (set by the API, ignored on input).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<crate::Stamp>,
 }
 
 #[derive(Deserialize)]
@@ -198,6 +208,12 @@ struct GoalFields {
     strategy: GoalStrategyKind,
     #[serde(default)]
     process_spec_id: Option<ProcessSpecId>,
+    #[serde(default)]
+    external_id: Option<ExternalId>,
+    #[serde(default)]
+    created_by: Option<crate::Stamp>,
+    #[serde(default)]
+    updated_by: Option<crate::Stamp>,
 }
 
 impl TryFrom<GoalFields> for Goal {
@@ -212,6 +228,12 @@ impl TryFrom<GoalFields> for Goal {
             f.strategy,
             f.process_spec_id,
         )
+        .map(|g| Goal {
+            external_id: f.external_id,
+            created_by: f.created_by,
+            updated_by: f.updated_by,
+            ..g
+        })
     }
 }
 
@@ -235,6 +257,9 @@ impl Goal {
             target,
             strategy,
             process_spec_id,
+            external_id: None,
+            created_by: None,
+            updated_by: None,
         })
     }
 

@@ -21,6 +21,7 @@ mod partner;
 mod sales;
 pub mod scorecard;
 mod spec;
+mod stamp;
 mod strategy;
 mod value;
 
@@ -34,7 +35,7 @@ pub use id::{
     ActivityId, AssessmentId, ContractId, GoalId, PartnerId, ProcessSpecId, RegionId, RepId,
     SalesRecordId,
 };
-pub use money::{Currency, Money, MoneyError};
+pub use money::{Currency, MAX_SAFE_MINOR, Money, MoneyError};
 pub use org::{Region, Rep, RepStatus};
 pub use partner::{IllegalTransition, LifecycleStage, Partner, PartnerKind, StageChange, Tier};
 pub use sales::SalesRecord;
@@ -43,10 +44,12 @@ pub use spec::{
     OnboardingProgram, PartnerProgram, ProcessRules, ProcessSpec, ProgramRebateTier, RevenueBasis,
     SpecStatus, ThresholdBonus,
 };
+pub use stamp::Stamp;
 pub use strategy::{
     ActivityTarget, ActivityTargets, GoalStrategy, GoalStrategyKind, MetricWeight, MetricWeights,
     ThresholdLevels,
 };
 pub use value::{
-    Attainment, Fraction, GrowthRate, Multiplier, Name, Notes, PositiveCount, Probability, Uplift,
+    Attainment, ExternalId, Fraction, GrowthRate, Multiplier, Name, Notes, PositiveCount,
+    Probability, Uplift,
 };

@@ -88,6 +88,10 @@ impl From<Currency> for String {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"amount_minor": 125000, "currency": "EUR"}))]
 pub struct Money {
+    /// At most 2^53 - 1 minor units either way: every amount is exact as a JSON number in
+    /// JavaScript (`Number.MAX_SAFE_INTEGER`); a larger one is refused on input.
+    #[serde(deserialize_with = "safe_minor")]
+    #[schema(minimum = -9007199254740991_i64, maximum = 9007199254740991_i64)]
     amount_minor: i64,
     currency: Currency,
 }
@@ -106,6 +110,26 @@ pub enum MoneyError {
     /// The sum does not fit in 64 bits of minor units.
     #[error("amount overflows the supported range")]
     Overflow,
+}
+
+/// The largest amount in minor units an input may carry, 2^53 - 1: JavaScript clients read
+/// every JSON number as a double, exact up to here.
+pub const MAX_SAFE_MINOR: i64 = (1 << 53) - 1;
+
+/// `amount_minor` as sent, refused beyond [`MAX_SAFE_MINOR`] either way.
+fn safe_minor<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let minor = i64::deserialize(d)?;
+    check_safe(minor).map_err(serde::de::Error::custom)
+}
+
+fn check_safe(minor: i64) -> Result<i64, String> {
+    if (-MAX_SAFE_MINOR..=MAX_SAFE_MINOR).contains(&minor) {
+        Ok(minor)
+    } else {
+        Err(format!(
+            "an amount is at most {MAX_SAFE_MINOR} minor units either way (2^53 - 1, exact in JavaScript), found {minor}"
+        ))
+    }
 }
 
 impl Money {
@@ -157,6 +181,7 @@ impl Money {
             .checked_mul(scale)
             .and_then(|w| w.checked_add(frac))
             .ok_or_else(bad)?;
+        check_safe(magnitude).map_err(|m| ValidationError::new("", m))?;
         Ok(Self::from_minor(
             if negative { -magnitude } else { magnitude },
             currency,
@@ -245,6 +270,26 @@ impl fmt::Display for Money {
             self.currency,
             width = places as usize
         )
+    }
+}
+
+#[cfg(test)]
+mod safe_range_tests {
+    use super::*;
+
+    #[test]
+    fn amounts_beyond_two_to_the_53_are_refused_on_input() {
+        let at = |minor: i64| format!(r#"{{"amount_minor": {minor}, "currency": "EUR"}}"#);
+        let ok: Money = serde_json::from_str(&at(MAX_SAFE_MINOR)).unwrap();
+        assert_eq!(ok.amount_minor(), MAX_SAFE_MINOR);
+        let ok: Money = serde_json::from_str(&at(-MAX_SAFE_MINOR)).unwrap();
+        assert_eq!(ok.amount_minor(), -MAX_SAFE_MINOR);
+        for minor in [MAX_SAFE_MINOR + 1, -MAX_SAFE_MINOR - 1, i64::MAX, i64::MIN] {
+            let err = serde_json::from_str::<Money>(&at(minor)).unwrap_err();
+            assert!(err.to_string().contains("2^53 - 1"), "{minor}: {err}");
+        }
+        assert!(Money::parse_decimal("90071992547409.91", Currency::EUR).is_ok());
+        assert!(Money::parse_decimal("90071992547409.92", Currency::EUR).is_err());
     }
 }
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::id::{RegionId, RepId};
-use crate::value::Name;
+use crate::value::{ExternalId, Name};
 
 /// A regional unit, run by a regional manager who supervises its reps.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -21,6 +21,15 @@ pub struct Region {
     pub name: Name,
     /// Name of the regional manager, the reps' direct supervisor.
     pub regional_manager: Name,
+    /// The record's code in another system (a CRM's), unique among records of its kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<ExternalId>,
+    /// Who made the record and when (set by the API, ignored on input).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<crate::Stamp>,
+    /// Who changed it last and when (set by the API, ignored on input).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<crate::Stamp>,
 }
 
 /// Employment status of a rep.
@@ -55,6 +64,15 @@ pub struct Rep {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, format = Date, example = "2026-06-30")]
     pub left_on: Option<NaiveDate>,
+    /// The record's code in another system (a CRM's), unique among records of its kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<ExternalId>,
+    /// Who made the record and when (set by the API, ignored on input).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<crate::Stamp>,
+    /// Who changed it last and when (set by the API, ignored on input).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<crate::Stamp>,
 }
 
 impl Rep {

@@ -22,7 +22,7 @@ use chrono::NaiveDate;
 use uuid::Uuid;
 
 use crate::id::{PartnerId, RegionId, RepId};
-use crate::value::Name;
+use crate::value::{ExternalId, Name};
 
 /// What sort of business a partner is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -169,6 +169,15 @@ pub struct Partner {
     pub owner_rep_id: Option<RepId>,
     /// Lifecycle stage; changed only through [`Partner::transition`].
     stage: LifecycleStage,
+    /// The record's code in another system (a CRM's), unique among records of its kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<ExternalId>,
+    /// Who made the record and when (set by the API, ignored on input).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<crate::Stamp>,
+    /// Who changed it last and when (set by the API, ignored on input).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<crate::Stamp>,
 }
 
 impl Partner {
@@ -191,6 +200,9 @@ impl Partner {
             region_id,
             owner_rep_id,
             stage,
+            external_id: None,
+            created_by: None,
+            updated_by: None,
         }
     }
 

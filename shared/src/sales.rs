@@ -7,6 +7,7 @@ use crate::calendar::Month;
 use crate::error::ValidationError;
 use crate::id::{PartnerId, SalesRecordId};
 use crate::money::{Money, MoneyError};
+use crate::value::ExternalId;
 
 /// One partner's sales in one month. `sell_in − sell_through` is the change in the partner's
 /// inventory of our products, which is how channel stuffing shows up in the records.
@@ -18,6 +19,15 @@ pub struct SalesRecord {
     month: Month,
     sell_in: Money,
     sell_through: Money,
+    /// The record's code in another system (a CRM's), unique among records of its kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<ExternalId>,
+    /// Who made the record and when (set by the API, ignored on input).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<crate::Stamp>,
+    /// Who changed it last and when (set by the API, ignored on input).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<crate::Stamp>,
 }
 
 #[derive(Deserialize)]
@@ -28,12 +38,25 @@ struct SalesRecordFields {
     month: Month,
     sell_in: Money,
     sell_through: Money,
+    #[serde(default)]
+    external_id: Option<ExternalId>,
+    #[serde(default)]
+    created_by: Option<crate::Stamp>,
+    #[serde(default)]
+    updated_by: Option<crate::Stamp>,
 }
 
 impl TryFrom<SalesRecordFields> for SalesRecord {
     type Error = ValidationError;
     fn try_from(f: SalesRecordFields) -> Result<Self, Self::Error> {
-        SalesRecord::new(f.id, f.partner_id, f.month, f.sell_in, f.sell_through)
+        SalesRecord::new(f.id, f.partner_id, f.month, f.sell_in, f.sell_through).map(|r| {
+            SalesRecord {
+                external_id: f.external_id,
+                created_by: f.created_by,
+                updated_by: f.updated_by,
+                ..r
+            }
+        })
     }
 }
 
@@ -64,6 +87,9 @@ impl SalesRecord {
             month,
             sell_in,
             sell_through,
+            external_id: None,
+            created_by: None,
+            updated_by: None,
         })
     }
 

@@ -323,6 +323,9 @@ mod tests {
             kind: ActivityKind::Visit,
             outcome,
             notes: Default::default(),
+            external_id: None,
+            created_by: None,
+            updated_by: None,
         }
     }
 

@@ -39,6 +39,12 @@ pub struct ProcessSpec {
     pub published_on: Option<NaiveDate>,
     /// What the spec says.
     pub rules: ProcessRules,
+    /// Who made the record and when (set by the API, ignored on input).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<crate::Stamp>,
+    /// Who changed it last and when (set by the API, ignored on input).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<crate::Stamp>,
 }
 
 /// What a process spec says: its name and the rules a channel manager publishes. This is

@@ -12,6 +12,29 @@ use utoipa::ToSchema;
 
 use crate::error::ValidationError;
 
+/// `text` trimmed, checked to be 1 to `max` characters without control characters: what
+/// [`Name`] and [`ExternalId`] accept.
+fn checked_text(text: &str, max: usize) -> Result<String, ValidationError> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(ValidationError::new("", "must not be empty"));
+    }
+    let chars = trimmed.chars().count();
+    if chars > max {
+        return Err(ValidationError::new(
+            "",
+            format!("must be at most {max} characters, found {chars}"),
+        ));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(ValidationError::new(
+            "",
+            "must not contain control characters such as tabs or newlines",
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
 /// A display name: trimmed, 1 to 200 characters, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(try_from = "String", into = "String")]
@@ -24,27 +47,7 @@ impl Name {
 
     /// Trims `text` and checks it is a usable name.
     pub fn parse(text: &str) -> Result<Self, ValidationError> {
-        let trimmed = text.trim();
-        if trimmed.is_empty() {
-            return Err(ValidationError::new("", "must not be empty"));
-        }
-        let chars = trimmed.chars().count();
-        if chars > Self::MAX_CHARS {
-            return Err(ValidationError::new(
-                "",
-                format!(
-                    "must be at most {} characters, found {chars}",
-                    Self::MAX_CHARS
-                ),
-            ));
-        }
-        if trimmed.chars().any(char::is_control) {
-            return Err(ValidationError::new(
-                "",
-                "must not contain control characters such as tabs or newlines",
-            ));
-        }
-        Ok(Self(trimmed.to_owned()))
+        checked_text(text, Self::MAX_CHARS).map(Self)
     }
 
     /// The name as text.
@@ -68,6 +71,55 @@ impl TryFrom<String> for Name {
 
 impl From<Name> for String {
     fn from(n: Name) -> String {
+        n.0
+    }
+}
+
+/// A record's code in another system (a CRM's account number, an ERP's customer code):
+/// trimmed, 1 to 100 characters, no control characters. Unique per record kind, so an
+/// import can name a record by it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(try_from = "String", into = "String")]
+#[schema(value_type = String, example = "CRM-00042", min_length = 1, max_length = 100)]
+pub struct ExternalId(String);
+
+impl ExternalId {
+    /// Longest external id accepted, in characters.
+    pub const MAX_CHARS: usize = 100;
+
+    /// Trims `text` and checks it is a usable external id.
+    pub fn parse(text: &str) -> Result<Self, ValidationError> {
+        checked_text(text, Self::MAX_CHARS).map(Self)
+    }
+
+    /// The external id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ExternalId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::str::FromStr for ExternalId {
+    type Err = ValidationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl TryFrom<String> for ExternalId {
+    type Error = ValidationError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<ExternalId> for String {
+    fn from(n: ExternalId) -> String {
         n.0
     }
 }

@@ -266,10 +266,13 @@ impl<'s> Writer<'s> {
             .regions
             .iter()
             .map(|r| Region {
+                created_by: None,
+                updated_by: None,
                 id: RegionId::from_uuid(self.uuid(start_day)).expect("v7"),
                 name: r.name.clone(),
                 regional_manager: Name::parse(&format!("Manager {}", r.name.as_str()))
                     .unwrap_or_else(|_| r.name.clone()),
+                external_id: None,
             })
             .collect();
 
@@ -317,6 +320,8 @@ impl<'s> Writer<'s> {
                         .map_or(start_day, |m| m.first_day().pred_opt().unwrap_or(start_day))
                 });
                 reps.push(Rep {
+                    created_by: None,
+                    updated_by: None,
                     id: o.rep,
                     name: Name::parse(&format!("Rep {}-{}", s + 1, k + 1)).expect("a name"),
                     region_id: regions[seat.region].id,
@@ -327,6 +332,7 @@ impl<'s> Writer<'s> {
                         RepStatus::Active
                     },
                     left_on,
+                    external_id: None,
                 });
             }
         }
@@ -405,6 +411,8 @@ impl<'s> Writer<'s> {
                 for k in 0..visits {
                     let day = self.day_in(t, 2 + (k * 7) % 26);
                     activities.push(Activity {
+                        created_by: None,
+                        updated_by: None,
                         id: ActivityId::from_uuid(self.uuid(day)).expect("v7"),
                         rep_id: rep,
                         partner_id: partner_ids[slot],
@@ -412,6 +420,7 @@ impl<'s> Writer<'s> {
                         kind: ActivityKind::Visit,
                         outcome: ActivityOutcome::Completed,
                         notes: Notes::default(),
+                        external_id: None,
                     });
                 }
             }
@@ -421,6 +430,8 @@ impl<'s> Writer<'s> {
                 && let Some(rep) = c.owner_rep_id
             {
                 activities.push(Activity {
+                    created_by: None,
+                    updated_by: None,
                     id: ActivityId::from_uuid(self.uuid(c.on)).expect("v7"),
                     rep_id: rep,
                     partner_id: c.partner_id,
@@ -428,6 +439,7 @@ impl<'s> Writer<'s> {
                     kind: ActivityKind::Negotiation,
                     outcome: ActivityOutcome::Completed,
                     notes: Notes::default(),
+                    external_id: None,
                 });
             }
         }
@@ -440,6 +452,8 @@ impl<'s> Writer<'s> {
         let length = rules.goal_setting.period;
         let strategy = rules.goal_setting.strategy.kind();
         let spec = ProcessSpec {
+            created_by: None,
+            updated_by: None,
             id: spec_id,
             version: PositiveCount::new(1).expect("1 > 0"),
             status: SpecStatus::Published,

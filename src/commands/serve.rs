@@ -2,7 +2,8 @@
 
 use anyhow::Context;
 use chanlab_api::simulation::RunLimits;
-use chanlab_api::startup::{ServeConfig, StorageConfig, serve};
+use chanlab_api::startup::{ServeConfig, Settings, StorageConfig, serve};
+use chanlab_api::telemetry::LogFormat;
 
 use super::Outcome;
 
@@ -35,12 +36,51 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "CHANLAB_RUN_THREADS", default_value_t = 0,
           value_parser = clap::value_parser!(u16).range(0..=1024))]
     pub(crate) run_threads: u16,
+    /// Days a token made by `POST /tokens` without an `expires_at` lives [default: until it
+    /// is revoked].
+    #[arg(long, env = "CHANLAB_TOKEN_LIFETIME_DAYS",
+          value_parser = clap::value_parser!(u16).range(1..=3650))]
+    pub(crate) token_lifetime_days: Option<u16>,
+    /// Training rounds played at once; one more is answered 429 [default: two per core].
+    #[arg(long, env = "CHANLAB_MAX_TRAINING_ROUNDS",
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub(crate) max_training_rounds: Option<u16>,
+    /// Hours an `Idempotency-Key` holds its response: a retry within them gets the first
+    /// answer, after them the key is free again and the remembered response is swept.
+    #[arg(long, env = "CHANLAB_IDEMPOTENCY_WINDOW_HOURS",
+          default_value_t = (chanlab_api::storage::DEFAULT_IDEMPOTENCY_WINDOW.as_secs() / 3600) as u16,
+          value_parser = clap::value_parser!(u16).range(1..=8760))]
+    pub(crate) idempotency_window_hours: u16,
+    /// Serve `GET /metrics` (Prometheus; no token) on the API's address; without it the
+    /// path is 404.
+    #[arg(long, env = "CHANLAB_METRICS")]
+    pub(crate) metrics: bool,
+    /// How the log lines on stderr are written: text, or json (one object per line).
+    #[arg(long, env = "CHANLAB_LOG_FORMAT", value_enum, default_value = "text")]
+    pub(crate) log_format: LogFormatArg,
+    /// The first retry delay of a failed webhook delivery, in milliseconds (the schedule
+    /// doubles from it); for tests, which cannot wait the default 30 s.
+    #[arg(long, hide = true, default_value_t = 30_000,
+          value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub(crate) webhook_retry_base_ms: u64,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum LogFormatArg {
+    /// `key=value` lines for people.
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
 }
 
 /// Starts the server and blocks until Ctrl-C or SIGTERM. Logs go to stderr (`RUST_LOG`
 /// filters them, default `info`).
 pub(crate) fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
-    chanlab_api::telemetry::init();
+    chanlab_api::telemetry::init(match args.log_format {
+        LogFormatArg::Text => LogFormat::Text,
+        LogFormatArg::Json => LogFormat::Json,
+    });
     let config = ServeConfig {
         bind: args.bind,
         storage: match args.store.database_url {
@@ -51,10 +91,23 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
             None => StorageConfig::Sled(args.store.data_dir),
         },
         workers: args.workers,
-        runs: RunLimits {
-            max_running: usize::from(args.max_runs),
-            max_partner_months: args.max_run_partner_months,
-            threads: usize::from(args.run_threads),
+        settings: Settings {
+            runs: RunLimits {
+                max_running: usize::from(args.max_runs),
+                max_partner_months: args.max_run_partner_months,
+                threads: usize::from(args.run_threads),
+            },
+            token_lifetime: args
+                .token_lifetime_days
+                .map(|d| chrono::TimeDelta::days(i64::from(d))),
+            max_training_rounds: args.max_training_rounds.map(usize::from),
+            idempotency_window: Some(std::time::Duration::from_secs(
+                u64::from(args.idempotency_window_hours) * 3600,
+            )),
+            metrics: args.metrics,
+            webhook_retries: chanlab_api::webhooks::RetrySchedule {
+                base: std::time::Duration::from_millis(args.webhook_retry_base_ms),
+            },
         },
     };
     serve(&config).context("running the records API")?;

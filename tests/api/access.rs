@@ -1,6 +1,8 @@
 //! The role × endpoint matrix: for every operation in the OpenAPI document and every role,
 //! a real request, expecting 403 where the policy says no and success where it says yes
-//! (or "own", with a record inside the token's scope). Plus the scope edges.
+//! (or "own", with a record inside the token's scope); every "own" cell again with a record
+//! outside the scope, expecting an unknown id's 404. Plus the scope edges (more in
+//! `object_scope.rs`).
 
 use awc::http::Method;
 use chanlab_api::auth::{Access, POLICY, RoleName, access, policy_table_markdown};
@@ -40,13 +42,21 @@ struct World {
     /// A training session of the token under test when its role may start one, else the
     /// admin's.
     session: String,
+    /// The token the token operations address: the one under test ("own" is the caller's
+    /// own token), or a spare viewer's for the admin and the anonymous checks.
+    token: String,
+    /// A webhook subscription to goals, and a spare one to delete.
+    webhook: String,
+    spare_webhook: String,
+    /// A delivery of the first's (to a receiver that is down).
+    delivery: String,
 }
 
 fn contract_body(partner: &str) -> Value {
     json!({"partner_id": partner, "start": "2026-01-01", "term_months": 12, "margin": 0.05, "sell_in_target": eur(1_000), "target_period": "quarter"})
 }
 
-fn activity_body(rep: &str, partner: &str) -> Value {
+pub(crate) fn activity_body(rep: &str, partner: &str) -> Value {
     json!({"rep_id": rep, "partner_id": partner, "date": "2026-11-12", "kind": "visit", "outcome": "completed"})
 }
 
@@ -77,7 +87,18 @@ async fn world(app: &TestApp) -> World {
         200
     );
     let scenario = crate::runs::scenario(app, &small_scenario(4)).await;
-    World {
+    // Subscribed before the goals below are created, so their events reach it.
+    let webhook = app.create("/webhooks", &webhook_body()).await;
+    let spare_webhook = app.create("/webhooks", &webhook_body()).await;
+    let spare_token = app
+        .post("/tokens", &json!({"role": "viewer", "label": "spare"}))
+        .await;
+    assert_eq!(spare_token.status, 201, "{}", spare_token.text());
+    let mut w = World {
+        webhook,
+        spare_webhook,
+        delivery: String::new(),
+        token: spare_token.json()["id"].as_str().unwrap().to_owned(),
         session: training_session(app, &app.admin).await,
         spare_scenario: crate::runs::scenario(app, &small_scenario(4)).await,
         run: crate::runs::finished_run(app, &scenario).await,
@@ -115,7 +136,14 @@ async fn world(app: &TestApp) -> World {
         partner,
         prospect,
         spec,
-    }
+    };
+    w.delivery = crate::webhooks::first_delivery(app, &w.webhook).await;
+    w
+}
+
+fn webhook_body() -> Value {
+    // Nothing listens on the discard port: deliveries stay pending.
+    json!({"url": "http://127.0.0.1:9/hooks", "events": ["goal.created"]})
 }
 
 /// The training exercise the matrix plays.
@@ -148,7 +176,39 @@ fn request(op: &str, w: &World) -> (Method, String, Option<(&'static str, Vec<u8
             "/tokens".into(),
             j(json!({"role": "viewer", "label": "bi"})),
         ),
+        "list_tokens" => (Method::GET, "/tokens".into(), None),
+        "rotate_token" => (Method::POST, format!("/tokens/{}/rotate", w.token), None),
+        "revoke_token" => (Method::DELETE, format!("/tokens/{}", w.token), None),
         "get_backup" => (Method::GET, "/admin/backup".into(), None),
+        "list_audit" => (Method::GET, "/audit".into(), None),
+        "create_webhook" => (Method::POST, "/webhooks".into(), j(webhook_body())),
+        "list_webhooks" => (Method::GET, "/webhooks".into(), None),
+        "get_webhook" => (Method::GET, format!("/webhooks/{}", w.webhook), None),
+        "update_webhook" => (
+            Method::PUT,
+            format!("/webhooks/{}", w.webhook),
+            j(
+                json!({"url": "http://127.0.0.1:9/other", "events": ["goal.created", "run.finished"]}),
+            ),
+        ),
+        "delete_webhook" => (
+            Method::DELETE,
+            format!("/webhooks/{}", w.spare_webhook),
+            None,
+        ),
+        "list_webhook_deliveries" => (
+            Method::GET,
+            format!("/webhooks/{}/deliveries", w.webhook),
+            None,
+        ),
+        "redeliver_webhook_delivery" => (
+            Method::POST,
+            format!(
+                "/webhooks/{}/deliveries/{}/redeliver",
+                w.webhook, w.delivery
+            ),
+            None,
+        ),
         "create_region" => (Method::POST, "/regions".into(), j(region_body)),
         "list_regions" => (Method::GET, "/regions".into(), None),
         "get_region" => (Method::GET, format!("/regions/{}", w.region), None),
@@ -158,6 +218,42 @@ fn request(op: &str, w: &World) -> (Method, String, Option<(&'static str, Vec<u8
             j(region_body),
         ),
         "delete_region" => (Method::DELETE, format!("/regions/{}", w.spare_region), None),
+        "import_regions" => (
+            Method::POST,
+            "/regions/import".into(),
+            csv("name,regional_manager\nImported,Astrid\n".to_owned()),
+        ),
+        "export_regions" => (Method::GET, "/regions/export.csv".into(), None),
+        "import_contracts" => (
+            Method::POST,
+            "/contracts/import".into(),
+            csv(format!(
+                "partner_id,start,term_months,margin,currency,sell_in_target,target_period\n{},2026-01-01,12,0.05,EUR,1000.00,quarter\n",
+                w.partner
+            )),
+        ),
+        "export_contracts" => (Method::GET, "/contracts/export.csv".into(), None),
+        "import_activities" => (
+            Method::POST,
+            "/activities/import".into(),
+            csv(format!(
+                "rep_id,partner_id,date,kind,outcome\n{},{},2026-11-02,visit,completed\n",
+                w.rep, w.partner
+            )),
+        ),
+        "export_activities" => (Method::GET, "/activities/export.csv".into(), None),
+        "import_goals" => (
+            Method::POST,
+            "/goals/import".into(),
+            csv(format!(
+                "scope,scope_id,period,metric,target,strategy\nrep,{},2026-Q3,visits,12,manual\n",
+                w.rep
+            )),
+        ),
+        "export_goals" => (Method::GET, "/goals/export.csv".into(), None),
+        "export_partner_transitions" => {
+            (Method::GET, "/partners/transitions/export.csv".into(), None)
+        }
         "create_rep" => (Method::POST, "/reps".into(), j(rep_body)),
         "list_reps" => (Method::GET, "/reps".into(), None),
         "get_rep" => (Method::GET, format!("/reps/{}", w.rep), None),
@@ -387,6 +483,7 @@ fn request(op: &str, w: &World) -> (Method, String, Option<(&'static str, Vec<u8
         ),
         "healthz" => (Method::GET, "/healthz".into(), None),
         "readyz" => (Method::GET, "/readyz".into(), None),
+        "metrics" => (Method::GET, "/metrics".into(), None),
         other => panic!("no request for operation {other}: add one here and a row to POLICY"),
     }
 }
@@ -394,7 +491,7 @@ fn request(op: &str, w: &World) -> (Method, String, Option<(&'static str, Vec<u8
 #[test]
 fn every_operation_has_a_policy_row_and_every_row_an_operation() {
     let ops: Vec<String> = operations().into_iter().map(|(_, _, id)| id).collect();
-    let public = ["healthz", "readyz"];
+    let public = ["healthz", "metrics", "readyz"];
     for op in &ops {
         assert!(
             public.contains(&op.as_str()) || POLICY.iter().any(|(p, _)| p == op),
@@ -431,18 +528,36 @@ async fn check_every_cell_for(role: RoleName) {
     let backtest = crate::backtests::finished_backtest(&app).await;
     let mut w = world(&app).await;
     w.backtest = backtest;
-    let token = match role {
+    let mut token = match role {
         RoleName::Admin => app.admin.clone(),
         RoleName::RegionalManager => app.token("regional_manager", Some(&w.region), None).await,
         RoleName::Rep => app.token("rep", None, Some(&w.rep)).await,
         other => app.token(other.as_str(), None, None).await,
     };
+    if role != RoleName::Admin {
+        // "Own" tokens are the caller's: its list holds just that one.
+        let own = app
+            .send(Method::GET, "/tokens", Some(&token), &[], None)
+            .await;
+        w.token = own.json()["items"][0]["id"].as_str().unwrap().to_owned();
+    }
     // "own" training sessions are the ones the token started.
     if !matches!(access("create_training_session", role), Some(Access::No)) {
         w.session = training_session(&app, &token).await;
     }
-    let mut failures = Vec::new();
-    for (method, template, op) in operations() {
+    let mut failures = if role == RoleName::Admin {
+        Vec::new()
+    } else {
+        outside_the_scope(&app, role, &token, &w).await
+    };
+    // The token under test is rotated, then revoked, last: each changes what it can call.
+    let mut ops = operations();
+    ops.sort_by_key(|(_, _, op)| match op.as_str() {
+        "rotate_token" => 1,
+        "revoke_token" => 2,
+        _ => 0,
+    });
+    for (method, template, op) in ops {
         let (m, path, body) = request(&op, &w);
         assert_eq!(
             m.as_str(),
@@ -457,6 +572,9 @@ async fn check_every_cell_for(role: RoleName) {
         let answer = app.send(m, &path, Some(&token), &[], body).await;
         let expected_ok = !matches!(access(&op, role), Some(Access::No));
         let ok = (200..300).contains(&answer.status);
+        if op == "rotate_token" && ok && role != RoleName::Admin {
+            token = answer.json()["token"].as_str().unwrap().to_owned();
+        }
         if expected_ok != ok || (!expected_ok && answer.status != 403) {
             failures.push(format!(
                 "{} {op} {method} {path}: {} {}",
@@ -471,6 +589,92 @@ async fn check_every_cell_for(role: RoleName) {
         "cells that disagree with the policy:\n{}",
         failures.join("\n")
     );
+}
+
+/// The "own" cells again, each addressing by path a record outside the token's scope (in
+/// another region, of another rep, another token's): every answer must be the 404 an
+/// unknown id gets, byte for byte but for the id and the request id, and nothing may be
+/// written. Returns the cells that disagree.
+async fn outside_the_scope(app: &TestApp, role: RoleName, token: &str, w: &World) -> Vec<String> {
+    let region = app.region("Elsewhere").await;
+    let rep = app.rep(&region).await;
+    let partner = app.partner(&region, Some(&rep), "A", "active").await;
+    let prospect = app.partner(&region, Some(&rep), "B", "prospect").await;
+    let activity = app
+        .create("/activities", &activity_body(&rep, &partner))
+        .await;
+    let other_token = app
+        .post("/tokens", &json!({"role": "viewer", "label": "another's"}))
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // (the world's record, one like it outside the scope, an id no record has)
+    let mut swaps: Vec<(String, String, String)> = [
+        (&w.region, region),
+        (&w.rep, rep),
+        (&w.partner, partner),
+        (&w.prospect, prospect),
+        (&w.activity, activity.clone()),
+        (&w.spare_activity, activity),
+        (&w.token, other_token),
+    ]
+    .into_iter()
+    .map(|(own, outside)| (own.clone(), outside, uuid::Uuid::now_v7().to_string()))
+    .collect();
+    // A trainer reads every session (and is refused, 403, only the playing of another's).
+    if access("get_training_session", role) != Some(Access::Yes) {
+        let session = training_session(app, &app.admin).await;
+        swaps.push((w.session.clone(), session, uuid::Uuid::now_v7().to_string()));
+    }
+    let before = everything(app).await;
+    let mut failures = Vec::new();
+    let mut probed = 0;
+    for (_, _, op) in operations() {
+        if access(&op, role) != Some(Access::Own) {
+            continue;
+        }
+        let (method, path, body) = request(&op, w);
+        let (route, query) = path
+            .split_once('?')
+            .map_or((path.as_str(), ""), |(r, q)| (r, q));
+        let query = if query.is_empty() {
+            String::new()
+        } else {
+            format!("?{query}")
+        };
+        for (own, outside, unknown) in &swaps {
+            if !route.split('/').any(|segment| segment == own) {
+                continue;
+            }
+            let at = |id: &str| format!("{}{query}", route.replace(own.as_str(), id));
+            let hidden = app
+                .send(method.clone(), &at(outside), Some(token), &[], body.clone())
+                .await;
+            let none = app
+                .send(method.clone(), &at(unknown), Some(token), &[], body.clone())
+                .await;
+            probed += 1;
+            if let Err(why) =
+                crate::object_scope::same_as_unknown(404, &hidden, outside, &none, unknown)
+            {
+                failures.push(format!("{} {op} outside its scope: {why}", role.as_str()));
+            }
+        }
+    }
+    assert!(
+        probed > 0,
+        "{}: no own cell addresses a record",
+        role.as_str()
+    );
+    if everything(app).await != before {
+        failures.push(format!(
+            "{}: a request outside the scope wrote something",
+            role.as_str()
+        ));
+    }
+    failures
 }
 
 #[actix_web::test]
@@ -522,7 +726,7 @@ async fn a_regional_manager_is_limited_to_its_region() {
         None,
     )
     .await
-    .problem(403);
+    .problem(404);
     app.send(
         Method::GET,
         &format!("/partners?region_id={other_region}"),
@@ -540,7 +744,7 @@ async fn a_regional_manager_is_limited_to_its_region() {
         None,
     )
     .await
-    .problem(403);
+    .problem(404);
     let move_out = json!({"name": "Lars", "region_id": other_region, "hired_on": "2025-03-01", "status": "active"});
     app.json_as(&rm, Method::PUT, &format!("/reps/{}", w.rep), &move_out)
         .await
@@ -568,7 +772,7 @@ async fn a_regional_manager_is_limited_to_its_region() {
             None,
         )
         .await;
-    draft.problem(403);
+    draft.problem(404);
 }
 
 #[actix_web::test]
@@ -589,7 +793,7 @@ async fn a_rep_sees_and_logs_only_its_own() {
         None,
     )
     .await
-    .problem(403);
+    .problem(404);
     app.json_as(
         &rep,
         Method::POST,
@@ -606,7 +810,7 @@ async fn a_rep_sees_and_logs_only_its_own() {
         None,
     )
     .await
-    .problem(403);
+    .problem(404);
     let mine = app
         .send(Method::GET, "/partners", Some(&rep), &[], None)
         .await
@@ -669,7 +873,7 @@ async fn a_token_is_refused_a_scope_its_role_does_not_take() {
 }
 
 /// Every collection's listing as admin: what a refused request must leave unchanged.
-async fn everything(app: &TestApp) -> Vec<Value> {
+pub(crate) async fn everything(app: &TestApp) -> Vec<Value> {
     let mut all = Vec::new();
     for list in [
         "/regions",
@@ -708,7 +912,7 @@ async fn no_operation_answers_without_a_valid_token_except_the_public_ones() {
         .collect();
     assert_eq!(
         public,
-        ["healthz", "readyz"],
+        ["healthz", "metrics", "readyz"],
         "the operations the document marks public"
     );
     // Well formed (`chl_` and 64 hex digits), but never issued.

@@ -34,7 +34,7 @@ async fn append(app: &TestApp, partner: &str, tag: &str) -> usize {
         let etag = current.header("etag").unwrap();
         let mut body: Value = current.json();
         body["name"] = json!(format!("{} {tag}", body["name"].as_str().unwrap()));
-        for read_only in ["id", "stage"] {
+        for read_only in ["id", "stage", "created_by", "updated_by"] {
             body.as_object_mut().unwrap().remove(read_only);
         }
         let answer = app
@@ -235,8 +235,8 @@ impl Storage for SlowSalesScans {
     ) -> Result<Vec<u64>, CommitError> {
         self.0.commit(writes, remember)
     }
-    fn recall(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
-        self.0.recall(key)
+    fn recall(&self, key: &str, since: i64) -> Result<Option<Vec<u8>>, StorageError> {
+        self.0.recall(key, since)
     }
     fn flush(&self) -> Result<(), StorageError> {
         self.0.flush()

@@ -136,9 +136,11 @@ async fn reps_import_and_export() {
 
     assert_eq!(res.status, 201, "{}", res.text());
     let export = app.get("/reps/export.csv").await.text();
-    assert!(export.starts_with("id,name,region_id,hired_on,status,left_on\n"));
     assert!(
-        export.contains(&format!("Ana Ruiz,{region},2024-06-15,on_leave,\n")),
+        export.starts_with("id,external_id,name,region_id,region_name,hired_on,status,left_on\n")
+    );
+    assert!(
+        export.contains(&format!("Ana Ruiz,{region},Nordics,2024-06-15,on_leave,\n")),
         "{export}"
     );
 }
@@ -154,7 +156,7 @@ async fn a_rep_file_with_leaving_dates_round_trips_through_the_export() {
     let export = source.get("/reps/export.csv").await.text();
     assert!(
         export.contains(&format!(
-            "Lars Holm,{region},2025-03-01,departed,2025-10-31\n"
+            "Lars Holm,{region},Nordics,2025-03-01,departed,2025-10-31\n"
         )),
         "{export}"
     );
@@ -230,7 +232,9 @@ async fn sales_import_checks_amounts_and_one_record_per_month() {
 
     let export = app.get("/sales-records/export.csv").await.text();
     assert!(
-        export.contains(&format!("{partner},2026-10,EUR,1250.50,1200.00")),
+        export.contains(&format!(
+            "{partner},Nordic Distribution AB,2026-10,EUR,1250.50,1200.00"
+        )),
         "{export}"
     );
 }

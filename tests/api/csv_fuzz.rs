@@ -86,7 +86,9 @@ impl Fixture {
                 region_id: None,
                 rep_id: None,
                 label: Name::parse("csv fuzz").unwrap(),
+                expires_at: None,
             },
+            None,
         )
         .unwrap()
         .token;

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use awc::http::Method;
 use chanlab_api::auth::{RoleName, TokenRequest, create_token_blocking};
 use chanlab_api::simulation::RunLimits;
-use chanlab_api::startup::{Application, open_storage};
+use chanlab_api::startup::{Application, Settings, open_storage};
 use chanlab_api::storage::postgres::scratch::Scratch;
 use chanlab_api::storage::{PostgresStorage, SledStorage, Storage, Store};
 use chanlab_api::synthetic::write_synthetic;
@@ -109,19 +109,28 @@ pub(crate) async fn spawn_app() -> TestApp {
 
 /// Starts a server on a fresh data directory, running simulations under `limits`.
 pub(crate) async fn spawn_app_with(limits: RunLimits) -> TestApp {
-    spawn_app_on(backend(), limits, |_| {}).await
+    spawn_app_on(backend(), served(limits), |_| {}).await
+}
+
+/// The settings of the suite's servers: `limits`, and `/metrics` served (as `chanlab
+/// serve --metrics` does), so the access matrix reaches every documented operation.
+fn served(limits: RunLimits) -> Settings {
+    Settings {
+        metrics: true,
+        ..limits.into()
+    }
 }
 
 /// Starts a server on a fresh sled data directory whatever the suite's backend: for a test
 /// that opens the directory itself after [`TestApp::stop`].
 pub(crate) async fn spawn_sled_app() -> TestApp {
-    spawn_app_on(Backend::Sled, RunLimits::default(), |_| {}).await
+    spawn_app_on(Backend::Sled, served(RunLimits::default()), |_| {}).await
 }
 
 /// Starts a server on `backend`, fresh, after `prepare` has written to it.
-async fn spawn_app_on(
+pub(crate) async fn spawn_app_on(
     backend: Backend,
-    limits: RunLimits,
+    limits: impl Into<Settings>,
     prepare: impl FnOnce(&Arc<dyn Storage>),
 ) -> TestApp {
     match backend {
@@ -143,6 +152,11 @@ async fn spawn_app_on(
     }
 }
 
+/// Starts a server on a fresh store of the suite's backend under `settings`.
+pub(crate) async fn spawn_app_with_settings(settings: Settings) -> TestApp {
+    spawn_app_on(backend(), settings, |_| {}).await
+}
+
 /// Starts a server on a fresh data directory that holds `records` (synthesized, written the
 /// way `chanlab records synthesize --data-dir` writes them) before it starts, running
 /// simulations under `limits`.
@@ -160,8 +174,17 @@ pub(crate) async fn spawn_app_with_records_on(
     records: &SyntheticRecords,
     limits: RunLimits,
 ) -> TestApp {
-    spawn_app_on(backend, limits, |storage| {
+    spawn_app_on(backend, served(limits), |storage| {
         write_synthetic(&Store::new(storage.clone()), records).expect("synthetic records");
+    })
+    .await
+}
+
+/// Starts a server on a fresh store (the suite's backend) after `prepare` has written to it
+/// directly, past the API's checks: for records stored before a rule existed.
+pub(crate) async fn spawn_app_prepared(prepare: impl FnOnce(&Store)) -> TestApp {
+    spawn_app_on(backend(), RunLimits::default(), |storage| {
+        prepare(&Store::new(storage.clone()))
     })
     .await
 }
@@ -182,7 +205,7 @@ pub(crate) fn synthetic(months: u32, seed: u64) -> SyntheticRecords {
 /// Starts a server over `wrap` of the sled storage on a fresh data directory: for a
 /// backend that slows or breaks some calls.
 pub(crate) async fn spawn_app_over(
-    limits: RunLimits,
+    limits: impl Into<Settings>,
     wrap: impl FnOnce(Arc<SledStorage>) -> Arc<dyn Storage>,
 ) -> TestApp {
     let data = tempfile::tempdir().expect("temp dir");
@@ -193,7 +216,7 @@ pub(crate) async fn spawn_app_over(
 /// Makes an admin token in `storage` and starts a server on it.
 fn start(
     storage: Arc<dyn Storage>,
-    limits: RunLimits,
+    limits: impl Into<Settings>,
     data: tempfile::TempDir,
     schema: Option<Scratch>,
 ) -> TestApp {
@@ -204,7 +227,9 @@ fn start(
             region_id: None,
             rep_id: None,
             label: Name::parse("test admin").unwrap(),
+            expires_at: None,
         },
+        None,
     )
     .expect("admin token")
     .token;

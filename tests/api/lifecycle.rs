@@ -201,8 +201,9 @@ async fn a_caller_who_may_not_read_the_partner_may_not_read_its_history() {
     let history = read(format!("/partners/{theirs}/transitions")).await;
     let own_history = read(format!("/partners/{own}/transitions")).await;
 
-    partner.problem(403);
-    history.problem(403);
+    // Another rep's partner is, to this rep, a partner that does not exist.
+    partner.problem(404);
+    history.problem(404);
     assert_eq!(own_history.status, 200, "{}", own_history.text());
 }
 

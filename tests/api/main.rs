@@ -2,13 +2,17 @@
 //! own temporary data directory and talks HTTP to it.
 
 mod access;
+mod audit;
 mod backtests;
 mod backup;
 mod concurrency;
+mod conformance;
 mod crash;
 mod crud;
 mod csv;
 mod csv_fuzz;
+mod csv_kinds;
+mod csv_large;
 mod database_cli;
 mod durability;
 mod experiments;
@@ -18,12 +22,17 @@ mod instances;
 mod lifecycle;
 mod limits;
 mod listing;
+mod object_scope;
+mod operability;
 mod problems;
+mod protocol;
 mod restart;
 mod runs;
 mod scenarios;
 mod scorecards;
 mod shared_runs;
 mod storage_faults;
+mod tokens;
 mod training;
+mod webhooks;
 mod writes;

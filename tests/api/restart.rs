@@ -10,11 +10,20 @@ use serde_json::json;
 pub(crate) struct Server {
     pub(crate) child: Child,
     pub(crate) address: String,
+    /// The server's log lines so far (stderr, read as it comes).
+    pub(crate) log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 /// Starts the real binary on `dir`, on a free port, and waits until it listens.
 pub(crate) fn start(dir: &std::path::Path) -> Server {
     start_under(&[], dir)
+}
+
+/// [`start`] with more `chanlab serve` arguments.
+pub(crate) fn start_with(dir: &std::path::Path, more: &[&str]) -> Server {
+    let mut args: Vec<&std::ffi::OsStr> = vec!["--data-dir".as_ref(), dir.as_os_str()];
+    args.extend(more.iter().map(std::ffi::OsStr::new));
+    launch(&[], &args)
 }
 
 /// [`start`], with the binary run by `wrapper` (a program and its arguments, such as
@@ -76,10 +85,17 @@ fn launch(wrapper: &[&str], storage: &[&std::ffi::OsStr]) -> Server {
         }
     };
     // Keep draining the log so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = log.clone();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            kept.lock().unwrap().push(line);
+        }
+    });
     Server {
         child,
         address: format!("http://127.0.0.1:{port}"),
+        log,
     }
 }
 

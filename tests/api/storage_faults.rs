@@ -54,8 +54,8 @@ impl Storage for Failing {
         self.fault()?;
         self.sled.commit(writes, remember)
     }
-    fn recall(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
-        self.sled.recall(key)
+    fn recall(&self, key: &str, since: i64) -> Result<Option<Vec<u8>>, StorageError> {
+        self.sled.recall(key, since)
     }
     fn flush(&self) -> Result<(), StorageError> {
         self.fault()?;

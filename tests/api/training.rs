@@ -21,7 +21,7 @@ async fn get_as(app: &TestApp, token: &str, path: &str) -> Answer {
 }
 
 /// Starts a session of `exercise` as `token` with 4 replications; returns its body.
-async fn start(app: &TestApp, token: &str, exercise: &str, seed: u64) -> Value {
+pub(crate) async fn start(app: &TestApp, token: &str, exercise: &str, seed: u64) -> Value {
     let res = app
         .json_as(
             token,
@@ -51,7 +51,7 @@ async fn play(app: &TestApp, token: &str, session: &str, decisions: Value) -> An
 
 /// Plays every round of `session`, round `r` taking choice `r + shift` (modulo) of each
 /// decision; returns the last answer.
-async fn play_out(app: &TestApp, token: &str, session: &Value, shift: usize) -> Value {
+pub(crate) async fn play_out(app: &TestApp, token: &str, session: &Value, shift: usize) -> Value {
     let id = session["id"].as_str().unwrap();
     let rounds = session["rounds_total"].as_u64().unwrap() as usize;
     let mut last = Value::Null;
@@ -279,8 +279,9 @@ async fn a_session_belongs_to_its_token_and_a_trainer_reads_them_all() {
     let sid = session["id"].as_str().unwrap();
     let path = format!("/training/sessions/{sid}");
 
-    get_as(&app, &bob, &path).await.problem(403);
-    play(&app, &bob, sid, json!({})).await.problem(403);
+    // Another trainee's session is, to Bob, one that does not exist.
+    get_as(&app, &bob, &path).await.problem(404);
+    play(&app, &bob, sid, json!({})).await.problem(404);
     let bobs = get_as(&app, &bob, "/training/sessions").await.json();
     assert!(bobs["items"].as_array().unwrap().is_empty(), "{bobs}");
     let adas = get_as(&app, &ada, "/training/sessions").await.json();

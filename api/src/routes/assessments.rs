@@ -3,12 +3,13 @@
 
 use actix_web::web;
 use chanlab_shared::{
-    Assessment, AssessmentId, KeyLinkResult, Period, PositiveCount, ProcessSpecId, Scope,
+    Assessment, AssessmentId, ExternalId, KeyLinkResult, Period, PositiveCount, ProcessSpecId,
+    Scope,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::goals::{scope_filter, scoped_field, scoped_plan};
+use super::goals::{Scoped, scope_filter, scoped_field, scoped_plan};
 use super::layer::{self, ListPlan, Op, Resource, Verb};
 use super::{invalid, page_type, query_value};
 use crate::auth::{Access, Caller};
@@ -37,6 +38,9 @@ pub struct AssessmentInput {
     pub spec_version: PositiveCount,
     /// The key-link results; weights sum to 1.
     pub results: Vec<KeyLinkResult>,
+    /// The assessment's code in another system (a CRM's), unique among assessments.
+    #[serde(default)]
+    pub external_id: Option<ExternalId>,
 }
 
 page_type!(AssessmentPage, Assessment, "A page of assessments.");
@@ -47,6 +51,7 @@ page_type!(AssessmentPage, Assessment, "A page of assessments.");
 #[into_params(parameter_in = Query)]
 pub struct AssessmentQuery {
     /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<usize>,
     /// Return assessments after this id (from the `next` link).
     pub after: Option<String>,
@@ -57,7 +62,10 @@ pub struct AssessmentQuery {
     /// Only assessments of this region.
     pub region_id: Option<String>,
     /// Only assessments for this period, e.g. `2026-Q4`.
+    #[param(value_type = Option<chanlab_shared::Period>)]
     pub period: Option<String>,
+    /// Only the assessment with this external id.
+    pub external_id: Option<String>,
 }
 
 layer::paged!(AssessmentQuery);
@@ -121,6 +129,10 @@ impl Resource for Assessment {
             i.spec_version,
             i.results,
         )
+        .map(|mut a| {
+            a.external_id = i.external_id;
+            a
+        })
         .map_err(invalid)
     }
 
@@ -135,7 +147,17 @@ impl Resource for Assessment {
     ) -> Result<ListPlan<Assessment>, ApiError> {
         let scope = scope_filter(&q.rep_id, &q.partner_id, &q.region_id)?;
         let period: Option<Period> = query_value("period", &q.period)?;
-        Ok(scoped_plan(scope, period, Assessment::period))
+        let external: Option<ExternalId> = query_value("external_id", &q.external_id)?;
+        Ok(scoped_plan(
+            scope,
+            period,
+            external,
+            Scoped {
+                scope: Assessment::scope,
+                period: Assessment::period,
+                external: |a: &Assessment| a.external_id.as_ref(),
+            },
+        ))
     }
 
     fn field_of(kind: Kind) -> String {

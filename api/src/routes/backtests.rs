@@ -85,7 +85,7 @@ pub struct BacktestView {
 /// (422 on `replications` otherwise).
 #[utoipa::path(post, path = "/backtests", tag = "simulation", operation_id = "create_backtest",
     request_body(content = BacktestRequest, description = "How many months to hold out, and the forecast's replications and seed."),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first backtest and starts nothing new.")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"^[!-~]([ -~]*[!-~])?$", description = "Retrying with the same key returns the first backtest and starts nothing new.")),
     responses(
         (status = 202, description = "Accepted: queued.", body = BacktestRecord, headers(("ETag" = String), ("Location" = String))),
         (status = 400, response = super::responses::BadRequest),

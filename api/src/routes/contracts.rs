@@ -2,22 +2,26 @@
 
 use actix_web::web;
 use chanlab_shared::{
-    Contract, ContractId, ContractTerms, Fraction, Money, PartnerId, PeriodLength, PositiveCount,
-    RebateTier,
+    Contract, ContractId, ContractTerms, Currency, ExternalId, Fraction, Money, PartnerId,
+    PeriodLength, PositiveCount, RebateTier, ValidationError,
 };
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::layer::{self, ListPlan, Op, Resource, Verb};
+use super::csv_io::{self, Row, date_cell, enum_cell, external_cell};
+use super::layer::{self, CsvResource, ListPlan, Op, Refs, Resource, Verb};
 use super::{invalid, page_type, query_value};
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
+use crate::problem::FieldError;
+use crate::storage::Kind;
 
 use Access::{No, Yes};
 
 /// Registers the contract routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    layer::configure_csv::<Contract>(cfg);
     layer::configure::<Contract>(cfg);
 }
 
@@ -42,6 +46,9 @@ pub struct ContractInput {
     pub sell_in_target: Money,
     /// The period the target refers to.
     pub target_period: PeriodLength,
+    /// The contract's code in another system (a CRM's), unique among contracts.
+    #[serde(default)]
+    pub external_id: Option<ExternalId>,
 }
 
 page_type!(ContractPage, Contract, "A page of contracts.");
@@ -52,11 +59,14 @@ page_type!(ContractPage, Contract, "A page of contracts.");
 #[into_params(parameter_in = Query)]
 pub struct ContractQuery {
     /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<usize>,
     /// Return contracts after this id (from the `next` link).
     pub after: Option<String>,
     /// Only contracts of this partner.
     pub partner_id: Option<String>,
+    /// Only the contract with this external id.
+    pub external_id: Option<String>,
 }
 
 layer::paged!(ContractQuery);
@@ -122,6 +132,10 @@ impl Resource for Contract {
             sell_in_target: i.sell_in_target,
             target_period: i.target_period,
         })
+        .map(|mut c| {
+            c.external_id = i.external_id;
+            c
+        })
         .map_err(invalid)
     }
 
@@ -131,9 +145,173 @@ impl Resource for Contract {
 
     fn list_plan(q: ContractQuery, _: &Caller, _: Access) -> Result<ListPlan<Contract>, ApiError> {
         let partner: Option<PartnerId> = query_value("partner_id", &q.partner_id)?;
+        let external: Option<ExternalId> = query_value("external_id", &q.external_id)?;
         Ok(ListPlan {
-            index: partner.map(|p| ("partner", p.to_string())),
-            keep: Box::new(|_| true),
+            index: layer::external_index(&external).or(partner.map(|p| ("partner", p.to_string()))),
+            keep: Box::new(move |c: &Contract| {
+                partner.is_none_or(|p| c.partner_id() == p)
+                    && external
+                        .as_ref()
+                        .is_none_or(|e| c.external_id.as_ref() == Some(e))
+            }),
         })
+    }
+}
+
+/// The columns of the contracts CSV. Amounts are decimals in `currency`; `rebate_tiers`
+/// lists `threshold:rate` pairs separated by spaces, lowest threshold first, e.g.
+/// `100000.00:0.01 250000.00:0.02`.
+pub const CONTRACT_COLUMNS: [&str; 11] = [
+    "id",
+    "external_id",
+    "partner_id",
+    "partner_name",
+    "start",
+    "term_months",
+    "margin",
+    "currency",
+    "sell_in_target",
+    "target_period",
+    "rebate_tiers",
+];
+
+/// A unit enum's snake_case name, as its JSON and the import's cells write it.
+fn wire_name<T: Serialize>(value: T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// A rebate schedule cell: `threshold:rate` pairs separated by spaces.
+fn rebate_cell(text: &str, currency: Currency) -> Result<Vec<RebateTier>, ValidationError> {
+    text.split_whitespace()
+        .map(|pair| {
+            let (threshold, rate) = pair.split_once(':').ok_or_else(|| {
+                ValidationError::new(
+                    "",
+                    format!("expected threshold:rate pairs such as 100000.00:0.01, found {pair:?}"),
+                )
+            })?;
+            let rate: f64 = rate.parse().map_err(|_| {
+                ValidationError::new("", format!("expected a rate such as 0.01, found {rate:?}"))
+            })?;
+            Ok(RebateTier {
+                threshold: Money::parse_decimal(threshold, currency)?,
+                rate: Fraction::new(rate)?,
+            })
+        })
+        .collect()
+}
+
+impl CsvResource for Contract {
+    const CSV_OPS: &'static [Op] = &[
+        Op::new(Verb::Import, "import_contracts", [Yes, Yes, No, No, No, No], "Imports contracts from CSV (`id` may be empty for a new id; `partner_id` holds the\npartner's id, external id or name). Every row is checked first; all are imported or none.").conflicts(),
+        Op::new(Verb::Export, "export_contracts", [Yes, Yes, No, No, Yes, No], "Exports contracts as CSV, in the import's columns."),
+    ];
+    const COLUMNS: &'static [&'static str] = &CONTRACT_COLUMNS;
+    const OPTIONAL_COLUMNS: &'static [&'static str] =
+        &["id", "external_id", "partner_name", "rebate_tiers"];
+    const FILE_NAME: &'static str = "contracts.csv";
+    const REFERENCES: &'static [Kind] = &[Kind::Partner];
+
+    fn to_row(&self, refs: &Refs) -> Vec<String> {
+        let tiers: Vec<String> = self
+            .rebate_tiers()
+            .iter()
+            .map(|t| format!("{}:{}", csv_io::decimal(t.threshold), t.rate.get()))
+            .collect();
+        vec![
+            self.id().to_string(),
+            external_cell(&self.external_id),
+            self.partner_id().to_string(),
+            refs.name(Kind::Partner, self.partner_id()),
+            self.start().to_string(),
+            self.term_months().get().to_string(),
+            self.margin().get().to_string(),
+            self.sell_in_target().currency().to_string(),
+            csv_io::decimal(self.sell_in_target()),
+            wire_name(self.target_period()),
+            tiers.join(" "),
+        ]
+    }
+
+    fn from_row(
+        row: &Row,
+        errors: &mut Vec<FieldError>,
+        _caller: &Caller,
+        _access: Access,
+        refs: &mut Refs,
+    ) -> Option<Contract> {
+        let id = row.optional("id", errors, |t| t.parse::<ContractId>());
+        let external_id = row.optional("external_id", errors, ExternalId::parse);
+        let partner = refs.required::<PartnerId>(row, "partner_id", Kind::Partner, None, errors);
+        let start = row.required("start", errors, date_cell);
+        let term = row.required("term_months", errors, |t| {
+            let n: u32 = t.parse().map_err(|_| {
+                ValidationError::new(
+                    "",
+                    format!("expected a whole number of months, found {t:?}"),
+                )
+            })?;
+            PositiveCount::new(n)
+        });
+        let margin = row.required("margin", errors, |t| {
+            let v: f64 = t.parse().map_err(|_| {
+                ValidationError::new("", format!("expected a fraction such as 0.06, found {t:?}"))
+            })?;
+            Fraction::new(v)
+        });
+        // The amounts cannot be read without their currency.
+        let currency = row.required("currency", errors, Currency::parse)?;
+        let target = row.required("sell_in_target", errors, |t| {
+            Money::parse_decimal(t, currency)
+        });
+        let period = row.required("target_period", errors, enum_cell::<PeriodLength>);
+        let tiers = row.optional("rebate_tiers", errors, |t| rebate_cell(t, currency));
+        let (
+            Ok(id),
+            Ok(external_id),
+            Some(partner_id),
+            Some(start),
+            Some(term_months),
+            Some(margin),
+            Some(sell_in_target),
+            Some(target_period),
+            Ok(tiers),
+        ) = (
+            id,
+            external_id,
+            partner,
+            start,
+            term,
+            margin,
+            target,
+            period,
+            tiers,
+        )
+        else {
+            return None;
+        };
+        let terms = ContractTerms {
+            id: id.unwrap_or_else(ContractId::new),
+            partner_id,
+            start,
+            term_months,
+            margin,
+            rebate_tiers: tiers.unwrap_or_default(),
+            sell_in_target,
+            target_period,
+        };
+        match Contract::new(terms) {
+            Ok(mut contract) => {
+                contract.external_id = external_id;
+                Some(contract)
+            }
+            Err(e) => {
+                row.error(errors, e.field(), e.message());
+                None
+            }
+        }
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod activities;
 pub mod assessments;
+pub mod audit;
 pub mod backtests;
 pub mod contracts;
 pub mod goals;
@@ -22,12 +23,13 @@ pub mod scorecards;
 pub mod specs;
 pub mod tokens;
 pub mod training;
+pub mod webhooks;
 
 mod csv_io;
 pub(crate) mod layer;
 mod write;
 
-pub use csv_io::ImportReport;
+pub use csv_io::{ImportReport, Matched, MatchedBy};
 
 use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use serde::Deserialize;
@@ -37,13 +39,15 @@ use crate::error::{ApiError, problem_for_status, problem_response};
 
 pub(crate) use write::{
     Outcome, Serial, check_if_match, create_record, created, default_field, delete_record,
-    update_record, write, write_serialised,
+    update_record, write, write_serialised, write_with_events,
 };
 
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
     tokens::configure(cfg);
+    audit::configure(cfg);
+    webhooks::configure(cfg);
     regions::configure(cfg);
     reps::configure(cfg);
     partners::configure(cfg);
@@ -59,13 +63,42 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     training::configure(cfg);
 }
 
-/// A resource at `path` whose unknown methods answer 405 problem+json.
+/// A resource at `path` whose unknown methods answer 405 problem+json with `Allow`.
 pub(crate) fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(|| async {
-        problem_response(&problem_for_status(
-            actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
-        ))
-    }))
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
+/// 405 with `Allow` (RFC 9110 §15.5.6 requires it): the methods the OpenAPI document gives
+/// the matched path, so the header and the spec cannot disagree (a test sends every
+/// documented path a method it lacks and compares).
+async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
+    let mut response = problem_response(&problem_for_status(
+        actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+    ));
+    if let Some(allow) = req
+        .match_pattern()
+        .and_then(|pattern| allowed_methods().get(&pattern).cloned())
+        && let Ok(value) = header::HeaderValue::from_str(&allow)
+    {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
+}
+
+/// Each documented path's methods as an `Allow` value (`GET, POST`), built once.
+fn allowed_methods() -> &'static std::collections::HashMap<String, String> {
+    static ALLOWED: std::sync::OnceLock<std::collections::HashMap<String, String>> =
+        std::sync::OnceLock::new();
+    ALLOWED.get_or_init(|| {
+        let mut by_path: std::collections::HashMap<String, Vec<String>> = Default::default();
+        for (method, path, _) in crate::openapi::operations() {
+            by_path.entry(path).or_default().push(method);
+        }
+        by_path
+            .into_iter()
+            .map(|(path, methods)| (path, methods.join(", ")))
+            .collect()
+    })
 }
 
 /// The ETag of a record version.
@@ -177,14 +210,13 @@ pub(crate) fn invalid(err: chanlab_shared::ValidationError) -> ApiError {
 
 /// Answers one record by id, with its ETag. When the caller's access does not depend on the
 /// record ([`Access::Yes`]) the stored JSON is sent as it is; otherwise it is decoded and
-/// `in_scope` decides (403 when it says no).
+/// `in_scope` decides (a record outside the scope is the 404 of an unknown id).
 ///
 /// Point reads run on the worker thread: sled answers them from its page cache (a miss is
 /// one small read), which costs less than the hop to the blocking pool. Scans, commits and
 /// flushes always go through [`Store::run`](crate::storage::Store::run).
 pub(crate) fn read_one<T: crate::storage::Record>(
     store: &crate::storage::Store,
-    caller: &crate::auth::Caller,
     access: crate::auth::Access,
     kind: &'static str,
     id: &str,
@@ -203,7 +235,7 @@ pub(crate) fn read_one<T: crate::storage::Record>(
     }
     let (record, version) = store.get::<T>(id)?.ok_or_else(not_found)?;
     if !in_scope(&record) {
-        return Err(caller.principal.out_of_scope(&format!("{kind} {id}")));
+        return Err(crate::auth::hidden(kind, id));
     }
     Ok(json_with_etag(&record, version))
 }

@@ -4,16 +4,18 @@
 
 pub mod transitions;
 
+use std::collections::HashMap;
+
 use actix_web::web;
 use chanlab_shared::{
-    LifecycleStage, Name, Partner, PartnerId, PartnerKind, RegionId, RepId, Tier,
+    ExternalId, LifecycleStage, Name, Partner, PartnerId, PartnerKind, RegionId, Rep, RepId, Tier,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::csv_io::{Row, enum_cell};
-use super::layer::{self, CsvResource, ListPlan, Op, Resource, Verb};
-use super::{page_type, query_enum, query_value, resource};
+use super::csv_io::{Row, enum_cell, external_cell};
+use super::layer::{self, CsvResource, ListPlan, Op, Refs, Resource, Verb};
+use super::{Serial, page_type, query_enum, query_value, resource};
 use crate::auth::{Access, Caller, Principal};
 use crate::error::ApiError;
 use crate::problem::FieldError;
@@ -27,6 +29,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         resource("/partners/transitions/import")
             .route(web::post().to(transitions::import_partner_transitions)),
+    )
+    .service(
+        resource("/partners/transitions/export.csv")
+            .route(web::get().to(transitions::export_partner_transitions)),
     );
     layer::configure::<Partner>(cfg);
     cfg.service(
@@ -68,6 +74,9 @@ pub struct PartnerInput {
     /// Lifecycle stage: on create, where the partner starts (default `prospect`).
     #[serde(default)]
     pub stage: Option<LifecycleStage>,
+    /// The partner's code in another system (a CRM's), unique among partners.
+    #[serde(default)]
+    pub external_id: Option<ExternalId>,
 }
 
 page_type!(PartnerPage, Partner, "A page of partners.");
@@ -78,20 +87,76 @@ page_type!(PartnerPage, Partner, "A page of partners.");
 #[into_params(parameter_in = Query)]
 pub struct PartnerQuery {
     /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<usize>,
     /// Return partners after this id (from the `next` link).
     pub after: Option<String>,
     /// Only partners of this region.
     pub region_id: Option<String>,
     /// Only partners of this tier (`A`, `B`, `C`).
+    #[param(value_type = Option<chanlab_shared::Tier>)]
     pub tier: Option<String>,
     /// Only partners in this stage (e.g. `at_risk`).
+    #[param(value_type = Option<chanlab_shared::LifecycleStage>)]
     pub stage: Option<String>,
     /// Only partners owned by this rep.
     pub owner_rep_id: Option<String>,
+    /// Only the partner with this external id.
+    pub external_id: Option<String>,
 }
 
 layer::paged!(PartnerQuery);
+
+/// A partner's owner rep works in the partner's region (a region's manager sees the
+/// partner, its owner and the owner's scorecard together). No version or reference in a
+/// commit covers a rule across a partner and a rep, so the writes that could break it
+/// (creating, editing and importing partners that name an owner rep; editing, and so
+/// moving, reps) check and commit one at a time, across instances too. A partner without an
+/// owner and a new rep cannot break it and take no lock ([`Resource::locks`]).
+pub(crate) static OWNER_REGION: Serial = Serial::new("partners.owner_region");
+
+/// The 409 for a partner of `region` owned by `owner`, a rep of `owner_region`, named on
+/// `field` (the field that changed).
+fn owner_elsewhere(
+    field: String,
+    owner: RepId,
+    owner_region: RegionId,
+    region: RegionId,
+) -> FieldError {
+    FieldError {
+        field,
+        message: format!(
+            "rep {owner} works in region {owner_region}, and a partner's owner rep works in the partner's region: expected a rep of region {region}, or the partner in region {owner_region}"
+        ),
+    }
+}
+
+/// Checks the owner-region rule for `next`, which replaces `current` (`None` on create):
+/// a 409 naming `region_id` when only the region moved, else `owner_rep_id`. A missing
+/// owner is left to the commit's reference check (a 422 on `owner_rep_id`). Blocking.
+fn check_owner_region(
+    store: &Store,
+    next: &Partner,
+    current: Option<&Partner>,
+) -> Result<(), ApiError> {
+    let Some(owner) = next.owner_rep_id else {
+        return Ok(());
+    };
+    let Some((rep, _)) = store.get::<Rep>(&owner.to_string())? else {
+        return Ok(());
+    };
+    if rep.region_id == next.region_id {
+        return Ok(());
+    }
+    let moved = current.is_some_and(|c| c.owner_rep_id == next.owner_rep_id);
+    let field = if moved { "region_id" } else { "owner_rep_id" };
+    Err(ApiError::ConflictingFields(vec![owner_elsewhere(
+        field.to_owned(),
+        owner,
+        rep.region_id,
+        next.region_id,
+    )]))
+}
 
 pub(crate) fn in_scope(caller: &Caller, access: Access, partner: &Partner) -> bool {
     match (access, caller.principal) {
@@ -103,7 +168,8 @@ pub(crate) fn in_scope(caller: &Caller, access: Access, partner: &Partner) -> bo
 }
 
 fn build(id: PartnerId, input: PartnerInput, stage: LifecycleStage) -> Partner {
-    Partner::new(
+    let external_id = input.external_id;
+    let mut partner = Partner::new(
         id,
         input.name,
         input.kind,
@@ -111,7 +177,9 @@ fn build(id: PartnerId, input: PartnerInput, stage: LifecycleStage) -> Partner {
         input.region_id,
         input.owner_rep_id,
         stage,
-    )
+    );
+    partner.external_id = external_id;
+    partner
 }
 
 impl Resource for Partner {
@@ -126,7 +194,9 @@ impl Resource for Partner {
             "create_partner",
             [Yes, Yes, No, No, No, No],
             "Creates a partner.",
-        ),
+        )
+        .described("Its owner rep must work in its region: 409 naming `owner_rep_id` otherwise.")
+        .conflicts(),
         Op::new(
             Verb::List,
             "list_partners",
@@ -145,6 +215,7 @@ impl Resource for Partner {
             [Yes, Yes, No, No, No, No],
             "Replaces a partner's details (not its stage: see the transitions endpoint).",
         )
+        .described("Its owner rep must work in its region: 409 naming `owner_rep_id`, or `region_id`\nwhen only the region moved.")
         .conflicts(),
     ];
 
@@ -196,6 +267,7 @@ impl Resource for Partner {
         let owner: Option<RepId> = query_value("owner_rep_id", &q.owner_rep_id)?;
         let tier: Option<Tier> = query_enum("tier", &q.tier)?;
         let stage: Option<LifecycleStage> = query_enum("stage", &q.stage)?;
+        let external: Option<ExternalId> = query_value("external_id", &q.external_id)?;
         match (access, caller.principal) {
             (Access::Own, Principal::RegionalManager(r)) if region.is_some_and(|x| x != r) => {
                 return Err(caller.principal.out_of_scope("another region"));
@@ -207,6 +279,7 @@ impl Resource for Partner {
         }
         // The most selective index first; the other filters are checked on each record.
         let index = match (access, caller.principal) {
+            _ if external.is_some() => layer::external_index(&external),
             (Access::Own, Principal::Rep(p)) => Some(("owner_rep", p.to_string())),
             _ => owner
                 .map(|o| ("owner_rep", o.to_string()))
@@ -221,6 +294,9 @@ impl Resource for Partner {
                     && owner.is_none_or(|o| p.owner_rep_id == Some(o))
                     && tier.is_none_or(|t| p.tier == t)
                     && stage.is_none_or(|st| p.stage() == st)
+                    && external
+                        .as_ref()
+                        .is_none_or(|e| p.external_id.as_ref() == Some(e))
             }),
         })
     }
@@ -228,16 +304,42 @@ impl Resource for Partner {
     fn field_of(kind: Kind) -> String {
         field_of(kind)
     }
+
+    fn write_lock() -> Option<&'static Serial> {
+        Some(&OWNER_REGION)
+    }
+
+    /// A partner without an owner rep cannot break the owner-region rule.
+    fn locks((_, input): &Self::Draft, _creating: bool) -> bool {
+        input.owner_rep_id.is_some()
+    }
+
+    fn check_write(
+        store: &Store,
+        _: &Caller,
+        _: Access,
+        next: &Partner,
+        replacing: Option<PartnerId>,
+    ) -> Result<(), ApiError> {
+        let current = match replacing {
+            Some(id) => store.get::<Partner>(&id.to_string())?.map(|(p, _)| p),
+            None => None,
+        };
+        check_owner_region(store, next, current.as_ref())
+    }
 }
 
 /// The columns of the partners CSV.
-pub const PARTNER_COLUMNS: [&str; 7] = [
+pub const PARTNER_COLUMNS: [&str; 10] = [
     "id",
+    "external_id",
     "name",
     "kind",
     "tier",
     "region_id",
+    "region_name",
     "owner_rep_id",
+    "owner_rep_name",
     "stage",
 ];
 
@@ -251,49 +353,69 @@ fn wire_name<T: Serialize>(value: T) -> String {
 
 impl CsvResource for Partner {
     const CSV_OPS: &'static [Op] = &[
-        Op::new(Verb::Import, "import_partners", [Yes, Yes, No, No, No, No], "Imports partners from CSV (`id` may be empty for a new id, `stage` empty for\n`prospect`). Every row is checked first; all are imported or none.").conflicts(),
+        Op::new(Verb::Import, "import_partners", [Yes, Yes, No, No, No, No], "Imports partners from CSV (`id` may be empty for a new id, `stage` empty for\n`prospect`). Every row is checked first; all are imported or none.").described("A row whose owner rep works in another region than the row's is a 409 naming\n`rows[<line>].owner_rep_id` (once every row passes the 422 checks).").conflicts(),
         Op::new(Verb::Export, "export_partners", [Yes, Yes, Own, Own, Yes, No], "Exports partners as CSV, in the import's columns."),
     ];
     const COLUMNS: &'static [&'static str] = &PARTNER_COLUMNS;
+    /// The name columns are for reading: the import resolves `region_id` and
+    /// `owner_rep_id`.
+    const OPTIONAL_COLUMNS: &'static [&'static str] = &[
+        "id",
+        "external_id",
+        "region_name",
+        "owner_rep_id",
+        "owner_rep_name",
+        "stage",
+    ];
     const FILE_NAME: &'static str = "partners.csv";
+    const REFERENCES: &'static [Kind] = &[Kind::Region, Kind::Rep];
 
-    fn to_row(&self) -> Vec<String> {
+    fn to_row(&self, refs: &Refs) -> Vec<String> {
+        let owner = self.owner_rep_id;
         vec![
             self.id.to_string(),
+            external_cell(&self.external_id),
             self.name.to_string(),
             wire_name(self.kind),
             wire_name(self.tier),
             self.region_id.to_string(),
-            self.owner_rep_id.map(|r| r.to_string()).unwrap_or_default(),
+            refs.name(Kind::Region, self.region_id),
+            owner.map(|r| r.to_string()).unwrap_or_default(),
+            owner.map(|r| refs.name(Kind::Rep, r)).unwrap_or_default(),
             self.stage().to_string(),
         ]
     }
 
-    /// A partner per row (`id` empty for a new id, `stage` empty for `prospect`); an id may
-    /// appear once in a file.
+    /// A partner per row (`id` empty for a new id, `stage` empty for `prospect`);
+    /// `region_id` names a region by id, external id or name, `owner_rep_id` a rep by id,
+    /// external id or name within the row's region.
     fn from_row(
         row: &Row,
         errors: &mut Vec<FieldError>,
         _caller: &Caller,
         _access: Access,
-        earlier: &[(usize, Partner)],
+        refs: &mut Refs,
     ) -> Option<Partner> {
         let id = row.optional("id", errors, |t| t.parse::<PartnerId>());
+        let external_id = row.optional("external_id", errors, ExternalId::parse);
         let name = row.required("name", errors, Name::parse);
         let kind = row.required("kind", errors, enum_cell::<PartnerKind>);
         let tier = row.required("tier", errors, enum_cell::<Tier>);
-        let region = row.required("region_id", errors, |t| t.parse::<RegionId>());
-        let owner = row.optional("owner_rep_id", errors, |t| t.parse::<RepId>());
+        let region = refs.required::<RegionId>(row, "region_id", Kind::Region, None, errors);
+        let scope = region.map(|r| r.to_string());
+        let owner =
+            refs.optional::<RepId>(row, "owner_rep_id", Kind::Rep, scope.as_deref(), errors);
         let stage = row.optional("stage", errors, enum_cell::<LifecycleStage>);
         let (
             Ok(id),
+            Ok(external_id),
             Some(name),
             Some(kind),
             Some(tier),
             Some(region_id),
             Ok(owner_rep_id),
             Ok(stage),
-        ) = (id, name, kind, tier, region, owner, stage)
+        ) = (id, external_id, name, kind, tier, region, owner, stage)
         else {
             return None;
         };
@@ -304,49 +426,55 @@ impl CsvResource for Partner {
             region_id,
             owner_rep_id,
             stage: None,
+            external_id,
         };
-        let partner = build(
+        Some(build(
             id.unwrap_or_else(PartnerId::new),
             input,
             stage.unwrap_or(LifecycleStage::Prospect),
-        );
-        if earlier.iter().any(|(_, p)| p.id == partner.id) {
-            row.error(errors, "id", "this id appears twice in the file");
-        }
-        Some(partner)
+        ))
     }
 
-    /// Every partner's region and owner rep exist and its id is new.
-    fn check_import(s: &Store, partners: &[(usize, Partner)]) -> Result<(), ApiError> {
-        let mut errors = Vec::new();
-        for (line, p) in partners {
-            if s.get::<chanlab_shared::Region>(&p.region_id.to_string())?
-                .is_none()
+    /// A file naming no owner rep cannot break the owner-region rule.
+    fn import_locks(rows: &[Row]) -> bool {
+        rows.iter().any(|row| !row.cell("owner_rep_id").is_empty())
+    }
+
+    /// Each row's owner rep works in the row's region: a 409 naming
+    /// `rows[<line>].owner_rep_id` otherwise (once every row passes the 422 checks). Each
+    /// owner is read once however many rows name it.
+    fn check_import(store: &Store, records: &[(usize, Partner)]) -> Result<(), ApiError> {
+        let mut regions: HashMap<RepId, Option<RegionId>> = HashMap::new();
+        let mut conflicts = Vec::new();
+        for (line, partner) in records {
+            let Some(owner) = partner.owner_rep_id else {
+                continue;
+            };
+            let region = match regions.get(&owner) {
+                Some(region) => *region,
+                None => {
+                    let region = store
+                        .get::<Rep>(&owner.to_string())?
+                        .map(|(rep, _)| rep.region_id);
+                    regions.insert(owner, region);
+                    region
+                }
+            };
+            if let Some(region) = region
+                && region != partner.region_id
             {
-                errors.push(FieldError {
-                    field: format!("rows[{line}].region_id"),
-                    message: format!("no region with id {}", p.region_id),
-                });
-            }
-            if let Some(rep) = p.owner_rep_id
-                && s.get::<chanlab_shared::Rep>(&rep.to_string())?.is_none()
-            {
-                errors.push(FieldError {
-                    field: format!("rows[{line}].owner_rep_id"),
-                    message: format!("no rep with id {rep}"),
-                });
-            }
-            if s.get::<Partner>(&p.id.to_string())?.is_some() {
-                errors.push(FieldError {
-                    field: format!("rows[{line}].id"),
-                    message: format!("a partner with id {} already exists", p.id),
-                });
+                conflicts.push(owner_elsewhere(
+                    format!("rows[{line}].owner_rep_id"),
+                    owner,
+                    region,
+                    partner.region_id,
+                ));
             }
         }
-        if errors.is_empty() {
+        if conflicts.is_empty() {
             Ok(())
         } else {
-            Err(ApiError::Validation(errors))
+            Err(ApiError::ConflictingFields(conflicts))
         }
     }
 }

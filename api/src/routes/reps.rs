@@ -4,18 +4,18 @@
 //! is known.
 
 use actix_web::web;
-use chanlab_shared::{Name, Region, RegionId, Rep, RepId, RepStatus};
+use chanlab_shared::{ExternalId, Name, Partner, RegionId, Rep, RepId, RepStatus};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::csv_io::{Row, date_cell, enum_cell};
-use super::layer::{self, CsvResource, ListPlan, Op, Resource, Verb};
-use super::{invalid, page_type, query_enum, query_value, resource};
+use super::csv_io::{Row, date_cell, enum_cell, external_cell};
+use super::layer::{self, CsvResource, ListPlan, Op, Refs, Resource, Verb};
+use super::{Serial, invalid, page_type, query_enum, query_value, resource};
 use crate::auth::{Access, Caller, Principal};
 use crate::error::ApiError;
 use crate::problem::FieldError;
-use crate::storage::Store;
+use crate::storage::{Kind, Store};
 
 use Access::{No, Own, Yes};
 
@@ -47,6 +47,9 @@ pub struct RepInput {
     #[serde(default)]
     #[schema(value_type = Option<String>, format = Date)]
     pub left_on: Option<NaiveDate>,
+    /// The rep's code in another system (a CRM's), unique among reps.
+    #[serde(default)]
+    pub external_id: Option<ExternalId>,
 }
 
 page_type!(RepPage, Rep, "A page of reps.");
@@ -57,13 +60,17 @@ page_type!(RepPage, Rep, "A page of reps.");
 #[into_params(parameter_in = Query)]
 pub struct RepQuery {
     /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<usize>,
     /// Return reps after this id (from the `next` link).
     pub after: Option<String>,
     /// Only reps of this region.
     pub region_id: Option<String>,
     /// Only reps with this status (`active`, `on_leave`, `departed`).
+    #[param(value_type = Option<chanlab_shared::RepStatus>)]
     pub status: Option<String>,
+    /// Only the rep with this external id.
+    pub external_id: Option<String>,
 }
 
 layer::paged!(RepQuery);
@@ -77,7 +84,7 @@ fn scoped_region(caller: &Caller, access: Access) -> Option<RegionId> {
 }
 
 /// A regional manager's reps are those of its region; a rep's, itself.
-fn in_scope(caller: &Caller, access: Access, rep: &Rep) -> bool {
+pub(crate) fn in_scope(caller: &Caller, access: Access, rep: &Rep) -> bool {
     match (access, caller.principal) {
         (Access::Yes, _) => true,
         (Access::Own, Principal::RegionalManager(r)) => rep.region_id == r,
@@ -116,7 +123,9 @@ impl Resource for Rep {
             "update_rep",
             [Yes, No, Own, No, No, No],
             "Replaces a rep. A regional manager may edit only reps of its region and not move them out.",
-        ),
+        )
+        .described("A rep who owns partners stays in their region: moving it is a 409 naming `region_id`\nuntil they are reassigned.")
+        .conflicts(),
     ];
 
     type Id = RepId;
@@ -133,12 +142,15 @@ impl Resource for Rep {
     /// The rep, or a 422 naming `left_on` when the dates disagree with the status.
     fn draft(id: RepId, input: RepInput) -> Result<Rep, ApiError> {
         let rep = Rep {
+            created_by: None,
+            updated_by: None,
             id,
             name: input.name,
             region_id: input.region_id,
             hired_on: input.hired_on,
             status: input.status,
             left_on: input.left_on,
+            external_id: input.external_id,
         };
         rep.check_dates().map_err(invalid)?;
         Ok(rep)
@@ -163,9 +175,57 @@ impl Resource for Rep {
         in_scope(caller, access, rep)
     }
 
+    /// Moving a rep moves none of its partners: while it owns partners in its region, a
+    /// move elsewhere is a 409 naming `region_id` (reassign them first). Under the lock
+    /// partner writes hold, so a partner cannot gain this owner meanwhile.
+    fn write_lock() -> Option<&'static Serial> {
+        Some(&super::partners::OWNER_REGION)
+    }
+
+    /// A new rep owns no partners; only an edit can move one away from them.
+    fn locks(_: &Rep, creating: bool) -> bool {
+        !creating
+    }
+
+    fn check_write(
+        store: &Store,
+        _: &Caller,
+        _: Access,
+        next: &Rep,
+        replacing: Option<RepId>,
+    ) -> Result<(), ApiError> {
+        if replacing.is_none() {
+            // A new rep owns no partners.
+            return Ok(());
+        }
+        let owned = store.all::<Partner>(Some(("owner_rep", &next.id.to_string())))?;
+        let elsewhere: Vec<String> = owned
+            .iter()
+            .filter(|p| p.region_id != next.region_id)
+            .map(|p| p.id.to_string())
+            .collect();
+        if elsewhere.is_empty() {
+            return Ok(());
+        }
+        // A few ids are enough to start with; `GET /partners?owner_rep_id=` lists them all.
+        let shown = elsewhere.len().min(5);
+        let more = if elsewhere.len() > shown { ", ..." } else { "" };
+        Err(ApiError::ConflictingFields(vec![FieldError {
+            field: "region_id".to_owned(),
+            message: format!(
+                "rep {} owns {} partner(s) outside region {} ({}{more}), and a partner's owner rep works in the partner's region: reassign them first",
+                next.id,
+                elsewhere.len(),
+                next.region_id,
+                elsewhere[..shown].join(", ")
+            ),
+        }]))
+    }
+
     fn list_plan(q: RepQuery, caller: &Caller, access: Access) -> Result<ListPlan<Rep>, ApiError> {
         let mut region: Option<RegionId> = query_value("region_id", &q.region_id)?;
         let status: Option<RepStatus> = query_enum("status", &q.status)?;
+        let external: Option<ExternalId> = query_value("external_id", &q.external_id)?;
         if let Some(own) = scoped_region(caller, access) {
             if region.is_some_and(|r| r != own) {
                 return Err(caller.principal.out_of_scope("another region"));
@@ -173,14 +233,29 @@ impl Resource for Rep {
             region = Some(own);
         }
         Ok(ListPlan {
-            index: region.map(|r| ("region", r.to_string())),
-            keep: Box::new(move |rep: &Rep| status.is_none_or(|st| rep.status == st)),
+            index: layer::external_index(&external).or(region.map(|r| ("region", r.to_string()))),
+            keep: Box::new(move |rep: &Rep| {
+                status.is_none_or(|st| rep.status == st)
+                    && region.is_none_or(|r| rep.region_id == r)
+                    && external
+                        .as_ref()
+                        .is_none_or(|e| rep.external_id.as_ref() == Some(e))
+            }),
         })
     }
 }
 
 /// The columns of the reps CSV, as exported.
-pub const REP_COLUMNS: [&str; 6] = ["id", "name", "region_id", "hired_on", "status", "left_on"];
+pub const REP_COLUMNS: [&str; 8] = [
+    "id",
+    "external_id",
+    "name",
+    "region_id",
+    "region_name",
+    "hired_on",
+    "status",
+    "left_on",
+];
 
 impl CsvResource for Rep {
     const CSV_OPS: &'static [Op] = &[
@@ -188,15 +263,20 @@ impl CsvResource for Rep {
         Op::new(Verb::Export, "export_reps", [Yes, Yes, Own, No, Yes, No], "Exports reps as CSV, in the import's columns."),
     ];
     const COLUMNS: &'static [&'static str] = &REP_COLUMNS;
-    /// Files written before `left_on` existed still import.
-    const OPTIONAL_COLUMNS: &'static [&'static str] = &["left_on"];
+    /// Files written before `left_on` and `external_id` existed still import; the name
+    /// column is for reading (the import resolves `region_id`).
+    const OPTIONAL_COLUMNS: &'static [&'static str] =
+        &["id", "external_id", "region_name", "left_on"];
     const FILE_NAME: &'static str = "reps.csv";
+    const REFERENCES: &'static [Kind] = &[Kind::Region];
 
-    fn to_row(&self) -> Vec<String> {
+    fn to_row(&self, refs: &Refs) -> Vec<String> {
         vec![
             self.id.to_string(),
+            external_cell(&self.external_id),
             self.name.to_string(),
             self.region_id.to_string(),
+            refs.name(Kind::Region, self.region_id),
             self.hired_on.to_string(),
             serde_json::to_value(self.status)
                 .ok()
@@ -207,32 +287,43 @@ impl CsvResource for Rep {
     }
 
     /// A rep per row (`id` empty for a new id, `left_on` empty or absent when unknown),
-    /// in the caller's region.
+    /// in the caller's region; `region_id` holds the region's id, external id or name.
     fn from_row(
         row: &Row,
         errors: &mut Vec<FieldError>,
         caller: &Caller,
         access: Access,
-        _earlier: &[(usize, Rep)],
+        refs: &mut Refs,
     ) -> Option<Rep> {
         let id = row.optional("id", errors, |t| t.parse::<RepId>());
+        let external_id = row.optional("external_id", errors, ExternalId::parse);
         let name = row.required("name", errors, Name::parse);
-        let region = row.required("region_id", errors, |t| t.parse::<RegionId>());
+        let region = refs.required::<RegionId>(row, "region_id", Kind::Region, None, errors);
         let hired = row.required("hired_on", errors, date_cell);
         let status = row.required("status", errors, enum_cell::<RepStatus>);
         let left = row.optional("left_on", errors, date_cell);
-        let (Ok(id), Some(name), Some(region_id), Some(hired_on), Some(status), Ok(left_on)) =
-            (id, name, region, hired, status, left)
+        let (
+            Ok(id),
+            Ok(external_id),
+            Some(name),
+            Some(region_id),
+            Some(hired_on),
+            Some(status),
+            Ok(left_on),
+        ) = (id, external_id, name, region, hired, status, left)
         else {
             return None;
         };
         let rep = Rep {
+            created_by: None,
+            updated_by: None,
             id: id.unwrap_or_else(RepId::new),
             name,
             region_id,
             hired_on,
             status,
             left_on,
+            external_id,
         };
         if let Err(e) = rep.check_dates() {
             row.error(errors, e.field(), e.message());
@@ -243,28 +334,9 @@ impl CsvResource for Rep {
         Some(rep)
     }
 
-    /// Every rep's region exists and its id is new.
-    fn check_import(s: &Store, reps: &[(usize, Rep)]) -> Result<(), ApiError> {
-        let mut errors = Vec::new();
-        for (line, rep) in reps {
-            if s.get::<Region>(&rep.region_id.to_string())?.is_none() {
-                errors.push(FieldError {
-                    field: format!("rows[{line}].region_id"),
-                    message: format!("no region with id {}", rep.region_id),
-                });
-            }
-            if s.get::<Rep>(&rep.id.to_string())?.is_some() {
-                errors.push(FieldError {
-                    field: format!("rows[{line}].id"),
-                    message: format!("a rep with id {} already exists", rep.id),
-                });
-            }
-        }
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::Validation(errors))
-        }
+    /// An import creates reps, which own no partners.
+    fn import_locks(_: &[Row]) -> bool {
+        false
     }
 
     /// A regional manager's export reads its region's index.

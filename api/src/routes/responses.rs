@@ -15,12 +15,14 @@ pub struct BadRequest(pub Problem);
 #[response(content_type = "application/problem+json")]
 pub struct Unauthorized(pub Problem);
 
-/// The token's role or scope does not allow this operation or record.
+/// The token's role may not call this operation, or the request itself names something
+/// outside the token's scope (a list filter, a record to write in another region).
 #[derive(Debug, ToResponse)]
 #[response(content_type = "application/problem+json")]
 pub struct Forbidden(pub Problem);
 
-/// No record with this id.
+/// No record with this id, or none the token may see: a record outside its scope answers
+/// exactly as an unknown one does.
 #[derive(Debug, ToResponse)]
 #[response(content_type = "application/problem+json")]
 pub struct NotFound(pub Problem);

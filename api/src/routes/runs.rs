@@ -82,11 +82,14 @@ fn load(state: &AppState, id: uuid::Uuid) -> Result<(RunRecord, u64), ApiError> 
 fn cancel_waiting(state: &AppState, mut run: RunRecord) -> Result<HttpResponse, ApiError> {
     run.status = crate::records::RunStatus::Cancelled;
     run.finished_at = Some(chrono::Utc::now());
-    let versions = state
-        .store
-        .commit(&[crate::storage::store_put(&run, Expect::Present)], None)
+    let writes = [crate::storage::store_put(&run, Expect::Present)];
+    let versions = crate::audit::commit(&state.store, None, &writes, None, Vec::new())
         .map_err(|e| ApiError::Internal(format!("cannot store a cancelled run: {e}")))?;
     state.store.flush_blocking()?;
+    state
+        .store
+        .metrics()
+        .job_ended(crate::storage::Kind::Run, run.status);
     let version = versions.first().copied().unwrap_or_default();
     Ok(HttpResponse::Accepted()
         .insert_header((header::ETAG, etag(version)))
@@ -200,7 +203,7 @@ pub async fn delete_run(
     caller.allow("delete_run")?;
     let id = uuid_path("run", &id)?;
     let (run, version) = load(&state, id)?;
-    check_if_match(if_match.0, version, "run", &id.to_string())?;
+    check_if_match(&if_match, version, "run", &id.to_string())?;
     if run.status.is_active() {
         match state.runs.cancel(Kind::Run, id)? {
             Cancelling::Asked => {
@@ -226,7 +229,7 @@ pub async fn delete_run(
                         kind: "run",
                         id: id.to_string(),
                     })?;
-            check_if_match(if_match.0, version, "run", &id.to_string())?;
+            check_if_match(&if_match, version, "run", &id.to_string())?;
             let mut writes = vec![Write::Delete {
                 kind: Kind::Run,
                 id: id.to_string(),

@@ -6,17 +6,17 @@
 use std::collections::HashMap;
 
 use actix_web::web;
-use chanlab_shared::{Currency, Money, Month, PartnerId, SalesRecord, SalesRecordId};
+use chanlab_shared::{Currency, ExternalId, Money, Month, PartnerId, SalesRecord, SalesRecordId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::csv_io::{self, Row};
-use super::layer::{self, CsvResource, ListPlan, Op, Resource, Verb};
+use super::csv_io::{self, Row, external_cell};
+use super::layer::{self, CsvResource, ListPlan, Op, Refs, Resource, Verb};
 use super::{Serial, invalid, page_type, query_value};
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
 use crate::problem::FieldError;
-use crate::storage::Store;
+use crate::storage::{Kind, Store};
 
 use Access::{No, Yes};
 
@@ -97,6 +97,9 @@ pub struct SalesRecordInput {
     pub sell_in: Money,
     /// What the partner sold on.
     pub sell_through: Money,
+    /// The record's code in another system (a CRM's), unique among sales records.
+    #[serde(default)]
+    pub external_id: Option<ExternalId>,
 }
 
 page_type!(SalesRecordPage, SalesRecord, "A page of sales records.");
@@ -107,23 +110,30 @@ page_type!(SalesRecordPage, SalesRecord, "A page of sales records.");
 #[into_params(parameter_in = Query)]
 pub struct SalesRecordQuery {
     /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<usize>,
     /// Return records after this id (from the `next` link).
     pub after: Option<String>,
     /// Only records of this partner.
     pub partner_id: Option<String>,
     /// Only months from this one on (`2026-01`).
+    #[param(value_type = Option<chanlab_shared::Month>)]
     pub from: Option<String>,
     /// Only months up to and including this one (`2026-12`).
+    #[param(value_type = Option<chanlab_shared::Month>)]
     pub to: Option<String>,
+    /// Only the record with this external id.
+    pub external_id: Option<String>,
 }
 
 layer::paged!(SalesRecordQuery);
 
 /// The columns of the sales CSV; amounts are decimals in `currency`.
-pub const SALES_COLUMNS: [&str; 6] = [
+pub const SALES_COLUMNS: [&str; 8] = [
     "id",
+    "external_id",
     "partner_id",
+    "partner_name",
     "month",
     "currency",
     "sell_in",
@@ -157,7 +167,10 @@ impl Resource for SalesRecord {
     }
 
     fn draft(id: SalesRecordId, i: SalesRecordInput) -> Result<SalesRecord, ApiError> {
-        SalesRecord::new(id, i.partner_id, i.month, i.sell_in, i.sell_through).map_err(invalid)
+        let mut record = SalesRecord::new(id, i.partner_id, i.month, i.sell_in, i.sell_through)
+            .map_err(invalid)?;
+        record.external_id = i.external_id;
+        Ok(record)
     }
 
     fn finish(draft: SalesRecord, _current: Option<&SalesRecord>) -> Result<SalesRecord, ApiError> {
@@ -172,10 +185,16 @@ impl Resource for SalesRecord {
         let partner: Option<PartnerId> = query_value("partner_id", &q.partner_id)?;
         let from: Option<Month> = query_value("from", &q.from)?;
         let to: Option<Month> = query_value("to", &q.to)?;
+        let external: Option<ExternalId> = query_value("external_id", &q.external_id)?;
         Ok(ListPlan {
-            index: partner.map(|p| ("partner", p.to_string())),
+            index: layer::external_index(&external).or(partner.map(|p| ("partner", p.to_string()))),
             keep: Box::new(move |r: &SalesRecord| {
-                from.is_none_or(|m| r.month() >= m) && to.is_none_or(|m| r.month() <= m)
+                from.is_none_or(|m| r.month() >= m)
+                    && to.is_none_or(|m| r.month() <= m)
+                    && partner.is_none_or(|p| r.partner_id() == p)
+                    && external
+                        .as_ref()
+                        .is_none_or(|e| r.external_id.as_ref() == Some(e))
             }),
         })
     }
@@ -187,6 +206,8 @@ impl Resource for SalesRecord {
 
     fn check_write(
         s: &Store,
+        _: &Caller,
+        _: Access,
         next: &SalesRecord,
         replacing: Option<SalesRecordId>,
     ) -> Result<(), ApiError> {
@@ -200,12 +221,17 @@ impl CsvResource for SalesRecord {
         Op::new(Verb::Export, "export_sales_records", [Yes, Yes, No, No, Yes, No], "Exports sales records as CSV, in the import's columns."),
     ];
     const COLUMNS: &'static [&'static str] = &SALES_COLUMNS;
+    /// The name column is for reading: the import resolves `partner_id`.
+    const OPTIONAL_COLUMNS: &'static [&'static str] = &["id", "external_id", "partner_name"];
     const FILE_NAME: &'static str = "sales-records.csv";
+    const REFERENCES: &'static [Kind] = &[Kind::Partner];
 
-    fn to_row(&self) -> Vec<String> {
+    fn to_row(&self, refs: &Refs) -> Vec<String> {
         vec![
             self.id().to_string(),
+            external_cell(&self.external_id),
             self.partner_id().to_string(),
+            refs.name(Kind::Partner, self.partner_id()),
             self.month().to_string(),
             self.sell_in().currency().to_string(),
             csv_io::decimal(self.sell_in()),
@@ -213,17 +239,19 @@ impl CsvResource for SalesRecord {
         ]
     }
 
-    /// A record per row, its amounts decimals in the row's currency; one row per partner
-    /// and month in a file.
+    /// A record per row, its amounts decimals in the row's currency; `partner_id` names
+    /// the partner by id, external id or name. One row per partner and month in a file
+    /// (the `partner_month` unique value, reported on `month`).
     fn from_row(
         row: &Row,
         errors: &mut Vec<FieldError>,
         _caller: &Caller,
         _access: Access,
-        earlier: &[(usize, SalesRecord)],
+        refs: &mut Refs,
     ) -> Option<SalesRecord> {
         let id = row.optional("id", errors, |t| t.parse::<SalesRecordId>());
-        let partner = row.required("partner_id", errors, |t| t.parse::<PartnerId>());
+        let external_id = row.optional("external_id", errors, ExternalId::parse);
+        let partner = refs.required::<PartnerId>(row, "partner_id", Kind::Partner, None, errors);
         let month = row.required("month", errors, |t| t.parse::<Month>());
         // The amounts cannot be read without their currency.
         let currency = row.required("currency", errors, Currency::parse)?;
@@ -231,30 +259,34 @@ impl CsvResource for SalesRecord {
         let sell_through = row.required("sell_through", errors, |t| {
             Money::parse_decimal(t, currency)
         });
-        let (Ok(id), Some(partner), Some(month), Some(sell_in), Some(sell_through)) =
-            (id, partner, month, sell_in, sell_through)
+        let (
+            Ok(id),
+            Ok(external_id),
+            Some(partner),
+            Some(month),
+            Some(sell_in),
+            Some(sell_through),
+        ) = (id, external_id, partner, month, sell_in, sell_through)
         else {
             return None;
         };
         let id = id.unwrap_or_else(SalesRecordId::new);
         match SalesRecord::new(id, partner, month, sell_in, sell_through) {
-            Ok(record) => {
-                if earlier
-                    .iter()
-                    .any(|(_, r)| r.partner_id() == partner && r.month() == month)
-                {
-                    row.error(
-                        errors,
-                        "month",
-                        format!("the file has two rows for partner {partner} in {month}"),
-                    );
-                }
+            Ok(mut record) => {
+                record.external_id = external_id;
                 Some(record)
             }
             Err(e) => {
                 row.error(errors, e.field(), e.message());
                 None
             }
+        }
+    }
+
+    fn unique_column(name: &str) -> &str {
+        match name {
+            "partner_month" => "month",
+            other => other,
         }
     }
 
@@ -265,17 +297,16 @@ impl CsvResource for SalesRecord {
         let mut conflicts = Vec::new();
         // Each partner's currency: its stored records', or its first row's in the file.
         let mut currency: HashMap<PartnerId, (Currency, Option<usize>)> = HashMap::new();
+        // Each partner's stored records, read once however many rows it has.
+        let mut stored: HashMap<PartnerId, Vec<SalesRecord>> = HashMap::new();
         for (line, r) in records {
-            if s.get::<chanlab_shared::Partner>(&r.partner_id().to_string())?
-                .is_none()
-            {
-                errors.push(FieldError {
-                    field: format!("rows[{line}].partner_id"),
-                    message: format!("no partner with id {}", r.partner_id()),
-                });
-                continue;
-            }
-            let existing = s.all::<SalesRecord>(Some(("partner", &r.partner_id().to_string())))?;
+            let existing = match stored.entry(r.partner_id()) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    let partner = r.partner_id().to_string();
+                    e.insert(s.all::<SalesRecord>(Some(("partner", &partner)))?)
+                }
+            };
             let found = r.sell_in().currency();
             let (theirs, first_line) =
                 *currency

@@ -205,7 +205,7 @@ pub(super) fn record_of(scenario: &Scenario, source: ScenarioSource) -> Scenario
         example = json!({"name": "Two regions", "horizon_months": 12, "replications": 200, "seed": 7,
             "channel": {"regions": [{"name": "North", "reps": 2, "partners": {"A": 2, "B": 6, "C": 10}, "prospects": 5}]},
             "specs": [{"bundled": "flat-growth"}, {"bundled": "stretch"}]})),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first result and creates nothing new.")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"^[!-~]([ -~]*[!-~])?$", description = "Retrying with the same key returns the first result and creates nothing new.")),
     responses(
         (status = 201, description = "Stored.", body = ScenarioRecord, headers(("ETag" = String), ("Location" = String))),
         (status = 400, response = super::responses::BadRequest),
@@ -262,7 +262,7 @@ pub async fn create_scenario(
 /// a 409 saying how many months are missing.
 #[utoipa::path(post, path = "/scenarios/from-records", tag = "simulation", operation_id = "scenario_from_records",
     request_body(content = FromRecordsRequest, description = "Optional; every field has a default."),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first result and creates nothing new.")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"^[!-~]([ -~]*[!-~])?$", description = "Retrying with the same key returns the first result and creates nothing new.")),
     responses(
         (status = 201, description = "Built and stored.", body = ScenarioRecord, headers(("ETag" = String), ("Location" = String))),
         (status = 400, response = super::responses::BadRequest),
@@ -365,14 +365,7 @@ pub async fn get_scenario(
 ) -> Result<HttpResponse, ApiError> {
     let access = caller.allow("get_scenario")?;
     let id: Uuid = uuid_path("scenario", &id)?;
-    super::read_one::<ScenarioRecord>(
-        &state.store,
-        &caller,
-        access,
-        "scenario",
-        &id.to_string(),
-        |_| true,
-    )
+    super::read_one::<ScenarioRecord>(&state.store, access, "scenario", &id.to_string(), |_| true)
 }
 
 /// Deletes a scenario. A scenario with runs is kept (409) until its runs are deleted.
@@ -405,7 +398,7 @@ pub async fn delete_scenario(
         b"",
         default_field,
         move |s| {
-            delete_record::<ScenarioRecord>(s, &id.to_string(), if_match.0, "scenario", |_| Ok(()))
+            delete_record::<ScenarioRecord>(s, &id.to_string(), &if_match, "scenario", |_| Ok(()))
         },
     )
     .await
@@ -429,7 +422,7 @@ pub(crate) fn uuid_path(kind: &'static str, text: &str) -> Result<Uuid, ApiError
 /// many fit), and only so many runs go at once (429 with `Retry-After` beyond).
 #[utoipa::path(post, path = "/scenarios/{id}/runs", tag = "simulation", operation_id = "create_run",
     params(("id" = String, Path, description = "The scenario's id."),
-        ("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first run and starts nothing new.")),
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"^[!-~]([ -~]*[!-~])?$", description = "Retrying with the same key returns the first run and starts nothing new.")),
     request_body(content = RunRequest, description = "Optional overrides."),
     responses(
         (status = 202, description = "Accepted: queued.", body = RunRecord, headers(("ETag" = String), ("Location" = String))),

@@ -24,6 +24,7 @@ use chanlab_shared::scorecard::{self, Evidence, PartnerScorecard, RepScorecard};
 #[into_params(parameter_in = Query)]
 pub struct ScorecardQuery {
     /// The period: `2026-11`, `2026-Q4`, `2026-H2` or `2026`.
+    #[param(value_type = chanlab_shared::Period)]
     pub period: String,
     /// The process spec whose cadences apply (default: the most recently published one).
     pub process_spec_id: Option<String>,
@@ -77,7 +78,7 @@ fn goals_of(store: &Store, scope: Scope, period: Period) -> Result<Vec<Goal>, Ap
 }
 
 /// The scorecard of a rep: its partners' cadences against its activities, its goals, its
-/// partners' sales.
+/// partners' sales (its partners in its region only).
 #[utoipa::path(get, path = "/reps/{id}/scorecard", tag = "reps", operation_id = "rep_scorecard",
     params(("id" = String, Path, description = "The rep's id."), ScorecardQuery),
     responses(
@@ -116,11 +117,19 @@ pub async fn rep_scorecard(
                 _ => false,
             };
             if !allowed {
-                return Err(c.principal.out_of_scope(&format!("rep {id}")));
+                return Err(crate::auth::hidden("rep", id));
             }
             let spec = spec_in_force(s, spec_id)?;
             let rep_key = id.to_string();
-            let partners = s.all::<Partner>(Some(("owner_rep", &rep_key)))?;
+            // Its partners in its region: a partner's owner rep works in the partner's
+            // region, and records stored before that rule was kept may name an owner of
+            // another region; counting those would show the rep's regional manager sales
+            // it may not read.
+            let partners: Vec<Partner> = s
+                .all::<Partner>(Some(("owner_rep", &rep_key)))?
+                .into_iter()
+                .filter(|p| p.region_id == rep.region_id)
+                .collect();
             let activities = s.all::<Activity>(Some(("rep", &rep_key)))?;
             let mut sales = Vec::new();
             let mut transitions = Vec::new();
@@ -198,7 +207,7 @@ pub async fn partner_scorecard(
                         id: id.to_string(),
                     })?;
             if !super::partners::in_scope(&c, access, &partner) {
-                return Err(c.principal.out_of_scope(&format!("partner {id}")));
+                return Err(crate::auth::hidden("partner", id));
             }
             let spec = spec_in_force(s, spec_id)?;
             let key = id.to_string();

@@ -90,7 +90,7 @@ fn current_published(
 /// Creates a process spec as a draft, version 1.
 #[utoipa::path(post, path = "/process-specs", tag = "process specs", operation_id = "create_process_spec",
     request_body = ProcessRules,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first result and creates nothing new.")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"^[!-~]([ -~]*[!-~])?$", description = "Retrying with the same key returns the first result and creates nothing new.")),
     responses(
         (status = 201, description = "Created as a draft.", body = ProcessSpec, headers(("ETag" = String), ("Location" = String))),
         (status = 400, response = super::responses::BadRequest),
@@ -110,6 +110,8 @@ pub async fn create_process_spec(
 ) -> Result<HttpResponse, ApiError> {
     caller.allow("create_process_spec")?;
     let spec = ProcessSpec {
+        created_by: None,
+        updated_by: None,
         id: ProcessSpecId::new(),
         version: PositiveCount::new(1).expect("1 is positive"),
         status: SpecStatus::Draft,
@@ -258,7 +260,7 @@ pub async fn update_process_spec(
             let (head, version) = s
                 .get::<ProcessSpec>(&id.to_string())?
                 .ok_or_else(|| not_found(id))?;
-            check_if_match(if_match.0, version, "process_spec", &id.to_string())?;
+            check_if_match(&if_match, version, "process_spec", &id.to_string())?;
             let (next, version_write) = if head.status == SpecStatus::Draft {
                 let next = ProcessSpec { rules, ..head };
                 let w = store_put(&SpecVersion(next.clone()), Expect::Present);
@@ -266,6 +268,8 @@ pub async fn update_process_spec(
             } else {
                 let number = PositiveCount::new(head.version.get() + 1).map_err(super::invalid)?;
                 let next = ProcessSpec {
+                    created_by: None,
+                    updated_by: None,
                     id,
                     version: number,
                     status: SpecStatus::Draft,
@@ -295,7 +299,7 @@ pub async fn update_process_spec(
 #[utoipa::path(post, path = "/process-specs/{id}/publish", tag = "process specs", operation_id = "publish_process_spec",
     params(("id" = String, Path, description = "The spec's id."),
         ("If-Match" = Option<String>, Header, description = "The ETag last read; 412 if the spec changed since."),
-        ("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first result.")),
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"^[!-~]([ -~]*[!-~])?$", description = "Retrying with the same key returns the first result.")),
     responses(
         (status = 200, description = "Published.", body = ProcessSpec, headers(("ETag" = String))),
         (status = 400, response = super::responses::BadRequest),
@@ -320,7 +324,7 @@ pub async fn publish_process_spec(
         let (head, version) = s
             .get::<ProcessSpec>(&id.to_string())?
             .ok_or_else(|| not_found(id))?;
-        check_if_match(if_match.0, version, "process_spec", &id.to_string())?;
+        check_if_match(&if_match, version, "process_spec", &id.to_string())?;
         if head.status != SpecStatus::Draft {
             return Err(ApiError::Conflict {
                 detail: format!(
@@ -359,7 +363,7 @@ pub async fn publish_process_spec(
 }
 
 /// Lists every version of a spec, oldest first (a regional manager: published and retired
-/// versions only).
+/// versions only, and 404 for a spec never published, as reading the spec answers).
 #[utoipa::path(get, path = "/process-specs/{id}/versions", tag = "process specs", operation_id = "list_process_spec_versions",
     params(("id" = String, Path, description = "The spec's id.")),
     responses(
@@ -381,18 +385,20 @@ pub async fn list_process_spec_versions(
         .store
         .run(move |s| s.all::<SpecVersion>(Some(("spec", &id.to_string()))))
         .await??;
-    if versions.is_empty() {
-        return Err(not_found(id));
-    }
     let items: Vec<ProcessSpec> = versions
         .into_iter()
         .map(|v| v.0)
         .filter(|v| !published || v.status != SpecStatus::Draft)
         .collect();
+    // A spec never published does not exist for a regional manager, as
+    // `GET /process-specs/{id}` answers it.
+    if items.is_empty() {
+        return Err(not_found(id));
+    }
     Ok(HttpResponse::Ok().json(items))
 }
 
-/// Reads one version of a spec. A regional manager may not read drafts.
+/// Reads one version of a spec. To a regional manager a draft version is unknown (404).
 #[utoipa::path(get, path = "/process-specs/{id}/versions/{version}", tag = "process specs", operation_id = "get_process_spec_version",
     params(("id" = String, Path, description = "The spec's id."), ("version" = u32, Path, description = "The version number, from 1.")),
     responses(
@@ -419,7 +425,11 @@ pub async fn get_process_spec_version(
         id: format!("{id} version {number}"),
     })?;
     if published_only(&caller, access) && spec.0.status == SpecStatus::Draft {
-        return Err(caller.principal.out_of_scope("a draft version"));
+        // Hidden from a regional manager: answered as a version that does not exist.
+        return Err(crate::auth::hidden(
+            "process_spec_version",
+            format!("{id} version {number}"),
+        ));
     }
     Ok(json_with_etag(&spec.0, version))
 }
@@ -430,6 +440,7 @@ pub async fn get_process_spec_version(
 #[into_params(parameter_in = Query)]
 pub struct ComplianceQuery {
     /// The period: `2026-11`, `2026-Q4`, `2026-H2` or `2026`.
+    #[param(value_type = chanlab_shared::Period)]
     pub period: String,
 }
 
@@ -554,12 +565,22 @@ fn compliance_report(
             if only_region.is_some_and(|o| o != region) {
                 return None;
             }
+            // A rep answers for its partners in its own region, as its scorecard counts
+            // them (records stored before the owner-region rule may hold others).
+            let ps: Vec<Partner> = ps
+                .iter()
+                .filter(|p| p.region_id == region)
+                .cloned()
+                .collect();
+            if ps.is_empty() {
+                return None;
+            }
             let own: Vec<Activity> = activities
                 .iter()
                 .filter(|a| a.rep_id == *rep)
                 .cloned()
                 .collect();
-            Some(row(spec, period, region, Some(*rep), ps, &own))
+            Some(row(spec, period, region, Some(*rep), &ps, &own))
         })
         .collect();
     ComplianceReport {

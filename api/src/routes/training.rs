@@ -170,7 +170,9 @@ fn stored_exercise(
         })
 }
 
-/// 403 unless a caller limited to its own sessions created this one.
+/// Refuses a caller limited to its own sessions (`access`) a session another token
+/// created: a 403 when the caller may read every session (a trainer reads but plays only
+/// its own), else the 404 of an unknown session, which tells it nothing of others' sessions.
 fn check_owner(
     caller: &Caller,
     access: Access,
@@ -180,10 +182,13 @@ fn check_owner(
     if access == Access::Yes || caller.token_hash == owner_hash {
         return Ok(());
     }
-    Err(ApiError::Forbidden(format!(
-        "training session {id} belongs to another token; a {} token plays and reads only the sessions it created",
-        caller.principal.role().as_str()
-    )))
+    if crate::auth::access("get_training_session", caller.principal.role()) == Some(Access::Yes) {
+        return Err(ApiError::Forbidden(format!(
+            "training session {id} belongs to another token; a {} token plays only the sessions it created",
+            caller.principal.role().as_str()
+        )));
+    }
+    Err(crate::auth::hidden("training_session", id))
 }
 
 /// Sessions with a round being played, in this process: a second request for the same
@@ -193,12 +198,27 @@ static PLAYING: Mutex<BTreeSet<Uuid>> = Mutex::new(BTreeSet::new());
 struct Playing(Uuid);
 
 impl Playing {
-    fn claim(id: Uuid) -> Result<Playing, ApiError> {
-        if PLAYING.lock().expect("playing lock").insert(id) {
-            Ok(Playing(id))
-        } else {
-            Err(round_in_play(id))
+    /// Claims session `id` for one round, if fewer than `most` rounds are being played in
+    /// this process: a round simulates on the blocking pool for up to a few seconds, and
+    /// unbounded, 400 of them at once took both cores for 36 s (admission control, as
+    /// for runs: 429 with `Retry-After`).
+    fn claim(id: Uuid, most: usize) -> Result<Playing, ApiError> {
+        let mut playing = PLAYING.lock().expect("playing lock");
+        if playing.contains(&id) {
+            return Err(round_in_play(id));
         }
+        if playing.len() >= most {
+            return Err(ApiError::TooManyRequests {
+                title: "Too many training rounds at once",
+                detail: format!(
+                    "{} training rounds are being played, as many as this server plays at once (`chanlab serve --max-training-rounds`); retry after the Retry-After seconds",
+                    playing.len()
+                ),
+                retry_after: 1,
+            });
+        }
+        playing.insert(id);
+        Ok(Playing(id))
     }
 }
 
@@ -302,7 +322,7 @@ pub async fn exercise_leaderboard(
 /// round. An unknown exercise is a 422 on `exercise`.
 #[utoipa::path(post, path = "/training/sessions", tag = "training", operation_id = "create_training_session",
     request_body = SessionRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first session and creates nothing new.")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"^[!-~]([ -~]*[!-~])?$", description = "Retrying with the same key returns the first session and creates nothing new.")),
     responses(
         (status = 201, description = "Started: no round played yet.", body = TrainingSessionView, headers(("ETag" = String), ("Location" = String))),
         (status = 400, response = super::responses::BadRequest),
@@ -488,7 +508,7 @@ pub async fn get_training_session(
 /// token that created the session plays it.
 #[utoipa::path(post, path = "/training/sessions/{id}/rounds", tag = "training", operation_id = "play_training_round",
     params(("id" = String, Path, description = "The session's id."),
-        ("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first answer and plays no further round.")),
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"^[!-~]([ -~]*[!-~])?$", description = "Retrying with the same key returns the first answer and plays no further round.")),
     request_body(content = RoundRequest, description = "Optional: an empty body takes every default."),
     responses(
         (status = 200, description = "The round played.", body = RoundResult, headers(("ETag" = String))),
@@ -499,6 +519,7 @@ pub async fn get_training_session(
         (status = 409, response = super::responses::Conflict),
         (status = 413, response = super::responses::PayloadTooLarge),
         (status = 422, response = super::responses::Unprocessable),
+        (status = 429, response = super::responses::TooManyRequests),
     ),
     security(("bearer" = [])))]
 pub async fn play_training_round(
@@ -512,7 +533,11 @@ pub async fn play_training_round(
     let access = caller.allow("play_training_round")?;
     let id = uuid_path("training_session", &id)?;
     let all = catalogue(&state).await?;
-    let _playing = Playing::claim(id)?;
+    let _playing = Playing::claim(id, state.max_training_rounds).inspect_err(|e| {
+        if matches!(e, ApiError::TooManyRequests { .. }) {
+            state.store.metrics().training_round(false);
+        }
+    })?;
     let choices = body.value.decisions;
     let who = caller.clone();
     write(
@@ -562,4 +587,34 @@ pub async fn play_training_round(
         ApiError::PreconditionFailed(_) => round_in_play(id),
         e => e,
     })
+    .inspect(|answer| {
+        // A replayed answer played nothing.
+        if !answer.headers().contains_key("idempotent-replayed") {
+            state.store.metrics().training_round(true);
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The only test in this process that claims sessions, so `PLAYING` holds only its own.
+    #[test]
+    fn rounds_beyond_the_limit_are_429_and_a_session_in_play_409() {
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        let first = Playing::claim(a, 1).expect("a first round is admitted");
+        match Playing::claim(b, 1) {
+            Err(ApiError::TooManyRequests { retry_after, .. }) => assert!(retry_after >= 1),
+            other => panic!("a second round beyond the limit: {:?}", other.map(|_| ())),
+        }
+        assert!(matches!(
+            Playing::claim(a, 2),
+            Err(ApiError::Conflict { .. })
+        ));
+        drop(first);
+        let second = Playing::claim(b, 1).expect("room again once the first is done");
+        drop(second);
+        assert!(PLAYING.lock().unwrap().is_empty(), "every claim is let go");
+    }
 }

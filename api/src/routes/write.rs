@@ -9,11 +9,13 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::audit::{self, Actor};
 use crate::auth::{Caller, hex};
 use crate::error::ApiError;
-use crate::extract::IdempotencyKey;
+use crate::events::Event;
+use crate::extract::{IdempotencyKey, IfMatch};
 use crate::state::AppState;
-use crate::storage::{CommitError, Expect, Kind, Record, Remember, Store, Write, store_put};
+use crate::storage::{CommitError, Expect, Kind, Record, Store, Write, store_put};
 
 /// What a write answers, kept whole so that an idempotent retry gets the same answer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -73,7 +75,7 @@ pub(crate) async fn write<F>(
 where
     F: FnOnce(&Store) -> Result<(Vec<Write>, Outcome), ApiError> + Send + 'static,
 {
-    write_inner(
+    write_with_events(
         state,
         caller,
         idempotency,
@@ -81,7 +83,7 @@ where
         raw_body,
         field_of,
         None,
-        work,
+        move |s| work(s).map(|(writes, outcome)| (writes, outcome, Vec::new())),
     )
     .await
 }
@@ -105,7 +107,7 @@ pub(crate) async fn write_serialised<F>(
 where
     F: FnOnce(&Store) -> Result<(Vec<Write>, Outcome), ApiError> + Send + 'static,
 {
-    write_inner(
+    write_with_events(
         state,
         caller,
         idempotency,
@@ -113,13 +115,16 @@ where
         raw_body,
         field_of,
         Some(lock),
-        work,
+        move |s| work(s).map(|(writes, outcome)| (writes, outcome, Vec::new())),
     )
     .await
 }
 
+/// [`write`] (holding `lock`, when given, like [`write_serialised`]) for work whose commit
+/// makes an event no record change shows (an import finished): `work` returns it beside
+/// the writes, and it is committed to the outbox with them.
 #[allow(clippy::too_many_arguments)] // the parts of one request, passed through to `write`
-async fn write_inner<F>(
+pub(crate) async fn write_with_events<F>(
     state: &AppState,
     caller: &Caller,
     idempotency: IdempotencyKey,
@@ -130,7 +135,7 @@ async fn write_inner<F>(
     work: F,
 ) -> Result<HttpResponse, ApiError>
 where
-    F: FnOnce(&Store) -> Result<(Vec<Write>, Outcome), ApiError> + Send + 'static,
+    F: FnOnce(&Store) -> Result<(Vec<Write>, Outcome, Vec<Event>), ApiError> + Send + 'static,
 {
     let request_hash = hex(&Sha256::digest(raw_body));
     let scoped = idempotency.0.map(|key| {
@@ -145,14 +150,14 @@ where
         ))
     });
     let request = request_hash.clone();
+    let actor = Actor::of_request(caller, req);
     let done = state
         .store
         .run(move |store| -> Result<Done, ApiError> {
+            let decide = || decide(store, &actor, scoped, request, field_of, work);
             match lock {
-                Some(serial) => {
-                    serial.hold(store, || decide(store, scoped, request, field_of, work))?
-                }
-                None => decide(store, scoped, request, field_of, work),
+                Some(serial) => serial.hold(store, decide)?,
+                None => decide(),
             }
         })
         .await??;
@@ -178,29 +183,36 @@ where
 /// committed with the response remembered beside them.
 fn decide<F>(
     store: &Store,
+    actor: &Actor,
     scoped: Option<String>,
     request: String,
     field_of: fn(Kind) -> String,
     work: F,
 ) -> Result<Done, ApiError>
 where
-    F: FnOnce(&Store) -> Result<(Vec<Write>, Outcome), ApiError>,
+    F: FnOnce(&Store) -> Result<(Vec<Write>, Outcome, Vec<Event>), ApiError>,
 {
     if let Some(key) = &scoped
         && let Some(previous) = store.recall(key)?
     {
         return Ok(Done::Replay(previous));
     }
-    let (writes, outcome) = work(store)?;
-    let remember = scoped.map(|key| Remember {
-        key,
-        response: serde_json::to_vec(&Remembered {
+    let (writes, mut outcome, events) = work(store)?;
+    let prepared = audit::prepare(store, Some(actor), writes)?;
+    if let Some(body) = &mut outcome.body {
+        prepared.stamp_answer(body);
+    }
+    let remember = scoped.map(|key| {
+        let response = Remembered {
             request,
             outcome: outcome.clone(),
-        })
-        .expect("outcomes serialise"),
+        };
+        store.remember(
+            key,
+            serde_json::to_vec(&response).expect("outcomes serialise"),
+        )
     });
-    match store.commit(&writes, remember.as_ref()) {
+    match audit::commit_prepared(store, Some(actor), prepared, remember.as_ref(), events) {
         Ok(_) => Ok(Done::Fresh(outcome)),
         Err(CommitError::Replayed(previous)) => Ok(Done::Replay(previous)),
         Err(e) => Err(ApiError::from_commit(e, &field_of)),
@@ -265,18 +277,22 @@ pub(crate) async fn create_record<T: Record>(
     .await
 }
 
-/// Replaces a record after checking `If-Match`; `build` gets the stored record and version.
+/// Replaces a record after checking that the caller may see it (`visible`, 403 or 404)
+/// and then `If-Match` (RFC 9110 §13.2.1: preconditions come after authorisation and
+/// existence); `build` gets the stored record.
 pub(crate) fn update_record<T: Record>(
     store: &Store,
     id: &str,
-    if_match: Option<Option<u64>>,
+    if_match: &IfMatch,
     kind_name: &'static str,
+    visible: impl FnOnce(&T) -> Result<(), ApiError>,
     build: impl FnOnce(&T) -> Result<T, ApiError>,
 ) -> Result<(Vec<Write>, Outcome), ApiError> {
     let (current, version) = store.get::<T>(id)?.ok_or_else(|| ApiError::NotFound {
         kind: kind_name,
         id: id.to_owned(),
     })?;
+    visible(&current)?;
     check_if_match(if_match, version, kind_name, id)?;
     let next = build(&current)?;
     let outcome = Outcome {
@@ -288,11 +304,12 @@ pub(crate) fn update_record<T: Record>(
     Ok((vec![store_put(&next, Expect::Version(version))], outcome))
 }
 
-/// Deletes a record after checking `If-Match` and that `allowed` accepts it.
+/// Deletes a record after checking that `allowed` accepts it (the caller's scope: 403 or
+/// 404) and then `If-Match`, in RFC 9110 §13.2.1's order.
 pub(crate) fn delete_record<T: Record>(
     store: &Store,
     id: &str,
-    if_match: Option<Option<u64>>,
+    if_match: &IfMatch,
     kind_name: &'static str,
     allowed: impl FnOnce(&T) -> Result<(), ApiError>,
 ) -> Result<(Vec<Write>, Outcome), ApiError> {
@@ -300,8 +317,8 @@ pub(crate) fn delete_record<T: Record>(
         kind: kind_name,
         id: id.to_owned(),
     })?;
-    check_if_match(if_match, version, kind_name, id)?;
     allowed(&current)?;
+    check_if_match(if_match, version, kind_name, id)?;
     let outcome = Outcome {
         status: 204,
         version: None,
@@ -318,17 +335,21 @@ pub(crate) fn delete_record<T: Record>(
     ))
 }
 
-/// 412 when `If-Match` names a version other than `version`.
+/// 412 when `If-Match` is malformed or names a version other than `version`. Called once
+/// the record is found and the caller may see it.
 pub(crate) fn check_if_match(
-    if_match: Option<Option<u64>>,
+    if_match: &IfMatch,
     version: u64,
     kind_name: &str,
     id: &str,
 ) -> Result<(), ApiError> {
-    match if_match {
-        Some(Some(expected)) if expected != version => Err(ApiError::PreconditionFailed(format!(
-            "the {kind_name} {id} has changed: If-Match named version \"{expected}\" but it is at \"{version}\"; GET it again and reapply your change"
-        ))),
+    match &if_match.0 {
+        Err(detail) => Err(ApiError::PreconditionFailed(detail.clone())),
+        Ok(Some(Some(expected))) if *expected != version => {
+            Err(ApiError::PreconditionFailed(format!(
+                "the {kind_name} {id} has changed: If-Match named version \"{expected}\" but it is at \"{version}\"; GET it again and reapply your change"
+            )))
+        }
         _ => Ok(()),
     }
 }

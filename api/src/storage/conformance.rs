@@ -1,7 +1,7 @@
 //! What every [`Storage`] backend must do, as functions over `&dyn Storage`: a new backend
 //! runs [`CASES`] in its tests, as the sled backend does.
 
-use super::{CommitError, Expect, Kind, Remember, Storage, Write};
+use super::{CommitError, Expect, Kind, Remember, Storage, Timestamp, Write};
 
 /// A put of an empty record with one index entry `tag = x`.
 pub(crate) fn put(kind: Kind, id: &str, expect: Expect, refs: Vec<(Kind, String)>) -> Write {
@@ -14,6 +14,27 @@ pub(crate) fn put(kind: Kind, id: &str, expect: Expect, refs: Vec<(Kind, String)
         unique: vec![],
         refs,
     }
+}
+
+/// A day, in the milliseconds the idempotency records keep time in.
+const DAY: Timestamp = 24 * HOUR;
+const HOUR: Timestamp = 3_600_000;
+/// Some fixed "now" for the cases: the backends take time from the caller, never a clock.
+pub(crate) const T0: Timestamp = 1_800_000_000_000;
+
+/// `response` remembered under `key` at `at`, with a window of a day.
+pub(crate) fn remember(key: &str, response: &[u8], at: Timestamp) -> Remember {
+    Remember {
+        key: key.into(),
+        response: response.to_vec(),
+        at,
+        expired_before: at - DAY,
+    }
+}
+
+/// How many remembered responses the store holds, as its backup counts them.
+fn remembered(s: &dyn Storage) -> u64 {
+    s.export(&mut Vec::new()).unwrap().remembered
 }
 
 fn ids(
@@ -57,6 +78,10 @@ pub(crate) const CASES: &[(&str, Case)] = &[
     (
         "scans are in id order from a cursor",
         scans_follow_the_cursor,
+    ),
+    (
+        "an idempotency key expires after its window, and the sweep deletes it",
+        idempotency_keys_expire,
     ),
 ];
 
@@ -107,16 +132,13 @@ fn failed_commit_writes_nothing(s: &dyn Storage) {
                     vec![(Kind::Region, "nope".into())],
                 ),
             ],
-            Some(&Remember {
-                key: "k".into(),
-                response: b"r".to_vec(),
-            }),
+            Some(&remember("k", b"r", T0)),
         )
         .unwrap_err();
     assert!(matches!(err, CommitError::MissingReference { .. }));
     assert_eq!(s.get(Kind::Region, "r1").unwrap(), None);
     assert!(ids(s, Kind::Region, Some(("tag", "x")), None).is_empty());
-    assert_eq!(s.recall("k").unwrap(), None);
+    assert_eq!(s.recall("k", 0).unwrap(), None);
 }
 
 fn index_entries_follow_updates(s: &dyn Storage) {
@@ -193,10 +215,7 @@ fn unique_values_are_unique(s: &dyn Storage) {
 }
 
 fn idempotency_keys_are_used_once(s: &dyn Storage) {
-    let remember = Remember {
-        key: "k".into(),
-        response: b"first".to_vec(),
-    };
+    let remember = remember("k", b"first", T0);
     s.commit(
         &[put(Kind::Region, "r1", Expect::Absent, vec![])],
         Some(&remember),
@@ -208,7 +227,67 @@ fn idempotency_keys_are_used_once(s: &dyn Storage) {
     );
     assert!(matches!(again, Err(CommitError::Replayed(r)) if r == b"first"));
     assert_eq!(s.get(Kind::Region, "r2").unwrap(), None);
-    assert_eq!(s.recall("k").unwrap(), Some(b"first".to_vec()));
+    assert_eq!(s.recall("k", T0 - DAY).unwrap(), Some(b"first".to_vec()));
+}
+
+/// Responses are JSON (a backup, which counts them here, holds them as JSON).
+fn idempotency_keys_expire(s: &dyn Storage) {
+    let region = |id: &str| put(Kind::Region, id, Expect::Absent, vec![]);
+    s.commit(&[region("r1")], Some(&remember("k", br#""first""#, T0)))
+        .unwrap();
+    // Within the window (a day): replayed, and the second write is not made.
+    let within = s.commit(
+        &[region("r2")],
+        Some(&remember("k", br#""second""#, T0 + 23 * HOUR)),
+    );
+    assert!(matches!(within, Err(CommitError::Replayed(r)) if r == br#""first""#));
+    assert_eq!(s.get(Kind::Region, "r2").unwrap(), None);
+    assert_eq!(s.recall("k", T0).unwrap(), Some(br#""first""#.to_vec()));
+    // Past it: recall finds nothing, and a commit under the key is a new one...
+    assert_eq!(s.recall("k", T0 + 1).unwrap(), None);
+    let after = T0 + DAY + HOUR;
+    // ... but only as a whole: a refused commit leaves the expired response in place.
+    let refused = s.commit(
+        &[put(
+            Kind::Rep,
+            "p",
+            Expect::Absent,
+            vec![(Kind::Region, "nope".into())],
+        )],
+        Some(&remember("k", br#""refused""#, after)),
+    );
+    assert!(matches!(refused, Err(CommitError::MissingReference { .. })));
+    assert_eq!(s.recall("k", 0).unwrap(), Some(br#""first""#.to_vec()));
+    s.commit(&[region("r3")], Some(&remember("k", br#""third""#, after)))
+        .unwrap();
+    assert!(s.get(Kind::Region, "r3").unwrap().is_some());
+    assert_eq!(
+        s.recall("k", after - DAY).unwrap(),
+        Some(br#""third""#.to_vec())
+    );
+
+    // The sweep deletes what is older than its cutoff, oldest first, `limit` at a time.
+    for (i, at) in [T0, T0 + HOUR, T0 + 2 * HOUR].into_iter().enumerate() {
+        s.commit(&[], Some(&remember(&format!("old{i}"), br#""old""#, at)))
+            .unwrap();
+    }
+    assert_eq!(remembered(s), 4);
+    // "k" was remembered at T0 too, then replaced at `after`: its old time is gone.
+    assert_eq!(s.forget_before(T0 + 2 * HOUR, 1).unwrap(), 1);
+    assert_eq!(s.recall("old0", 0).unwrap(), None);
+    assert_eq!(s.recall("old1", 0).unwrap(), Some(br#""old""#.to_vec()));
+    assert_eq!(s.forget_before(T0 + 2 * HOUR, 1000).unwrap(), 1);
+    assert_eq!(remembered(s), 2);
+    assert_eq!(s.recall("old2", 0).unwrap(), Some(br#""old""#.to_vec()));
+    assert_eq!(s.forget_before(after, 1000).unwrap(), 1);
+    assert_eq!(s.recall("k", 0).unwrap(), Some(br#""third""#.to_vec()));
+    assert_eq!(s.forget_before(after + 1, 1000).unwrap(), 1);
+    assert_eq!(remembered(s), 0);
+    assert_eq!(s.forget_before(after + DAY, 1000).unwrap(), 0);
+    // The records written under the keys stay.
+    for id in ["r1", "r3"] {
+        assert!(s.get(Kind::Region, id).unwrap().is_some(), "{id}");
+    }
 }
 
 fn scans_follow_the_cursor(s: &dyn Storage) {

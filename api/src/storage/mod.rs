@@ -25,9 +25,9 @@ mod store;
 pub use portable::{Counts, VerifyReport};
 pub use postgres::PostgresStorage;
 pub use records::Record;
-pub(crate) use records::{index_key, scope_key};
+pub(crate) use records::{EXTERNAL_ID, index_key, scope_key};
 pub use sled_backend::SledStorage;
-pub use store::{Health, Page, Store, put as store_put};
+pub use store::{DEFAULT_IDEMPOTENCY_WINDOW, Health, Page, Store, put as store_put};
 
 /// Declares [`Kind`] with each collection's name once: the enum, [`Kind::ALL`] and
 /// [`Kind::name`] come from the one list, so a new collection cannot be left out of either.
@@ -94,6 +94,14 @@ kinds! {
     /// What a queued run computes, keyed by the run's id: kept only where several instances
     /// share the store, so that whichever claims the run can plan it ([`queue`]).
     RunInput => "run_input",
+    /// The audit trail: one entry per change a caller made to a record.
+    Audit => "audit_entry",
+    /// Events committed with their changes, for webhook delivery.
+    Outbox => "outbox_event",
+    /// Webhook subscriptions (with their signing secrets).
+    Webhook => "webhook",
+    /// Each outbox event's delivery to each subscription that wants it.
+    Delivery => "webhook_delivery",
 }
 
 impl Kind {
@@ -157,15 +165,25 @@ pub enum Write {
     },
 }
 
-/// The idempotency record to store with a commit: the key (already scoped to the caller)
-/// and the response to replay.
+/// The idempotency record to store with a commit: the key (already scoped to the caller),
+/// the response to replay, and when. Keys expire ([`Store::remember`] stamps both times
+/// from the server's window): a response remembered before `expired_before` no longer
+/// holds its key, and the commit replaces it as if the key were new.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Remember {
     /// The scoped key.
     pub key: String,
     /// The serialised response.
     pub response: Vec<u8>,
+    /// When it is remembered: stored beside it, what expiry and the sweep go by.
+    pub at: Timestamp,
+    /// Responses remembered before this have expired.
+    pub expired_before: Timestamp,
 }
+
+/// A point in time as the idempotency records keep it: milliseconds since the Unix epoch
+/// (both backends store it as a 64-bit integer; a sled key sorts it zero-padded).
+pub type Timestamp = i64;
 
 /// The storage itself failed (I/O, corruption). Logged in full; answered without its
 /// details, with the status its [`Fault`] calls for.
@@ -312,7 +330,9 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<(), StorageError>;
 
     /// Applies every write, or none of them; with `remember`, stores the idempotent response
-    /// in the same commit (and refuses with [`CommitError::Replayed`] if the key is taken).
+    /// in the same commit (and refuses with [`CommitError::Replayed`] if the key is held by
+    /// a response remembered at or after [`Remember::expired_before`]; an older one is
+    /// replaced).
     /// Returns the new version of each `Put`, in order.
     fn commit(
         &self,
@@ -320,8 +340,20 @@ pub trait Storage: Send + Sync + 'static {
         remember: Option<&Remember>,
     ) -> Result<Vec<u64>, CommitError>;
 
-    /// The response remembered under an idempotency key.
-    fn recall(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError>;
+    /// The response remembered under an idempotency key at or after `since` (an older one
+    /// has expired: the key is free).
+    fn recall(&self, key: &str, since: Timestamp) -> Result<Option<Vec<u8>>, StorageError>;
+
+    /// Deletes up to `limit` of the responses remembered before `before` (expired), oldest
+    /// first, each in a commit of its own batch; returns how many it deleted. What keeps
+    /// the idempotency records from growing without bound ([`Store::sweep_expired`]). A
+    /// backend that cannot says so.
+    fn forget_before(&self, before: Timestamp, limit: usize) -> Result<u64, StorageError> {
+        let _ = (before, limit);
+        Err(StorageError::new(
+            "this storage backend cannot expire idempotency keys",
+        ))
+    }
 
     /// Makes every commit that returned before this call durable (fsync).
     fn flush(&self) -> Result<(), StorageError>;

@@ -32,6 +32,11 @@ pub enum Line {
         remembered: String,
         /// The response as stored (JSON).
         response: serde_json::Value,
+        /// When it was remembered (ms since the epoch), which its expiry goes by. Absent
+        /// in a backup of a chanlab before keys expired: restored as remembered at the
+        /// restore.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        at: Option<super::Timestamp>,
     },
     /// The last line.
     End {

@@ -9,7 +9,7 @@
 //! | `records` | `(kind, id)` → version, data (the JSON as given), meta (what it declared), refcount |
 //! | `index_entries` | `(kind, name, value, id)` |
 //! | `unique_values` | `(kind, name, value)` → id of the holder |
-//! | `remembered` | idempotency key → response |
+//! | `remembered` | idempotency key → response, and when it was remembered (ms since the epoch; expiry and the sweep go by it) |
 //! | `run_queue`, `instances` | the jobs waiting or running, who claimed each, and who is alive (`postgres/queue.rs`) |
 //!
 //! Every text column is `COLLATE "C"`, so scans are in byte order of the ids, as in sled.
@@ -45,7 +45,9 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
-use super::{CommitError, Counts, Fault, Kind, RawRecord, Remember, Storage, StorageError, Write};
+use super::{
+    CommitError, Counts, Fault, Kind, RawRecord, Remember, Storage, StorageError, Timestamp, Write,
+};
 
 mod commit;
 mod locks;
@@ -403,15 +405,31 @@ impl Storage for PostgresStorage {
         })?
     }
 
-    fn recall(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
+    fn recall(&self, key: &str, since: Timestamp) -> Result<Option<Vec<u8>>, StorageError> {
         let key = key.to_owned();
         self.with_client(move |client| async move {
             let stmt = client
-                .prepare_cached("SELECT response FROM remembered WHERE key = $1")
+                .prepare_cached("SELECT response FROM remembered WHERE key = $1 AND at >= $2")
                 .await
                 .map_err(db)?;
-            let row = client.query_opt(&stmt, &[&key]).await.map_err(db)?;
+            let row = client.query_opt(&stmt, &[&key, &since]).await.map_err(db)?;
             Ok(row.map(|r| r.get(0)))
+        })
+    }
+
+    fn forget_before(&self, before: Timestamp, limit: usize) -> Result<u64, StorageError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.with_client(move |client| async move {
+            // SKIP LOCKED: a key being claimed afresh right now is left to that commit
+            // (its new time keeps it), and sweeps of several instances share the work.
+            let stmt = client
+                .prepare_cached(
+                    "DELETE FROM remembered WHERE at < $1 AND key IN (SELECT key \
+                     FROM remembered WHERE at < $1 ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+                )
+                .await
+                .map_err(db)?;
+            client.execute(&stmt, &[&before, &limit]).await.map_err(db)
         })
     }
 

@@ -2,7 +2,8 @@
 //! filters), its unique values and the records it references.
 
 use chanlab_shared::{
-    Activity, Assessment, Contract, Goal, Partner, ProcessSpec, Region, Rep, SalesRecord, Scope,
+    Activity, Assessment, Contract, ExternalId, Goal, Partner, ProcessSpec, Region, Rep,
+    SalesRecord, Scope,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -87,6 +88,21 @@ pub(crate) mod index_key {
     }
 }
 
+/// `entries` and, for a record with an external id, its `external_id` entry: the index an
+/// `external_id` list filter reads and the unique value that keeps it one record's.
+fn with_external(
+    mut entries: Vec<(String, String)>,
+    external: &Option<ExternalId>,
+) -> Vec<(String, String)> {
+    if let Some(external) = external {
+        entries.push(entry(EXTERNAL_ID, external));
+    }
+    entries
+}
+
+/// The index and unique value of a record's external id.
+pub(crate) const EXTERNAL_ID: &str = "external_id";
+
 fn entry(index: &str, value: impl ToString) -> (String, String) {
     (index.to_owned(), value.to_string())
 }
@@ -113,6 +129,12 @@ impl Record for Region {
     fn key(&self) -> String {
         self.id.to_string()
     }
+    fn unique(&self) -> Vec<(String, String)> {
+        with_external(Vec::new(), &self.external_id)
+    }
+    fn indexes(&self) -> Vec<(String, String)> {
+        with_external(Vec::new(), &self.external_id)
+    }
 }
 
 impl Record for Rep {
@@ -120,8 +142,11 @@ impl Record for Rep {
     fn key(&self) -> String {
         self.id.to_string()
     }
+    fn unique(&self) -> Vec<(String, String)> {
+        with_external(Vec::new(), &self.external_id)
+    }
     fn indexes(&self) -> Vec<(String, String)> {
-        vec![entry("region", self.region_id)]
+        with_external(vec![entry("region", self.region_id)], &self.external_id)
     }
     fn refs(&self) -> Vec<(Kind, String)> {
         vec![(Kind::Region, self.region_id.to_string())]
@@ -133,6 +158,9 @@ impl Record for Partner {
     fn key(&self) -> String {
         self.id.to_string()
     }
+    fn unique(&self) -> Vec<(String, String)> {
+        with_external(Vec::new(), &self.external_id)
+    }
     fn indexes(&self) -> Vec<(String, String)> {
         let mut v = vec![
             entry("region", self.region_id),
@@ -142,7 +170,7 @@ impl Record for Partner {
         if let Some(rep) = self.owner_rep_id {
             v.push(entry("owner_rep", rep));
         }
-        v
+        with_external(v, &self.external_id)
     }
     fn refs(&self) -> Vec<(Kind, String)> {
         let mut v = vec![(Kind::Region, self.region_id.to_string())];
@@ -168,8 +196,11 @@ impl Record for Contract {
     fn key(&self) -> String {
         self.id().to_string()
     }
+    fn unique(&self) -> Vec<(String, String)> {
+        with_external(Vec::new(), &self.external_id)
+    }
     fn indexes(&self) -> Vec<(String, String)> {
-        vec![entry("partner", self.partner_id())]
+        with_external(vec![entry("partner", self.partner_id())], &self.external_id)
     }
     fn refs(&self) -> Vec<(Kind, String)> {
         vec![(Kind::Partner, self.partner_id().to_string())]
@@ -181,12 +212,18 @@ impl Record for Activity {
     fn key(&self) -> String {
         self.id.to_string()
     }
+    fn unique(&self) -> Vec<(String, String)> {
+        with_external(Vec::new(), &self.external_id)
+    }
     fn indexes(&self) -> Vec<(String, String)> {
-        vec![
-            entry("rep", self.rep_id),
-            entry("partner", self.partner_id),
-            entry("kind", index_key::activity_kind(self.kind)),
-        ]
+        with_external(
+            vec![
+                entry("rep", self.rep_id),
+                entry("partner", self.partner_id),
+                entry("kind", index_key::activity_kind(self.kind)),
+            ],
+            &self.external_id,
+        )
     }
     fn refs(&self) -> Vec<(Kind, String)> {
         vec![
@@ -202,13 +239,16 @@ impl Record for SalesRecord {
         self.id().to_string()
     }
     fn indexes(&self) -> Vec<(String, String)> {
-        vec![entry("partner", self.partner_id())]
+        with_external(vec![entry("partner", self.partner_id())], &self.external_id)
     }
     fn unique(&self) -> Vec<(String, String)> {
-        vec![entry(
-            "partner_month",
-            format!("{}/{}", self.partner_id(), self.month()),
-        )]
+        with_external(
+            vec![entry(
+                "partner_month",
+                format!("{}/{}", self.partner_id(), self.month()),
+            )],
+            &self.external_id,
+        )
     }
     fn refs(&self) -> Vec<(Kind, String)> {
         vec![(Kind::Partner, self.partner_id().to_string())]
@@ -220,11 +260,17 @@ impl Record for Goal {
     fn key(&self) -> String {
         self.id().to_string()
     }
+    fn unique(&self) -> Vec<(String, String)> {
+        with_external(Vec::new(), &self.external_id)
+    }
     fn indexes(&self) -> Vec<(String, String)> {
-        vec![
-            entry("scope", scope_key(self.scope())),
-            entry("period", self.period()),
-        ]
+        with_external(
+            vec![
+                entry("scope", scope_key(self.scope())),
+                entry("period", self.period()),
+            ],
+            &self.external_id,
+        )
     }
     fn refs(&self) -> Vec<(Kind, String)> {
         let mut v = vec![scope_ref(self.scope())];
@@ -260,11 +306,17 @@ impl Record for Assessment {
     fn key(&self) -> String {
         self.id().to_string()
     }
+    fn unique(&self) -> Vec<(String, String)> {
+        with_external(Vec::new(), &self.external_id)
+    }
     fn indexes(&self) -> Vec<(String, String)> {
-        vec![
-            entry("scope", scope_key(self.scope())),
-            entry("period", self.period()),
-        ]
+        with_external(
+            vec![
+                entry("scope", scope_key(self.scope())),
+                entry("period", self.period()),
+            ],
+            &self.external_id,
+        )
     }
     fn refs(&self) -> Vec<(Kind, String)> {
         vec![

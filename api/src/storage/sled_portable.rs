@@ -58,7 +58,8 @@ impl SledStorage {
         for item in self.tree()?.scan_prefix(b"k\0") {
             let (key, value) = item.map_err(storage)?;
             let remembered = String::from_utf8_lossy(&key[2..]).into_owned();
-            let response = serde_json::from_slice(&value).map_err(|e| {
+            let (at, response) = super::sled_backend::remembered(&value)?;
+            let response = serde_json::from_slice(response).map_err(|e| {
                 StorageError::with_fault(Fault::Corrupt, format!("remembered {remembered}: {e}"))
             })?;
             line(
@@ -66,6 +67,7 @@ impl SledStorage {
                 &Line::Remembered {
                     remembered,
                     response,
+                    at: Some(at),
                 },
             )?;
             counts.remembered += 1;
@@ -122,11 +124,13 @@ impl SledStorage {
                     Line::Remembered {
                         remembered,
                         response,
+                        at: when,
                     },
                     _,
                 ) => {
                     let bytes = serde_json::to_vec(&response).map_err(|e| e.to_string())?;
-                    batch.insert(super::sled_backend::key(&["k", &remembered]), bytes);
+                    let when = when.unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
+                    super::sled_backend::remember_raw(&mut batch, &remembered, when, &bytes);
                     counts.remembered += 1;
                 }
                 (_, Line::End { end }, _) => ended = Some(end),

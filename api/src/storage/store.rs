@@ -3,11 +3,15 @@
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
 use super::records::Record;
-use super::{CommitError, Expect, RawRecord, Remember, Storage, StorageError, Write};
+use super::{
+    CommitError, Expect, Kind, RawRecord, Remember, Storage, StorageError, Timestamp, Write,
+};
+use crate::metrics::Metrics;
 
 /// One page of a list: the records (with their versions) and the cursor for the next page.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,7 +33,18 @@ pub struct Store {
     backend: Arc<dyn Storage>,
     flusher: Arc<Flusher>,
     health: Arc<AtomicU8>,
+    metrics: Arc<Metrics>,
+    /// How long an idempotency key holds its response, in milliseconds.
+    window_ms: Timestamp,
 }
+
+/// How long an `Idempotency-Key` holds its response unless `chanlab serve
+/// --idempotency-window-hours` says: a day, as Stripe keeps them.
+pub const DEFAULT_IDEMPOTENCY_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Expired responses a sweep deletes per backend call (one commit each), so a sweep after
+/// a long pause never holds one huge transaction.
+const SWEEP_BATCH: usize = 1000;
 
 /// Whether the store can serve: what `/readyz` reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +100,53 @@ impl Store {
                 done: watch::Sender::new(0),
             }),
             health: Arc::new(AtomicU8::new(0)),
+            metrics: Arc::new(Metrics::new()),
+            window_ms: window_ms(DEFAULT_IDEMPOTENCY_WINDOW),
+        }
+    }
+
+    /// This store with idempotency keys that hold their response for `window`.
+    pub fn with_idempotency_window(mut self, window: Duration) -> Self {
+        self.window_ms = window_ms(window);
+        self
+    }
+
+    /// How long an idempotency key holds its response.
+    pub fn idempotency_window(&self) -> Duration {
+        Duration::from_millis(u64::try_from(self.window_ms).unwrap_or(0))
+    }
+
+    /// The server's metrics, which every part of it records into.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The idempotency record of a commit: `response` remembered under `key` now, the
+    /// responses older than the window expired.
+    pub fn remember(&self, key: String, response: Vec<u8>) -> Remember {
+        let at = now_ms();
+        Remember {
+            key,
+            response,
+            at,
+            expired_before: at.saturating_sub(self.window_ms),
+        }
+    }
+
+    /// Deletes every remembered response older than the window, a batch per commit;
+    /// returns how many. Blocking. What the server's sweeper runs ([`crate::sweep`]).
+    pub fn sweep_expired(&self) -> Result<u64, StorageError> {
+        let before = now_ms().saturating_sub(self.window_ms);
+        let mut total = 0;
+        loop {
+            let n = self.backend.forget_before(before, SWEEP_BATCH);
+            self.note(&n);
+            let n = n?;
+            total += n;
+            self.metrics.keys_expired(n);
+            if n < SWEEP_BATCH as u64 {
+                return Ok(total);
+            }
         }
     }
 
@@ -154,6 +216,14 @@ impl Store {
             }
             None => Ok(None),
         }
+    }
+
+    /// The record `id` of `kind` as stored, for code that handles every collection alike
+    /// (the audit trail). Blocking.
+    pub fn get_kind(&self, kind: Kind, id: &str) -> Result<Option<RawRecord>, StorageError> {
+        let raw = self.backend.get(kind, id);
+        self.note(&raw);
+        raw
     }
 
     /// The record `id` as stored (its JSON and version), without decoding it.
@@ -233,6 +303,12 @@ impl Store {
         out.ok_or_else(|| StorageError::new(format!("the lock {name} ran nothing")))
     }
 
+    /// Whether other processes may write this store too ([`Storage::shared`]): then its
+    /// reads are database round trips, which belong off the HTTP workers.
+    pub fn shared(&self) -> bool {
+        self.backend.shared()
+    }
+
     /// The backend's run queue, where several instances share it.
     pub fn queue(&self) -> Option<Arc<dyn super::queue::RunQueue>> {
         self.backend.queue()
@@ -241,7 +317,9 @@ impl Store {
     /// Flushes every commit to disk on the calling thread: for the CLI, which has no
     /// server. Blocking.
     pub fn flush_blocking(&self) -> Result<(), StorageError> {
+        let started = Instant::now();
         let result = self.backend.flush();
+        self.metrics.flushed(started.elapsed().as_secs_f64());
         self.note(&result);
         result
     }
@@ -251,9 +329,11 @@ impl Store {
         self.backend.export(out)
     }
 
-    /// The response remembered under a scoped idempotency key. Blocking.
+    /// The response remembered under a scoped idempotency key within the window (an
+    /// older one has expired: the key is free again). Blocking.
     pub fn recall(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
-        self.backend.recall(key)
+        self.backend
+            .recall(key, now_ms().saturating_sub(self.window_ms))
     }
 
     /// Waits until every commit that returned before this call is on disk.
@@ -287,12 +367,22 @@ impl Store {
                 }
                 continue;
             };
+            // Gives the lead back however this ends: a request whose client goes away is
+            // dropped at the `await` below, and without the guard `running` would stay set
+            // and every later write would wait for a flush nobody makes.
+            let _lead = Lead(&self.flusher);
             let backend = self.backend.clone();
-            let result = actix_web::web::block(move || backend.flush()).await;
+            let metrics = self.metrics.clone();
+            let result = actix_web::web::block(move || {
+                let started = Instant::now();
+                let flushed = backend.flush();
+                metrics.flushed(started.elapsed().as_secs_f64());
+                flushed
+            })
+            .await;
             if let Ok(r) = &result {
                 self.note(r);
             }
-            self.flusher.state.lock().expect("flush state lock").running = false;
             match result {
                 Ok(Ok(())) => {
                     self.flusher.done.send_modify(|d| *d = (*d).max(upto));
@@ -312,6 +402,29 @@ impl Store {
             }
         }
     }
+}
+
+/// The lead of a flush, given back when dropped: `running` cleared and the waiters woken,
+/// so one of them flushes if its write is not covered yet.
+struct Lead<'a>(&'a Flusher);
+
+impl Drop for Lead<'_> {
+    fn drop(&mut self) {
+        // A poisoned lock guards nothing that a panic could have left half-changed.
+        let mut s = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.running = false;
+        drop(s);
+        self.0.done.send_modify(|_| {});
+    }
+}
+
+/// Now, as the idempotency records keep time.
+fn now_ms() -> Timestamp {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn window_ms(window: Duration) -> Timestamp {
+    Timestamp::try_from(window.as_millis()).unwrap_or(Timestamp::MAX)
 }
 
 /// A `Put` of `record` with everything it declares.
@@ -339,7 +452,6 @@ fn decode<T: Record>(raw: &RawRecord) -> Result<T, StorageError> {
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::time::{Duration, Instant};
 
     use super::*;
     use crate::storage::{Kind, SledStorage};
@@ -370,14 +482,41 @@ mod tests {
         ) -> Result<Vec<u64>, CommitError> {
             self.inner.commit(writes, remember)
         }
-        fn recall(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
-            self.inner.recall(key)
+        fn recall(&self, key: &str, since: Timestamp) -> Result<Option<Vec<u8>>, StorageError> {
+            self.inner.recall(key, since)
         }
         fn flush(&self) -> Result<(), StorageError> {
             self.flushes.fetch_add(1, Ordering::SeqCst);
             std::thread::sleep(Duration::from_millis(20));
             self.inner.flush()
         }
+    }
+
+    #[actix_web::test]
+    async fn a_flush_whose_leader_is_dropped_leaves_the_next_write_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = Arc::new(CountingFlushes {
+            inner: SledStorage::open(dir.path()).unwrap(),
+            flushes: AtomicUsize::new(0),
+        });
+        let store = Store::new(backend.clone());
+        // The leader is dropped while its flush runs (a client that went away)...
+        let leader = store.clone();
+        let dropped = actix_web::rt::time::timeout(Duration::from_millis(5), async move {
+            leader.durable().await
+        })
+        .await;
+        assert!(
+            dropped.is_err(),
+            "the flush takes 20 ms, longer than the 5 ms allowed"
+        );
+        // ...and the next write still gets a flush of its own, at once rather than never.
+        let next = actix_web::rt::time::timeout(Duration::from_secs(10), store.durable()).await;
+        assert!(
+            matches!(next, Ok(Ok(()))),
+            "the next write waited for a lead never given back"
+        );
+        assert!(backend.flushes.load(Ordering::SeqCst) >= 1);
     }
 
     #[actix_web::test]

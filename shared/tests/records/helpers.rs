@@ -280,6 +280,8 @@ pub(crate) fn sample_rules(strategy: GoalStrategy) -> ProcessRules {
 
 pub(crate) fn sample_spec() -> ProcessSpec {
     ProcessSpec {
+        created_by: None,
+        updated_by: None,
         id: ProcessSpecId::new(),
         version: count(2),
         status: SpecStatus::Published,

@@ -7,12 +7,15 @@ use crate::helpers::{assert_rejected, date, name};
 
 fn rep(status: RepStatus, left_on: Option<NaiveDate>) -> Rep {
     Rep {
+        created_by: None,
+        updated_by: None,
         id: RepId::new(),
         name: name("Jonas Lind"),
         region_id: RegionId::new(),
         hired_on: date(2025, 3, 1),
         status,
         left_on,
+        external_id: None,
     }
 }
 

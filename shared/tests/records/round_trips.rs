@@ -64,9 +64,12 @@ fn quantities_round_trip_as_snake_case_variants() {
 #[test]
 fn a_region_round_trips() {
     let region = Region {
+        created_by: None,
+        updated_by: None,
         id: RegionId::new(),
         name: name("Nordics"),
         regional_manager: name("Ingrid Berg"),
+        external_id: None,
     };
 
     let json = round_trip(&region);
@@ -78,12 +81,15 @@ fn a_region_round_trips() {
 #[test]
 fn a_rep_round_trips_with_snake_case_status_and_iso_date() {
     let rep = Rep {
+        created_by: None,
+        updated_by: None,
         id: RepId::new(),
         name: name("Jonas Lind"),
         region_id: RegionId::new(),
         hired_on: date(2025, 3, 1),
         status: RepStatus::OnLeave,
         left_on: None,
+        external_id: None,
     };
 
     let json = round_trip(&rep);
@@ -140,6 +146,8 @@ fn a_contract_round_trips() {
 #[test]
 fn an_activity_round_trips() {
     let activity = Activity {
+        created_by: None,
+        updated_by: None,
         id: ActivityId::new(),
         rep_id: RepId::new(),
         partner_id: PartnerId::new(),
@@ -147,6 +155,7 @@ fn an_activity_round_trips() {
         kind: ActivityKind::BusinessReview,
         outcome: ActivityOutcome::NoShow,
         notes: Notes::parse("Rescheduled to next week.").unwrap(),
+        external_id: None,
     };
 
     let json = round_trip(&activity);
@@ -160,6 +169,8 @@ fn an_activity_round_trips() {
 #[test]
 fn an_activity_without_notes_deserialises_with_empty_notes() {
     let activity = Activity {
+        created_by: None,
+        updated_by: None,
         id: ActivityId::new(),
         rep_id: RepId::new(),
         partner_id: PartnerId::new(),
@@ -167,6 +178,7 @@ fn an_activity_without_notes_deserialises_with_empty_notes() {
         kind: ActivityKind::Visit,
         outcome: ActivityOutcome::Completed,
         notes: Notes::default(),
+        external_id: None,
     };
     let mut json = to_json(&activity);
     json.as_object_mut().unwrap().remove("notes");

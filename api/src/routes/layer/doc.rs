@@ -127,7 +127,7 @@ fn operation(
     responses
         .responses
         .insert(status.to_owned(), RefOr::T(success));
-    let conflict = op.conflict.then_some(("409", "Conflict"));
+    let conflict = op.answers_conflict().then_some(("409", "Conflict"));
     for (status, name) in problems(op.verb).iter().copied().chain(conflict) {
         responses
             .responses
@@ -234,7 +234,12 @@ fn idempotency_key(what: &str) -> Parameter {
         ParameterIn::Header,
         format!("Retrying with the same key returns the first result and {what}."),
         Required::False,
-        optional_string(),
+        ObjectBuilder::new()
+            .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+            .min_length(Some(1))
+            .max_length(Some(crate::extract::IDEMPOTENCY_KEY_MAX))
+            .pattern(Some(crate::extract::IDEMPOTENCY_KEY_PATTERN))
+            .into(),
     )
 }
 

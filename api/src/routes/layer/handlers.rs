@@ -39,25 +39,27 @@ pub(super) fn allow<R: Resource>(
     caller.allow(op.id)
 }
 
-/// The 403 for a stored record outside the caller's scope.
-fn out_of_scope<R: Resource>(caller: &Caller, id: impl std::fmt::Display) -> ApiError {
-    caller.principal.out_of_scope(&format!("{} {id}", R::NAME))
+/// The answer for a stored record outside the caller's scope: an unknown id's 404.
+fn out_of_scope<R: Resource>(id: impl std::fmt::Display) -> ApiError {
+    crate::auth::hidden(R::NAME, id)
 }
 
-/// Runs a create or update through the write path, holding `R`'s lock when it has one.
+/// Runs a create or update through the write path, holding `R`'s lock when it has one
+/// and the write needs it (`locks`).
 pub(super) async fn write_record<R, F>(
     state: &AppState,
     caller: &Caller,
     idem: IdempotencyKey,
     req: &HttpRequest,
     raw: &[u8],
+    locks: bool,
     work: F,
 ) -> Result<HttpResponse, ApiError>
 where
     R: Resource,
     F: FnOnce(&Store) -> Result<(Vec<Write>, Outcome), ApiError> + Send + 'static,
 {
-    match R::write_lock() {
+    match R::write_lock().filter(|_| locks) {
         Some(lock) => {
             write_serialised(state, caller, idem, req, raw, R::field_of, lock, work).await
         }
@@ -76,10 +78,12 @@ pub(super) async fn create<R: Resource>(
     let access = allow::<R>(&caller, R::OPS, Verb::Create)?;
     let draft = R::draft(R::new_id(), body.value)?;
     R::check_draft(&caller, access, &draft)?;
+    let locks = R::locks(&draft, true);
     let record = R::finish(draft, None)?;
     let location = format!("{}/{}", R::PATH, record.key());
-    write_record::<R, _>(&state, &caller, idem, &req, &body.raw, move |s| {
-        R::check_write(s, &record, None)?;
+    let c = caller.clone();
+    write_record::<R, _>(&state, &caller, idem, &req, &body.raw, locks, move |s| {
+        R::check_write(s, &c, access, &record, None)?;
         Ok((
             vec![store_put(&record, Expect::Absent)],
             created(&record, location),
@@ -128,25 +132,13 @@ pub(super) async fn get<R: Resource>(
     let id: R::Id = path_id(R::NAME, &id)?;
     if access == Access::Yes {
         // Full access: the stored JSON goes out as it is, undecoded.
-        return read_one::<R>(
-            &state.store,
-            &caller,
-            access,
-            R::NAME,
-            &id.to_string(),
-            |_| true,
-        );
+        return read_one::<R>(&state.store, access, R::NAME, &id.to_string(), |_| true);
     }
     if !R::CONTEXT_SCANS {
         let ctx = R::context(&state.store, &caller)?;
-        return read_one::<R>(
-            &state.store,
-            &caller,
-            access,
-            R::NAME,
-            &id.to_string(),
-            |r| R::in_scope(&caller, access, r, &ctx),
-        );
+        return read_one::<R>(&state.store, access, R::NAME, &id.to_string(), |r| {
+            R::in_scope(&caller, access, r, &ctx)
+        });
     }
     // The scope needs a scan (the reps of a region): read on the blocking pool.
     let c = caller.clone();
@@ -161,7 +153,7 @@ pub(super) async fn get<R: Resource>(
         id: id.to_string(),
     })?;
     if !R::in_scope(&caller, access, &record, &ctx) {
-        return Err(out_of_scope::<R>(&caller, id));
+        return Err(out_of_scope::<R>(id));
     }
     Ok(json_with_etag(&record, version))
 }
@@ -179,6 +171,7 @@ pub(super) async fn update<R: Resource>(
     let id: R::Id = path_id(R::NAME, &id)?;
     let draft = R::draft(id, body.value)?;
     R::check_draft(&caller, access, &draft)?;
+    let locks = R::locks(&draft, false);
     let c = caller.clone();
     write_record::<R, _>(
         &state,
@@ -186,17 +179,29 @@ pub(super) async fn update<R: Resource>(
         IdempotencyKey(None),
         &req,
         &body.raw,
+        locks,
         move |s| {
-            update_record::<R>(s, &id.to_string(), if_match.0, R::NAME, |current| {
-                // Without the context, as the hand-written handlers did: no policy row lets
-                // a caller whose scope needs it (a regional manager on activities) write.
-                if !R::in_scope(&c, access, current, &R::Context::default()) {
-                    return Err(out_of_scope::<R>(&c, id));
-                }
-                let next = R::finish(draft, Some(current))?;
-                R::check_write(s, &next, Some(id))?;
-                Ok(next)
-            })
+            update_record::<R>(
+                s,
+                &id.to_string(),
+                &if_match,
+                R::NAME,
+                |current| {
+                    // Without the context, as the hand-written handlers did: no policy row
+                    // lets a caller whose scope needs it (a regional manager on activities)
+                    // write.
+                    if R::in_scope(&c, access, current, &R::Context::default()) {
+                        Ok(())
+                    } else {
+                        Err(out_of_scope::<R>(id))
+                    }
+                },
+                |current| {
+                    let next = R::finish(draft, Some(current))?;
+                    R::check_write(s, &c, access, &next, Some(id))?;
+                    Ok(next)
+                },
+            )
         },
     )
     .await
@@ -223,11 +228,11 @@ pub(super) async fn delete<R: Resource>(
         b"",
         R::field_of,
         move |s| {
-            delete_record::<R>(s, &id.to_string(), if_match.0, R::NAME, |current| {
+            delete_record::<R>(s, &id.to_string(), &if_match, R::NAME, |current| {
                 if R::in_scope(&c, access, current, &R::Context::default()) {
                     Ok(())
                 } else {
-                    Err(out_of_scope::<R>(&c, id))
+                    Err(out_of_scope::<R>(id))
                 }
             })
         },

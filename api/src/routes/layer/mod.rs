@@ -21,6 +21,7 @@
 mod csv;
 mod doc;
 mod handlers;
+mod refs;
 
 use super::Serial;
 use std::fmt::Display;
@@ -40,6 +41,7 @@ use crate::storage::{Kind, Record, Store};
 
 pub(crate) use csv::{CsvResource, configure_csv};
 pub(crate) use doc::document;
+pub(crate) use refs::Refs;
 
 /// The five operations the layer serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,6 +116,12 @@ impl Op {
             ..self
         }
     }
+
+    /// Whether the operation can answer 409: as declared, and every create, update and
+    /// import, since every record kind carries a unique `external_id`.
+    pub(crate) const fn answers_conflict(&self) -> bool {
+        self.conflict || matches!(self.verb, Verb::Create | Verb::Update | Verb::Import)
+    }
 }
 
 /// A list query's page parameters, which every list takes beside its filters.
@@ -153,14 +161,14 @@ pub(crate) struct ListPlan<R> {
     pub keep: Box<dyn Fn(&R) -> bool + Send + Sync>,
 }
 
-impl<R> ListPlan<R> {
-    /// Every record of the collection.
-    pub(crate) fn all() -> Self {
-        ListPlan {
-            index: None,
-            keep: Box::new(|_| true),
-        }
-    }
+/// The index a list reads for an `external_id` filter: at most one record holds it, so
+/// it is always the most selective.
+pub(crate) fn external_index(
+    external: &Option<chanlab_shared::ExternalId>,
+) -> Option<(&'static str, String)> {
+    external
+        .as_ref()
+        .map(|e| (crate::storage::EXTERNAL_ID, e.to_string()))
 }
 
 /// A record collection served by the generic handlers.
@@ -211,7 +219,9 @@ pub(crate) trait Resource: Record + ToSchema {
     fn finish(draft: Self::Draft, current: Option<&Self>) -> Result<Self, ApiError>;
 
     /// The scope check of what the caller asks to write, before anything is read: a 403
-    /// naming what is outside the caller's scope.
+    /// naming what is outside the caller's scope. It looks at the request alone, so its
+    /// answer says nothing about stored records; a check that reads them belongs in
+    /// [`Resource::check_write`], answering as if an out-of-scope record did not exist.
     fn check_draft(
         _caller: &Caller,
         _access: Access,
@@ -250,10 +260,21 @@ pub(crate) trait Resource: Record + ToSchema {
         None
     }
 
+    /// Whether a create (`creating`) or update of `draft` needs [`Resource::write_lock`]:
+    /// a write that cannot break the rule the lock guards need not wait for it (a partner
+    /// without an owner rep, a new rep).
+    fn locks(_draft: &Self::Draft, _creating: bool) -> bool {
+        true
+    }
+
     /// Checks `next` against other stored records before a create or update (`replacing`
-    /// is the id of the record it replaces). Blocking; runs under [`Resource::write_lock`].
+    /// is the id of the record it replaces), and against the caller's scope where that
+    /// depends on them (a rep logs activities only with partners it owns). Blocking; runs
+    /// under [`Resource::write_lock`].
     fn check_write(
         _store: &Store,
+        _caller: &Caller,
+        _access: Access,
         _next: &Self,
         _replacing: Option<Self::Id>,
     ) -> Result<(), ApiError> {
@@ -330,13 +351,13 @@ const fn declare_csv<R: CsvResource>() -> Declared {
 
 /// Every resource served by the layer.
 pub(crate) const RESOURCES: &[Declared] = &[
-    declare::<Region>(),
+    declare_csv::<Region>(),
     declare_csv::<Rep>(),
     declare_csv::<Partner>(),
-    declare::<Contract>(),
-    declare::<Activity>(),
+    declare_csv::<Contract>(),
+    declare_csv::<Activity>(),
     declare_csv::<SalesRecord>(),
-    declare::<Goal>(),
+    declare_csv::<Goal>(),
     declare::<Assessment>(),
 ];
 
@@ -383,7 +404,7 @@ mod tests {
                 assert_eq!(documented["operationId"], op.id, "{method} {path}");
                 assert_eq!(documented["summary"], op.summary, "{method} {path}");
                 let conflict = documented["responses"].get("409").is_some();
-                assert_eq!(conflict, op.conflict, "{method} {path}: 409");
+                assert_eq!(conflict, op.answers_conflict(), "{method} {path}: 409");
             }
         }
     }

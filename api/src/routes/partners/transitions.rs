@@ -5,6 +5,9 @@
 //! a move is dated on or before today (UTC), and not before the partner's latest recorded
 //! move; the import applies the same rules to every row.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use actix_web::{HttpRequest, HttpResponse, web};
 use chanlab_shared::{LifecycleStage, Partner, PartnerId, StageChange};
 use chrono::{NaiveDate, Utc};
@@ -18,10 +21,11 @@ use crate::error::ApiError;
 use crate::extract::{Body, IdempotencyKey, IfMatch, path_id};
 use crate::problem::FieldError;
 use crate::records::TransitionRecord;
-use crate::routes::csv_io::{self, CsvBody, ImportReport, date_cell, enum_cell};
+use crate::routes::csv_io::{self, CsvBody, ImportReport, Matched, Row, date_cell, enum_cell};
+use crate::routes::layer::Refs;
 use crate::routes::{Cursor, Outcome, check_if_match, invalid, next_link, page_type, write};
 use crate::state::AppState;
-use crate::storage::{Expect, Store, store_put};
+use crate::storage::{Expect, Kind, Store, store_put};
 
 /// A lifecycle move.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -94,7 +98,7 @@ pub async fn list_partner_transitions(
             id: id.to_string(),
         })?;
     if !in_scope(&caller, access, &partner) {
-        return Err(caller.principal.out_of_scope(&format!("partner {id}")));
+        return Err(crate::auth::hidden("partner", id));
     }
     let mut moves = state
         .store
@@ -136,7 +140,7 @@ pub async fn list_partner_transitions(
 #[utoipa::path(post, path = "/partners/{id}/transitions", tag = "partners", operation_id = "transition_partner",
     params(("id" = String, Path, description = "The partner's id."),
         ("If-Match" = Option<String>, Header, description = "The ETag last read; 412 if the partner changed since."),
-        ("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first result and moves nothing.")),
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"^[!-~]([ -~]*[!-~])?$", description = "Retrying with the same key returns the first result and moves nothing.")),
     request_body = TransitionInput,
     responses(
         (status = 200, description = "Moved; the partner as it is now.", body = Partner, headers(("ETag" = String))),
@@ -173,7 +177,7 @@ pub async fn transition_partner(
                     kind: "partner",
                     id: id.to_string(),
                 })?;
-        check_if_match(if_match.0, version, "partner", &id.to_string())?;
+        check_if_match(&if_match, version, "partner", &id.to_string())?;
         let from = partner.stage();
         partner
             .transition(input.to)
@@ -219,7 +223,7 @@ pub const TRANSITION_COLUMNS: [&str; 3] = ["partner_id", "to", "on"];
 
 /// The column a stage history import may leave out: the stage the partner must be in
 /// before the row's move.
-const TRANSITION_OPTIONAL_COLUMNS: [&str; 1] = ["from"];
+const TRANSITION_OPTIONAL_COLUMNS: [&str; 2] = ["from", "partner_name"];
 
 /// One row of a stage history import, parsed.
 #[derive(Debug)]
@@ -234,15 +238,17 @@ struct Move {
 /// Imports partners' stage histories from CSV, one move per row. Every row is checked
 /// first; all are applied or none.
 ///
-/// Columns: `partner_id`, `to`, `on` and optionally `from`. Rows are applied in file order
-/// after a stable sort by partner and `on`, each from the stage its partner is in at that
+/// Columns: `partner_id` (the partner's id, external id or name), `to`, `on` and optionally
+/// `from` (and `partner_name`, which an export writes and an import ignores). Rows are
+/// applied in file order after a stable sort by partner and `on`, each from the stage its
+/// partner is in at that
 /// point (starting from its current stage). A date after today (UTC) or an unknown partner
 /// is a 422; a move the lifecycle graph refuses, a `from` that is not the partner's stage at
 /// that point, or a date before the partner's latest recorded move is a 409 naming
 /// `rows[<line>].to`, `.from` or `.on`.
 #[utoipa::path(post, path = "/partners/transitions/import", tag = "partners", operation_id = "import_partner_transitions",
     request_body(content = String, content_type = "text/csv", description = "Columns: partner_id,to,on and optionally from."),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retrying with the same key returns the first result and moves nothing.")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"^[!-~]([ -~]*[!-~])?$", description = "Retrying with the same key returns the first result and moves nothing.")),
     responses(
         (status = 201, description = "Every move was applied; `ids` are the stage changes, in file order.", body = ImportReport),
         (status = 400, response = crate::routes::responses::BadRequest),
@@ -263,13 +269,35 @@ pub async fn import_partner_transitions(
     body: CsvBody,
 ) -> Result<HttpResponse, ApiError> {
     caller.allow("import_partner_transitions")?;
-    let rows =
-        csv_io::read_with_optional(&body.0, &TRANSITION_COLUMNS, &TRANSITION_OPTIONAL_COLUMNS)?;
+    // Held until the import's blocking work is done, as for every other import.
+    let permit = Arc::new(state.imports.enter()?);
+    let (bytes, held) = (body.0.clone(), permit.clone());
+    let rows = state
+        .store
+        .run(move |_| {
+            let _held = held;
+            csv_io::read_with_optional(&bytes, &TRANSITION_COLUMNS, &TRANSITION_OPTIONAL_COLUMNS)
+        })
+        .await??;
     let today = Utc::now().date_naive();
+    write(&state, &caller, idem, &req, &body.0, field_of, move |s| {
+        let _held = permit;
+        let mut refs = Refs::load(s, &[Kind::Partner])?;
+        let moves = read_moves(&rows, today, &mut refs)?;
+        apply_moves(s, &moves, refs.matched)
+    })
+    .await
+}
+
+/// The moves of a stage history file, sorted by partner and day (stable: moves of one
+/// partner on one day keep their file order); `partner_id` names a partner by id,
+/// external id or name. A 422 naming every bad cell otherwise.
+fn read_moves(rows: &[Row], today: NaiveDate, refs: &mut Refs) -> Result<Vec<Move>, ApiError> {
     let mut errors = Vec::new();
     let mut moves = Vec::new();
-    for row in &rows {
-        let partner = row.required("partner_id", &mut errors, |t| t.parse::<PartnerId>());
+    for row in rows {
+        let partner =
+            refs.required::<PartnerId>(row, "partner_id", Kind::Partner, None, &mut errors);
         let to = row.required("to", &mut errors, enum_cell::<LifecycleStage>);
         let on = row.required("on", &mut errors, |t| {
             let on = date_cell(t)?;
@@ -289,12 +317,65 @@ pub async fn import_partner_transitions(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    // Stable: moves of one partner on one day keep their file order.
     moves.sort_by_key(|m| (m.partner, m.on));
-    write(&state, &caller, idem, &req, &body.0, field_of, move |s| {
-        apply_moves(s, &moves)
-    })
-    .await
+    Ok(moves)
+}
+
+/// The columns of a stage history export: the import's, with the partner's name beside
+/// its id (an import ignores it) and `from` filled in.
+pub const TRANSITION_EXPORT_COLUMNS: [&str; 5] = ["partner_id", "partner_name", "from", "to", "on"];
+
+/// Exports the stage histories of the partners in the caller's scope as CSV, oldest move
+/// first per partner, in the import's columns.
+///
+/// Stage history is written by transitions: each row is a move through the lifecycle
+/// graph, and importing the file applies each row as that move (never setting a stage the
+/// graph does not reach). The export therefore reimports, into partners at the stages
+/// their histories start from, as the same history.
+#[utoipa::path(get, path = "/partners/transitions/export.csv", tag = "partners", operation_id = "export_partner_transitions",
+    responses(
+        (status = 200, description = "The moves, one per row.", content_type = "text/csv", body = String),
+        (status = 401, response = crate::routes::responses::Unauthorized),
+        (status = 403, response = crate::routes::responses::Forbidden),
+    ),
+    security(("bearer" = [])))]
+pub async fn export_partner_transitions(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let access = caller.allow("export_partner_transitions")?;
+    let c = caller.clone();
+    let bytes = state
+        .store
+        .run(move |s| -> Result<_, ApiError> {
+            let names: HashMap<PartnerId, String> = s
+                .all::<Partner>(None)?
+                .into_iter()
+                .filter(|p| in_scope(&c, access, p))
+                .map(|p| (p.id, p.name.to_string()))
+                .collect();
+            let mut moves: Vec<TransitionRecord> = s
+                .all::<TransitionRecord>(None)?
+                .into_iter()
+                .filter(|m| names.contains_key(&m.partner_id))
+                .collect();
+            moves.sort_by_key(|m| (m.partner_id, m.on, m.id));
+            let rows = moves
+                .iter()
+                .map(|m| {
+                    vec![
+                        m.partner_id.to_string(),
+                        names[&m.partner_id].clone(),
+                        m.from.to_string(),
+                        m.to.to_string(),
+                        m.on.to_string(),
+                    ]
+                })
+                .collect();
+            Ok(csv_io::encode(&TRANSITION_EXPORT_COLUMNS, rows))
+        })
+        .await??;
+    Ok(csv_io::download("stage-history.csv", bytes))
 }
 
 /// Checks `moves` (sorted by partner and day) against each partner's stored stage and
@@ -303,6 +384,7 @@ pub async fn import_partner_transitions(
 fn apply_moves(
     s: &Store,
     moves: &[Move],
+    matched: Vec<Matched>,
 ) -> Result<(Vec<crate::storage::Write>, Outcome), ApiError> {
     let mut missing = Vec::new();
     let mut conflicts = Vec::new();
@@ -390,6 +472,7 @@ fn apply_moves(
     let report = ImportReport {
         imported: ids.len(),
         ids: ids.into_iter().map(|(_, id)| id.to_string()).collect(),
+        matched,
     };
     let outcome = Outcome {
         status: 201,

@@ -56,18 +56,26 @@ pub(super) async fn once(
             .await?;
     }
     if let Some(r) = remember {
+        // A new key is inserted; an expired one is taken over (the row locked, as a
+        // concurrent claimer waits for it); a live one is left, and its response replayed.
         let claim = tx
             .prepare_cached(
-                "INSERT INTO remembered (key, response) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                "INSERT INTO remembered (key, response, at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (key) DO UPDATE SET response = excluded.response, at = excluded.at \
+                 WHERE remembered.at < $4",
             )
             .await?;
-        if tx.execute(&claim, &[&r.key, &r.response]).await? == 0 {
+        if tx
+            .execute(&claim, &[&r.key, &r.response, &r.at, &r.expired_before])
+            .await?
+            == 0
+        {
             let row = tx
                 .query_opt("SELECT response FROM remembered WHERE key = $1", &[&r.key])
                 .await?;
             return match row {
                 Some(row) => refuse(CommitError::Replayed(row.get(0))),
-                // Remembered responses are never removed; run again if it vanished.
+                // The sweep removed it since the claim looked: run again.
                 None => Err(Failure::Again),
             };
         }

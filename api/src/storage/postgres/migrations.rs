@@ -55,6 +55,18 @@ CREATE TABLE probe (
         "the run queue and the instances that claim from it",
         RUN_QUEUE,
     ),
+    (
+        3,
+        "remembered responses carry when they were remembered, for their expiry",
+        // Responses remembered before this migration are given its time (ms since the
+        // epoch): they expire one window after the upgrade.
+        r#"
+ALTER TABLE remembered ADD COLUMN at bigint NOT NULL
+    DEFAULT (floor(extract(epoch FROM clock_timestamp()) * 1000))::bigint;
+ALTER TABLE remembered ALTER COLUMN at DROP DEFAULT;
+CREATE INDEX remembered_by_time ON remembered (at);
+"#,
+    ),
 ];
 
 /// The run queue (`storage::queue`): an entry per job from the commit that accepts it

@@ -40,7 +40,7 @@ fn entry(row: &tokio_postgres::Row) -> Result<Entry, StorageError> {
 }
 
 const RECORDS: &str = "SELECT kind, id, version, data, meta FROM records ORDER BY kind, id";
-const REMEMBERED: &str = "SELECT key, response FROM remembered ORDER BY key";
+const REMEMBERED: &str = "SELECT key, response, at FROM remembered ORDER BY key";
 
 impl PostgresStorage {
     /// Writes every record and remembered response to `out` as JSON lines, from one
@@ -72,10 +72,12 @@ impl PostgresStorage {
                                 } else {
                                     let remembered: String = row.get(0);
                                     let bytes: Vec<u8> = row.get(1);
+                                    let at: i64 = row.get(2);
                                     serde_json::from_slice(&bytes)
                                         .map(|response| Line::Remembered {
                                             remembered: remembered.clone(),
                                             response,
+                                            at: Some(at),
                                         })
                                         .map_err(|e| {
                                             StorageError::with_fault(
@@ -305,7 +307,7 @@ impl Expected {
     }
 }
 
-type Parsed = (Vec<Entry>, Vec<(String, Vec<u8>)>);
+type Parsed = (Vec<Entry>, Vec<(String, Vec<u8>, i64)>);
 
 /// Every line of a backup, checked (header, trailer, counts) before anything is written.
 fn read_backup(input: &mut dyn BufRead) -> Result<Parsed, String> {
@@ -335,11 +337,13 @@ fn read_backup(input: &mut dyn BufRead) -> Result<Parsed, String> {
                 Line::Remembered {
                     remembered: key,
                     response,
+                    at,
                 },
                 _,
             ) => {
                 let bytes = serde_json::to_vec(&response).map_err(|e| e.to_string())?;
-                remembered.push((key, bytes));
+                let at = at.unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
+                remembered.push((key, bytes, at));
             }
             (_, Line::End { end }, _) => ended = Some(end),
             (_, Line::Header { .. }, _) => return Err(format!("line {at}: a second header")),
@@ -364,7 +368,7 @@ fn read_backup(input: &mut dyn BufRead) -> Result<Parsed, String> {
 async fn insert_all(
     t: &deadpool_postgres::Transaction<'_>,
     entries: &[Entry],
-    remembered: &[(String, Vec<u8>)],
+    remembered: &[(String, Vec<u8>, i64)],
 ) -> Result<(), tokio_postgres::Error> {
     let records = t
         .prepare(
@@ -426,13 +430,15 @@ async fn insert_all(
     }
     let stmt = t
         .prepare(
-            "INSERT INTO remembered (key, response) SELECT * FROM unnest($1::text[], $2::bytea[])",
+            "INSERT INTO remembered (key, response, at) \
+             SELECT * FROM unnest($1::text[], $2::bytea[], $3::int8[])",
         )
         .await?;
     for chunk in remembered.chunks(1000) {
         let keys: Vec<&str> = chunk.iter().map(|r| r.0.as_str()).collect();
         let responses: Vec<&[u8]> = chunk.iter().map(|r| r.1.as_slice()).collect();
-        t.execute(&stmt, &[&keys, &responses]).await?;
+        let times: Vec<i64> = chunk.iter().map(|r| r.2).collect();
+        t.execute(&stmt, &[&keys, &responses, &times]).await?;
     }
     t.batch_execute(
         r#"UPDATE records r SET refcount = c.n FROM (

@@ -143,10 +143,8 @@ fn concurrent_claims_of_a_key_a_value_and_a_deleted_reference_agree() {
             let (won_key, won_value, reps, deleted) = (&won_key, &won_value, &reps, &deleted);
             scope.spawn(move || {
                 // One idempotency key from every thread: one commit, the rest replay it.
-                let remember = Remember {
-                    key: "k".into(),
-                    response: format!("\"{t}\"").into_bytes(),
-                };
+                let remember =
+                    conformance::remember("k", format!("\"{t}\"").as_bytes(), conformance::T0);
                 match b.commit(
                     &[put(
                         Kind::Activity,
@@ -258,10 +256,11 @@ fn sample(s: &dyn Storage) {
                 refs: vec![(Kind::Region, "r1".into()), (Kind::Rep, "p1".into())],
             },
         ],
-        Some(&Remember {
-            key: "admin:k1".into(),
-            response: br#"{"status":201}"#.to_vec(),
-        }),
+        Some(&conformance::remember(
+            "admin:k1",
+            br#"{"status":201}"#,
+            conformance::T0,
+        )),
     )
     .unwrap();
 }

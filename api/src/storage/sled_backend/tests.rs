@@ -105,3 +105,36 @@ fn records_survive_reopening_after_a_flush() {
         Some(1)
     );
 }
+
+#[test]
+fn a_response_remembered_before_keys_had_a_time_is_stamped_at_open_and_then_expires() {
+    // A store written by an older chanlab holds the bare response under `k\0key`.
+    let dir = tempfile::tempdir().unwrap();
+    let s = SledStorage::open(dir.path()).unwrap();
+    s.tree()
+        .unwrap()
+        .insert(key(&["k", "legacy"]), br#"{"status":201}"#.as_slice())
+        .unwrap();
+    s.flush().unwrap();
+    drop(s);
+    let before_open = chrono::Utc::now().timestamp_millis();
+    let s = (0..100)
+        .find_map(|_| match SledStorage::open(dir.path()) {
+            Ok(s) => Some(s),
+            Err(_) => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                None
+            }
+        })
+        .expect("the store reopens");
+    // Stamped with the time of the open: still replayed within a window from then...
+    assert_eq!(
+        s.recall("legacy", before_open).unwrap().as_deref(),
+        Some(br#"{"status":201}"#.as_slice())
+    );
+    // ... and found by the sweep once that window has passed.
+    assert_eq!(s.forget_before(before_open, 10).unwrap(), 0);
+    let later = chrono::Utc::now().timestamp_millis() + 1;
+    assert_eq!(s.forget_before(later, 10).unwrap(), 1);
+    assert_eq!(s.recall("legacy", 0).unwrap(), None);
+}

@@ -1,8 +1,8 @@
 use std::io::BufReader;
 
 use super::*;
-use crate::storage::conformance::put;
-use crate::storage::{Expect, Kind, Remember, Storage, Write};
+use crate::storage::conformance::{self, put};
+use crate::storage::{Expect, Kind, Storage, Write};
 
 fn fresh() -> (tempfile::TempDir, SledStorage) {
     let dir = tempfile::tempdir().unwrap();
@@ -28,10 +28,11 @@ fn populated() -> (tempfile::TempDir, SledStorage) {
     }
     s.commit(
         &[named],
-        Some(&Remember {
-            key: "token:abc".into(),
-            response: br#"{"status":201}"#.to_vec(),
-        }),
+        Some(&conformance::remember(
+            "token:abc",
+            br#"{"status":201}"#,
+            conformance::T0,
+        )),
     )
     .unwrap();
     s.commit(
@@ -101,7 +102,19 @@ fn a_backup_restores_to_an_equal_store_that_verifies() {
         restored.commit(&[delete], None).is_err(),
         "r1 is still referenced"
     );
-    assert!(restored.recall("token:abc").unwrap().is_some());
+    // The response kept its time: remembered at T0, expired for a window starting after.
+    assert!(
+        restored
+            .recall("token:abc", conformance::T0)
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        restored
+            .recall("token:abc", conformance::T0 + 1)
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]
