@@ -9,7 +9,8 @@
 //! | `i\0kind\0index\0value\0id` | empty |
 //! | `u\0kind\0name\0value` | id of the record holding the value |
 //! | `c\0kind\0id` | how many records reference this one (u64 BE) |
-//! | `k\0key` | remembered idempotent response |
+//! | `k\0key` | when it was remembered (ms since the epoch, i64 BE), the idempotent response |
+//! | `e\0when\0key` | empty: the remembered responses by time (`when` zero-padded to 20 digits), for the sweep |
 //!
 //! sled acknowledges a transaction before it reaches the disk; [`Storage::flush`] is what
 //! makes it durable, and the [`Store`](super::Store) calls it before any write is answered.
@@ -32,7 +33,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
-use super::{CommitError, Expect, Fault, Kind, RawRecord, Remember, Storage, StorageError, Write};
+use super::{
+    CommitError, Expect, Fault, Kind, RawRecord, Remember, Storage, StorageError, Timestamp, Write,
+};
 
 /// Storage in a sled database directory.
 #[derive(Debug, Clone)]
@@ -138,6 +141,7 @@ impl SledStorage {
     /// Opens (creating if needed) the database in `dir`. Fails if another process holds it.
     pub fn open(dir: &Path) -> Result<Self, StorageError> {
         let (open, durable) = open_db(dir)?;
+        stamp_unstamped(&open.tree)?;
         Ok(Self {
             dir: dir.to_owned(),
             open: Arc::new(RwLock::new(Some(open))),
@@ -426,21 +430,22 @@ fn delete(tx: &TransactionalTree, kind: Kind, id: &str, expect: Expect) -> TxRes
     Ok(())
 }
 
+/// The record `kind`/`id` in `tree`.
+fn get_in(tree: &sled::Tree, kind: Kind, id: &str) -> Result<Option<RawRecord>, StorageError> {
+    let Some(bytes) = tree.get(record_key(kind.name(), id)).map_err(storage)? else {
+        return Ok(None);
+    };
+    let (version, _, data) = decode(&bytes)?;
+    Ok(Some(RawRecord {
+        id: id.to_owned(),
+        version,
+        data: data.to_vec(),
+    }))
+}
+
 impl Storage for SledStorage {
     fn get(&self, kind: Kind, id: &str) -> Result<Option<RawRecord>, StorageError> {
-        let Some(bytes) = self
-            .tree()?
-            .get(record_key(kind.name(), id))
-            .map_err(storage)?
-        else {
-            return Ok(None);
-        };
-        let (version, _, data) = decode(&bytes)?;
-        Ok(Some(RawRecord {
-            id: id.to_owned(),
-            version,
-            data: data.to_vec(),
-        }))
+        get_in(&self.tree()?, kind, id)
     }
 
     fn scan(
@@ -464,14 +469,15 @@ impl Storage for SledStorage {
             }
             None => Bound::Included(prefix.clone()),
         };
-        for item in self.tree()?.range::<Vec<u8>, _>((start, Bound::Unbounded)) {
+        let tree = self.tree()?;
+        for item in tree.range::<Vec<u8>, _>((start, Bound::Unbounded)) {
             let (key, value) = item.map_err(storage)?;
             if !key.starts_with(&prefix) {
                 break;
             }
             let id = String::from_utf8_lossy(&key[prefix.len()..]).into_owned();
             let record = if filter.is_some() {
-                match self.get(kind, &id)? {
+                match get_in(&tree, kind, &id)? {
                     Some(r) => r,
                     None => continue,
                 }
@@ -499,11 +505,7 @@ impl Storage for SledStorage {
         let tree = self.tree().map_err(CommitError::Storage)?;
         let result = tree.transaction(|tx| {
             if let Some(r) = remember {
-                let kkey = key(&["k", &r.key]);
-                if let Some(previous) = tx.get(&kkey)? {
-                    return abort(CommitError::Replayed(previous.to_vec()));
-                }
-                tx.insert(kkey, r.response.as_slice())?;
+                claim(tx, r)?;
             }
             let mut versions = Vec::new();
             for w in writes {
@@ -520,12 +522,16 @@ impl Storage for SledStorage {
         })
     }
 
-    fn recall(&self, k: &str) -> Result<Option<Vec<u8>>, StorageError> {
-        Ok(self
-            .tree()?
-            .get(key(&["k", k]))
-            .map_err(storage)?
-            .map(|v| v.to_vec()))
+    fn recall(&self, k: &str, since: Timestamp) -> Result<Option<Vec<u8>>, StorageError> {
+        let Some(value) = self.tree()?.get(key(&["k", k])).map_err(storage)? else {
+            return Ok(None);
+        };
+        let (at, response) = remembered(&value)?;
+        Ok((at >= since).then(|| response.to_vec()))
+    }
+
+    fn forget_before(&self, before: Timestamp, limit: usize) -> Result<u64, StorageError> {
+        remembered::forget_before(self, before, limit)
     }
 
     fn export(&self, out: &mut dyn std::io::Write) -> Result<super::Counts, StorageError> {
@@ -554,6 +560,10 @@ impl Storage for SledStorage {
 }
 
 mod recovery;
+mod remembered;
+
+use remembered::{claim, stamp_unstamped};
+pub(super) use remembered::{remember_raw, remembered};
 
 #[cfg(test)]
 mod tests;
