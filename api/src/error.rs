@@ -206,7 +206,7 @@ impl ApiError {
                 503,
                 "storage-unavailable",
                 "The server's storage cannot write",
-                "the server's storage failed to write, so this write could not be made durable: it may or may not be kept. Retry after the Retry-After seconds, reading the record first or with the same Idempotency-Key; the failure has been logged",
+                "the server's storage failed to write (a write, or the write a read can need on the way), so this request could not be answered; a write may or may not be kept. Retry after the Retry-After seconds, reading the record first or with the same Idempotency-Key; the failure has been logged",
             ),
             ApiError::Internal(_) => Problem::new(
                 500,

@@ -186,7 +186,8 @@ fn a_damaged_store_is_refused_at_start_with_the_file_and_the_fix() {
 
 /// sled latches a real write error: every later write fails even once its cause is gone. The
 /// server reopens the database when the directory can take writes again, so it writes
-/// again without a restart, and every write it acknowledged before is still there. The
+/// again without a restart, and every write it acknowledged before is still there; while the
+/// cause lasts, reads answer or fail like a write, never otherwise. The
 /// error is real: the server runs under a file-size limit (`prlimit --fsize`, with SIGXFSZ
 /// ignored so an over-long write is an `EFBIG` error rather than a kill), raised while it
 /// runs. No tmpfs: that needs a mount, which a test should not depend on.
@@ -227,18 +228,35 @@ async fn after_a_real_write_error_the_server_writes_again_without_a_restart() {
     // needs a capability): still latched, however often it is probed.
     std::thread::sleep(std::time::Duration::from_millis(2100));
     assert_eq!(ready(&client).await, 503);
-    let mut res = client
-        .get(format!("{}/regions/{}", server.address, acknowledged[0]))
-        .insert_header(auth.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        res.status().as_u16(),
-        200,
-        "reads go on: {:?}",
-        res.body().await
-    );
+    // Reads go on from the open instance, except one that passes a node sled must split
+    // (sled splits the nodes the last writes grew on the next read through them, and that
+    // split is a write): it fails like a write. Never a 500 or a wrong record.
+    for id in acknowledged.iter().step_by(97) {
+        let mut res = client
+            .get(format!("{}/regions/{id}", server.address))
+            .insert_header(auth.clone())
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let retry = res.headers().get("Retry-After").is_some();
+        let body: serde_json::Value = res.json().await.unwrap();
+        match status {
+            200 => assert_eq!(body["id"], id.as_str()),
+            503 => assert!(
+                retry
+                    && body["type"]
+                        .as_str()
+                        .unwrap()
+                        .ends_with("/storage-unavailable"),
+                "{body}"
+            ),
+            _ => panic!(
+                "a read while the store cannot write: {status} {body}\nthe server's log:\n{}",
+                server.log.lock().unwrap().join("\n")
+            ),
+        }
+    }
 
     let pid = server.child.id().to_string();
     let raised = std::process::Command::new("prlimit")
@@ -254,7 +272,12 @@ async fn after_a_real_write_error_the_server_writes_again_without_a_restart() {
         }
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
-    assert_eq!(status, 200, "ready again once writes can succeed");
+    assert_eq!(
+        status,
+        200,
+        "ready again once writes can succeed; the server's log:\n{}",
+        server.log.lock().unwrap().join("\n")
+    );
     let res = client
         .post(format!("{}/regions", server.address))
         .insert_header(auth.clone())

@@ -48,8 +48,14 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     let health = state
         .store
         .run(|s| {
-            s.list::<chanlab_shared::Region>(None, None, 1, &|_| true)
-                .map(|_| s.check_health())
+            // The probe first: a read can fail on the write fault the probe is there to
+            // clear (sled splits nodes on reads), and it must not keep the probe from running.
+            let health = s.check_health();
+            match s.list::<chanlab_shared::Region>(None, None, 1, &|_| true) {
+                Ok(_) => Ok(health),
+                Err(e) if e.is_write_fault() => Ok(StoreHealth::CannotWrite),
+                Err(e) => Err(e),
+            }
         })
         .await??;
     let detail = match health {

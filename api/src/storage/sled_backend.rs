@@ -541,7 +541,10 @@ impl Storage for SledStorage {
     fn probe(&self) -> Result<(), StorageError> {
         match self.probe_write() {
             Err(e) if e.is_write_fault() => {
-                self.reopen().map_err(|_| e)?;
+                self.reopen().map_err(|why| {
+                    tracing::info!(reason = %why, "not reopening the database yet");
+                    e
+                })?;
                 self.probe_write()
             }
             done => done,
