@@ -91,6 +91,10 @@ pub enum AuditAction {
     /// Many records of the collection were written by one operation (a CSV import): see
     /// `batch`.
     Batch,
+    /// The caller asked a running job (a run) to stop. The job stores itself `cancelled`
+    /// once the replications in flight end, a write of the system's own with no entry, so
+    /// this entry is the trail of who cancelled it.
+    CancelRequested,
 }
 
 /// The records of a [`AuditAction::Batch`] entry.
@@ -350,6 +354,55 @@ pub(crate) fn commit_prepared(
     Ok(versions)
 }
 
+/// An entry by `actor` at `at` about `record_id` of `kind`, with no field changes.
+fn entry(
+    actor: &Actor,
+    at: DateTime<Utc>,
+    kind: Kind,
+    record_id: Option<String>,
+    action: AuditAction,
+) -> AuditEntry {
+    AuditEntry {
+        id: Uuid::now_v7(),
+        at,
+        actor: AuditActor {
+            token_id: actor.token_id,
+            label: actor.label.clone(),
+        },
+        request_id: actor.request_id.clone(),
+        operation: actor.operation.clone(),
+        kind: kind.name().to_owned(),
+        record_id,
+        action,
+        changes: Vec::new(),
+        batch: None,
+    }
+}
+
+/// Records that `actor` asked the running job `kind`/`id` to stop
+/// ([`AuditAction::CancelRequested`]), then makes it durable. Blocking.
+pub(crate) fn cancel_requested(
+    store: &Store,
+    actor: &Actor,
+    kind: Kind,
+    id: &str,
+) -> Result<(), crate::storage::StorageError> {
+    let e = entry(
+        actor,
+        Utc::now(),
+        kind,
+        Some(id.to_owned()),
+        AuditAction::CancelRequested,
+    );
+    store
+        .commit(&[store_put(&e, Expect::Absent)], None)
+        .map_err(|e| match e {
+            CommitError::Storage(e) => e,
+            other => crate::storage::StorageError::new(other.to_string()),
+        })?;
+    store.flush_blocking()
+}
+
 /// What each write replaces. A write that expects the record absent replaces nothing
 /// (and needs no read); otherwise the stored record is read, which is exact for writes
 /// that expect a version (the commit fails if another changed it meanwhile) and the
@@ -396,20 +449,10 @@ fn action(c: &Change) -> Option<AuditAction> {
 /// The audit entries of `changes` by `actor` at `at`: one per audited record that changed,
 /// or, beyond [`BATCH_ABOVE`] records, one batch per collection.
 fn entries(actor: &Actor, changes: &[Change], at: DateTime<Utc>) -> Vec<Write> {
-    let entry = |kind: Kind, record_id, action, changes, batch| AuditEntry {
-        id: Uuid::now_v7(),
-        at,
-        actor: AuditActor {
-            token_id: actor.token_id,
-            label: actor.label.clone(),
-        },
-        request_id: actor.request_id.clone(),
-        operation: actor.operation.clone(),
-        kind: kind.name().to_owned(),
-        record_id,
-        action,
+    let entry = |kind, record_id, action, changes, batch| AuditEntry {
         changes,
         batch,
+        ..entry(actor, at, kind, record_id, action)
     };
     let audited: Vec<(&Change, AuditAction)> = changes
         .iter()

@@ -54,6 +54,9 @@ pub struct Settings {
     pub metrics: bool,
     /// When failed webhook deliveries are retried ([`crate::webhooks::RetrySchedule`]).
     pub webhook_retries: crate::webhooks::RetrySchedule,
+    /// How long the delivery log keeps a finished delivery; `None`:
+    /// [`crate::webhooks::retention::DEFAULT_LOG_KEPT`].
+    pub webhook_log_kept: Option<chrono::TimeDelta>,
 }
 
 impl From<RunLimits> for Settings {
@@ -65,6 +68,7 @@ impl From<RunLimits> for Settings {
             idempotency_window: None,
             metrics: false,
             webhook_retries: Default::default(),
+            webhook_log_kept: None,
         }
     }
 }
@@ -242,7 +246,12 @@ impl Application {
         let state = Arc::new(state);
         // On a shared store the jobs wait in its queue; this instance claims its share.
         crate::dispatch::start(&state)?;
-        crate::sweep::start(&state)?;
+        crate::sweep::start(
+            &state,
+            settings
+                .webhook_log_kept
+                .unwrap_or(crate::webhooks::retention::DEFAULT_LOG_KEPT),
+        )?;
         crate::webhooks::deliver::start(&state, settings.webhook_retries)?;
         let state = web::Data::from(state);
         let mut server = HttpServer::new(move || {

@@ -9,6 +9,7 @@
 //! de-duplicate on the event's id (`Chanlab-Webhook-Id`).
 
 pub mod deliver;
+pub mod retention;
 
 use std::time::Duration;
 

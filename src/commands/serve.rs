@@ -58,6 +58,12 @@ pub(crate) struct ServeArgs {
     /// How the log lines on stderr are written: text, or json (one object per line).
     #[arg(long, env = "CHANLAB_LOG_FORMAT", value_enum, default_value = "text")]
     pub(crate) log_format: LogFormatArg,
+    /// Days the webhook delivery log keeps a delivered or failed delivery (`GET
+    /// /webhooks/{id}/deliveries`); older ones are swept.
+    #[arg(long, env = "CHANLAB_WEBHOOK_LOG_DAYS",
+          default_value_t = chanlab_api::webhooks::retention::DEFAULT_LOG_KEPT.num_days() as u16,
+          value_parser = clap::value_parser!(u16).range(1..=3650))]
+    pub(crate) webhook_log_days: u16,
     /// The first retry delay of a failed webhook delivery, in milliseconds (the schedule
     /// doubles from it); for tests, which cannot wait the default 30 s.
     #[arg(long, hide = true, default_value_t = 30_000,
@@ -108,6 +114,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
             webhook_retries: chanlab_api::webhooks::RetrySchedule {
                 base: std::time::Duration::from_millis(args.webhook_retry_base_ms),
             },
+            webhook_log_kept: Some(chrono::TimeDelta::days(i64::from(args.webhook_log_days))),
         },
     };
     serve(&config).context("running the records API")?;

@@ -192,6 +192,32 @@ async fn a_run_is_cancelled_then_deleted() {
         .await;
     assert_eq!(deleted.status, 204, "{}", deleted.text());
     app.get(&format!("/runs/{run}")).await.problem(404);
+    // The trail says who asked it to stop (the stop itself is the runner's, unaudited)
+    // and who deleted it.
+    let trail = app.get(&format!("/audit?kind=run&record_id={run}")).await;
+    assert_eq!(trail.status, 200, "{}", trail.text());
+    let trail = trail.json();
+    let seen: Vec<(&str, &str, &str)> = trail["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["operation"].as_str().unwrap(),
+                e["actor"]["label"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("created", "POST /scenarios/{id}/runs", "test admin"),
+            ("cancel_requested", "DELETE /runs/{id}", "test admin"),
+            ("deleted", "DELETE /runs/{id}", "test admin"),
+        ],
+        "{trail}"
+    );
     let scenario_gone = app
         .send(
             Method::DELETE,

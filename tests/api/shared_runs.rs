@@ -149,6 +149,29 @@ async fn a_waiting_run_is_cancelled_at_once_and_a_killed_instances_run_is_interr
     signal(&pair, 1, "-CONT");
     assert_eq!(status(&read(&pair, 1, &waiting).await), "cancelled");
     assert_eq!(done(&read(&pair, 1, &waiting).await), 0);
+    // The cancel is the caller's write, in the trail with the status it changed.
+    let trail = pair
+        .send(1, Method::GET, &format!("/audit?kind=run&record_id={waiting}"), &[], None)
+        .await
+        .json();
+    let cancel = trail["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["operation"] == "DELETE /runs/{id}")
+        .unwrap_or_else(|| panic!("no entry of the cancel: {trail}"));
+    assert_eq!(cancel["action"], "updated", "{cancel}");
+    let status_change = cancel["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["field"] == "status")
+        .unwrap_or_else(|| panic!("no status change: {cancel}"));
+    assert_eq!(
+        (&status_change["before"], &status_change["after"]),
+        (&json!("queued"), &json!("cancelled")),
+        "{cancel}"
+    );
 
     // Server 0 killed mid-run: server 1 finds it silent and marks its run interrupted.
     pair.servers[0].child.kill().unwrap();

@@ -79,11 +79,15 @@ fn load(state: &AppState, id: uuid::Uuid) -> Result<(RunRecord, u64), ApiError> 
 
 /// A run that was waiting in the shared queue, claimed by this instance to cancel it:
 /// stored cancelled (which takes it out of the queue), answered as it is now.
-fn cancel_waiting(state: &AppState, mut run: RunRecord) -> Result<HttpResponse, ApiError> {
+fn cancel_waiting(
+    state: &AppState,
+    actor: &crate::audit::Actor,
+    mut run: RunRecord,
+) -> Result<HttpResponse, ApiError> {
     run.status = crate::records::RunStatus::Cancelled;
     run.finished_at = Some(chrono::Utc::now());
     let writes = [crate::storage::store_put(&run, Expect::Present)];
-    let versions = crate::audit::commit(&state.store, None, &writes, None, Vec::new())
+    let versions = crate::audit::commit(&state.store, Some(actor), &writes, None, Vec::new())
         .map_err(|e| ApiError::Internal(format!("cannot store a cancelled run: {e}")))?;
     state.store.flush_blocking()?;
     state
@@ -205,13 +209,15 @@ pub async fn delete_run(
     let (run, version) = load(&state, id)?;
     check_if_match(&if_match, version, "run", &id.to_string())?;
     if run.status.is_active() {
+        let actor = crate::audit::Actor::of_request(&caller, &req);
         match state.runs.cancel(Kind::Run, id)? {
             Cancelling::Asked => {
+                crate::audit::cancel_requested(&state.store, &actor, Kind::Run, &id.to_string())?;
                 return Ok(HttpResponse::Accepted()
                     .insert_header((header::ETAG, etag(version)))
                     .json(RunView { run, result: None }));
             }
-            Cancelling::Claimed => return cancel_waiting(&state, run),
+            Cancelling::Claimed => return cancel_waiting(&state, &actor, run),
             Cancelling::NotRunning => {}
         }
     }
