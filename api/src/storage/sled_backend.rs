@@ -52,11 +52,45 @@ pub struct SledStorage {
     pub(super) gate: Arc<RwLock<()>>,
 }
 
-/// An open sled database and its records tree (both handles to one sled instance).
+/// An open sled database and its records tree (both handles to one sled instance), shared:
+/// the last clone to go drops them under [`lock::flushing`], since sled flushes then.
+/// Dereferences to the records tree.
 #[derive(Debug, Clone)]
-struct Open {
-    db: sled::Db,
-    tree: sled::Tree,
+pub(super) struct Open(Arc<Handles>);
+
+#[derive(Debug)]
+struct Handles {
+    /// Both `Some` until dropped.
+    db: Option<sled::Db>,
+    tree: Option<sled::Tree>,
+}
+
+impl Open {
+    fn new(db: sled::Db, tree: sled::Tree) -> Self {
+        Self(Arc::new(Handles {
+            db: Some(db),
+            tree: Some(tree),
+        }))
+    }
+
+    fn db(&self) -> &sled::Db {
+        self.0.db.as_ref().expect("an open database")
+    }
+}
+
+impl std::ops::Deref for Open {
+    type Target = sled::Tree;
+    fn deref(&self) -> &sled::Tree {
+        self.0.tree.as_ref().expect("an open tree")
+    }
+}
+
+impl Drop for Handles {
+    fn drop(&mut self) {
+        let _flushing = lock::flushing();
+        drop(self.tree.take());
+        drop(self.db.take());
+    }
 }
 
 /// How often a store whose writes fail may be reopened.
@@ -141,7 +175,7 @@ impl SledStorage {
     /// Opens (creating if needed) the database in `dir`. Fails if another process holds it.
     pub fn open(dir: &Path) -> Result<Self, StorageError> {
         let (open, durable) = open_db(dir)?;
-        stamp_unstamped(&open.tree)?;
+        stamp_unstamped(&open)?;
         Ok(Self {
             dir: dir.to_owned(),
             open: Arc::new(RwLock::new(Some(open))),
@@ -151,9 +185,10 @@ impl SledStorage {
         })
     }
 
-    /// The records tree of the open database.
-    pub(super) fn tree(&self) -> Result<sled::Tree, StorageError> {
-        Ok(self.current()?.tree)
+    /// The records tree of the open database (keep it no longer than the work at hand: a
+    /// reopen waits for every handle to go).
+    pub(super) fn tree(&self) -> Result<Open, StorageError> {
+        self.current()
     }
 
     fn current(&self) -> Result<Open, StorageError> {
@@ -173,10 +208,14 @@ fn open_db(dir: &Path) -> Result<(Open, Durable), StorageError> {
         .open()
         .map_err(|e| StorageError::new(format!("opening {}: {e}", dir.display())))?;
     let tree = db.open_tree("records").map_err(storage)?;
-    db.flush().map_err(storage)?;
+    let open = Open::new(db, tree);
+    {
+        let _flushing = lock::flushing();
+        open.db().flush().map_err(storage)?;
+    }
     let durable = Durable::open(dir)
         .map_err(|e| StorageError::io(&e, &format!("syncing {}", dir.display())))?;
-    Ok((Open { db, tree }, durable))
+    Ok((open, durable))
 }
 
 pub(super) fn storage(e: sled::Error) -> StorageError {
@@ -445,7 +484,7 @@ fn get_in(tree: &sled::Tree, kind: Kind, id: &str) -> Result<Option<RawRecord>, 
 
 impl Storage for SledStorage {
     fn get(&self, kind: Kind, id: &str) -> Result<Option<RawRecord>, StorageError> {
-        get_in(&self.tree()?, kind, id)
+        get_in(&*self.tree()?, kind, id)
     }
 
     fn scan(
@@ -503,6 +542,7 @@ impl Storage for SledStorage {
     ) -> Result<Vec<u64>, CommitError> {
         let _gate = self.gate.read().expect("commit gate");
         let tree = self.tree().map_err(CommitError::Storage)?;
+        let writing = lock::writing();
         let result = tree.transaction(|tx| {
             if let Some(r) = remember {
                 claim(tx, r)?;
@@ -516,6 +556,8 @@ impl Storage for SledStorage {
             }
             Ok(versions)
         });
+        // Before `tree` goes: dropping a handle can take `lock::flushing`.
+        drop(writing);
         result.map_err(|e| match e {
             TransactionError::Abort(e) => e,
             TransactionError::Storage(e) => CommitError::Storage(storage(e)),
@@ -555,13 +597,19 @@ impl Storage for SledStorage {
         // One flush at a time: the `Store` already makes concurrent writers share one
         // (group commit); this lock only keeps the CLI and background threads ordered.
         let mut durable = self.durable.lock().expect("durable lock");
-        self.current()?.db.flush().map_err(storage)?;
+        let open = self.current()?;
+        {
+            let _flushing = lock::flushing();
+            open.db().flush().map_err(storage)?;
+        }
+        drop(open);
         durable
             .sync()
             .map_err(|e| StorageError::io(&e, &format!("syncing {}", durable.dir.display())))
     }
 }
 
+pub(super) mod lock;
 mod recovery;
 mod remembered;
 
