@@ -39,7 +39,7 @@ pub struct ServeConfig {
 }
 
 /// What a server allows, beside where it listens and keeps its records.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Settings {
     /// How much simulation the server accepts.
     pub runs: RunLimits,
@@ -57,6 +57,9 @@ pub struct Settings {
     /// How long the delivery log keeps a finished delivery; `None`:
     /// [`crate::webhooks::retention::DEFAULT_LOG_KEPT`].
     pub webhook_log_kept: Option<chrono::TimeDelta>,
+    /// Certificates (PEM) the webhook sender trusts beside Mozilla's roots, for
+    /// `https://` receivers behind a private authority ([`crate::webhooks::tls`]).
+    pub webhook_ca_pem: Option<std::sync::Arc<[u8]>>,
 }
 
 impl From<RunLimits> for Settings {
@@ -69,6 +72,7 @@ impl From<RunLimits> for Settings {
             metrics: false,
             webhook_retries: Default::default(),
             webhook_log_kept: None,
+            webhook_ca_pem: None,
         }
     }
 }
@@ -151,6 +155,9 @@ pub enum StartupError {
         /// What the integrity check found.
         message: String,
     },
+    /// The certificates given for webhook receivers cannot be used.
+    #[error("the webhook receivers' certificates: {0}")]
+    WebhookRoots(String),
     /// The server failed while running.
     #[error("the server stopped with an error: {0}")]
     Io(#[from] std::io::Error),
@@ -196,7 +203,7 @@ impl Application {
             source,
         })?;
         let storage = open_backend(&config.storage)?;
-        Self::on_listener_with(listener, storage, config.workers, config.settings)
+        Self::on_listener_with(listener, storage, config.workers, config.settings.clone())
     }
 
     /// Builds the server on an already bound listener over `backend`, with the default
@@ -252,7 +259,9 @@ impl Application {
                 .webhook_log_kept
                 .unwrap_or(crate::webhooks::retention::DEFAULT_LOG_KEPT),
         )?;
-        crate::webhooks::deliver::start(&state, settings.webhook_retries)?;
+        let tls = crate::webhooks::tls::client_config(settings.webhook_ca_pem.as_deref())
+            .map_err(StartupError::WebhookRoots)?;
+        crate::webhooks::deliver::start(&state, settings.webhook_retries, Arc::new(tls))?;
         let state = web::Data::from(state);
         let mut server = HttpServer::new(move || {
             App::new()

@@ -10,6 +10,7 @@
 
 pub mod deliver;
 pub mod retention;
+pub mod tls;
 
 use std::time::Duration;
 

@@ -64,6 +64,10 @@ pub(crate) struct ServeArgs {
           default_value_t = chanlab_api::webhooks::retention::DEFAULT_LOG_KEPT.num_days() as u16,
           value_parser = clap::value_parser!(u16).range(1..=3650))]
     pub(crate) webhook_log_days: u16,
+    /// A PEM file of certificate authorities to trust for `https://` webhook receivers,
+    /// beside Mozilla's roots (for receivers behind a private authority).
+    #[arg(long, env = "CHANLAB_WEBHOOK_CA_FILE", value_name = "PEM")]
+    pub(crate) webhook_ca_file: Option<std::path::PathBuf>,
     /// The first retry delay of a failed webhook delivery, in milliseconds (the schedule
     /// doubles from it); for tests, which cannot wait the default 30 s.
     #[arg(long, hide = true, default_value_t = 30_000,
@@ -87,6 +91,20 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         LogFormatArg::Text => LogFormat::Text,
         LogFormatArg::Json => LogFormat::Json,
     });
+    let webhook_ca_pem = match &args.webhook_ca_file {
+        None => None,
+        Some(path) => {
+            let pem = std::fs::read(path)
+                .with_context(|| format!("reading --webhook-ca-file {}", path.display()))?;
+            chanlab_api::webhooks::tls::client_config(Some(&pem)).map_err(|e| {
+                anyhow::anyhow!(
+                    "--webhook-ca-file {}: {e}\n  fix: give a PEM file of CA certificates (-----BEGIN CERTIFICATE----- blocks)",
+                    path.display()
+                )
+            })?;
+            Some(std::sync::Arc::from(pem))
+        }
+    };
     let config = ServeConfig {
         bind: args.bind,
         storage: match args.store.database_url {
@@ -115,6 +133,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
                 base: std::time::Duration::from_millis(args.webhook_retry_base_ms),
             },
             webhook_log_kept: Some(chrono::TimeDelta::days(i64::from(args.webhook_log_days))),
+            webhook_ca_pem,
         },
     };
     serve(&config).context("running the records API")?;

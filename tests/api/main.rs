@@ -35,4 +35,5 @@ mod storage_faults;
 mod tokens;
 mod training;
 mod webhooks;
+mod webhooks_tls;
 mod writes;

@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,7 +19,7 @@ use crate::helpers::{TestApp, backend, rules, spawn_app_on};
 
 /// What the receiver does with a request.
 #[derive(Debug, Clone, Copy)]
-enum Reply {
+pub(crate) enum Reply {
     /// Answers this status.
     Status(u16),
     /// Never answers (until the test ends).
@@ -28,7 +28,7 @@ enum Reply {
 
 /// One request the receiver got.
 #[derive(Debug, Clone)]
-struct Received {
+pub(crate) struct Received {
     at: Instant,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
@@ -42,16 +42,16 @@ impl Received {
             .map_or("", |(_, v)| v.as_str())
     }
 
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap()
     }
 }
 
 /// A plain HTTP/1.1 receiver on a thread per connection: answers each request with the next
 /// planned [`Reply`] (200 once the plan is used up) and records it.
-struct Receiver {
-    url: String,
-    got: Arc<Mutex<Vec<Received>>>,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
+    pub(crate) got: Arc<Mutex<Vec<Received>>>,
 }
 
 impl Receiver {
@@ -76,12 +76,16 @@ impl Receiver {
         }
     }
 
-    fn got(&self) -> Vec<Received> {
+    pub(crate) fn got(&self) -> Vec<Received> {
         self.got.lock().unwrap().clone()
     }
 
     /// Waits (up to 30 s) until `done` holds of what arrived.
-    async fn until(&self, what: &str, done: impl Fn(&[Received]) -> bool) -> Vec<Received> {
+    pub(crate) async fn until(
+        &self,
+        what: &str,
+        done: impl Fn(&[Received]) -> bool,
+    ) -> Vec<Received> {
         let start = Instant::now();
         loop {
             let got = self.got();
@@ -101,11 +105,18 @@ impl Receiver {
     }
 }
 
-fn serve(stream: TcpStream, got: &Mutex<Vec<Received>>, plan: &Mutex<VecDeque<Reply>>) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
+pub(crate) fn serve(
+    stream: impl Read + Write,
+    got: &Mutex<Vec<Received>>,
+    plan: &Mutex<VecDeque<Reply>>,
+) {
+    let mut reader = BufReader::new(stream);
     let mut headers = Vec::new();
     let mut line = String::new();
-    reader.read_line(&mut line).unwrap_or(0);
+    // A connection that never sends a request (a refused TLS handshake) is not one.
+    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+        return;
+    }
     loop {
         line.clear();
         if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
@@ -120,7 +131,9 @@ fn serve(stream: TcpStream, got: &Mutex<Vec<Received>>, plan: &Mutex<VecDeque<Re
         .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
         .map_or(0, |(_, v)| v.parse().unwrap());
     let mut body = vec![0; length];
-    reader.read_exact(&mut body).unwrap();
+    if reader.read_exact(&mut body).is_err() {
+        return;
+    }
     got.lock().unwrap().push(Received {
         at: Instant::now(),
         headers,
@@ -133,11 +146,12 @@ fn serve(stream: TcpStream, got: &Mutex<Vec<Received>>, plan: &Mutex<VecDeque<Re
         .unwrap_or(Reply::Status(200));
     match reply {
         Reply::Status(s) => {
-            let mut stream = stream;
+            let stream = reader.get_mut();
             let _ = write!(
                 stream,
                 "HTTP/1.1 {s} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
             );
+            let _ = stream.flush();
         }
         Reply::Hang => std::thread::sleep(Duration::from_secs(600)),
     }
@@ -154,7 +168,7 @@ async fn app_retrying_after(base: Duration) -> TestApp {
 }
 
 /// Subscribes `url` to `events`; the created subscription with its secret.
-async fn subscribe(app: &TestApp, url: &str, events: &[&str], paused: bool) -> Value {
+pub(crate) async fn subscribe(app: &TestApp, url: &str, events: &[&str], paused: bool) -> Value {
     let res = app
         .post(
             "/webhooks",
@@ -166,7 +180,7 @@ async fn subscribe(app: &TestApp, url: &str, events: &[&str], paused: bool) -> V
 }
 
 /// The delivery log of subscription `id`.
-async fn deliveries(app: &TestApp, id: &str) -> Vec<Value> {
+pub(crate) async fn deliveries(app: &TestApp, id: &str) -> Vec<Value> {
     let res = app.get(&format!("/webhooks/{id}/deliveries")).await;
     assert_eq!(res.status, 200, "{}", res.text());
     res.json()["items"].as_array().unwrap().clone()
@@ -174,7 +188,7 @@ async fn deliveries(app: &TestApp, id: &str) -> Vec<Value> {
 
 /// The delivery log of subscription `id` once every delivery in it is delivered (the
 /// outcome is stored just after the receiver answered).
-async fn settled(app: &TestApp, id: &str) -> Vec<Value> {
+pub(crate) async fn settled(app: &TestApp, id: &str) -> Vec<Value> {
     for _ in 0..300 {
         let log = deliveries(app, id).await;
         if log.iter().all(|d| d["status"] == "delivered") {
@@ -200,7 +214,7 @@ pub(crate) async fn first_delivery(app: &TestApp, webhook: &str) -> String {
 }
 
 /// Asserts `r` carries a valid signature by `secret`, as a receiver checks it.
-fn assert_signed(r: &Received, secret: &str) {
+pub(crate) fn assert_signed(r: &Received, secret: &str) {
     let timestamp: i64 = r.header("Chanlab-Webhook-Timestamp").parse().unwrap();
     let age = chrono::Utc::now().timestamp() - timestamp;
     assert!((0..300).contains(&age), "signed {age} s ago");

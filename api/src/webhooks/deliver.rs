@@ -41,16 +41,25 @@ const LEASE: Duration = Duration::from_secs(60);
 
 /// Starts the deliverer for the server of `state`; it stops once the server's state is
 /// dropped.
-pub(crate) fn start(state: &Arc<AppState>, schedule: RetrySchedule) -> std::io::Result<()> {
+pub(crate) fn start(
+    state: &Arc<AppState>,
+    schedule: RetrySchedule,
+    tls: Arc<rustls::ClientConfig>,
+) -> std::io::Result<()> {
     let weak = Arc::downgrade(state);
     std::thread::Builder::new()
         .name("chanlab-webhooks".to_owned())
-        .spawn(move || actix_web::rt::System::new().block_on(run(weak, schedule)))
+        .spawn(move || actix_web::rt::System::new().block_on(run(weak, schedule, tls)))
         .map(drop)
 }
 
-async fn run(weak: Weak<AppState>, schedule: RetrySchedule) {
-    let client = Rc::new(awc::Client::builder().timeout(TIMEOUT).finish());
+async fn run(weak: Weak<AppState>, schedule: RetrySchedule, tls: Arc<rustls::ClientConfig>) {
+    let client = Rc::new(
+        awc::Client::builder()
+            .timeout(TIMEOUT)
+            .connector(awc::Connector::new().rustls_0_23(tls))
+            .finish(),
+    );
     let places = Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
     let busy = Rc::new(RefCell::new(HashMap::new()));
     loop {
