@@ -66,7 +66,10 @@ fn sweep(store: &Store, log_kept: TimeDelta) {
         });
     match deliveries {
         Ok(0) => {}
-        Ok(n) => tracing::info!(deleted = n, "finished webhook deliveries past the log's retention swept"),
+        Ok(n) => tracing::info!(
+            deleted = n,
+            "finished webhook deliveries past the log's retention swept"
+        ),
         Err(e) => {
             tracing::warn!(error = %e, "the webhook delivery log could not be swept; trying again")
         }

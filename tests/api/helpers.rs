@@ -30,9 +30,30 @@ pub(crate) struct TestApp {
     pub(crate) admin: String,
     pub(crate) client: awc::Client,
     handle: actix_web::dev::ServerHandle,
-    _data: tempfile::TempDir,
+    /// The data directory (`None` once [`TestApp::stop`] handed it back).
+    data: Option<tempfile::TempDir>,
+    /// When a sled store's last instance has closed: the directory goes only then.
+    closes: Option<Arc<chanlab_api::storage::CloseWatch>>,
     /// The PostgreSQL schema, dropped after the server.
     _schema: Option<Scratch>,
+}
+
+impl Drop for TestApp {
+    /// Removes the data directory once no instance of the store is open: a job the test
+    /// started may outlive it, and sled waits for good for a write into a directory
+    /// removed under it (which held every other sled store of the process up behind it).
+    fn drop(&mut self) {
+        let Some(data) = self.data.take() else { return };
+        match self.closes.take() {
+            None => drop(data),
+            Some(closes) => {
+                std::thread::spawn(move || {
+                    closes.wait_closed(std::time::Duration::from_secs(300));
+                    drop(data);
+                });
+            }
+        }
+    }
 }
 
 /// Which backend the suite's servers use.
@@ -209,8 +230,12 @@ pub(crate) async fn spawn_app_over(
     wrap: impl FnOnce(Arc<SledStorage>) -> Arc<dyn Storage>,
 ) -> TestApp {
     let data = tempfile::tempdir().expect("temp dir");
-    let storage = wrap(Arc::new(open_storage(data.path()).expect("open storage")));
-    start(storage, limits, data, None)
+    let sled = Arc::new(open_storage(data.path()).expect("open storage"));
+    let closes = sled.close_watch();
+    let storage = wrap(sled);
+    let mut app = start(storage, limits, data, None);
+    app.closes = Some(closes);
+    app
 }
 
 /// Makes an admin token in `storage` and starts a server on it.
@@ -245,7 +270,8 @@ fn start(
             .timeout(std::time::Duration::from_secs(30))
             .finish(),
         handle,
-        _data: data,
+        data: Some(data),
+        closes: None,
         _schema: schema,
     }
 }
@@ -253,13 +279,13 @@ fn start(
 impl TestApp {
     /// Stops the server and hands back its data directory, for a command that opens it
     /// (a server from [`spawn_sled_app`]).
-    pub(crate) async fn stop(self) -> tempfile::TempDir {
+    pub(crate) async fn stop(mut self) -> tempfile::TempDir {
         assert!(
             self._schema.is_none(),
             "stop() hands back a sled data directory: start this test with spawn_sled_app"
         );
         self.handle.stop(true).await;
-        self._data
+        self.data.take().expect("the data directory")
     }
 
     /// Sends a request with `token` (if any), `headers` and a body of `content_type`.

@@ -151,7 +151,13 @@ async fn a_waiting_run_is_cancelled_at_once_and_a_killed_instances_run_is_interr
     assert_eq!(done(&read(&pair, 1, &waiting).await), 0);
     // The cancel is the caller's write, in the trail with the status it changed.
     let trail = pair
-        .send(1, Method::GET, &format!("/audit?kind=run&record_id={waiting}"), &[], None)
+        .send(
+            1,
+            Method::GET,
+            &format!("/audit?kind=run&record_id={waiting}"),
+            &[],
+            None,
+        )
         .await
         .json();
     let cancel = trail["items"]

@@ -26,7 +26,7 @@ pub use portable::{Counts, VerifyReport};
 pub use postgres::PostgresStorage;
 pub use records::Record;
 pub(crate) use records::{EXTERNAL_ID, index_key, scope_key};
-pub use sled_backend::SledStorage;
+pub use sled_backend::{CloseWatch, SledStorage};
 pub use store::{DEFAULT_IDEMPOTENCY_WINDOW, Health, Page, Store, put as store_put};
 
 /// Declares [`Kind`] with each collection's name once: the enum, [`Kind::ALL`] and

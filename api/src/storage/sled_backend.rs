@@ -50,11 +50,12 @@ pub struct SledStorage {
     /// Commits hold it for reading; a backup holds it for writing, so it sees no commit
     /// half-way and commits never wait for each other on it.
     pub(super) gate: Arc<RwLock<()>>,
+    /// The open instances of the directory.
+    closes: Arc<CloseWatch>,
 }
 
 /// An open sled database and its records tree (both handles to one sled instance), shared:
-/// the last clone to go drops them under [`lock::flushing`], since sled flushes then.
-/// Dereferences to the records tree.
+/// the last clone to go tells the store's [`CloseWatch`]. Dereferences to the records tree.
 #[derive(Debug, Clone)]
 pub(super) struct Open(Arc<Handles>);
 
@@ -63,13 +64,48 @@ struct Handles {
     /// Both `Some` until dropped.
     db: Option<sled::Db>,
     tree: Option<sled::Tree>,
+    /// Told when they are dropped.
+    closes: Arc<CloseWatch>,
+}
+
+/// How many open instances a store's directory has: a handle that outlives the store (a
+/// job's, finishing) still writes to its files, so whoever removes the directory waits
+/// for none ([`SledStorage::close_watch`]).
+#[derive(Debug, Default)]
+pub struct CloseWatch {
+    open: Mutex<usize>,
+    changed: std::sync::Condvar,
+}
+
+impl CloseWatch {
+    /// Waits until no instance of the store is open, at most `timeout`; whether none is.
+    pub fn wait_closed(&self, timeout: std::time::Duration) -> bool {
+        let open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let (open, _) = self
+            .changed
+            .wait_timeout_while(open, timeout, |n| *n > 0)
+            .unwrap_or_else(|e| e.into_inner());
+        *open == 0
+    }
+
+    fn opened(&self) {
+        *self.open.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+    }
+
+    fn closed(&self) {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        *open = open.saturating_sub(1);
+        self.changed.notify_all();
+    }
 }
 
 impl Open {
-    fn new(db: sled::Db, tree: sled::Tree) -> Self {
+    fn new(db: sled::Db, tree: sled::Tree, closes: Arc<CloseWatch>) -> Self {
+        closes.opened();
         Self(Arc::new(Handles {
             db: Some(db),
             tree: Some(tree),
+            closes,
         }))
     }
 
@@ -87,9 +123,10 @@ impl std::ops::Deref for Open {
 
 impl Drop for Handles {
     fn drop(&mut self) {
-        let _flushing = lock::flushing();
+        // sled flushes as its last handle goes: the directory is still in use until then.
         drop(self.tree.take());
         drop(self.db.take());
+        self.closes.closed();
     }
 }
 
@@ -174,15 +211,24 @@ pub(super) struct Meta {
 impl SledStorage {
     /// Opens (creating if needed) the database in `dir`. Fails if another process holds it.
     pub fn open(dir: &Path) -> Result<Self, StorageError> {
-        let (open, durable) = open_db(dir)?;
+        let closes = Arc::new(CloseWatch::default());
+        let (open, durable) = open_db(dir, &closes)?;
         stamp_unstamped(&open)?;
-        Ok(Self {
+        let store = Self {
             dir: dir.to_owned(),
             open: Arc::new(RwLock::new(Some(open))),
             reopened: Arc::new(Mutex::new(None)),
             durable: Arc::new(Mutex::new(durable)),
             gate: Arc::new(RwLock::new(())),
-        })
+            closes,
+        };
+        Ok(store)
+    }
+
+    /// What tells when no instance of this store's directory is open any more: wait for it
+    /// before removing the directory.
+    pub fn close_watch(&self) -> Arc<CloseWatch> {
+        self.closes.clone()
     }
 
     /// The records tree of the open database (keep it no longer than the work at hand: a
@@ -202,17 +248,14 @@ impl SledStorage {
 }
 
 /// Opens sled in `dir` and syncs what it created.
-fn open_db(dir: &Path) -> Result<(Open, Durable), StorageError> {
+fn open_db(dir: &Path, closes: &Arc<CloseWatch>) -> Result<(Open, Durable), StorageError> {
     let db = sled::Config::new()
         .path(dir)
         .open()
         .map_err(|e| StorageError::new(format!("opening {}: {e}", dir.display())))?;
     let tree = db.open_tree("records").map_err(storage)?;
-    let open = Open::new(db, tree);
-    {
-        let _flushing = lock::flushing();
-        open.db().flush().map_err(storage)?;
-    }
+    let open = Open::new(db, tree, closes.clone());
+    open.db().flush().map_err(storage)?;
     let durable = Durable::open(dir)
         .map_err(|e| StorageError::io(&e, &format!("syncing {}", dir.display())))?;
     Ok((open, durable))
@@ -542,7 +585,6 @@ impl Storage for SledStorage {
     ) -> Result<Vec<u64>, CommitError> {
         let _gate = self.gate.read().expect("commit gate");
         let tree = self.tree().map_err(CommitError::Storage)?;
-        let writing = lock::writing();
         let result = tree.transaction(|tx| {
             if let Some(r) = remember {
                 claim(tx, r)?;
@@ -556,8 +598,6 @@ impl Storage for SledStorage {
             }
             Ok(versions)
         });
-        // Before `tree` goes: dropping a handle can take `lock::flushing`.
-        drop(writing);
         result.map_err(|e| match e {
             TransactionError::Abort(e) => e,
             TransactionError::Storage(e) => CommitError::Storage(storage(e)),
@@ -597,19 +637,13 @@ impl Storage for SledStorage {
         // One flush at a time: the `Store` already makes concurrent writers share one
         // (group commit); this lock only keeps the CLI and background threads ordered.
         let mut durable = self.durable.lock().expect("durable lock");
-        let open = self.current()?;
-        {
-            let _flushing = lock::flushing();
-            open.db().flush().map_err(storage)?;
-        }
-        drop(open);
+        self.current()?.db().flush().map_err(storage)?;
         durable
             .sync()
             .map_err(|e| StorageError::io(&e, &format!("syncing {}", durable.dir.display())))
     }
 }
 
-pub(super) mod lock;
 mod recovery;
 mod remembered;
 

@@ -150,10 +150,7 @@ impl SledStorage {
         for ((kind, id), n) in refs {
             batch.insert(count_key(&kind, &id), &n.to_be_bytes());
         }
-        {
-            let _writing = super::sled_backend::lock::writing();
-            tree.apply_batch(batch).map_err(|e| e.to_string())?;
-        }
+        tree.apply_batch(batch).map_err(|e| e.to_string())?;
         drop(tree);
         super::Storage::flush(self).map_err(|e| e.to_string())?;
         Ok(counts)

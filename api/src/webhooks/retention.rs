@@ -127,7 +127,11 @@ mod tests {
         };
         let cut = log[0].occurred_at + TimeDelta::days(10);
 
-        assert_eq!(forget_before(&store, cut, 1).unwrap(), 1, "at most the limit");
+        assert_eq!(
+            forget_before(&store, cut, 1).unwrap(),
+            1,
+            "at most the limit"
+        );
         assert_eq!(
             ids(&store),
             [&log[1].id, &log[2].id, &log[3].id, &log[4].id].map(String::clone)

@@ -91,7 +91,7 @@ impl SledStorage {
         // a read that holds one finishes first.
         let mut tries = 0;
         let (open, synced) = loop {
-            match open_db(&self.dir) {
+            match open_db(&self.dir, &self.closes) {
                 Ok(opened) => break opened,
                 Err(e) if tries < 100 && e.message.contains("lock") => {
                     tries += 1;

@@ -84,7 +84,6 @@ pub(super) fn stamp_unstamped(tree: &sled::Tree) -> Result<(), StorageError> {
         }
     }
     if any {
-        let _writing = super::lock::writing();
         tree.apply_batch(batch).map_err(storage)?;
     }
     Ok(())
@@ -104,7 +103,6 @@ pub(super) fn forget_before(
         let (index, _) = item.map_err(storage)?;
         expired.push(index);
     }
-    let writing = super::lock::writing();
     let forgotten = tree.transaction(|tx| {
         let mut n = 0;
         for index in &expired {
@@ -126,7 +124,6 @@ pub(super) fn forget_before(
         }
         Ok::<_, ConflictableTransactionError<CommitError>>(n)
     });
-    drop(writing);
     forgotten.map_err(|e| match e {
         TransactionError::Abort(e) => StorageError::new(e.to_string()),
         TransactionError::Storage(e) => storage(e),
