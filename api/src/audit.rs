@@ -222,8 +222,8 @@ fn audited(kind: Kind) -> bool {
     )
 }
 
-/// Fields never copied into the audit trail: a token's hash, a webhook's secret.
-const SECRET_FIELDS: &[&str] = &["hash", "secret"];
+/// Fields never copied into the audit trail: a token's hash, a webhook's secrets.
+const SECRET_FIELDS: &[&str] = &["hash", "secret", "previous_secret"];
 
 /// The collections whose records carry `created_by` and `updated_by` ([`Stamp`]).
 const STAMPED: &[Kind] = &[

@@ -130,6 +130,7 @@ const HAND_WRITTEN: &[(&str, [Access; 6])] = &[
     ("delete_webhook", [Yes, No, No, No, No, No]),
     ("list_webhook_deliveries", [Yes, No, No, No, No, No]),
     ("redeliver_webhook_delivery", [Yes, No, No, No, No, No]),
+    ("rotate_webhook_secret", [Yes, No, No, No, No, No]),
     ("rep_scorecard", [Yes, Yes, Own, Own, Yes, No]),
     ("transition_partner", [Yes, Yes, No, No, No, No]),
     ("list_partner_transitions", [Yes, Yes, Own, Own, Yes, No]),

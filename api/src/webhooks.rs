@@ -56,6 +56,13 @@ pub struct Webhook {
     pub paused: bool,
     /// The signing secret (`whsec_` and 64 hex digits); the audit trail leaves `secret` out.
     pub secret: String,
+    /// The secret a rotation replaced, still signing beside the new one until
+    /// `previous_until` so receivers can switch without missing a delivery.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_secret: Option<String>,
+    /// Until when `previous_secret` signs too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_until: Option<DateTime<Utc>>,
     /// When it was created: it receives the events committed from then on.
     pub created_at: DateTime<Utc>,
     /// When it was last changed.
@@ -83,6 +90,10 @@ pub struct WebhookView {
     pub description: Option<String>,
     /// Whether its deliveries wait (`PUT` with `paused: false` resumes it).
     pub paused: bool,
+    /// Until when the secret a rotation replaced still signs too (absent: only the current
+    /// one signs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_secret_until: Option<DateTime<Utc>>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it was last changed.
@@ -97,10 +108,48 @@ impl From<&Webhook> for WebhookView {
             events: w.events.clone(),
             description: w.description.clone(),
             paused: w.paused,
+            previous_secret_until: w.previous(Utc::now()).and(w.previous_until),
             created_at: w.created_at,
             updated_at: w.updated_at,
         }
     }
+}
+
+impl Webhook {
+    /// The replaced secret, while it still signs at `now`.
+    fn previous(&self, now: DateTime<Utc>) -> Option<&str> {
+        match (&self.previous_secret, self.previous_until) {
+            (Some(secret), Some(until)) if until > now => Some(secret),
+            _ => None,
+        }
+    }
+
+    /// The `Chanlab-Webhook-Signature` of `body` signed at `timestamp`: `v1=` with the
+    /// current secret, then `,v1=` with the replaced one while it still signs.
+    pub(crate) fn signatures(&self, timestamp: i64, body: &[u8], now: DateTime<Utc>) -> String {
+        let mut header = signature(&self.secret, timestamp, body);
+        if let Some(previous) = self.previous(now) {
+            header.push(',');
+            header.push_str(&signature(previous, timestamp, body));
+        }
+        header
+    }
+}
+
+/// How long a replaced secret signs beside the new one unless the rotation says otherwise.
+pub const DEFAULT_PREVIOUS_HOURS: u16 = 24;
+/// The longest it may (a week).
+pub const MAX_PREVIOUS_HOURS: u16 = 168;
+
+/// `POST /webhooks/{id}/rotate-secret`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateSecretRequest {
+    /// Hours the replaced secret goes on signing beside the new one (0 to 168; default
+    /// 24); 0 stops it at once (a leaked secret).
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 168)]
+    pub keep_previous_hours: Option<u16>,
 }
 
 /// A new subscription with its secret: shown this once, keep it to verify signatures.

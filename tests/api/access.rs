@@ -209,6 +209,11 @@ fn request(op: &str, w: &World) -> (Method, String, Option<(&'static str, Vec<u8
             ),
             None,
         ),
+        "rotate_webhook_secret" => (
+            Method::POST,
+            format!("/webhooks/{}/rotate-secret", w.webhook),
+            j(json!({"keep_previous_hours": 1})),
+        ),
         "create_region" => (Method::POST, "/regions".into(), j(region_body)),
         "list_regions" => (Method::GET, "/regions".into(), None),
         "get_region" => (Method::GET, format!("/regions/{}", w.region), None),

@@ -34,6 +34,7 @@ mod shared_runs;
 mod storage_faults;
 mod tokens;
 mod training;
+mod webhook_secrets;
 mod webhooks;
 mod webhooks_tls;
 mod writes;

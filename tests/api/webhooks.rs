@@ -31,11 +31,11 @@ pub(crate) enum Reply {
 pub(crate) struct Received {
     at: Instant,
     headers: Vec<(String, String)>,
-    body: Vec<u8>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Received {
-    fn header(&self, name: &str) -> &str {
+    pub(crate) fn header(&self, name: &str) -> &str {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -55,7 +55,7 @@ pub(crate) struct Receiver {
 }
 
 impl Receiver {
-    fn start(plan: &[Reply]) -> Self {
+    pub(crate) fn start(plan: &[Reply]) -> Self {
         Self::on(TcpListener::bind("127.0.0.1:0").unwrap(), plan)
     }
 

@@ -13,7 +13,10 @@ use crate::error::ApiError;
 use crate::extract::{Body, IdempotencyKey, IfMatch};
 use crate::state::AppState;
 use crate::storage::{Expect, Kind, Write, store_put};
-use crate::webhooks::{CreatedWebhook, Delivery, Webhook, WebhookRequest, WebhookView, new_secret};
+use crate::webhooks::{
+    CreatedWebhook, DEFAULT_PREVIOUS_HOURS, Delivery, MAX_PREVIOUS_HOURS, RotateSecretRequest,
+    Webhook, WebhookRequest, WebhookView, new_secret,
+};
 
 super::page_type!(WebhookPage, WebhookView, "A page of webhook subscriptions.");
 super::page_type!(
@@ -34,6 +37,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(get_webhook))
             .route(web::put().to(update_webhook))
             .route(web::delete().to(delete_webhook)),
+    )
+    .service(
+        super::resource("/webhooks/{id}/rotate-secret")
+            .route(web::post().to(rotate_webhook_secret)),
     )
     .service(
         super::resource("/webhooks/{id}/deliveries").route(web::get().to(list_webhook_deliveries)),
@@ -92,6 +99,8 @@ pub async fn create_webhook(
         description: body.value.description.clone(),
         paused: body.value.paused,
         secret: new_secret()?,
+        previous_secret: None,
+        previous_until: None,
         created_at: now,
         updated_at: now,
     };
@@ -366,6 +375,82 @@ pub async fn redeliver_webhook_delivery(
             Ok((
                 vec![store_put(&next, Expect::Present)],
                 answer(202, version + 1, body, None),
+            ))
+        },
+    )
+    .await
+}
+
+/// Replaces a subscription's signing secret. Answers 200 with the new secret, shown only
+/// here. The replaced one goes on signing beside it for `keep_previous_hours` (default
+/// 24): each delivery then carries both signatures (`v1=<new>,v1=<old>`), so a receiver
+/// switches to the new secret without missing one; 0 stops the old one at once.
+#[utoipa::path(post, path = "/webhooks/{id}/rotate-secret", tag = "webhooks", operation_id = "rotate_webhook_secret",
+    request_body = RotateSecretRequest,
+    params(("id" = String, Path, description = "The subscription's id."),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read; 412 if the subscription changed since."),
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"^[!-~]([ -~]*[!-~])?$", description = "Retrying with the same key returns the first new secret and rotates nothing more.")),
+    responses(
+        (status = 200, description = "Rotated; keep the new secret, it is not shown again.", body = CreatedWebhook, headers(("ETag" = String))),
+        (status = 400, response = super::responses::BadRequest),
+        (status = 401, response = super::responses::Unauthorized),
+        (status = 403, response = super::responses::Forbidden),
+        (status = 404, response = super::responses::NotFound),
+        (status = 412, response = super::responses::PreconditionFailed),
+        (status = 422, response = super::responses::Unprocessable),
+    ),
+    security(("bearer" = [])))]
+pub async fn rotate_webhook_secret(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    if_match: IfMatch,
+    idem: IdempotencyKey,
+    body: Body<RotateSecretRequest>,
+) -> Result<HttpResponse, ApiError> {
+    caller.allow("rotate_webhook_secret")?;
+    let id = uuid_path("webhook", &id)?;
+    let hours = body
+        .value
+        .keep_previous_hours
+        .unwrap_or(DEFAULT_PREVIOUS_HOURS);
+    if hours > MAX_PREVIOUS_HOURS {
+        return Err(ApiError::field(
+            "keep_previous_hours",
+            format!("expected 0 to {MAX_PREVIOUS_HOURS} hours, found {hours}"),
+        ));
+    }
+    let secret = new_secret()?;
+    write(
+        &state,
+        &caller,
+        idem,
+        &req,
+        &body.raw,
+        default_field,
+        move |s| {
+            let (current, version) = s
+                .get::<Webhook>(&id.to_string())?
+                .ok_or_else(|| not_found(id))?;
+            check_if_match(&if_match, version, "webhook", &id.to_string())?;
+            let now = Utc::now();
+            let keep = hours > 0;
+            let next = Webhook {
+                previous_secret: keep.then(|| current.secret.clone()),
+                previous_until: keep.then(|| now + chrono::TimeDelta::hours(i64::from(hours))),
+                secret: secret.clone(),
+                updated_at: now,
+                ..current
+            };
+            let shown = CreatedWebhook {
+                webhook: WebhookView::from(&next),
+                secret,
+            };
+            let body = serde_json::to_value(&shown).expect("webhooks serialise");
+            Ok((
+                vec![store_put(&next, Expect::Version(version))],
+                answer(200, version + 1, body, None),
             ))
         },
     )

@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use super::{
     Delivery, DeliveryOutcome, DeliveryStatus, ID_HEADER, PENDING, RetrySchedule, SIGNATURE_HEADER,
-    TIMEOUT, TIMESTAMP_HEADER, Webhook, note_delivery, signature,
+    TIMEOUT, TIMESTAMP_HEADER, Webhook, note_delivery,
 };
 use crate::audit;
 use crate::events::OutboxEvent;
@@ -247,7 +247,7 @@ type Answer = Result<u16, String>;
 async fn send(client: &awc::Client, hook: &Webhook, delivery: &Delivery) -> Answer {
     let body = delivery.body();
     let timestamp = Utc::now().timestamp();
-    let signed = signature(&hook.secret, timestamp, &body);
+    let signed = hook.signatures(timestamp, &body, Utc::now());
     let answer = client
         .post(hook.url.as_str())
         .insert_header(("Content-Type", "application/json"))
