@@ -266,8 +266,11 @@ fn start(
     TestApp {
         address,
         admin,
+        // Long enough for a request that waits out another test's 8 MiB import: sled's
+        // one commit of it holds sled's write lock for every store of the process (tens
+        // of seconds in a debug build under load). A hang is still caught: by CI's guard.
         client: awc::Client::builder()
-            .timeout(std::time::Duration::from_secs(30))
+            .timeout(std::time::Duration::from_secs(120))
             .finish(),
         handle,
         data: Some(data),
