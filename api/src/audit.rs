@@ -226,7 +226,7 @@ fn audited(kind: Kind) -> bool {
 const SECRET_FIELDS: &[&str] = &["hash", "secret", "previous_secret"];
 
 /// The collections whose records carry `created_by` and `updated_by` ([`Stamp`]).
-const STAMPED: &[Kind] = &[
+pub const STAMPED: &[Kind] = &[
     Kind::Region,
     Kind::Rep,
     Kind::Partner,

@@ -52,7 +52,7 @@ struct World {
     delivery: String,
 }
 
-fn contract_body(partner: &str) -> Value {
+pub(crate) fn contract_body(partner: &str) -> Value {
     json!({"partner_id": partner, "start": "2026-01-01", "term_months": 12, "margin": 0.05, "sell_in_target": eur(1_000), "target_period": "quarter"})
 }
 
@@ -60,15 +60,15 @@ pub(crate) fn activity_body(rep: &str, partner: &str) -> Value {
     json!({"rep_id": rep, "partner_id": partner, "date": "2026-11-12", "kind": "visit", "outcome": "completed"})
 }
 
-fn sales_body(partner: &str, month: &str) -> Value {
+pub(crate) fn sales_body(partner: &str, month: &str) -> Value {
     json!({"partner_id": partner, "month": month, "sell_in": eur(100), "sell_through": eur(80)})
 }
 
-fn goal_body(rep: &str) -> Value {
+pub(crate) fn goal_body(rep: &str) -> Value {
     json!({"scope": {"kind": "rep", "id": rep}, "period": "2026-Q4", "metric": "visits", "target": {"count": 6}, "strategy": "manual"})
 }
 
-fn assessment_body(rep: &str, spec: &str) -> Value {
+pub(crate) fn assessment_body(rep: &str, spec: &str) -> Value {
     json!({"scope": {"kind": "rep", "id": rep}, "period": "2026-Q4", "process_spec_id": spec, "spec_version": 1,
         "results": [{"metric": "visits", "weight": 1.0, "target": {"count": 6}, "actual": {"count": 5}}]})
 }

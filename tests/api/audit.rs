@@ -370,3 +370,72 @@ async fn an_import_of_many_records_is_one_batch_entry_found_by_each_record() {
         "each record's stamp is the batch's"
     );
 }
+
+#[actix_web::test]
+async fn every_stamped_kind_reads_back_who_made_and_last_changed_it() {
+    use crate::access::{activity_body, assessment_body, contract_body, goal_body, sales_body};
+    let app = spawn_app().await;
+    let region = app.region("Nordics").await;
+    let rep = app.rep(&region).await;
+    let partner = app.partner(&region, Some(&rep), "A", "active").await;
+    let spec = app.create("/process-specs", &crate::helpers::rules()).await;
+    let published = app
+        .post(&format!("/process-specs/{spec}/publish"), &json!({}))
+        .await;
+    assert_eq!(published.status, 200, "{}", published.text());
+    let made = [
+        ("region", "/regions", region.clone()),
+        ("rep", "/reps", rep.clone()),
+        ("partner", "/partners", partner.clone()),
+        (
+            "contract",
+            "/contracts",
+            app.create("/contracts", &contract_body(&partner)).await,
+        ),
+        (
+            "activity",
+            "/activities",
+            app.create("/activities", &activity_body(&rep, &partner))
+                .await,
+        ),
+        (
+            "sales_record",
+            "/sales-records",
+            app.create("/sales-records", &sales_body(&partner, "2026-11"))
+                .await,
+        ),
+        (
+            "goal",
+            "/goals",
+            app.create("/goals", &goal_body(&rep)).await,
+        ),
+        ("process_spec", "/process-specs", spec.clone()),
+        (
+            "assessment",
+            "/assessments",
+            app.create("/assessments", &assessment_body(&rep, &spec))
+                .await,
+        ),
+    ];
+    // Every stamped collection has its case here: a new one fails until it does.
+    let mut stamped: Vec<&str> = chanlab_api::audit::STAMPED
+        .iter()
+        .map(|k| k.name())
+        .collect();
+    let mut covered: Vec<&str> = made.iter().map(|(kind, _, _)| *kind).collect();
+    stamped.sort_unstable();
+    covered.sort_unstable();
+    assert_eq!(covered, stamped);
+    for (kind, path, id) in &made {
+        let record = app.get(&format!("{path}/{id}")).await;
+        assert_eq!(record.status, 200, "{kind}: {}", record.text());
+        let record = record.json();
+        for stamp in ["created_by", "updated_by"] {
+            assert_eq!(
+                record[stamp]["label"], "test admin",
+                "{kind} {stamp}: {record}"
+            );
+            assert!(record[stamp]["at"].is_string(), "{kind} {stamp}: {record}");
+        }
+    }
+}
