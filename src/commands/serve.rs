@@ -91,19 +91,19 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         LogFormatArg::Text => LogFormat::Text,
         LogFormatArg::Json => LogFormat::Json,
     });
-    let webhook_ca_pem = match &args.webhook_ca_file {
+    // Read here, parsed once by the server at start; its error is named after the file.
+    let ca_file = args.webhook_ca_file.clone();
+    let ca_fix = |path: &std::path::Path, why: &dyn std::fmt::Display| {
+        anyhow::anyhow!(
+            "--webhook-ca-file {}: {why}\n  fix: give a readable PEM file of CA certificates (-----BEGIN CERTIFICATE----- blocks)",
+            path.display()
+        )
+    };
+    let webhook_ca_pem = match &ca_file {
         None => None,
-        Some(path) => {
-            let pem = std::fs::read(path)
-                .with_context(|| format!("reading --webhook-ca-file {}", path.display()))?;
-            chanlab_api::webhooks::tls::client_config(Some(&pem)).map_err(|e| {
-                anyhow::anyhow!(
-                    "--webhook-ca-file {}: {e}\n  fix: give a PEM file of CA certificates (-----BEGIN CERTIFICATE----- blocks)",
-                    path.display()
-                )
-            })?;
-            Some(std::sync::Arc::from(pem))
-        }
+        Some(path) => Some(std::sync::Arc::from(
+            std::fs::read(path).map_err(|e| ca_fix(path, &e))?,
+        )),
     };
     let config = ServeConfig {
         bind: args.bind,
@@ -136,6 +136,11 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
             webhook_ca_pem,
         },
     };
-    serve(&config).context("running the records API")?;
+    match (serve(&config), &ca_file) {
+        (Err(chanlab_api::startup::StartupError::WebhookRoots(why)), Some(path)) => {
+            return Err(ca_fix(path, &why));
+        }
+        (result, _) => result.context("running the records API")?,
+    }
     Ok(Outcome::Success)
 }

@@ -138,25 +138,25 @@ async fn an_https_receiver_whose_certificate_is_not_trusted_is_refused_with_the_
 }
 
 #[test]
-fn a_webhook_ca_file_that_holds_no_certificate_stops_the_server_naming_it_and_the_fix() {
+fn a_webhook_ca_file_that_is_missing_or_holds_no_certificate_stops_the_server_naming_it_and_the_fix()
+ {
     let dir = tempfile::tempdir().unwrap();
     let pem = dir.path().join("roots.pem");
+    let missing = dir.path().join("missing.pem");
     std::fs::write(&pem, "not a certificate\n").unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_chanlab"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path().join("data"))
-        .arg("--webhook-ca-file")
-        .arg(&pem)
-        .env_remove("CHANLAB_DATABASE_URL")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{stderr}");
-    for part in [
-        pem.display().to_string().as_str(),
-        "no PEM certificate",
-        "fix:",
-    ] {
-        assert!(stderr.contains(part), "{part:?} missing: {stderr}");
+    for (file, why) in [(&pem, "no PEM certificate"), (&missing, "No such file")] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_chanlab"))
+            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path().join("data"))
+            .arg("--webhook-ca-file")
+            .arg(file)
+            .env_remove("CHANLAB_DATABASE_URL")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{stderr}");
+        for part in [file.display().to_string().as_str(), why, "fix:"] {
+            assert!(stderr.contains(part), "{part:?} missing: {stderr}");
+        }
     }
 }
