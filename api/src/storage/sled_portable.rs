@@ -151,7 +151,6 @@ impl SledStorage {
             batch.insert(count_key(&kind, &id), &n.to_be_bytes());
         }
         tree.apply_batch(batch).map_err(|e| e.to_string())?;
-        drop(tree);
         super::Storage::flush(self).map_err(|e| e.to_string())?;
         Ok(counts)
     }

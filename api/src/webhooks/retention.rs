@@ -15,6 +15,8 @@ pub const DEFAULT_LOG_KEPT: TimeDelta = TimeDelta::days(30);
 
 /// Deliveries looked at per page of the scan.
 const PAGE: usize = 500;
+/// Deliveries deleted per commit.
+const PER_COMMIT: usize = 100;
 
 /// Deletes up to `limit` finished deliveries of events that occurred before `before`,
 /// oldest first, and returns how many. A delivery's id starts with its event's
@@ -43,23 +45,27 @@ pub(crate) fn forget_before(
         }
     }
     let mut deleted = 0;
-    for id in gone {
-        // Read again for its version: a redelivery meanwhile makes it pending, and keeps it.
-        let Some((d, version)) = store.get::<Delivery>(&id)? else {
-            continue;
-        };
-        if d.status == DeliveryStatus::Pending {
+    for chunk in gone.chunks(PER_COMMIT) {
+        // Read again for the versions: a redelivery meanwhile makes one pending, and keeps it.
+        let mut writes = Vec::with_capacity(chunk.len());
+        for id in chunk {
+            if let Some((d, version)) = store.get::<Delivery>(id)?
+                && d.status != DeliveryStatus::Pending
+            {
+                writes.push(Write::Delete {
+                    kind: Kind::Delivery,
+                    id: id.clone(),
+                    expect: Expect::Version(version),
+                });
+            }
+        }
+        if writes.is_empty() {
             continue;
         }
-        let delete = Write::Delete {
-            kind: Kind::Delivery,
-            id,
-            expect: Expect::Version(version),
-        };
-        match store.commit(&[delete], None) {
-            Ok(_) => deleted += 1,
+        match store.commit(&writes, None) {
+            Ok(_) => deleted += writes.len() as u64,
             Err(CommitError::Storage(e)) => return Err(e),
-            // Changed or gone since the read: left for the next sweep.
+            // One changed or went since the read: this batch waits for the next sweep.
             Err(_) => {}
         }
     }
