@@ -58,6 +58,26 @@ fn not_found(id: Uuid) -> ApiError {
     }
 }
 
+/// The writes and answer of replacing subscription `id` with what `change` makes of it
+/// (the record and the 200 answer's body), after `If-Match` is checked: update and rotate.
+fn replace(
+    s: &crate::storage::Store,
+    id: Uuid,
+    if_match: &IfMatch,
+    change: impl FnOnce(Webhook) -> (Webhook, serde_json::Result<serde_json::Value>),
+) -> Result<(Vec<Write>, Outcome), ApiError> {
+    let (current, version) = s
+        .get::<Webhook>(&id.to_string())?
+        .ok_or_else(|| not_found(id))?;
+    check_if_match(if_match, version, "webhook", &id.to_string())?;
+    let (next, body) = change(current);
+    let body = body.expect("webhooks serialise");
+    Ok((
+        vec![store_put(&next, Expect::Version(version))],
+        answer(200, version + 1, body, None),
+    ))
+}
+
 fn answer(status: u16, version: u64, body: serde_json::Value, location: Option<String>) -> Outcome {
     Outcome {
         status,
@@ -226,23 +246,18 @@ pub async fn update_webhook(
         &body.raw,
         default_field,
         move |s| {
-            let (current, version) = s
-                .get::<Webhook>(&id.to_string())?
-                .ok_or_else(|| not_found(id))?;
-            check_if_match(&if_match, version, "webhook", &id.to_string())?;
-            let next = Webhook {
-                url: request.url,
-                events,
-                description: request.description,
-                paused: request.paused,
-                updated_at: Utc::now(),
-                ..current
-            };
-            let body = serde_json::to_value(WebhookView::from(&next)).expect("webhooks serialise");
-            Ok((
-                vec![store_put(&next, Expect::Version(version))],
-                answer(200, version + 1, body, None),
-            ))
+            replace(s, id, &if_match, |current| {
+                let next = Webhook {
+                    url: request.url,
+                    events,
+                    description: request.description,
+                    paused: request.paused,
+                    updated_at: Utc::now(),
+                    ..current
+                };
+                let body = serde_json::to_value(WebhookView::from(&next));
+                (next, body)
+            })
         },
     )
     .await
@@ -430,28 +445,22 @@ pub async fn rotate_webhook_secret(
         &body.raw,
         default_field,
         move |s| {
-            let (current, version) = s
-                .get::<Webhook>(&id.to_string())?
-                .ok_or_else(|| not_found(id))?;
-            check_if_match(&if_match, version, "webhook", &id.to_string())?;
-            let now = Utc::now();
-            let keep = hours > 0;
-            let next = Webhook {
-                previous_secret: keep.then(|| current.secret.clone()),
-                previous_until: keep.then(|| now + chrono::TimeDelta::hours(i64::from(hours))),
-                secret: secret.clone(),
-                updated_at: now,
-                ..current
-            };
-            let shown = CreatedWebhook {
-                webhook: WebhookView::from(&next),
-                secret,
-            };
-            let body = serde_json::to_value(&shown).expect("webhooks serialise");
-            Ok((
-                vec![store_put(&next, Expect::Version(version))],
-                answer(200, version + 1, body, None),
-            ))
+            replace(s, id, &if_match, |current| {
+                let now = Utc::now();
+                let keep = hours > 0;
+                let next = Webhook {
+                    previous_secret: keep.then(|| current.secret.clone()),
+                    previous_until: keep.then(|| now + chrono::TimeDelta::hours(i64::from(hours))),
+                    secret: secret.clone(),
+                    updated_at: now,
+                    ..current
+                };
+                let shown = CreatedWebhook {
+                    webhook: WebhookView::from(&next),
+                    secret,
+                };
+                (next, serde_json::to_value(&shown))
+            })
         },
     )
     .await
