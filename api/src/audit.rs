@@ -17,8 +17,11 @@ use uuid::Uuid;
 use chanlab_shared::Stamp;
 
 use crate::auth::Caller;
+
+mod range;
 use crate::events::{self, Event};
 use crate::storage::{CommitError, Expect, Kind, Record, Remember, Store, Write, store_put};
+pub(crate) use range::{Range, entry_id};
 
 /// Who made a change, and through which operation.
 #[derive(Debug, Clone)]
@@ -354,16 +357,18 @@ pub(crate) fn commit_prepared(
     Ok(versions)
 }
 
-/// An entry by `actor` at `at` about `record_id` of `kind`, with no field changes.
+/// An entry by `actor` at `at` about `record_id` of `kind`, with no field changes; `seq`
+/// is its place in its commit ([`entry_id`]).
 fn entry(
     actor: &Actor,
     at: DateTime<Utc>,
+    seq: usize,
     kind: Kind,
     record_id: Option<String>,
     action: AuditAction,
 ) -> AuditEntry {
     AuditEntry {
-        id: Uuid::now_v7(),
+        id: entry_id(at, seq),
         at,
         actor: AuditActor {
             token_id: actor.token_id,
@@ -390,6 +395,7 @@ pub(crate) fn cancel_requested(
     let e = entry(
         actor,
         Utc::now(),
+        0,
         kind,
         Some(id.to_owned()),
         AuditAction::CancelRequested,
@@ -449,10 +455,18 @@ fn action(c: &Change) -> Option<AuditAction> {
 /// The audit entries of `changes` by `actor` at `at`: one per audited record that changed,
 /// or, beyond [`BATCH_ABOVE`] records, one batch per collection.
 fn entries(actor: &Actor, changes: &[Change], at: DateTime<Utc>) -> Vec<Write> {
+    let seq = std::cell::Cell::new(0);
     let entry = |kind, record_id, action, changes, batch| AuditEntry {
         changes,
         batch,
-        ..entry(actor, at, kind, record_id, action)
+        ..entry(
+            actor,
+            at,
+            seq.replace(seq.get() + 1),
+            kind,
+            record_id,
+            action,
+        )
     };
     let audited: Vec<(&Change, AuditAction)> = changes
         .iter()

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::{Cursor, next_link};
-use crate::audit::{AuditEntry, BATCH_IDS_SHOWN, COMMAND_LINE, record_key};
+use crate::audit::{self, AuditEntry, BATCH_IDS_SHOWN, COMMAND_LINE, record_key};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -119,27 +119,16 @@ pub async fn list_audit(
     .limit()?;
     let index = filter.index()?;
     let record_id = filter.record_id.clone();
-    let since = time("since", &filter.since)?;
-    let until = time("until", &filter.until)?;
-    let page = state
-        .store
-        .run(move |s| {
-            let actor = filter.actor.clone();
-            let kind = filter.kind.clone();
-            let keep = move |e: &AuditEntry| {
-                since.is_none_or(|t| e.at >= t)
-                    && until.is_none_or(|t| e.at < t)
-                    && kind.as_ref().is_none_or(|k| *k == e.kind)
-                    && actor.as_ref().is_none_or(|a| e.actor.key() == *a)
-            };
-            s.list::<AuditEntry>(
-                index.as_ref().map(|(n, v)| (*n, v.as_str())),
-                filter.after.as_deref(),
-                limit,
-                &keep,
-            )
-        })
-        .await??;
+    let range = audit::Range {
+        index,
+        since: time("since", &filter.since)?,
+        until: time("until", &filter.until)?,
+        after: filter.after,
+        kind: filter.kind,
+        actor: filter.actor,
+        limit,
+    };
+    let page = state.store.run(move |s| range.list(s)).await??;
     let mut items = page.items;
     for batch in items.iter_mut().filter_map(|e| e.batch.as_mut()) {
         // A batch names up to every record of an import: show the one asked for, or the

@@ -240,6 +240,21 @@ impl Store {
         limit: usize,
         keep: &dyn Fn(&T) -> bool,
     ) -> Result<Page<T>, StorageError> {
+        self.list_until(filter, after, limit, keep, &|_| false)
+    }
+
+    /// [`list`](Self::list) that stops reading at the first record `past` says is beyond
+    /// the range asked for, for collections whose id order is a field's order (the audit
+    /// trail's ids are its times): a bounded range reads only the records inside it.
+    /// Blocking.
+    pub fn list_until<T: Record>(
+        &self,
+        filter: Option<(&str, &str)>,
+        after: Option<&str>,
+        limit: usize,
+        keep: &dyn Fn(&T) -> bool,
+        past: &dyn Fn(&T) -> bool,
+    ) -> Result<Page<T>, StorageError> {
         let mut items = Vec::new();
         let mut more = false;
         let mut last = None;
@@ -247,6 +262,7 @@ impl Store {
         self.backend
             .scan(T::KIND, filter, after, &mut |raw: RawRecord| {
                 match decode::<T>(&raw) {
+                    Ok(item) if past(&item) => return false,
                     Ok(item) if keep(&item) => {
                         if items.len() == limit {
                             more = true;
