@@ -50,39 +50,25 @@ pub struct TokenRequest {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-/// A stored token: its hash and grant, never the token itself.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+/// A stored token: the hash of its secret beside what `GET /tokens` shows ([`TokenView`]),
+/// never the token itself. Stored flat (`hash` beside the view's fields), so the view is
+/// the record with one field left out, declared once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenRecord {
-    /// The token's id.
-    #[schema(value_type = String, format = Uuid)]
-    pub id: Uuid,
     /// SHA-256 of the token, hex.
-    #[schema(ignore)]
     #[serde(default)]
     pub hash: String,
-    /// The role.
-    pub role: RoleName,
-    /// The region of a regional manager.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region_id: Option<RegionId>,
-    /// The rep of a rep token.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rep_id: Option<RepId>,
-    /// Who or what the token is for.
-    pub label: Name,
-    /// The day it was created.
-    #[schema(value_type = String, format = Date)]
-    pub created_on: NaiveDate,
-    /// When it stops working; never if absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires_at: Option<DateTime<Utc>>,
-    /// When it was last used (to within a minute); never if absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_used_at: Option<DateTime<Utc>>,
-    /// When its secret was last replaced; never if absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rotated_at: Option<DateTime<Utc>>,
+    /// The grant and its dates.
+    #[serde(flatten)]
+    pub view: TokenView,
+}
+
+/// Field reads see through to the view: `record.role`, `record.expires_at`.
+impl std::ops::Deref for TokenRecord {
+    type Target = TokenView;
+    fn deref(&self) -> &TokenView {
+        &self.view
+    }
 }
 
 /// A token as `GET /tokens` shows it: the grant and its dates, never the secret or its hash.
@@ -117,17 +103,7 @@ pub struct TokenView {
 
 impl From<&TokenRecord> for TokenView {
     fn from(r: &TokenRecord) -> Self {
-        TokenView {
-            id: r.id,
-            role: r.role,
-            region_id: r.region_id,
-            rep_id: r.rep_id,
-            label: r.label.clone(),
-            created_on: r.created_on,
-            expires_at: r.expires_at,
-            last_used_at: r.last_used_at,
-            rotated_at: r.rotated_at,
-        }
+        r.view.clone()
     }
 }
 
@@ -232,16 +208,18 @@ pub fn new_token(
 ) -> Result<(String, TokenRecord), StorageError> {
     let token = secret()?;
     let record = TokenRecord {
-        id: Uuid::now_v7(),
         hash: hash_token(&token),
-        role: request.role,
-        region_id: request.region_id,
-        rep_id: request.rep_id,
-        label: request.label.clone(),
-        created_on: now.date_naive(),
-        expires_at: request.expires_at.or_else(|| lifetime.map(|l| now + l)),
-        last_used_at: None,
-        rotated_at: None,
+        view: TokenView {
+            id: Uuid::now_v7(),
+            role: request.role,
+            region_id: request.region_id,
+            rep_id: request.rep_id,
+            label: request.label.clone(),
+            created_on: now.date_naive(),
+            expires_at: request.expires_at.or_else(|| lifetime.map(|l| now + l)),
+            last_used_at: None,
+            rotated_at: None,
+        },
     };
     Ok((token, record))
 }
@@ -255,8 +233,10 @@ pub fn rotated(
     let token = secret()?;
     let next = TokenRecord {
         hash: hash_token(&token),
-        rotated_at: Some(now),
-        ..record.clone()
+        view: TokenView {
+            rotated_at: Some(now),
+            ..record.view.clone()
+        },
     };
     Ok((token, next))
 }
@@ -328,14 +308,15 @@ fn commit_durably(store: &Store, command: &str, writes: &[Write]) -> Result<(), 
 
 /// The answer for a made or rotated token.
 pub fn created(token: String, record: TokenRecord) -> CreatedToken {
+    let v = record.view;
     CreatedToken {
         token,
-        id: record.id,
-        role: record.role,
-        region_id: record.region_id,
-        rep_id: record.rep_id,
-        label: record.label,
-        expires_at: record.expires_at,
+        id: v.id,
+        role: v.role,
+        region_id: v.region_id,
+        rep_id: v.rep_id,
+        label: v.label,
+        expires_at: v.expires_at,
     }
 }
 
@@ -427,8 +408,11 @@ pub(crate) fn note_use(found: &Found, now: DateTime<Utc>) -> Option<Write> {
         .is_none_or(|at| now - at >= LAST_USED_EVERY);
     stale.then(|| {
         let next = TokenRecord {
-            last_used_at: Some(now),
-            ..found.record.clone()
+            hash: found.record.hash.clone(),
+            view: TokenView {
+                last_used_at: Some(now),
+                ..found.record.view.clone()
+            },
         };
         store_put(&next, Expect::Version(found.version))
     })
@@ -519,7 +503,7 @@ mod tests {
             Some(Write::Put { expect, .. }) => assert_eq!(expect, Expect::Version(3)),
             other => panic!("a first use is written, conditionally: {other:?}"),
         }
-        found.record.last_used_at = Some(now);
+        found.record.view.last_used_at = Some(now);
         assert!(note_use(&found, now + TimeDelta::seconds(59)).is_none());
         assert!(note_use(&found, now + LAST_USED_EVERY).is_some());
     }
