@@ -50,11 +50,23 @@ impl SledStorage {
 /// Runs `f`, turning a panic into its message, without the panic hook's report on standard
 /// error (the caller says what happened, with the fix). sled 0.34 panics on some damaged
 /// files instead of returning an error; this is the only place that catches it.
+///
+/// Only this thread is quiet: the process's hook is wrapped once ([`QUIET`]) rather than
+/// swapped for the call, since a swap silenced every other thread's panics meanwhile (a
+/// handler's, or another test's, which then failed with no message).
 pub(super) fn quiet_unwind<T>(f: impl FnOnce() -> T) -> Result<T, String> {
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
+    static WRAP: std::sync::Once = std::sync::Once::new();
+    WRAP.call_once(|| {
+        let report = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(std::cell::Cell::get) {
+                report(info);
+            }
+        }));
+    });
+    QUIET.with(|q| q.set(true));
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-    std::panic::set_hook(hook);
+    QUIET.with(|q| q.set(false));
     result.map_err(|panic| {
         panic
             .downcast_ref::<String>()
@@ -62,6 +74,17 @@ pub(super) fn quiet_unwind<T>(f: impl FnOnce() -> T) -> Result<T, String> {
             .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
             .unwrap_or_else(|| "a panic without a message".to_owned())
     })
+}
+
+/// Whether this thread's panics go unreported now (inside [`quiet_unwind`]).
+#[cfg(test)]
+pub(super) fn is_quiet() -> bool {
+    QUIET.with(std::cell::Cell::get)
+}
+
+thread_local! {
+    /// Whether this thread's panics go unreported, inside [`quiet_unwind`].
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 impl SledStorage {

@@ -1,4 +1,4 @@
-use super::recovery::quiet_unwind;
+use super::recovery::{is_quiet, quiet_unwind};
 use super::*;
 use crate::storage::conformance;
 
@@ -76,6 +76,25 @@ fn a_panic_is_caught_as_its_message() {
     assert_eq!(quiet_unwind(|| 7), Ok(7));
     let caught = quiet_unwind(|| -> u8 { panic!("torn segment {}", 3) });
     assert_eq!(caught, Err("torn segment 3".to_owned()));
+    assert!(!is_quiet(), "quiet only inside the call");
+}
+
+#[test]
+fn only_the_calling_thread_is_quiet_while_a_panic_is_caught() {
+    let (inside, wait) = std::sync::mpsc::channel();
+    let (release, go) = std::sync::mpsc::channel::<()>();
+    let caller = std::thread::spawn(move || {
+        quiet_unwind(|| {
+            inside.send(is_quiet()).unwrap();
+            go.recv().unwrap();
+        })
+    });
+    assert!(wait.recv().unwrap(), "the caller is quiet inside");
+    // Another thread meanwhile still has its panics reported.
+    assert!(!is_quiet());
+    assert!(!std::thread::spawn(is_quiet).join().unwrap());
+    release.send(()).unwrap();
+    assert_eq!(caller.join().unwrap(), Ok(()));
 }
 
 #[test]
