@@ -107,8 +107,11 @@ pub enum MoneyError {
         /// Currency of the right operand.
         right: Currency,
     },
-    /// The sum does not fit in 64 bits of minor units.
-    #[error("amount overflows the supported range")]
+    /// The result is beyond [`MAX_SAFE_MINOR`] minor units either way: chanlab never
+    /// saturates a total, nor answers one a JSON client would read inexactly.
+    #[error(
+        "the amount is beyond {MAX_SAFE_MINOR} minor units either way (2^53 - 1, the largest a JSON client reads exactly)"
+    )]
     Overflow,
 }
 
@@ -208,24 +211,41 @@ impl Money {
         self.amount_minor as f64 / 10_f64.powi(self.currency.minor_digits() as i32)
     }
 
-    /// The sum of two amounts in the same currency.
+    /// The sum of two amounts in the same currency, within [`MAX_SAFE_MINOR`].
     pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
-        let amount = self
-            .amount_minor
-            .checked_add(other.amount_minor)
-            .ok_or(MoneyError::Overflow)?;
-        Ok(Self::from_minor(amount, self.currency))
+        Self::bounded(i128::from(self.amount_minor) + i128::from(other.amount_minor), self.currency)
     }
 
-    /// The difference of two amounts in the same currency.
+    /// The difference of two amounts in the same currency, within [`MAX_SAFE_MINOR`].
     pub fn checked_sub(self, other: Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
-        let amount = self
-            .amount_minor
-            .checked_sub(other.amount_minor)
-            .ok_or(MoneyError::Overflow)?;
-        Ok(Self::from_minor(amount, self.currency))
+        Self::bounded(i128::from(self.amount_minor) - i128::from(other.amount_minor), self.currency)
+    }
+
+    /// The total of `amounts`, all in `currency`, within [`MAX_SAFE_MINOR`]. Only the
+    /// total is bounded: a running sum may pass the bound on its way (credits come later).
+    pub fn sum(
+        currency: Currency,
+        amounts: impl IntoIterator<Item = Money>,
+    ) -> Result<Money, MoneyError> {
+        let zero = Self::zero(currency);
+        let mut total: i128 = 0;
+        for amount in amounts {
+            zero.same_currency(amount)?;
+            // Exact: 2^64 amounts of at most 2^63 each stay within 2^127.
+            total += i128::from(amount.amount_minor);
+        }
+        Self::bounded(total, currency)
+    }
+
+    /// `minor` as money when it is within [`MAX_SAFE_MINOR`].
+    fn bounded(minor: i128, currency: Currency) -> Result<Money, MoneyError> {
+        i64::try_from(minor)
+            .ok()
+            .and_then(|m| check_safe(m).ok())
+            .map(|m| Self::from_minor(m, currency))
+            .ok_or(MoneyError::Overflow)
     }
 
     /// Rejects a negative amount, naming `field`; for targets, sales and thresholds.
@@ -363,6 +383,41 @@ mod tests {
             Err(MoneyError::CurrencyMismatch { .. })
         ));
         assert_eq!(eur(i64::MAX).checked_add(eur(1)), Err(MoneyError::Overflow));
+        // Beyond 2^53 - 1 is an overflow too: a JSON client would read it inexactly.
+        assert_eq!(
+            eur(MAX_SAFE_MINOR).checked_add(eur(1)),
+            Err(MoneyError::Overflow)
+        );
+        assert_eq!(
+            eur(-MAX_SAFE_MINOR).checked_sub(eur(1)),
+            Err(MoneyError::Overflow)
+        );
+        assert_eq!(eur(MAX_SAFE_MINOR).checked_sub(eur(1)), Ok(eur(MAX_SAFE_MINOR - 1)));
+    }
+
+    #[test]
+    fn a_sum_is_exact_or_an_overflow_never_saturated() {
+        let max = eur(MAX_SAFE_MINOR);
+        assert_eq!(Money::sum(Currency::EUR, [max, eur(-1), eur(1)]), Ok(max));
+        assert_eq!(
+            Money::sum(Currency::EUR, [max, eur(1), eur(-1)]),
+            Ok(max),
+            "only the total is bounded"
+        );
+        assert_eq!(
+            Money::sum(Currency::EUR, [max, eur(1)]),
+            Err(MoneyError::Overflow)
+        );
+        assert_eq!(
+            Money::sum(Currency::EUR, std::iter::repeat_n(max, 2000)),
+            Err(MoneyError::Overflow),
+            "beyond i64 too"
+        );
+        assert_eq!(Money::sum(Currency::EUR, []), Ok(eur(0)));
+        assert!(matches!(
+            Money::sum(Currency::EUR, [eur(1), Money::from_minor(1, Currency::USD)]),
+            Err(MoneyError::CurrencyMismatch { .. })
+        ));
     }
 
     #[test]

@@ -14,8 +14,8 @@ use std::collections::BTreeMap;
 
 use crate::{
     Activity, ActivityKind, ActivityOutcome, Currency, Goal, GoalId, LifecycleStage, Metric, Money,
-    Month, Partner, PartnerId, Period, ProcessSpec, ProcessSpecId, Quantity, RegionId, RepId,
-    SalesRecord, StageChange, Tier,
+    MoneyError, Month, Partner, PartnerId, Period, ProcessSpec, ProcessSpecId, Quantity, RegionId, RepId,
+    SalesRecord, StageChange, Tier, ValidationError,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -213,23 +213,49 @@ fn ratio(actual: f64, target: f64) -> f64 {
     if target <= 0.0 { 1.0 } else { actual / target }
 }
 
-/// Sell-in and sell-through of `sales` in the period, per currency.
-pub fn sales_summary(sales: &[SalesRecord], period: Period) -> Vec<SalesSummary> {
-    let mut by_currency: BTreeMap<&'static str, (Currency, i64, i64)> = BTreeMap::new();
+/// Sell-in and sell-through of `sales` in the period, per currency (in code order).
+///
+/// A total beyond [`MAX_SAFE_MINOR`](crate::MAX_SAFE_MINOR) is an error naming the
+/// figure (`sales[0].sell_in`), never a saturated or inexact number.
+pub fn sales_summary(
+    sales: &[SalesRecord],
+    period: Period,
+) -> Result<Vec<SalesSummary>, ValidationError> {
+    let mut by_currency: BTreeMap<&'static str, (Currency, Vec<&SalesRecord>)> = BTreeMap::new();
     for r in sales.iter().filter(|r| period.contains(r.month())) {
         let c = r.sell_in().currency();
-        let entry = by_currency.entry(c.code()).or_insert((c, 0, 0));
-        entry.1 = entry.1.saturating_add(r.sell_in().amount_minor());
-        entry.2 = entry.2.saturating_add(r.sell_through().amount_minor());
+        by_currency.entry(c.code()).or_insert((c, Vec::new())).1.push(r);
     }
     by_currency
         .into_values()
-        .map(|(c, si, st)| SalesSummary {
-            sell_in: Money::from_minor(si, c),
-            sell_through: Money::from_minor(st, c),
-            inventory_change: Money::from_minor(si.saturating_sub(st), c),
+        .enumerate()
+        .map(|(i, (c, records))| {
+            let total = |figure: &str, pick: fn(&SalesRecord) -> Money| {
+                Money::sum(c, records.iter().map(|r| pick(r)))
+                    .map_err(|e| too_large(format!("sales[{i}].{figure}"), figure, e))
+            };
+            let sell_in = total("sell_in", SalesRecord::sell_in)?;
+            let sell_through = total("sell_through", SalesRecord::sell_through)?;
+            let inventory_change = sell_in
+                .checked_sub(sell_through)
+                .map_err(|e| too_large(format!("sales[{i}].inventory_change"), "inventory_change", e))?;
+            Ok(SalesSummary {
+                sell_in,
+                sell_through,
+                inventory_change,
+            })
         })
         .collect()
+}
+
+/// The error for a total that money cannot hold, naming it at `field`.
+fn too_large(field: String, figure: &str, e: MoneyError) -> ValidationError {
+    ValidationError::new(
+        field,
+        format!(
+            "the period's {figure} cannot be given: {e}; ask for a shorter period, or look for a mistyped amount among its sales records"
+        ),
+    )
 }
 
 /// The records a goal's actual is computed from.
@@ -243,30 +269,41 @@ pub struct Evidence<'a> {
     pub transitions: &'a [StageChange],
 }
 
-/// Each goal with its actual from `evidence` over its period.
-pub fn goal_results(goals: &[Goal], evidence: Evidence<'_>) -> Vec<GoalResult> {
+/// Each goal with its actual from `evidence` over its period. An amount actual beyond
+/// [`MAX_SAFE_MINOR`](crate::MAX_SAFE_MINOR) is an error naming it (`goals[0].actual`).
+pub fn goal_results(
+    goals: &[Goal],
+    evidence: Evidence<'_>,
+) -> Result<Vec<GoalResult>, ValidationError> {
     goals
         .iter()
-        .map(|g| {
+        .enumerate()
+        .map(|(i, g)| {
             let period = g.period();
             let actual = match (g.metric(), g.target()) {
                 (Metric::SellIn | Metric::SellThrough, Quantity::Amount(target)) => {
-                    let sum: i64 = evidence
+                    let pick = if g.metric() == Metric::SellIn {
+                        SalesRecord::sell_in
+                    } else {
+                        SalesRecord::sell_through
+                    };
+                    let amounts = evidence
                         .sales
                         .iter()
                         .filter(|r| {
                             period.contains(r.month())
                                 && r.sell_in().currency() == target.currency()
                         })
-                        .map(|r| {
-                            if g.metric() == Metric::SellIn {
-                                r.sell_in().amount_minor()
-                            } else {
-                                r.sell_through().amount_minor()
-                            }
-                        })
-                        .fold(0i64, i64::saturating_add);
-                    Quantity::Amount(Money::from_minor(sum, target.currency()))
+                        .map(pick);
+                    let figure = if g.metric() == Metric::SellIn {
+                        "sell_in"
+                    } else {
+                        "sell_through"
+                    };
+                    Quantity::Amount(
+                        Money::sum(target.currency(), amounts)
+                            .map_err(|e| too_large(format!("goals[{i}].actual"), figure, e))?,
+                    )
                 }
                 (Metric::PartnersSigned, _) => Quantity::Count(
                     evidence
@@ -286,13 +323,13 @@ pub fn goal_results(goals: &[Goal], evidence: Evidence<'_>) -> Vec<GoalResult> {
                         .count() as u64,
                 ),
             };
-            GoalResult {
+            Ok(GoalResult {
                 goal_id: g.id(),
                 metric: g.metric(),
                 target: g.target(),
                 attainment: ratio(actual.as_f64(), g.target().as_f64()),
                 actual,
-            }
+            })
         })
         .collect()
 }
@@ -351,6 +388,60 @@ mod tests {
             .unwrap();
         assert_eq!((visits.partners, visits.required, visits.done), (1, 2.0, 1));
         assert_eq!(visits.attainment, 0.5);
+    }
+
+    fn sale(p: &Partner, month: &str, sell_in: i64, sell_through: i64) -> SalesRecord {
+        let eur = |minor| Money::from_minor(minor, Currency::EUR);
+        SalesRecord::new(
+            crate::SalesRecordId::new(),
+            p.id,
+            month.parse().unwrap(),
+            eur(sell_in),
+            eur(sell_through),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_sales_total_money_cannot_hold_names_its_figure_never_saturates() {
+        let p = partner(Tier::A, LifecycleStage::Active);
+        let max = crate::MAX_SAFE_MINOR;
+        let quarter: Period = "2026-Q4".parse().unwrap();
+        // At the bound exactly: given as it is.
+        let at = [sale(&p, "2026-10", max - 1, 0), sale(&p, "2026-11", 1, 5)];
+        let summary = sales_summary(&at, quarter).unwrap();
+        assert_eq!(summary[0].sell_in.amount_minor(), max);
+        assert_eq!(summary[0].inventory_change.amount_minor(), max - 5);
+        // One minor unit over: an error on the figure, where a saturated sum was given.
+        let over = [sale(&p, "2026-10", max, 0), sale(&p, "2026-11", 1, 0)];
+        let e = sales_summary(&over, quarter).unwrap_err();
+        assert_eq!(e.field(), "sales[0].sell_in");
+        assert!(e.message().contains("shorter period"), "{}", e.message());
+        // Outside the period the same records do not count.
+        let october: Period = "2026-10".parse().unwrap();
+        assert_eq!(sales_summary(&over, october).unwrap()[0].sell_in.amount_minor(), max);
+        let through = [sale(&p, "2026-10", max, max), sale(&p, "2026-11", 0, 1)];
+        assert_eq!(
+            sales_summary(&through, quarter).unwrap_err().field(),
+            "sales[0].sell_through"
+        );
+        // A goal's actual over the same records.
+        let goal: Goal = serde_json::from_value(serde_json::json!({
+            "id": "019ac9b2-3c4d-7e5f-8a6b-1c2d3e4f5a09",
+            "scope": {"kind": "partner", "id": p.id}, "period": "2026-Q4", "metric": "sell_in",
+            "target": {"amount": {"amount_minor": 100, "currency": "EUR"}},
+            "strategy": "flat_growth"
+        }))
+        .unwrap();
+        let evidence = |sales| Evidence {
+            activities: &[],
+            sales,
+            transitions: &[],
+        };
+        let e = goal_results(std::slice::from_ref(&goal), evidence(&over)).unwrap_err();
+        assert_eq!(e.field(), "goals[0].actual");
+        let ok = goal_results(&[goal], evidence(&at)).unwrap();
+        assert_eq!(ok[0].actual, Quantity::Amount(Money::from_minor(max, Currency::EUR)));
     }
 
     /// Rules with one cadence: tier-A partners visited twice a month.

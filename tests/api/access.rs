@@ -256,6 +256,15 @@ fn request(op: &str, w: &World) -> (Method, String, Option<(&'static str, Vec<u8
             )),
         ),
         "export_goals" => (Method::GET, "/goals/export.csv".into(), None),
+        "import_assessments" => (
+            Method::POST,
+            "/assessments/import".into(),
+            csv(format!(
+                "scope,scope_id,period,process_spec_id,spec_version,results\nrep,{},2026-Q3,{},1,visits:1:12:10\n",
+                w.rep, w.spec
+            )),
+        ),
+        "export_assessments" => (Method::GET, "/assessments/export.csv".into(), None),
         "export_partner_transitions" => {
             (Method::GET, "/partners/transitions/export.csv".into(), None)
         }

@@ -5,7 +5,7 @@
 use awc::http::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Answer, TestApp, eur, spawn_app};
+use crate::helpers::{Answer, TestApp, eur, rules, spawn_app};
 
 /// POSTs `csv` to `path` as admin.
 pub(crate) async fn import(app: &TestApp, path: &str, csv: impl Into<Vec<u8>>) -> Answer {
@@ -50,6 +50,7 @@ struct World {
     region: String,
     rep: String,
     partner: String,
+    spec: String,
 }
 
 async fn world(app: &TestApp) -> World {
@@ -100,6 +101,15 @@ async fn world(app: &TestApp) -> World {
                 "target": {"count": 24}, "strategy": "manual"}),
     )
     .await;
+    let spec = published_spec(app).await;
+    app.create(
+        "/assessments",
+        &json!({"scope": {"kind": "rep", "id": rep}, "period": "2026-Q2", "process_spec_id": spec, "spec_version": 1,
+                "results": [{"metric": "sell_through", "weight": 0.6, "target": {"amount": eur(10_000_000)}, "actual": {"amount": eur(9_250_050)}},
+                            {"metric": "visits", "weight": 0.4, "target": {"count": 24}, "actual": {"count": 20}}],
+                "external_id": "AS-1"}),
+    )
+    .await;
     for (to, on) in [("negotiating", "2026-01-10"), ("contracted", "2026-02-01")] {
         let res = app
             .post(
@@ -113,7 +123,18 @@ async fn world(app: &TestApp) -> World {
         region,
         rep,
         partner,
+        spec,
     }
+}
+
+/// A process spec, published (version 1), for assessments to refer to.
+async fn published_spec(app: &TestApp) -> String {
+    let spec = app.create("/process-specs", &rules()).await;
+    let res = app
+        .post(&format!("/process-specs/{spec}/publish"), &json!({}))
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    spec
 }
 
 /// Exports `kind` from `from`, applies `edit` (which must change the file), imports the
@@ -158,6 +179,21 @@ async fn every_kind_round_trips_through_its_export_with_an_edited_cell() {
     .await;
     round_trip(&a, &b, "sales-records", ("1250.50", "1300.00")).await;
     round_trip(&a, &b, "goals", (",visits,24,", ",visits,30,")).await;
+    // An assessment names a spec version, which CSV does not carry: `b` publishes its own
+    // spec and the file is pointed at it before the edit.
+    let b_spec = published_spec(&b).await;
+    let assessments = export(&a, "/assessments/export.csv").await;
+    assert!(
+        assessments.contains(",EUR,sell_through:0.6:100000.00:92500.50 visits:0.4:24:20\n"),
+        "{assessments}"
+    );
+    let edited = assessments
+        .replace(&w.spec, &b_spec)
+        .replacen("visits:0.4:24:20", "visits:0.4:24:22", 1);
+    let res = import(&b, "/assessments/import", edited.clone()).await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    assert_eq!(res.json()["imported"], 1);
+    assert_eq!(export(&b, "/assessments/export.csv").await, edited);
 
     let history = export(&a, "/partners/transitions/export.csv").await;
     assert_eq!(
@@ -205,6 +241,45 @@ async fn every_kind_round_trips_through_its_export_with_an_edited_cell() {
     assert_eq!(visits["items"][0]["target"], json!({"count": 30}));
     let activities = b.get("/activities?external_id=A-1").await.json();
     assert_eq!(activities["items"][0]["notes"], "Agreed two webinars");
+    let assessment = &b.get("/assessments?external_id=AS-1").await.json()["items"][0];
+    assert_eq!(assessment["process_spec_id"], b_spec.as_str());
+    assert_eq!(assessment["results"][0]["actual"], json!({"amount": eur(9_250_050)}));
+    assert_eq!(assessment["results"][1]["actual"], json!({"count": 22}));
+    assert_eq!(assessment["scope"], json!({"kind": "rep", "id": w.rep}));
+}
+
+#[actix_web::test]
+async fn a_bad_assessment_results_cell_is_a_422_on_the_cell_and_nothing_is_imported() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let head = "scope,scope_id,period,process_spec_id,spec_version,currency,results\n";
+    let good = format!("rep,Lars Holm,2026-Q3,{},1,EUR,sell_in:1:100.00:90.00\n", w.spec);
+    for (results, message) in [
+        ("visits:1:12", "metric:weight:target:actual"),
+        ("visits:0.5:12:10", "weights must sum to 1"),
+        ("visits:0.5:12:10 visits:0.5:12:10", "listed twice"),
+        ("sell_in:1:100.001:90", "at most 2 decimals"),
+        ("calls:1:12:10", "calls"),
+    ] {
+        let file = format!("{head}{good}rep,Lars Holm,2026-Q3,{},1,EUR,{results}\n", w.spec);
+        let res = import(&app, "/assessments/import", file).await;
+        let errors = errors(&res);
+        assert_eq!(errors.len(), 1, "{results}: {errors:?}");
+        assert_eq!(errors[0].0, "rows[3].results", "{results}");
+        assert!(errors[0].1.contains(message), "{results}: {}", errors[0].1);
+    }
+    // A money key link with no currency says where the currency goes.
+    let file = format!("{head}rep,Lars Holm,2026-Q3,{},1,,sell_in:1:100.00:90.00\n", w.spec);
+    let errors = errors(&import(&app, "/assessments/import", file).await);
+    assert_eq!(errors[0].0, "rows[2].results");
+    assert!(errors[0].1.contains("currency column"), "{errors:?}");
+    // Only the world's assessment is stored.
+    let all = app.get("/assessments").await.json();
+    assert_eq!(all["items"].as_array().unwrap().len(), 1);
+    // The good row alone imports, its rep matched by name.
+    let res = import(&app, "/assessments/import", format!("{head}{good}")).await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    assert_eq!(res.json()["matched"][0]["by"], "name");
 }
 
 #[actix_web::test]

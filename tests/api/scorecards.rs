@@ -74,6 +74,62 @@ async fn a_partner_scorecard_reports_its_stage_and_sales() {
         .problem(400);
 }
 
+/// 2^53 - 1: the largest amount in minor units a JSON client reads exactly.
+const MAX_SAFE_MINOR: i64 = (1 << 53) - 1;
+
+#[actix_web::test]
+async fn a_total_money_cannot_hold_is_a_422_naming_the_figure_never_a_saturated_one() {
+    let app = spawn_app().await;
+    let region = app.region("Nordics").await;
+    let rep = app.rep(&region).await;
+    let partner = app.partner(&region, Some(&rep), "A", "active").await;
+    // Each amount is accepted (at the bound); their total is one minor unit beyond it.
+    for (month, sell_in) in [("2026-10", MAX_SAFE_MINOR), ("2026-11", 1)] {
+        app.create(
+            "/sales-records",
+            &json!({"partner_id": partner, "month": month, "sell_in": eur(sell_in), "sell_through": eur(0)}),
+        )
+        .await;
+    }
+    app.create(
+        "/goals",
+        &json!({"scope": {"kind": "rep", "id": rep}, "period": "2026-Q4", "metric": "sell_in", "target": {"amount": eur(100)}, "strategy": "manual"}),
+    )
+    .await;
+
+    // The rep's card computes its goals first, so names the goal's actual; the partner's
+    // has no goal.
+    for (path, field) in [
+        (format!("/partners/{partner}/scorecard?period=2026-Q4"), "sales[0].sell_in"),
+        (format!("/reps/{rep}/scorecard?period=2026-Q4"), "goals[0].actual"),
+    ] {
+        let problem = app.get(&path).await.problem(422);
+        let fields: Vec<&str> = problem["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(fields, [field], "{path}: {problem}");
+        assert!(problem.to_string().contains("shorter period"), "{problem}");
+    }
+    // One month alone is at the bound and given exactly.
+    let card = app
+        .get(&format!("/partners/{partner}/scorecard?period=2026-10"))
+        .await;
+    assert_eq!(card.status, 200, "{}", card.text());
+    assert_eq!(card.json()["sales"][0]["sell_in"], eur(MAX_SAFE_MINOR));
+    // One amount beyond the bound is refused on input, naming it.
+    let res = app
+        .post(
+            "/sales-records",
+            &json!({"partner_id": partner, "month": "2026-12", "sell_in": eur(MAX_SAFE_MINOR + 1), "sell_through": eur(0)}),
+        )
+        .await;
+    let problem = res.problem(422);
+    assert!(problem.to_string().contains("sell_in"), "{problem}");
+}
+
 #[actix_web::test]
 async fn compliance_is_reported_per_region_and_per_rep() {
     let app = spawn_app().await;

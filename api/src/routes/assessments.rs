@@ -3,23 +3,29 @@
 
 use actix_web::web;
 use chanlab_shared::{
-    Assessment, AssessmentId, ExternalId, KeyLinkResult, Period, PositiveCount, ProcessSpecId,
-    Scope,
+    Assessment, AssessmentId, Currency, ExternalId, Fraction, KeyLinkResult, Metric, Period,
+    PositiveCount, ProcessSpecId, Quantity, Scope, ValidationError,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::goals::{Scoped, scope_filter, scoped_field, scoped_plan};
-use super::layer::{self, ListPlan, Op, Resource, Verb};
+use super::csv_io::{self, Row, enum_cell, external_cell};
+use super::goals::{
+    Scoped, scope_cells, scope_filter, scope_kind, scope_of, scoped_field, scoped_plan,
+    target_cell,
+};
+use super::layer::{self, CsvResource, ListPlan, Op, Refs, Resource, Verb};
 use super::{invalid, page_type, query_value};
 use crate::auth::{Access, Caller};
 use crate::error::ApiError;
+use crate::problem::FieldError;
 use crate::storage::Kind;
 
 use Access::{No, Yes};
 
 /// Registers the assessment routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    layer::configure_csv::<Assessment>(cfg);
     layer::configure::<Assessment>(cfg);
 }
 
@@ -162,5 +168,151 @@ impl Resource for Assessment {
 
     fn field_of(kind: Kind) -> String {
         scoped_field(kind)
+    }
+}
+
+/// The columns of the assessments CSV: one row per assessment. `scope` and `scope_id` as in
+/// the goals CSV; `results` lists the key links as `metric:weight:target:actual` separated
+/// by spaces (like a contract's `rebate_tiers`), money amounts as decimals in `currency`,
+/// e.g. `sell_through:0.6:100000.00:92500.00 visits:0.4:24:20`.
+pub const ASSESSMENT_COLUMNS: [&str; 10] = [
+    "id",
+    "external_id",
+    "scope",
+    "scope_id",
+    "scope_name",
+    "period",
+    "process_spec_id",
+    "spec_version",
+    "currency",
+    "results",
+];
+
+/// A quantity as a `results` cell writes it: a count, or a decimal amount.
+fn quantity_text(q: Quantity) -> String {
+    match q {
+        Quantity::Count(n) => n.to_string(),
+        Quantity::Amount(m) => csv_io::decimal(m),
+    }
+}
+
+/// A `results` cell: `metric:weight:target:actual` entries separated by spaces, amounts in
+/// `currency`.
+fn results_cell(text: &str, currency: Option<Currency>) -> Result<Vec<KeyLinkResult>, ValidationError> {
+    text.split_whitespace()
+        .map(|entry| {
+            let parts: Vec<&str> = entry.split(':').collect();
+            let [metric, weight, target, actual] = parts[..] else {
+                return Err(ValidationError::new(
+                    "",
+                    format!(
+                        "expected metric:weight:target:actual entries such as visits:0.4:24:20, found {entry:?}"
+                    ),
+                ));
+            };
+            let metric: Metric = enum_cell(metric)?;
+            let weight = weight.parse::<f64>().map_err(|_| {
+                ValidationError::new("", format!("expected a weight such as 0.4, found {weight:?}"))
+            })?;
+            Ok(KeyLinkResult {
+                metric,
+                weight: Fraction::new(weight)?,
+                target: target_cell(target, metric, currency)?,
+                actual: target_cell(actual, metric, currency)?,
+            })
+        })
+        .collect()
+}
+
+impl CsvResource for Assessment {
+    const CSV_OPS: &'static [Op] = &[
+        Op::new(Verb::Import, "import_assessments", [Yes, Yes, No, No, No, No], "Imports assessments from CSV (`id` may be empty for a new id; `scope_id` holds the id,\nexternal id or name of the `scope`'s record; `results` lists `metric:weight:target:actual`\nentries). Every row is checked first; all are imported or none.").conflicts(),
+        Op::new(Verb::Export, "export_assessments", [Yes, Yes, No, No, Yes, No], "Exports assessments as CSV, in the import's columns."),
+    ];
+    const COLUMNS: &'static [&'static str] = &ASSESSMENT_COLUMNS;
+    const OPTIONAL_COLUMNS: &'static [&'static str] =
+        &["id", "external_id", "scope_name", "currency"];
+    const FILE_NAME: &'static str = "assessments.csv";
+    const REFERENCES: &'static [Kind] = &[Kind::Region, Kind::Rep, Kind::Partner];
+
+    fn to_row(&self, refs: &Refs) -> Vec<String> {
+        let (scope, kind, id) = scope_cells(self.scope());
+        let currency = self
+            .results()
+            .iter()
+            .find_map(|r| match r.target {
+                Quantity::Amount(m) => Some(m.currency().to_string()),
+                Quantity::Count(_) => None,
+            })
+            .unwrap_or_default();
+        let results: Vec<String> = self
+            .results()
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}:{}:{}:{}",
+                    r.metric,
+                    r.weight.get(),
+                    quantity_text(r.target),
+                    quantity_text(r.actual)
+                )
+            })
+            .collect();
+        vec![
+            self.id().to_string(),
+            external_cell(&self.external_id),
+            scope.to_owned(),
+            id.clone(),
+            refs.name(kind, id),
+            self.period().to_string(),
+            self.process_spec_id().to_string(),
+            self.spec_version().get().to_string(),
+            currency,
+            results.join(" "),
+        ]
+    }
+
+    fn from_row(
+        row: &Row,
+        errors: &mut Vec<FieldError>,
+        _caller: &Caller,
+        _access: Access,
+        refs: &mut Refs,
+    ) -> Option<Assessment> {
+        let id = row.optional("id", errors, |t| t.parse::<AssessmentId>());
+        let external_id = row.optional("external_id", errors, ExternalId::parse);
+        let kind = row.required("scope", errors, scope_kind);
+        let scope = kind.and_then(|k| scope_of(row, k, refs, errors));
+        let period = row.required("period", errors, |t| t.parse::<Period>());
+        let spec = row.required("process_spec_id", errors, |t| t.parse::<ProcessSpecId>());
+        let version = row.required("spec_version", errors, |t| {
+            t.parse::<u32>()
+                .map_err(|_| {
+                    ValidationError::new("", format!("expected a version such as 1, found {t:?}"))
+                })
+                .and_then(PositiveCount::new)
+        });
+        let currency = row.optional("currency", errors, Currency::parse);
+        let results = match &currency {
+            Ok(c) => row.required("results", errors, |t| results_cell(t, *c)),
+            Err(()) => None,
+        };
+        let (Ok(id), Ok(external_id), Some(scope), Some(period), Some(spec), Some(version), Some(results)) =
+            (id, external_id, scope, period, spec, version, results)
+        else {
+            return None;
+        };
+        let id = id.unwrap_or_else(AssessmentId::new);
+        match Assessment::new(id, scope, period, spec, version, results) {
+            Ok(mut a) => {
+                a.external_id = external_id;
+                Some(a)
+            }
+            Err(e) => {
+                // The record's own checks name `results[i].…`: in a file, that is the cell.
+                row.error(errors, "results", format!("{}: {}", e.field(), e.message()));
+                None
+            }
+        }
     }
 }

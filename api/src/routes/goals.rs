@@ -262,7 +262,7 @@ fn wire_name<T: Serialize>(value: T) -> String {
 }
 
 /// The collection a scope of kind `kind` (`rep`, `partner`, `region`) names.
-fn scope_kind(text: &str) -> Result<Kind, ValidationError> {
+pub(crate) fn scope_kind(text: &str) -> Result<Kind, ValidationError> {
     match text {
         "rep" => Ok(Kind::Rep),
         "partner" => Ok(Kind::Partner),
@@ -275,7 +275,7 @@ fn scope_kind(text: &str) -> Result<Kind, ValidationError> {
 }
 
 /// A scope's kind and id, as the CSV writes them.
-fn scope_cells(scope: Scope) -> (&'static str, Kind, String) {
+pub(crate) fn scope_cells(scope: Scope) -> (&'static str, Kind, String) {
     match scope {
         Scope::Rep(id) => ("rep", Kind::Rep, id.to_string()),
         Scope::Partner(id) => ("partner", Kind::Partner, id.to_string()),
@@ -284,7 +284,7 @@ fn scope_cells(scope: Scope) -> (&'static str, Kind, String) {
 }
 
 /// The scope of a row: its kind's record named by `scope_id`.
-fn scope_of(row: &Row, kind: Kind, refs: &mut Refs, errors: &mut Vec<FieldError>) -> Option<Scope> {
+pub(crate) fn scope_of(row: &Row, kind: Kind, refs: &mut Refs, errors: &mut Vec<FieldError>) -> Option<Scope> {
     match kind {
         Kind::Rep => refs
             .required(row, "scope_id", kind, None, errors)
@@ -299,7 +299,7 @@ fn scope_of(row: &Row, kind: Kind, refs: &mut Refs, errors: &mut Vec<FieldError>
 }
 
 /// A target cell in `metric`'s unit: a count, or a decimal in `currency`.
-fn target_cell(
+pub(crate) fn target_cell(
     text: &str,
     metric: Metric,
     currency: Option<Currency>,

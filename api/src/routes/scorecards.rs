@@ -164,8 +164,8 @@ pub async fn rep_scorecard(
                 partners: partners.len() as u64,
                 compliance: scorecard::compliance(&cadences),
                 cadences,
-                goals: scorecard::goal_results(&goals, evidence),
-                sales: scorecard::sales_summary(&sales, period),
+                goals: scorecard::goal_results(&goals, evidence).map_err(too_large)?,
+                sales: scorecard::sales_summary(&sales, period).map_err(too_large)?,
                 partners_signed: signed,
             })
         })
@@ -234,10 +234,15 @@ pub async fn partner_scorecard(
                 spec_version: spec.as_ref().map(|sp| sp.version.get()),
                 compliance: scorecard::compliance(&cadences),
                 cadences,
-                goals: scorecard::goal_results(&goals, evidence),
-                sales: scorecard::sales_summary(&sales, period),
+                goals: scorecard::goal_results(&goals, evidence).map_err(too_large)?,
+                sales: scorecard::sales_summary(&sales, period).map_err(too_large)?,
             })
         })
         .await??;
     Ok(HttpResponse::Ok().json(card))
+}
+
+/// A 422 naming the scorecard figure that money cannot hold (beyond 2^53 - 1 minor units).
+fn too_large(e: chanlab_shared::ValidationError) -> ApiError {
+    ApiError::Validation(vec![e.into()])
 }
