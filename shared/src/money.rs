@@ -214,13 +214,19 @@ impl Money {
     /// The sum of two amounts in the same currency, within [`MAX_SAFE_MINOR`].
     pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
-        Self::bounded(i128::from(self.amount_minor) + i128::from(other.amount_minor), self.currency)
+        Self::bounded(
+            i128::from(self.amount_minor) + i128::from(other.amount_minor),
+            self.currency,
+        )
     }
 
     /// The difference of two amounts in the same currency, within [`MAX_SAFE_MINOR`].
     pub fn checked_sub(self, other: Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
-        Self::bounded(i128::from(self.amount_minor) - i128::from(other.amount_minor), self.currency)
+        Self::bounded(
+            i128::from(self.amount_minor) - i128::from(other.amount_minor),
+            self.currency,
+        )
     }
 
     /// The total of `amounts`, all in `currency`, within [`MAX_SAFE_MINOR`]. Only the
@@ -392,7 +398,10 @@ mod tests {
             eur(-MAX_SAFE_MINOR).checked_sub(eur(1)),
             Err(MoneyError::Overflow)
         );
-        assert_eq!(eur(MAX_SAFE_MINOR).checked_sub(eur(1)), Ok(eur(MAX_SAFE_MINOR - 1)));
+        assert_eq!(
+            eur(MAX_SAFE_MINOR).checked_sub(eur(1)),
+            Ok(eur(MAX_SAFE_MINOR - 1))
+        );
     }
 
     #[test]

@@ -14,8 +14,8 @@ use std::collections::BTreeMap;
 
 use crate::{
     Activity, ActivityKind, ActivityOutcome, Currency, Goal, GoalId, LifecycleStage, Metric, Money,
-    MoneyError, Month, Partner, PartnerId, Period, ProcessSpec, ProcessSpecId, Quantity, RegionId, RepId,
-    SalesRecord, StageChange, Tier, ValidationError,
+    MoneyError, Month, Partner, PartnerId, Period, ProcessSpec, ProcessSpecId, Quantity, RegionId,
+    RepId, SalesRecord, StageChange, Tier, ValidationError,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -224,7 +224,11 @@ pub fn sales_summary(
     let mut by_currency: BTreeMap<&'static str, (Currency, Vec<&SalesRecord>)> = BTreeMap::new();
     for r in sales.iter().filter(|r| period.contains(r.month())) {
         let c = r.sell_in().currency();
-        by_currency.entry(c.code()).or_insert((c, Vec::new())).1.push(r);
+        by_currency
+            .entry(c.code())
+            .or_insert((c, Vec::new()))
+            .1
+            .push(r);
     }
     by_currency
         .into_values()
@@ -236,9 +240,13 @@ pub fn sales_summary(
             };
             let sell_in = total("sell_in", SalesRecord::sell_in)?;
             let sell_through = total("sell_through", SalesRecord::sell_through)?;
-            let inventory_change = sell_in
-                .checked_sub(sell_through)
-                .map_err(|e| too_large(format!("sales[{i}].inventory_change"), "inventory_change", e))?;
+            let inventory_change = sell_in.checked_sub(sell_through).map_err(|e| {
+                too_large(
+                    format!("sales[{i}].inventory_change"),
+                    "inventory_change",
+                    e,
+                )
+            })?;
             Ok(SalesSummary {
                 sell_in,
                 sell_through,
@@ -419,7 +427,12 @@ mod tests {
         assert!(e.message().contains("shorter period"), "{}", e.message());
         // Outside the period the same records do not count.
         let october: Period = "2026-10".parse().unwrap();
-        assert_eq!(sales_summary(&over, october).unwrap()[0].sell_in.amount_minor(), max);
+        assert_eq!(
+            sales_summary(&over, october).unwrap()[0]
+                .sell_in
+                .amount_minor(),
+            max
+        );
         let through = [sale(&p, "2026-10", max, max), sale(&p, "2026-11", 0, 1)];
         assert_eq!(
             sales_summary(&through, quarter).unwrap_err().field(),
@@ -441,7 +454,10 @@ mod tests {
         let e = goal_results(std::slice::from_ref(&goal), evidence(&over)).unwrap_err();
         assert_eq!(e.field(), "goals[0].actual");
         let ok = goal_results(&[goal], evidence(&at)).unwrap();
-        assert_eq!(ok[0].actual, Quantity::Amount(Money::from_minor(max, Currency::EUR)));
+        assert_eq!(
+            ok[0].actual,
+            Quantity::Amount(Money::from_minor(max, Currency::EUR))
+        );
     }
 
     /// Rules with one cadence: tier-A partners visited twice a month.

@@ -187,9 +187,10 @@ async fn every_kind_round_trips_through_its_export_with_an_edited_cell() {
         assessments.contains(",EUR,sell_through:0.6:100000.00:92500.50 visits:0.4:24:20\n"),
         "{assessments}"
     );
-    let edited = assessments
-        .replace(&w.spec, &b_spec)
-        .replacen("visits:0.4:24:20", "visits:0.4:24:22", 1);
+    let edited =
+        assessments
+            .replace(&w.spec, &b_spec)
+            .replacen("visits:0.4:24:20", "visits:0.4:24:22", 1);
     let res = import(&b, "/assessments/import", edited.clone()).await;
     assert_eq!(res.status, 201, "{}", res.text());
     assert_eq!(res.json()["imported"], 1);
@@ -243,7 +244,10 @@ async fn every_kind_round_trips_through_its_export_with_an_edited_cell() {
     assert_eq!(activities["items"][0]["notes"], "Agreed two webinars");
     let assessment = &b.get("/assessments?external_id=AS-1").await.json()["items"][0];
     assert_eq!(assessment["process_spec_id"], b_spec.as_str());
-    assert_eq!(assessment["results"][0]["actual"], json!({"amount": eur(9_250_050)}));
+    assert_eq!(
+        assessment["results"][0]["actual"],
+        json!({"amount": eur(9_250_050)})
+    );
     assert_eq!(assessment["results"][1]["actual"], json!({"count": 22}));
     assert_eq!(assessment["scope"], json!({"kind": "rep", "id": w.rep}));
 }
@@ -253,7 +257,10 @@ async fn a_bad_assessment_results_cell_is_a_422_on_the_cell_and_nothing_is_impor
     let app = spawn_app().await;
     let w = world(&app).await;
     let head = "scope,scope_id,period,process_spec_id,spec_version,currency,results\n";
-    let good = format!("rep,Lars Holm,2026-Q3,{},1,EUR,sell_in:1:100.00:90.00\n", w.spec);
+    let good = format!(
+        "rep,Lars Holm,2026-Q3,{},1,EUR,sell_in:1:100.00:90.00\n",
+        w.spec
+    );
     for (results, message) in [
         ("visits:1:12", "metric:weight:target:actual"),
         ("visits:0.5:12:10", "weights must sum to 1"),
@@ -261,7 +268,10 @@ async fn a_bad_assessment_results_cell_is_a_422_on_the_cell_and_nothing_is_impor
         ("sell_in:1:100.001:90", "at most 2 decimals"),
         ("calls:1:12:10", "calls"),
     ] {
-        let file = format!("{head}{good}rep,Lars Holm,2026-Q3,{},1,EUR,{results}\n", w.spec);
+        let file = format!(
+            "{head}{good}rep,Lars Holm,2026-Q3,{},1,EUR,{results}\n",
+            w.spec
+        );
         let res = import(&app, "/assessments/import", file).await;
         let errors = errors(&res);
         assert_eq!(errors.len(), 1, "{results}: {errors:?}");
@@ -269,7 +279,10 @@ async fn a_bad_assessment_results_cell_is_a_422_on_the_cell_and_nothing_is_impor
         assert!(errors[0].1.contains(message), "{results}: {}", errors[0].1);
     }
     // A money key link with no currency says where the currency goes.
-    let file = format!("{head}rep,Lars Holm,2026-Q3,{},1,,sell_in:1:100.00:90.00\n", w.spec);
+    let file = format!(
+        "{head}rep,Lars Holm,2026-Q3,{},1,,sell_in:1:100.00:90.00\n",
+        w.spec
+    );
     let errors = errors(&import(&app, "/assessments/import", file).await);
     assert_eq!(errors[0].0, "rows[2].results");
     assert!(errors[0].1.contains("currency column"), "{errors:?}");

@@ -100,8 +100,14 @@ async fn a_total_money_cannot_hold_is_a_422_naming_the_figure_never_a_saturated_
     // The rep's card computes its goals first, so names the goal's actual; the partner's
     // has no goal.
     for (path, field) in [
-        (format!("/partners/{partner}/scorecard?period=2026-Q4"), "sales[0].sell_in"),
-        (format!("/reps/{rep}/scorecard?period=2026-Q4"), "goals[0].actual"),
+        (
+            format!("/partners/{partner}/scorecard?period=2026-Q4"),
+            "sales[0].sell_in",
+        ),
+        (
+            format!("/reps/{rep}/scorecard?period=2026-Q4"),
+            "goals[0].actual",
+        ),
     ] {
         let problem = app.get(&path).await.problem(422);
         let fields: Vec<&str> = problem["errors"]

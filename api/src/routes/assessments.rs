@@ -11,8 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::csv_io::{self, Row, enum_cell, external_cell};
 use super::goals::{
-    Scoped, scope_cells, scope_filter, scope_kind, scope_of, scoped_field, scoped_plan,
-    target_cell,
+    Scoped, scope_cells, scope_filter, scope_kind, scope_of, scoped_field, scoped_plan, target_cell,
 };
 use super::layer::{self, CsvResource, ListPlan, Op, Refs, Resource, Verb};
 use super::{invalid, page_type, query_value};
@@ -198,7 +197,10 @@ fn quantity_text(q: Quantity) -> String {
 
 /// A `results` cell: `metric:weight:target:actual` entries separated by spaces, amounts in
 /// `currency`.
-fn results_cell(text: &str, currency: Option<Currency>) -> Result<Vec<KeyLinkResult>, ValidationError> {
+fn results_cell(
+    text: &str,
+    currency: Option<Currency>,
+) -> Result<Vec<KeyLinkResult>, ValidationError> {
     text.split_whitespace()
         .map(|entry| {
             let parts: Vec<&str> = entry.split(':').collect();
@@ -297,8 +299,15 @@ impl CsvResource for Assessment {
             Ok(c) => row.required("results", errors, |t| results_cell(t, *c)),
             Err(()) => None,
         };
-        let (Ok(id), Ok(external_id), Some(scope), Some(period), Some(spec), Some(version), Some(results)) =
-            (id, external_id, scope, period, spec, version, results)
+        let (
+            Ok(id),
+            Ok(external_id),
+            Some(scope),
+            Some(period),
+            Some(spec),
+            Some(version),
+            Some(results),
+        ) = (id, external_id, scope, period, spec, version, results)
         else {
             return None;
         };

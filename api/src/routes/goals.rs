@@ -284,7 +284,12 @@ pub(crate) fn scope_cells(scope: Scope) -> (&'static str, Kind, String) {
 }
 
 /// The scope of a row: its kind's record named by `scope_id`.
-pub(crate) fn scope_of(row: &Row, kind: Kind, refs: &mut Refs, errors: &mut Vec<FieldError>) -> Option<Scope> {
+pub(crate) fn scope_of(
+    row: &Row,
+    kind: Kind,
+    refs: &mut Refs,
+    errors: &mut Vec<FieldError>,
+) -> Option<Scope> {
     match kind {
         Kind::Rep => refs
             .required(row, "scope_id", kind, None, errors)

@@ -34,7 +34,7 @@ pub(crate) fn schemas<R: Resource>(openapi: &mut OpenApi) {
 }
 
 /// Adds every declared operation of `R` to `paths`.
-pub(crate) fn document<R: Resource>(paths: &mut Paths) {
+fn document<R: Resource>(paths: &mut Paths) {
     let item = format!("{}/{{id}}", R::PATH);
     for op in R::OPS {
         let (path, method, operation) = match op.verb {
