@@ -32,9 +32,18 @@ const ABANDONED: &str =
 const LOST: &str = "its result could not be stored; it has been logged; start it again";
 
 /// Starts the dispatcher of `state` if its store is shared; it stops when `state` goes.
+///
+/// The instance says it is alive once before it starts (and before the server answers):
+/// the others' admission counts the instances alive, so one that answered before its
+/// first beat would be left out of the queue's room for up to a beat.
 pub(crate) fn start(state: &Arc<AppState>) -> std::io::Result<()> {
     if !state.runs.is_shared() {
         return Ok(());
+    }
+    if let Some((queue, instance)) = state.runs.queue()
+        && let Err(e) = queue.heartbeat(instance)
+    {
+        tracing::warn!(error = %e, "the run queue could not be told this instance is alive; trying again");
     }
     let weak = Arc::downgrade(state);
     std::thread::Builder::new()
