@@ -124,6 +124,12 @@ pub const BATCH_IDS_SHOWN: usize = 100;
 /// the entry's ids still say who wrote each one and when.
 pub const BATCH_ABOVE: usize = 100;
 
+/// At most this many records in one batch entry; a larger commit has several per
+/// collection. Each record id is an index entry of its batch's entry, so one entry for a
+/// 100,000-row import was one write of 100,000 keys, which no commit can split into
+/// chunks (sled's bulk commit, `storage::sled_backend::bulk`).
+pub const BATCH_MAX: usize = 1_000;
+
 /// A field's value before and after a change (absent: `null` and left out).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct FieldChange {
@@ -308,6 +314,15 @@ pub(crate) fn prepare(
             }
         }
     }
+    if changes.len() > BATCH_ABOVE {
+        // A batch entry lists ids, not field changes: keep a record's new value only where
+        // an event reads it. (A 100,000-row import held 290 MB of them otherwise.)
+        for c in changes.iter_mut().filter(|c| !events::reads_after(c)) {
+            if c.after.is_some() {
+                c.after = Some(Value::Null);
+            }
+        }
+    }
     Ok(Prepared {
         writes,
         changes,
@@ -453,7 +468,7 @@ fn action(c: &Change) -> Option<AuditAction> {
 }
 
 /// The audit entries of `changes` by `actor` at `at`: one per audited record that changed,
-/// or, beyond [`BATCH_ABOVE`] records, one batch per collection.
+/// or, beyond [`BATCH_ABOVE`] records, batches per collection of at most [`BATCH_MAX`].
 fn entries(actor: &Actor, changes: &[Change], at: DateTime<Utc>) -> Vec<Write> {
     let seq = std::cell::Cell::new(0);
     let entry = |kind, record_id, action, changes, batch| AuditEntry {
@@ -476,7 +491,8 @@ fn entries(actor: &Actor, changes: &[Change], at: DateTime<Utc>) -> Vec<Write> {
     if audited.len() > BATCH_ABOVE {
         let mut batches: Vec<(Kind, AuditBatch)> = Vec::new();
         for (c, a) in audited {
-            let at = match batches.iter().position(|(k, _)| *k == c.kind) {
+            let open = |(k, b): &(Kind, AuditBatch)| *k == c.kind && b.record_ids.len() < BATCH_MAX;
+            let at = match batches.iter().rposition(open) {
                 Some(i) => i,
                 None => {
                     batches.push((

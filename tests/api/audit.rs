@@ -372,6 +372,48 @@ async fn an_import_of_many_records_is_one_batch_entry_found_by_each_record() {
 }
 
 #[actix_web::test]
+async fn a_larger_import_is_batches_of_at_most_a_thousand_and_lands_whole() {
+    // 2,500 regions: more than a batch entry holds, and (on sled) a commit applied in chunks.
+    let app = spawn_app().await;
+    let mut file = "name,regional_manager\n".to_owned();
+    for i in 0..2_500 {
+        file.push_str(&format!("Region {i:04},Astrid\n"));
+    }
+    let res = import(&app, "/regions/import", file).await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    assert_eq!(res.json()["imported"], 2_500);
+    let entries = audit(&app, "kind=region").await;
+    let mut created: Vec<u64> = entries
+        .iter()
+        .map(|e| e["batch"]["created"].as_u64().unwrap())
+        .collect();
+    created.sort_unstable();
+    assert_eq!(created, [500, 1_000, 1_000]);
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["operation"] == "POST /regions/import")
+    );
+
+    let mut listed = 0;
+    let mut next = Some("/regions?limit=500".to_owned());
+    let mut last = String::new();
+    while let Some(page) = next {
+        let body = app.get(&page).await.json();
+        let items = body["items"].as_array().unwrap();
+        listed += items.len();
+        if let Some(l) = items.last() {
+            last = l["id"].as_str().unwrap().to_owned();
+        }
+        next = body["next"].as_str().map(str::to_owned);
+    }
+    assert_eq!(listed, 2_500, "every row landed");
+    let found = of_record(&app, "region", &last).await;
+    assert_eq!(found.len(), 1, "the record is in exactly one batch");
+    assert_eq!(found[0]["batch"]["record_ids"], json!([last]));
+}
+
+#[actix_web::test]
 async fn every_stamped_kind_reads_back_who_made_and_last_changed_it() {
     use crate::access::{activity_body, assessment_body, contract_body, goal_body, sales_body};
     let app = spawn_app().await;

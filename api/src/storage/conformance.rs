@@ -83,7 +83,96 @@ pub(crate) const CASES: &[(&str, Case)] = &[
         "an idempotency key expires after its window, and the sweep deletes it",
         idempotency_keys_expire,
     ),
+    (
+        "a commit of thousands of creates lands whole, with its references counted",
+        large_commits_land_whole,
+    ),
+    (
+        "a commit of thousands of creates that fails on its last write leaves nothing",
+        large_commits_fail_whole,
+    ),
 ];
+
+/// More writes than any backend's chunk (sled applies a commit this large in chunks).
+const LARGE: usize = 2_600;
+
+/// `n` partners `p0000`... referencing region `r1`, each with a unique external id.
+fn many_partners(n: usize) -> Vec<Write> {
+    (0..n)
+        .map(|i| Write::Put {
+            kind: Kind::Partner,
+            id: format!("p{i:04}"),
+            expect: Expect::Absent,
+            data: format!("{{\"n\":{i}}}").into_bytes(),
+            indexes: vec![("tag".to_owned(), "x".to_owned())],
+            unique: vec![("external_id".to_owned(), format!("E{i}"))],
+            refs: vec![(Kind::Region, "r1".to_owned())],
+        })
+        .collect()
+}
+
+fn large_commits_land_whole(s: &dyn Storage) {
+    s.commit(&[put(Kind::Region, "r1", Expect::Absent, vec![])], None)
+        .unwrap();
+    let versions = s
+        .commit(&many_partners(LARGE), Some(&remember("k", b"done", T0)))
+        .unwrap();
+    assert_eq!(versions, vec![1; LARGE]);
+    let listed = ids(s, Kind::Partner, Some(("tag", "x")), None);
+    assert_eq!(listed.len(), LARGE);
+    assert_eq!(
+        s.get(Kind::Partner, "p2599").unwrap().map(|r| r.data),
+        Some(b"{\"n\":2599}".to_vec())
+    );
+    assert_eq!(s.recall("k", 0).unwrap(), Some(b"done".to_vec()));
+    // Every partner counts as a reference to the region.
+    let err = s
+        .commit(
+            &[Write::Delete {
+                kind: Kind::Region,
+                id: "r1".into(),
+                expect: Expect::Present,
+            }],
+            None,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, CommitError::Referenced { count, .. } if count == LARGE as u64),
+        "{err:?}"
+    );
+}
+
+fn large_commits_fail_whole(s: &dyn Storage) {
+    s.commit(&[put(Kind::Region, "r1", Expect::Absent, vec![])], None)
+        .unwrap();
+    let mut writes = many_partners(LARGE);
+    // The last write claims the first's external id: found only after every chunk before
+    // it has been applied.
+    if let Some(Write::Put { unique, .. }) = writes.last_mut() {
+        unique[0].1 = "E0".to_owned();
+    }
+    let err = s
+        .commit(&writes, Some(&remember("k", b"done", T0)))
+        .unwrap_err();
+    assert!(matches!(err, CommitError::Duplicate { .. }), "{err:?}");
+    assert!(ids(s, Kind::Partner, None, None).is_empty());
+    assert_eq!(s.get(Kind::Partner, "p0000").unwrap(), None);
+    assert_eq!(s.recall("k", 0).unwrap(), None);
+    // No reference was left counted: the region deletes.
+    s.commit(
+        &[Write::Delete {
+            kind: Kind::Region,
+            id: "r1".into(),
+            expect: Expect::Present,
+        }],
+        None,
+    )
+    .unwrap();
+    // And the same writes, fixed, then land: no unique value was left claimed.
+    s.commit(&[put(Kind::Region, "r1", Expect::Absent, vec![])], None)
+        .unwrap();
+    assert_eq!(s.commit(&many_partners(LARGE), None).unwrap().len(), LARGE);
+}
 
 fn referenced_records_stay(s: &dyn Storage) {
     s.commit(&[put(Kind::Region, "r1", Expect::Absent, vec![])], None)

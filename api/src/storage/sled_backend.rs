@@ -52,6 +52,8 @@ pub struct SledStorage {
     pub(super) gate: Arc<RwLock<()>>,
     /// The open instances of the directory.
     closes: Arc<CloseWatch>,
+    /// The records of a bulk commit in progress, which reads skip ([`bulk`]).
+    pending: Arc<RwLock<bulk::Pending>>,
 }
 
 /// An open sled database and its records tree (both handles to one sled instance), shared:
@@ -221,8 +223,14 @@ impl SledStorage {
             durable: Arc::new(Mutex::new(durable)),
             gate: Arc::new(RwLock::new(())),
             closes,
+            pending: Arc::new(RwLock::new(None)),
         };
         Ok(store)
+    }
+
+    /// The records of the bulk commit in progress, if one is.
+    fn pending(&self) -> bulk::Pending {
+        self.pending.read().expect("pending lock").clone()
     }
 
     /// What tells when no instance of this store's directory is open any more: wait for it
@@ -254,6 +262,7 @@ fn open_db(dir: &Path, closes: &Arc<CloseWatch>) -> Result<(Open, Durable), Stor
         .open()
         .map_err(|e| StorageError::new(format!("opening {}: {e}", dir.display())))?;
     let tree = db.open_tree("records").map_err(storage)?;
+    bulk::recover(&tree)?;
     let open = Open::new(db, tree, closes.clone());
     open.db().flush().map_err(storage)?;
     let durable = Durable::open(dir)
@@ -527,6 +536,11 @@ fn get_in(tree: &sled::Tree, kind: Kind, id: &str) -> Result<Option<RawRecord>, 
 
 impl Storage for SledStorage {
     fn get(&self, kind: Kind, id: &str) -> Result<Option<RawRecord>, StorageError> {
+        if let Some(pending) = self.pending()
+            && pending.contains(&record_key(kind.name(), id))
+        {
+            return Ok(None);
+        }
         get_in(&*self.tree()?, kind, id)
     }
 
@@ -552,12 +566,19 @@ impl Storage for SledStorage {
             None => Bound::Included(prefix.clone()),
         };
         let tree = self.tree()?;
+        let pending = self.pending();
         for item in tree.range::<Vec<u8>, _>((start, Bound::Unbounded)) {
             let (key, value) = item.map_err(storage)?;
             if !key.starts_with(&prefix) {
                 break;
             }
             let id = String::from_utf8_lossy(&key[prefix.len()..]).into_owned();
+            if pending
+                .as_ref()
+                .is_some_and(|p| p.contains(&record_key(k, &id)))
+            {
+                continue;
+            }
             let record = if filter.is_some() {
                 match get_in(&tree, kind, &id)? {
                     Some(r) => r,
@@ -583,6 +604,9 @@ impl Storage for SledStorage {
         writes: &[Write],
         remember: Option<&Remember>,
     ) -> Result<Vec<u64>, CommitError> {
+        if bulk::eligible(writes) {
+            return bulk::commit(self, writes, remember);
+        }
         let _gate = self.gate.read().expect("commit gate");
         let tree = self.tree().map_err(CommitError::Storage)?;
         let result = tree.transaction(|tx| {
@@ -644,6 +668,7 @@ impl Storage for SledStorage {
     }
 }
 
+mod bulk;
 mod recovery;
 mod remembered;
 

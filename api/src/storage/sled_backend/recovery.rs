@@ -125,6 +125,8 @@ impl SledStorage {
         };
         *slot = Some(open);
         *durable = synced;
+        // Opening rolled back any bulk commit left half-way: nothing is pending now.
+        *self.pending.write().expect("pending lock") = None;
         tracing::warn!(dir = %self.dir.display(), "reopened the database after a write error");
         Ok(())
     }
