@@ -9,6 +9,7 @@
 #
 #   bash benches/import.sh                    # builds the release binary
 #   ROWS=50000 CONCURRENT=3 bash benches/import.sh
+#   DATABASE_URL=postgres://chanlab:chanlab@127.0.0.1:5432/chanlab_bench ROWS=20000 bash benches/import.sh
 #
 # The server, curl and this script share the machine's cores.
 set -euo pipefail
@@ -30,8 +31,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-TOKEN=$("$BIN" token create --role admin --data-dir "$WORK/data" 2>/dev/null)
-"$BIN" serve --bind "127.0.0.1:$PORT" --data-dir "$WORK/data" 2>"$WORK/server.log" &
+# DATABASE_URL=postgres://... measures PostgreSQL instead (an empty database; the
+# server's memory is then chanlab's alone, not PostgreSQL's).
+STORE=(--data-dir "$WORK/data")
+if [ -n "${DATABASE_URL:-}" ]; then STORE=(--database-url "$DATABASE_URL"); fi
+TOKEN=$("$BIN" token create --role admin "${STORE[@]}" 2>/dev/null)
+"$BIN" serve --bind "127.0.0.1:$PORT" "${STORE[@]}" 2>"$WORK/server.log" &
 SERVER=$!
 API="http://127.0.0.1:$PORT"
 for _ in $(seq 100); do curl -sf "$API/healthz" >/dev/null && break; sleep 0.1; done
@@ -65,8 +70,12 @@ for i in $(seq "$CONCURRENT"); do
     PIDS+=($!)
 done
 : >"$WORK/healthz"
+: >"$WORK/reads"
 while kill -0 "${PIDS[0]}" 2>/dev/null; do
     curl -s -o /dev/null -w "%{time_total}\n" --max-time 10 "$API/healthz" >>"$WORK/healthz" || echo 10 >>"$WORK/healthz"
+    # A read of the store itself (a bulk commit holds off other writes, never reads).
+    curl -s -o /dev/null -w "%{time_total}\n" --max-time 10 -H "Authorization: Bearer $TOKEN" \
+        "$API/regions?limit=1" >>"$WORK/reads" || echo 10 >>"$WORK/reads"
     sleep 0.02
 done
 for pid in "${PIDS[@]}"; do wait "$pid"; done
@@ -80,8 +89,21 @@ for i in $(seq "$CONCURRENT"); do
 done
 awk -v s="$START" -v e="$END" 'BEGIN { printf "wall time (all imports): %.2fs\n", e - s }'
 echo "server RSS: before $((BEFORE / 1024)) MiB, peak $((PEAK / 1024)) MiB, after $((AFTER / 1024)) MiB; growth $(((PEAK - BEFORE) / 1024)) MiB"
-sort -n "$WORK/healthz" | awk '{ v[NR] = $1 } END {
-    if (NR == 0) { print "/healthz: no samples"; exit }
-    p99 = int(NR * 0.99); if (p99 < 1) p99 = 1
-    printf "/healthz during the import: %d samples, p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
-        NR, v[int(NR * 0.5) + 1] * 1000, v[p99] * 1000, v[NR] * 1000 }'
+latencies() {
+    sort -n "$2" | awk -v what="$1" '{ v[NR] = $1 } END {
+        if (NR == 0) { print what ": no samples"; exit }
+        p99 = int(NR * 0.99); if (p99 < 1) p99 = 1
+        printf "%s during the import: %d samples, p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
+            what, NR, v[int(NR * 0.5) + 1] * 1000, v[p99] * 1000, v[NR] * 1000 }'
+}
+latencies "GET /healthz" "$WORK/healthz"
+latencies "GET /regions?limit=1" "$WORK/reads"
+
+# The floor, measured now on the same machine: the same number of records committed
+# straight to a fresh sled store. The ratio is what to compare across machines.
+if [ -z "${DATABASE_URL:-}" ]; then
+    FLOOR=$(cargo bench --quiet --bench import_floor -- "$ROWS" 2>/dev/null | grep '^storage floor')
+    echo "$FLOOR"
+    read -r _ secs <"$WORK/status-1"
+    echo "$FLOOR" | awk -v i="$secs" '{ f = $7; sub("s", "", f); printf "import / storage floor: %.2f\n", i / f }'
+fi
