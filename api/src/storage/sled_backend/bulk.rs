@@ -18,7 +18,7 @@
 //! - **Invisible until done.** Its records are [`Pending`]: `get` and `scan` skip them
 //!   until the last chunk, which also removes the journal and stores the remembered
 //!   response, has committed.
-//! - **Journaled.** Before the first chunk, the list of records it creates is written under
+//! - **Journaled.** Before the first chunk, with every record it names checked absent, the list of records it creates is written under
 //!   [`JOURNAL`] and made durable. A failed chunk (a conflict, a replayed idempotency key,
 //!   an I/O error) rolls back the chunks before it at once; a crash does so when the store
 //!   is next opened ([`recover`]), since the journal goes only with the last chunk. sled's
@@ -75,6 +75,19 @@ pub(super) fn commit(
     let _gate = s.gate.write().expect("commit gate");
     let tree = s.tree()?;
     let created: Vec<(&str, &str)> = writes.iter().map(created).collect();
+    // Every record it names is absent now (and no one else writes until it ends), so a
+    // rollback deletes only records this commit made.
+    for (w, (kind, id)) in writes.iter().zip(&created) {
+        if tree.contains_key(record_key(kind, id)).map_err(storage)? {
+            let Write::Put { kind, .. } = w else {
+                unreachable!("a bulk commit only creates")
+            };
+            return Err(CommitError::AlreadyExists {
+                kind: *kind,
+                id: (*id).to_owned(),
+            });
+        }
+    }
     let journal = serde_json::to_vec(&created).expect("names serialise");
     tree.insert(JOURNAL, journal).map_err(storage)?;
     // Durable before any record it names: the journal is large enough to be a sled blob,
