@@ -91,6 +91,10 @@ pub(crate) const CASES: &[(&str, Case)] = &[
         "a commit of thousands of creates that fails on its last write leaves nothing",
         large_commits_fail_whole,
     ),
+    (
+        "a commit of thousands of creates checks each write's id and references in order",
+        large_commits_check_each_write,
+    ),
 ];
 
 /// More writes than any backend's chunk (sled applies a commit this large in chunks).
@@ -392,4 +396,33 @@ fn scans_follow_the_cursor(s: &dyn Storage) {
         ids(s, Kind::Partner, Some(("tag", "x")), Some("a")),
         ["b", "c", "d"]
     );
+}
+
+fn large_commits_check_each_write(s: &dyn Storage) {
+    s.commit(&[put(Kind::Region, "r1", Expect::Absent, vec![])], None)
+        .unwrap();
+    // A reference to a record a later write of the commit creates is missing, as in a
+    // commit of one write at a time; one to an earlier write's record is found.
+    let mut writes = many_partners(LARGE);
+    if let Some(Write::Put { refs, .. }) = writes.get_mut(2_000) {
+        refs.push((Kind::Partner, "p1999".into()));
+    }
+    if let Some(Write::Put { refs, .. }) = writes.get_mut(2_001) {
+        refs.push((Kind::Partner, "p2100".into()));
+    }
+    let err = s.commit(&writes, None).unwrap_err();
+    assert!(
+        matches!(&err, CommitError::MissingReference { id, .. } if id == "p2100"),
+        "{err:?}"
+    );
+    assert!(ids(s, Kind::Partner, None, None).is_empty());
+
+    // An id already stored is refused, and nothing of the rest is written.
+    s.commit(&many_partners(LARGE)[5..6], None).unwrap();
+    let err = s.commit(&many_partners(LARGE), None).unwrap_err();
+    assert!(
+        matches!(&err, CommitError::AlreadyExists { id, .. } if id == "p0005"),
+        "{err:?}"
+    );
+    assert_eq!(ids(s, Kind::Partner, None, None), ["p0005"]);
 }
