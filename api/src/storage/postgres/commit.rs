@@ -376,8 +376,9 @@ async fn create_many(tx: &Transaction<'_>, tally: &mut Tally, chunk: &[Write]) -
     let mut ids = Vec::with_capacity(chunk.len());
     let mut datas = Vec::with_capacity(chunk.len());
     let mut metas = Vec::with_capacity(chunk.len());
-    let (mut uk, mut un, mut uv, mut ui) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut ik, mut iname, mut ival, mut iid) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // Columns (kind, name, value, id) of the unique values and of the index entries.
+    let mut unique_cols: [Vec<&str>; 4] = Default::default();
+    let mut index_cols: [Vec<&str>; 4] = Default::default();
     for w in chunk {
         let Write::Put {
             kind,
@@ -393,20 +394,14 @@ async fn create_many(tx: &Transaction<'_>, tally: &mut Tally, chunk: &[Write]) -
         };
         let k = kind.name();
         for (name, value) in unique {
-            (
-                uk.push(k),
-                un.push(name.as_str()),
-                uv.push(value.as_str()),
-                ui.push(id.as_str()),
-            );
+            for (col, v) in unique_cols.iter_mut().zip([k, name, value, id]) {
+                col.push(v);
+            }
         }
         for (name, value) in indexes {
-            (
-                ik.push(k),
-                iname.push(name.as_str()),
-                ival.push(value.as_str()),
-                iid.push(id.as_str()),
-            );
+            for (col, v) in index_cols.iter_mut().zip([k, name, value, id]) {
+                col.push(v);
+            }
         }
         kinds.push(k);
         ids.push(id.as_str());
@@ -420,6 +415,48 @@ async fn create_many(tx: &Transaction<'_>, tally: &mut Tally, chunk: &[Write]) -
                 .collect(),
         }));
     }
+    claim_many(tx, &unique_cols).await?;
+    tx.execute(
+        "INSERT INTO index_entries (kind, name, value, id) \
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) \
+         ON CONFLICT DO NOTHING",
+        &[
+            &index_cols[0],
+            &index_cols[1],
+            &index_cols[2],
+            &index_cols[3],
+        ],
+    )
+    .await?;
+    // A concurrent create of one of these ids waits here for the other to finish.
+    let stored: HashSet<String> = tx
+        .query(
+            "INSERT INTO records (kind, id, version, data, meta) \
+             SELECT k, i, 1, d, m FROM unnest($1::text[], $2::text[], $3::bytea[], $4::jsonb[]) \
+             AS t(k, i, d, m) ON CONFLICT DO NOTHING RETURNING kind || '/' || id",
+            &[&kinds, &ids, &datas, &metas],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for (w, (k, id)) in chunk.iter().zip(kinds.iter().zip(&ids)) {
+        if !stored.contains(&format!("{k}/{id}")) {
+            let Write::Put { kind, .. } = w else {
+                unreachable!()
+            };
+            return refuse(CommitError::AlreadyExists {
+                kind: *kind,
+                id: (*id).to_owned(),
+            });
+        }
+    }
+    reference_many(tx, tally, chunk, &kinds, &ids).await
+}
+
+/// Claims the unique values `(kind, name, value, id)` of [`create_many`]'s records, or
+/// refuses with the record that holds one already.
+async fn claim_many(tx: &Transaction<'_>, [uk, un, uv, ui]: &[Vec<&str>; 4]) -> Attempt<()> {
     let claimed: HashSet<(String, String, String)> = tx
         .query(
             "INSERT INTO unique_values (kind, name, value, id) \
@@ -454,39 +491,21 @@ async fn create_many(tx: &Transaction<'_>, tally: &mut Tally, chunk: &[Write]) -
             None => return Err(Failure::Again),
         }
     }
-    tx.execute(
-        "INSERT INTO index_entries (kind, name, value, id) \
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) \
-         ON CONFLICT DO NOTHING",
-        &[&ik, &iname, &ival, &iid],
-    )
-    .await?;
-    // A concurrent create of one of these ids waits here for the other to finish.
-    let stored: HashSet<String> = tx
-        .query(
-            "INSERT INTO records (kind, id, version, data, meta) \
-             SELECT k, i, 1, d, m FROM unnest($1::text[], $2::text[], $3::bytea[], $4::jsonb[]) \
-             AS t(k, i, d, m) ON CONFLICT DO NOTHING RETURNING kind || '/' || id",
-            &[&kinds, &ids, &datas, &metas],
-        )
-        .await?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    for (w, (k, id)) in chunk.iter().zip(kinds.iter().zip(&ids)) {
-        if !stored.contains(&format!("{k}/{id}")) {
-            let Write::Put { kind, .. } = w else {
-                unreachable!()
-            };
-            return refuse(CommitError::AlreadyExists {
-                kind: *kind,
-                id: (*id).to_owned(),
-            });
-        }
-    }
+    Ok(())
+}
+
+/// Counts the references of [`create_many`]'s records (stored by then), each to a record
+/// stored before or written earlier in the commit.
+async fn reference_many(
+    tx: &Transaction<'_>,
+    tally: &mut Tally,
+    chunk: &[Write],
+    kinds: &[&str],
+    ids: &[&str],
+) -> Attempt<()> {
     // References in order: to a record stored before, or earlier in this commit.
     let mut place: HashMap<(&str, &str), usize> = HashMap::with_capacity(chunk.len());
-    for (i, key) in kinds.iter().zip(&ids).enumerate() {
+    for (i, key) in kinds.iter().zip(ids).enumerate() {
         place.entry((*key.0, *key.1)).or_insert(i);
     }
     for (i, w) in chunk.iter().enumerate() {
