@@ -71,5 +71,12 @@ fn main() {
     .expect("the commit thread");
     let secs = start.elapsed().as_secs_f64();
     let growth = rss_kb("VmHWM:").saturating_sub(before) / 1024;
-    println!("storage floor: {rows} records committed in {secs:.2}s, memory growth {growth} MiB");
+    let line = format!(
+        "storage floor: {rows} records committed in {secs:.2}s, memory growth {growth} MiB"
+    );
+    std::io::Write::write_all(
+        &mut std::io::stdout().lock(),
+        format!("{line}\n").as_bytes(),
+    )
+    .expect("stdout");
 }
