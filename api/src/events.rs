@@ -75,23 +75,12 @@ pub(crate) fn derived(changes: &[Change]) -> Vec<Event> {
     changes.iter().filter_map(event_of).collect()
 }
 
-/// Whether [`derived`] may read the new value of `c`'s record: the changes it makes an
-/// event of (`event_of`). Where it is `false`, the new value can be dropped early.
-pub(crate) fn reads_after(c: &Change) -> bool {
-    match c.kind {
-        Kind::Partner => c.before.is_some(),
-        Kind::Spec | Kind::Run | Kind::TrainingSession | Kind::Goal => true,
-        _ => false,
-    }
-}
-
 /// A field of a stored record, if present.
 fn field<'a>(record: Option<&'a Value>, name: &str) -> Option<&'a Value> {
     record.and_then(|r| r.get(name))
 }
 
-/// The event one record's change makes, if any. (A new case here that reads the new
-/// value of another kind belongs in [`reads_after`] too.)
+/// The event one record's change makes, if any.
 fn event_of(c: &Change) -> Option<Event> {
     let after = c.after.as_ref()?;
     let (before, now) = (c.before.as_ref(), Some(after));

@@ -165,6 +165,20 @@ pub enum Write {
     },
 }
 
+impl Write {
+    /// Whether it creates a record (a put that expects none there): what a backend may
+    /// write many of at once.
+    pub fn is_create(&self) -> bool {
+        matches!(
+            self,
+            Write::Put {
+                expect: Expect::Absent,
+                ..
+            }
+        )
+    }
+}
+
 /// The idempotency record to store with a commit: the key (already scoped to the caller),
 /// the response to replay, and when. Keys expire ([`Store::remember`] stamps both times
 /// from the server's window): a response remembered before `expired_before` no longer

@@ -521,6 +521,17 @@ fn delete(tx: &TransactionalTree, kind: Kind, id: &str, expect: Expect) -> TxRes
     Ok(())
 }
 
+/// Runs `f` as one sled transaction on `tree`, its abort or sled's error as a commit error.
+fn transact<T>(
+    tree: &sled::Tree,
+    f: impl Fn(&TransactionalTree) -> TxResult<T>,
+) -> Result<T, CommitError> {
+    tree.transaction(f).map_err(|e| match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => CommitError::Storage(storage(e)),
+    })
+}
+
 /// The record `kind`/`id` in `tree`.
 fn get_in(tree: &sled::Tree, kind: Kind, id: &str) -> Result<Option<RawRecord>, StorageError> {
     let Some(bytes) = tree.get(record_key(kind.name(), id)).map_err(storage)? else {
@@ -609,7 +620,7 @@ impl Storage for SledStorage {
         }
         let _gate = self.gate.read().expect("commit gate");
         let tree = self.tree().map_err(CommitError::Storage)?;
-        let result = tree.transaction(|tx| {
+        transact(&tree, |tx| {
             if let Some(r) = remember {
                 claim(tx, r)?;
             }
@@ -621,10 +632,6 @@ impl Storage for SledStorage {
                 }
             }
             Ok(versions)
-        });
-        result.map_err(|e| match e {
-            TransactionError::Abort(e) => e,
-            TransactionError::Storage(e) => CommitError::Storage(storage(e)),
         })
     }
 

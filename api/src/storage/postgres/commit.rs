@@ -86,7 +86,7 @@ pub(super) async fn once(
     let mut tally = Tally::default();
     let mut rest = writes;
     while !rest.is_empty() {
-        let creates = rest.iter().take_while(|w| is_create(w)).count();
+        let creates = rest.iter().take_while(|w| w.is_create()).count();
         if creates >= MANY {
             for chunk in rest[..creates].chunks(MANY_CHUNK) {
                 create_many(&tx, &mut tally, chunk).await?;
@@ -355,16 +355,6 @@ async fn put(tx: &Transaction<'_>, tally: &mut Tally, w: &Write) -> Attempt<u64>
 const MANY: usize = 64;
 /// Records per statement of [`create_many`].
 const MANY_CHUNK: usize = 1_000;
-
-fn is_create(w: &Write) -> bool {
-    matches!(
-        w,
-        Write::Put {
-            expect: Expect::Absent,
-            ..
-        }
-    )
-}
 
 /// The creates of `chunk` in four statements instead of three or more each: a 100,000-row
 /// import made 300,000 round trips (33 s on this machine) one record at a time. The

@@ -18,8 +18,8 @@
 //! - **Invisible until done.** Its records are [`Pending`]: `get` and `scan` skip them
 //!   until the last chunk, which also removes the journal and stores the remembered
 //!   response, has committed.
-//! - **Journaled.** Before the first chunk, with every record it names checked absent, the list of records it creates is written under
-//!   [`JOURNAL`] and made durable. A failed chunk (a conflict, a replayed idempotency key,
+//! - **Journaled.** Before the first chunk, with every record it names checked absent,
+//!   the list of records it creates is written under [`JOURNAL`] and made durable. A failed chunk (a conflict, a replayed idempotency key,
 //!   an I/O error) rolls back the chunks before it at once; a crash does so when the store
 //!   is next opened ([`recover`]), since the journal goes only with the last chunk. sled's
 //!   log is replayed in order, so a chunk that survives a crash has its journal before it.
@@ -27,11 +27,9 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use sled::transaction::TransactionError;
-
 use super::{
-    CommitError, Expect, Kind, Remember, SledStorage, StorageError, TxResult, Write, claim, delete,
-    put, record_key, storage,
+    CommitError, Expect, Kind, Remember, SledStorage, StorageError, Write, claim, delete, put,
+    record_key, storage, transact,
 };
 
 /// Commits of at least this many writes, every one a create, are applied in chunks.
@@ -54,16 +52,7 @@ pub(super) type Pending = Option<Arc<HashSet<Vec<u8>>>>;
 
 /// Whether `writes` go through [`commit`]: many, and every one a create.
 pub(super) fn eligible(writes: &[Write]) -> bool {
-    writes.len() >= BULK_FROM
-        && writes.iter().all(|w| {
-            matches!(
-                w,
-                Write::Put {
-                    expect: Expect::Absent,
-                    ..
-                }
-            )
-        })
+    writes.len() >= BULK_FROM && writes.iter().all(Write::is_create)
 }
 
 /// Applies `writes` (all creates, see [`eligible`]) in chunks, all or none.
@@ -199,7 +188,10 @@ pub(super) fn recover(tree: &sled::Tree) -> Result<usize, StorageError> {
     let created: Vec<(String, String)> = serde_json::from_slice(&journal).map_err(|e| {
         StorageError::with_fault(
             super::Fault::Corrupt,
-            format!("the journal of an interrupted import: {e}"),
+            format!(
+                "the journal of an interrupted import is damaged ({e}): restore the store \
+                 from a backup (`chanlab restore FILE --data-dir NEW`)"
+            ),
         )
     })?;
     let names: Vec<(&str, &str)> = created
@@ -212,16 +204,6 @@ pub(super) fn recover(tree: &sled::Tree) -> Result<usize, StorageError> {
         "rolled back an import a crash interrupted"
     );
     Ok(names.len())
-}
-
-fn transact<T>(
-    tree: &sled::Tree,
-    f: impl Fn(&sled::transaction::TransactionalTree) -> TxResult<T>,
-) -> Result<T, CommitError> {
-    tree.transaction(f).map_err(|e| match e {
-        TransactionError::Abort(e) => e,
-        TransactionError::Storage(e) => CommitError::Storage(storage(e)),
-    })
 }
 
 #[cfg(test)]
@@ -305,6 +287,36 @@ mod tests {
             expect: Expect::Present,
         };
         s.commit(&[delete], None).unwrap();
+    }
+
+    #[test]
+    fn a_damaged_journal_refuses_the_store_at_open_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SledStorage::open(dir.path()).unwrap();
+        s.tree()
+            .unwrap()
+            .insert(JOURNAL, b"not a journal".as_slice())
+            .unwrap();
+        s.flush().unwrap();
+        drop(s);
+        let err = (0..100)
+            .find_map(|_| match SledStorage::open(dir.path()) {
+                Ok(_) => panic!("a damaged journal was accepted"),
+                Err(e) if e.message.contains("lock") => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    None
+                }
+                Err(e) => Some(e),
+            })
+            .expect("the store stayed locked");
+        assert_eq!(err.fault, super::super::Fault::Corrupt);
+        assert!(
+            err.message
+                .contains("journal of an interrupted import is damaged")
+                && err.message.contains("chanlab restore"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
