@@ -20,6 +20,7 @@ pub mod events;
 pub mod experiments;
 pub mod extract;
 mod jobs;
+pub mod media;
 pub mod metrics;
 mod openapi;
 mod problem;

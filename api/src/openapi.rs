@@ -21,7 +21,7 @@ use crate::routes::{self, responses};
         license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0")
     ),
     servers((url = "/", description = "The server that serves this document (`chanlab serve`); a client sets its own base URL.")),
-    modifiers(&BearerAuth, &RecordResources, &PublicRoutes),
+    modifiers(&BearerAuth, &RecordResources, &PublicRoutes, &BinaryAlternatives),
     tags(
         (name = "health", description = "Liveness and readiness; no token needed."),
         (name = "tokens", description = "Bearer tokens: an admin makes them; every caller lists, rotates and revokes its own (an admin: any)."),
@@ -263,6 +263,16 @@ impl Modify for PublicRoutes {
 
 /// Adds the bearer token security scheme every protected operation refers to.
 struct BearerAuth;
+
+/// Every non-JSON body also as `application/octet-stream` ([`crate::media`]). Listed after
+/// [`RecordResources`], whose CSV operations it covers too.
+struct BinaryAlternatives;
+
+impl Modify for BinaryAlternatives {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        crate::media::document(openapi);
+    }
+}
 
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {

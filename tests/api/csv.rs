@@ -467,6 +467,46 @@ async fn a_retried_stage_history_import_with_the_same_key_moves_once() {
     assert_eq!(history["items"].as_array().unwrap().len(), 1);
 }
 
+/// Client generators send a file as `application/octet-stream` (the spec's alternative for
+/// every CSV body), and may ask for the export the same way; the bytes are the same.
+#[actix_web::test]
+async fn a_file_sent_and_fetched_as_octet_stream_is_the_same_csv() {
+    let app = spawn_app().await;
+    let csv = "id,name,regional_manager\n,Nordics,Astrid Berg\n";
+
+    let res = app
+        .send(
+            Method::POST,
+            "/regions/import",
+            Some(&app.admin),
+            &[],
+            Some(("application/octet-stream", csv.as_bytes().to_vec())),
+        )
+        .await;
+
+    assert_eq!(res.status, 201, "{}", res.text());
+    let plain = app.get("/regions/export.csv").await;
+    assert_eq!(
+        plain.header("content-type").as_deref(),
+        Some("text/csv; charset=utf-8")
+    );
+    assert!(plain.text().contains("Nordics"), "{}", plain.text());
+    let binary = app
+        .send(
+            Method::GET,
+            "/regions/export.csv",
+            Some(&app.admin),
+            &[("Accept", "application/octet-stream")],
+            None,
+        )
+        .await;
+    assert_eq!(
+        binary.header("content-type").as_deref(),
+        Some("application/octet-stream")
+    );
+    assert_eq!(binary.body, plain.body);
+}
+
 #[actix_web::test]
 async fn an_import_must_be_sent_as_csv() {
     let app = spawn_app().await;

@@ -136,6 +136,21 @@ async fn a_run_goes_queued_running_done_and_equals_the_cli() {
     assert_eq!(svg.status, 200);
     assert_eq!(svg.header("content-type").as_deref(), Some("image/svg+xml"));
     assert_eq!(svg.body, std::fs::read(&chart).unwrap(), "the same chart");
+    // The spec's octet-stream alternative, for clients that read only bytes.
+    let bytes = app
+        .send(
+            Method::GET,
+            &format!("/runs/{run}/chart.svg"),
+            Some(&app.admin),
+            &[("Accept", "application/octet-stream")],
+            None,
+        )
+        .await;
+    assert_eq!(
+        bytes.header("content-type").as_deref(),
+        Some("application/octet-stream")
+    );
+    assert_eq!(bytes.body, svg.body);
 }
 
 #[actix_web::test]

@@ -300,6 +300,7 @@ pub async fn get_backtest(
     ),
     security(("bearer" = [])))]
 pub async fn get_backtest_chart(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
@@ -318,7 +319,9 @@ pub async fn get_backtest_chart(
     }
     let result = output(&state, &backtest)?.result;
     let svg = backtest_chart::svg(&result, backtest.currency.code());
-    Ok(HttpResponse::Ok().content_type("image/svg+xml").body(svg))
+    Ok(HttpResponse::Ok()
+        .content_type(crate::media::answer_type(&req, "image/svg+xml"))
+        .body(svg))
 }
 
 #[cfg(test)]

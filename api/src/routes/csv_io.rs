@@ -32,7 +32,8 @@ use crate::extract::{CSV_LIMIT, read_limited};
 use crate::problem::FieldError;
 use crate::storage::{Expect, Record, Write, store_put};
 
-/// A `text/csv` request body.
+/// A `text/csv` request body (or the same bytes as `application/octet-stream`, the
+/// alternative client generators can send: [`crate::media`]).
 #[derive(Debug)]
 pub struct CsvBody(pub web::Bytes);
 
@@ -41,23 +42,12 @@ impl FromRequest for CsvBody {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let is_csv = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|ct| {
-                ct.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .eq_ignore_ascii_case("text/csv")
-            })
-            .unwrap_or(false);
+        let is_csv = crate::media::is_upload(req, "text/csv");
         let read = read_limited(req, payload, CSV_LIMIT);
         Box::pin(async move {
             if !is_csv {
                 return Err(ApiError::UnsupportedMediaType(
-                    "send the file as text/csv".to_owned(),
+                    "send the file as text/csv (or application/octet-stream)".to_owned(),
                 ));
             }
             Ok(CsvBody(read.await?))
@@ -354,10 +344,15 @@ pub(crate) fn encode(columns: &[&str], rows: Vec<Vec<String>>) -> Vec<u8> {
     writer.into_inner().expect("writing CSV to memory")
 }
 
-/// A `text/csv` download of `bytes` ([`encode`]) named `filename`.
-pub(crate) fn download(filename: &str, bytes: Vec<u8>) -> HttpResponse {
+/// A `text/csv` download of `bytes` ([`encode`]) named `filename` (labelled
+/// `application/octet-stream` for a request that prefers it: [`crate::media::answer_type`]).
+pub(crate) fn download(req: &HttpRequest, filename: &str, bytes: Vec<u8>) -> HttpResponse {
+    let content_type = match crate::media::answer_type(req, "text/csv") {
+        "text/csv" => "text/csv; charset=utf-8",
+        other => other,
+    };
     HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
+        .insert_header((header::CONTENT_TYPE, content_type))
         .insert_header((
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{filename}\""),

@@ -156,6 +156,7 @@ pub async fn get_run(
     ),
     security(("bearer" = [])))]
 pub async fn get_run_chart(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
@@ -180,7 +181,9 @@ pub async fn get_run_chart(
         ),
         allowed: Vec::new(),
     })?;
-    Ok(HttpResponse::Ok().content_type("image/svg+xml").body(svg))
+    Ok(HttpResponse::Ok()
+        .content_type(crate::media::answer_type(&req, "image/svg+xml"))
+        .body(svg))
 }
 
 /// Cancels a queued or running run (202: it stops after the replications in flight and

@@ -195,6 +195,7 @@ pub async fn rotate_token(
     ),
     security(("bearer" = [])))]
 pub async fn get_backup(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
@@ -207,7 +208,7 @@ pub async fn get_backup(
         })
         .await??;
     Ok(HttpResponse::Ok()
-        .content_type("application/x-ndjson")
+        .content_type(crate::media::answer_type(&req, "application/x-ndjson"))
         .insert_header((
             actix_web::http::header::CONTENT_DISPOSITION,
             "attachment; filename=\"chanlab-backup.jsonl\"",

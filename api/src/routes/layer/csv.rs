@@ -276,6 +276,7 @@ fn line_of(field: &str) -> usize {
 /// `GET R::PATH/export.csv`: every record in the caller's scope, in the import's columns,
 /// with the names of the records each refers to beside their ids.
 async fn export<R: CsvResource>(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
@@ -299,5 +300,5 @@ async fn export<R: CsvResource>(
             Ok(csv_io::encode(R::COLUMNS, rows))
         })
         .await??;
-    Ok(csv_io::download(R::FILE_NAME, bytes))
+    Ok(csv_io::download(&req, R::FILE_NAME, bytes))
 }

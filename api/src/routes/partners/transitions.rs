@@ -340,6 +340,7 @@ pub const TRANSITION_EXPORT_COLUMNS: [&str; 5] = ["partner_id", "partner_name", 
     ),
     security(("bearer" = [])))]
 pub async fn export_partner_transitions(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
@@ -375,7 +376,7 @@ pub async fn export_partner_transitions(
             Ok(csv_io::encode(&TRANSITION_EXPORT_COLUMNS, rows))
         })
         .await??;
-    Ok(csv_io::download("stage-history.csv", bytes))
+    Ok(csv_io::download(&req, "stage-history.csv", bytes))
 }
 
 /// Checks `moves` (sorted by partner and day) against each partner's stored stage and
