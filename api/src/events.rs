@@ -8,12 +8,15 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{OneOfBuilder, Ref, Schema};
 use uuid::Uuid;
 
 use serde_json::Value;
 
 use crate::audit::Change;
 use crate::records::RunStatus;
+use crate::routes::Matched;
 use crate::storage::{Expect, Kind, Record, Write, store_put};
 use crate::training::TrainingSessionRecord;
 
@@ -142,12 +145,90 @@ fn training_view(stored: &Value) -> Value {
     }
 }
 
+/// The `data` of an `import.finished` event: what a CSV import committed.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ImportFinished {
+    /// The kind of record imported: `region`, `rep`, `partner`, `contract`, `activity`,
+    /// `sales_record`, `goal` or `assessment`.
+    #[schema(example = "region")]
+    pub kind: &'static str,
+    /// How many records the import created.
+    pub count: usize,
+    /// The reference cells that named a record by its external id or its name, with the
+    /// record each matched (as the import's answer lists them).
+    pub matched: Vec<Matched>,
+}
+
 /// The `import.finished` event of a CSV import of `count` records of `kind`, `matched`
-/// being the references it resolved by external id.
-pub(crate) fn import_finished(kind: Kind, count: usize, matched: Value) -> Event {
+/// being the references it resolved by external id or name.
+pub(crate) fn import_finished(kind: Kind, count: usize, matched: &[Matched]) -> Event {
+    let data = ImportFinished {
+        kind: kind.name(),
+        count,
+        matched: matched.to_vec(),
+    };
     Event {
         event: EventType::ImportFinished,
-        payload: serde_json::json!({"kind": kind.name(), "count": count, "matched": matched}),
+        payload: serde_json::to_value(data).expect("an import's event serialises"),
+    }
+}
+
+/// The schema of an event's `data`, by the event's `type`: the record it is about as the
+/// API shows it, or for an import what it committed. Deliveries keep the JSON committed with
+/// the change, so this only describes it.
+pub struct EventData;
+
+/// Schemas by name, as utoipa collects a component's references.
+type Schemas = Vec<(String, RefOr<Schema>)>;
+
+/// `T` and every schema it refers to, added to `schemas`.
+fn add<T: ToSchema>(schemas: &mut Schemas) {
+    schemas.push((T::name().into_owned(), T::schema()));
+    T::schemas(schemas);
+}
+
+impl EventData {
+    /// The schemas it is one of, in [`EventType`] order, each with its references.
+    fn kinds() -> [fn(&mut Schemas); 6] {
+        [
+            add::<chanlab_shared::Partner>,
+            add::<chanlab_shared::ProcessSpec>,
+            add::<crate::records::RunRecord>,
+            add::<ImportFinished>,
+            add::<crate::training::TrainingSessionView>,
+            add::<chanlab_shared::Goal>,
+        ]
+    }
+}
+
+impl utoipa::PartialSchema for EventData {
+    fn schema() -> RefOr<Schema> {
+        let mut one_of = OneOfBuilder::new().description(Some(
+            "The record the event is about, by the event's `type`: `partner.stage_changed` a \
+             `Partner` (in its new stage), `spec.published` a `ProcessSpec`, `run.finished` a \
+             `RunRecord` (its result is at `GET /runs/{id}`), `import.finished` an \
+             `ImportFinished`, `training.session_finished` a `TrainingSessionView`, \
+             `goal.created` a `Goal`.",
+        ));
+        for kind in Self::kinds() {
+            // The first schema a kind adds is its own; the rest are its references.
+            let mut own = Schemas::new();
+            kind(&mut own);
+            one_of = one_of.item(Ref::from_schema_name(own.swap_remove(0).0));
+        }
+        one_of.into()
+    }
+}
+
+impl ToSchema for EventData {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "EventData".into()
+    }
+
+    fn schemas(schemas: &mut Schemas) {
+        for kind in Self::kinds() {
+            kind(schemas);
+        }
     }
 }
 

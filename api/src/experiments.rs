@@ -5,18 +5,22 @@
 //! thread by the same library function the CLI calls.
 
 use chanlab_sim::chart;
-use chanlab_sim::engine::{self, EngineError, RunOptions, RunResult};
+use chanlab_sim::engine::{self, EngineError, ResultDocument, RunOptions, RunResult};
 use chanlab_sim::explore::ExploreError;
-use chanlab_sim::explore::optimise::{self, Constraint, Prepared, Problem, Settings, Vary};
-use chanlab_sim::explore::sensitivity::{
-    self, ParameterChoice, SensitivityOptions, SensitivityResult,
+use chanlab_sim::explore::optimise::{
+    self, Constraint, OptimiseReport, Prepared, Problem, Settings, Vary,
 };
-use chanlab_sim::explore::sweep::{Sweep, SweepResult};
+use chanlab_sim::explore::sensitivity::{
+    self, ParameterChoice, SensitivityDocument, SensitivityOptions, SensitivityResult,
+};
+use chanlab_sim::explore::sweep::{Sweep, SweepDocument, SweepResult};
 use chanlab_sim::explore::{sensitivity_chart, sweep_chart};
 use chanlab_sim::model::Kpi;
 use chanlab_sim::scenario::Scenario;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{OneOfBuilder, Ref, Schema};
 
 use crate::error::ApiError;
 use crate::jobs::{Live, Stopped};
@@ -307,14 +311,15 @@ impl Planned {
                 p.run(&tick)
                     .map_err(|e| stopped(e.to_string()))
                     .and_then(|report| {
-                        let mut value = serde_json::to_value(&report).map_err(|e| {
-                            Stopped::Failed(format!("the result does not serialise: {e}"))
-                        })?;
-                        // Tagged like the other experiments' results, so it reads back as one.
-                        if let Some(fields) = value.as_object_mut() {
-                            fields.insert("kind".into(), "optimise".into());
-                        }
-                        Ok(Finished::Optimise(value))
+                        let document = OptimiseDocument {
+                            kind: OptimiseKind::Optimise,
+                            report,
+                        };
+                        serde_json::to_value(&document)
+                            .map(Finished::Optimise)
+                            .map_err(|e| {
+                                Stopped::Failed(format!("the result does not serialise: {e}"))
+                            })
                     })
             }
         }
@@ -332,8 +337,82 @@ pub enum Finished {
     Sensitivity(Box<SensitivityResult>),
     /// A comparison's mergeable result.
     Compare(Box<RunResult>),
-    /// A policy search's report (not mergeable: the search is sequential).
+    /// A policy search's [`OptimiseDocument`] (not mergeable: the search is sequential),
+    /// kept as JSON: nothing reads its report back, and a candidate's NaN objective is
+    /// stored as `null`, which an `f64` would not read.
     Optimise(serde_json::Value),
+}
+
+/// The `kind` tag of a policy search's document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OptimiseKind {
+    /// A policy search.
+    Optimise,
+}
+
+/// A policy search's result as `GET /runs/{id}` shows it: the search's report (what
+/// `chanlab optimise --format json` writes), tagged `"kind": "optimise"` like the other
+/// experiments' results, so a stored result reads back as one.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OptimiseDocument {
+    /// Always `"optimise"`.
+    pub kind: OptimiseKind,
+    /// The search, its winner and the winner's confirmation.
+    #[serde(flatten)]
+    pub report: OptimiseReport,
+}
+
+/// A finished run's document, one per kind of run: what `GET /runs/{id}` answers as
+/// `result`.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum RunDocument<'a> {
+    /// A comparison: the run's mergeable result beside its `report`.
+    Compare(ResultDocument<'a>),
+    /// A sweep: its runs beside the surface in `report`.
+    Sweep(SweepDocument<'a>),
+    /// A sensitivity study: its design and state beside the effects in `report`.
+    Sensitivity(SensitivityDocument<'a>),
+    /// A policy search's [`OptimiseDocument`], as stored.
+    Optimise(&'a serde_json::Value),
+}
+
+// By hand, not derived: the policy search's variant holds its stored JSON, which utoipa
+// cannot be told is an `OptimiseDocument` on an enum variant.
+impl utoipa::PartialSchema for RunDocument<'_> {
+    fn schema() -> RefOr<Schema> {
+        let refer = |name: std::borrow::Cow<'static, str>| Ref::from_schema_name(name);
+        OneOfBuilder::new()
+            .description(Some(
+                "The document of a finished run, by the run's `kind`: `CompareDocument` (which \
+                 carries no `kind` of its own: it predates the other kinds), `SweepDocument`, \
+                 `SensitivityDocument` or `OptimiseDocument` (each with its `kind`). Each is \
+                 the JSON the CLI writes for that kind of run.",
+            ))
+            .item(refer(ResultDocument::name()))
+            .item(refer(SweepDocument::name()))
+            .item(refer(SensitivityDocument::name()))
+            .item(refer(OptimiseDocument::name()))
+            .into()
+    }
+}
+
+impl ToSchema for RunDocument<'_> {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "RunDocument".into()
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        fn add<T: ToSchema>(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+            schemas.push((T::name().into_owned(), T::schema()));
+            T::schemas(schemas);
+        }
+        add::<ResultDocument<'_>>(schemas);
+        add::<SweepDocument<'_>>(schemas);
+        add::<SensitivityDocument<'_>>(schemas);
+        add::<OptimiseDocument>(schemas);
+    }
 }
 
 impl<'de> Deserialize<'de> for Finished {
@@ -360,12 +439,12 @@ impl<'de> Deserialize<'de> for Finished {
 
 impl Finished {
     /// The document `GET /runs/{id}` shows: the same JSON the CLI writes.
-    pub fn document(&self) -> Result<serde_json::Value, serde_json::Error> {
+    pub fn document(&self) -> RunDocument<'_> {
         match self {
-            Finished::Compare(r) => serde_json::to_value(r.document()),
-            Finished::Sweep(r) => serde_json::to_value(r.document()),
-            Finished::Sensitivity(r) => serde_json::to_value(r.document()),
-            Finished::Optimise(v) => Ok(v.clone()),
+            Finished::Compare(r) => RunDocument::Compare(r.document()),
+            Finished::Sweep(r) => RunDocument::Sweep(r.document()),
+            Finished::Sensitivity(r) => RunDocument::Sensitivity(r.document()),
+            Finished::Optimise(v) => RunDocument::Optimise(v),
         }
     }
 

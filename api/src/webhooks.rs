@@ -307,7 +307,7 @@ pub struct Delivery {
     /// When the change was committed.
     pub occurred_at: DateTime<Utc>,
     /// The body's `data`: the record the event is about.
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::events::EventData)]
     pub data: Value,
     /// Where it is.
     pub status: DeliveryStatus,

@@ -33,6 +33,7 @@ pub struct Options {
 
 /// A backtest's result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Backtest {
     /// The last month calibrated on.
     pub cut: Month,
@@ -45,21 +46,26 @@ pub struct Backtest {
     /// Over all rows of the channel and over all rows of the regions.
     pub summary: Vec<Summary>,
     /// Recorded channel sell-through in the 12 months up to the cut (for the chart).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::openapi::MonthSellThrough>))]
     pub history: Vec<(Month, f64)>,
     /// The within-period profile: recorded (over the calibration window) and simulated (the
     /// forecast's mean channel months over its own period means, where the holdout covers
     /// whole periods).
     pub profile: ProfileCheck,
     /// The calibration behind the forecast.
+    // MERGE: FitReport is typed in wt-scen
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub fit: FitReport,
 }
 
 /// One held-out month of the channel or of one region.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ForecastRow {
     /// The month.
     pub month: Month,
     /// The region, or `None` for the whole channel.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub region: Option<String>,
     /// What the records show.
     pub actual: f64,
@@ -90,6 +96,8 @@ pub struct ForecastRow {
 
 /// Scores over a set of rows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = BacktestSummary))]
 pub struct Summary {
     /// `channel` or `regions`.
     pub scope: String,
@@ -109,10 +117,13 @@ pub struct Summary {
 
 /// The within-period profile, recorded against simulated.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProfileCheck {
     /// Recorded over the calibration window.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub recorded: Option<Vec<f64>>,
     /// Simulated over the held-out months, when they hold a whole goal period.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub simulated: Option<Vec<f64>>,
 }
 

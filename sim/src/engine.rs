@@ -238,16 +238,22 @@ impl SpecState {
 
 /// The result of a run (or of a shard of one): what was run and the mergeable state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunResult {
     /// The chanlab version that produced it.
     pub chanlab_version: String,
     /// The scenario, self-contained: every spec inline and every parameter in force.
+    // MERGE: ScenarioFile is typed in wt-scen
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub scenario: ScenarioFile,
     /// Replication indices covered, `[start, end)` pairs in order.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::openapi::ReplicationRange>))]
     pub replications: Vec<(u64, u64)>,
     /// Index of the baseline spec.
     pub baseline: usize,
-    /// Per spec, in scenario order.
+    /// Per spec, in scenario order: the mergeable state for `chanlab merge` (exact sums and
+    /// sketches). Its layout is internal; read the figures in `report`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub specs: Vec<SpecState>,
 }
 
@@ -433,6 +439,7 @@ fn coalesce(ranges: &[(u64, u64)]) -> Vec<(u64, u64)> {
 
 /// The derived figures of a [`RunResult`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunReport {
     /// Replications summarised.
     pub replications: u64,
@@ -442,6 +449,7 @@ pub struct RunReport {
 
 /// One spec's figures.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SpecReport {
     /// Spec name.
     pub name: String,
@@ -459,6 +467,7 @@ pub struct SpecReport {
 
 /// One KPI's figures for one spec.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KpiReport {
     /// The KPI.
     pub kpi: Kpi,
@@ -472,6 +481,7 @@ pub struct KpiReport {
 
 /// A spec against the baseline on one KPI, over paired replications.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ComparisonReport {
     /// The KPI.
     pub kpi: Kpi,
@@ -486,6 +496,8 @@ pub struct ComparisonReport {
 /// figures people read beside it. `chanlab run --format json` writes it and the API's
 /// `GET /runs/{id}` answers it, so the two are the same document.
 #[derive(Debug, Clone, Serialize)]
+// Named for what it is among the kinds of run (the others are `SweepDocument`, ...).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = CompareDocument))]
 pub struct ResultDocument<'a> {
     /// What was run and the mergeable state.
     #[serde(flatten)]

@@ -20,6 +20,8 @@ pub mod explore;
 pub mod files;
 pub mod from_records;
 pub mod model;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod params;
 pub mod scenario;
 pub mod seed;

@@ -34,7 +34,7 @@ async fn finish(app: &TestApp, id: &str) -> Value {
 }
 
 /// Starts and finishes a run; its final body, which must be done.
-async fn done(app: &TestApp, scenario: &str, body: &Value) -> Value {
+pub(crate) async fn done(app: &TestApp, scenario: &str, body: &Value) -> Value {
     let res = start(app, scenario, body).await;
     assert_eq!(res.status, 202, "{}", res.text());
     let id = res.json()["id"].as_str().unwrap().to_owned();

@@ -27,6 +27,7 @@ mod operability;
 mod problems;
 mod protocol;
 mod restart;
+mod result_schemas;
 mod runs;
 mod scenarios;
 mod scorecards;

@@ -231,7 +231,7 @@ pub(crate) fn assert_signed(r: &Received, secret: &str) {
     assert!(body["occurred_at"].is_string() && body["data"].is_object());
 }
 
-const ALL: &[&str] = &[
+pub(crate) const ALL: &[&str] = &[
     "partner.stage_changed",
     "spec.published",
     "run.finished",

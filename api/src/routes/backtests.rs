@@ -70,7 +70,7 @@ pub struct BacktestView {
     /// (`history`); the within-period profile recorded and simulated (`profile`); and the
     /// calibration behind the forecast (`fit`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<chanlab_sim::backtest::Backtest>)]
     pub result: Option<serde_json::Value>,
 }
 

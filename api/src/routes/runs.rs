@@ -33,11 +33,12 @@ pub struct RunView {
     /// The run.
     #[serde(flatten)]
     pub run: RunRecord,
-    /// Once done: the same JSON document `chanlab run --format json` writes for this
-    /// scenario and seed (the self-contained scenario, the seed, the chanlab version, the
-    /// mergeable state and the `report` with every figure).
+    /// Once done: the document of the run's kind, the same JSON the CLI writes for this
+    /// scenario and seed (`chanlab run`, `compare`, `sensitivity` or `optimise` with
+    /// `--format json`): the self-contained scenario, the chanlab version, the mergeable
+    /// state and the `report` with every figure; for a policy search, its report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::experiments::RunDocument<'static>>)]
     pub result: Option<serde_json::Value>,
 }
 
@@ -129,8 +130,7 @@ pub async fn get_run(
     let result = if run.status == crate::records::RunStatus::Done {
         let out = output(&state, &run)?;
         Some(
-            out.result
-                .document()
+            serde_json::to_value(out.result.document())
                 .map_err(|e| ApiError::Internal(format!("a result does not serialise: {e}")))?,
         )
     } else {

@@ -39,6 +39,7 @@ pub const CONFIRM_START: u64 = 1 << 32;
 
 /// A spec field to vary and its range: `FIELD=LOW..HIGH` on the command line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Vary {
     /// Dotted path in the spec file.
     pub path: String,
@@ -162,6 +163,8 @@ pub fn parse_kpi(name: &str) -> Result<Kpi, String> {
 
 /// How hard to search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = OptimiseSettings))]
 pub struct Settings {
     /// Candidates in the first rung (the Latin hypercube's size, plus the spec as written).
     pub candidates: usize,
@@ -213,12 +216,16 @@ pub type Evaluate<'a> = dyn FnMut(&[usize], (u64, u64)) -> Result<Vec<Score>, Ex
 
 /// One rung of the search.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rung {
     /// Replications every candidate of the rung has been evaluated on, `[start, end)`.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::ReplicationRange))]
     pub replications: (u64, u64),
     /// The candidates evaluated, by index, best first.
     pub ranked: Vec<usize>,
-    /// Their objective means, in the same order.
+    /// Their objective means, in the same order; `null` for a candidate with no finite
+    /// value of the objective (its mean is NaN, which JSON writes as `null`).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Option<f64>>))]
     pub objective: Vec<f64>,
     /// Whether each met every constraint (on the mean), in the same order.
     pub feasible: Vec<bool>,
@@ -226,6 +233,8 @@ pub struct Rung {
 
 /// What the search found: the winner and how it got there.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = OptimiseSearch))]
 pub struct Search {
     /// The winning candidate's index.
     pub winner: usize,

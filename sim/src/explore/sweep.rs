@@ -227,6 +227,7 @@ fn axis_values(raw: &SweepAxis) -> Result<Vec<f64>, String> {
 
 /// Where a point's spec is found: run `run` of the sweep, spec `spec` of that run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Cell {
     /// Index in [`SweepResult::runs`].
     pub run: usize,
@@ -238,6 +239,7 @@ pub struct Cell {
 /// merge`) tells it from a plain run without guessing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SweepKind {
     /// A sweep.
     Sweep,
@@ -457,12 +459,15 @@ fn variants(
 /// The result of a sweep (or of one shard of it): the mergeable runs and where each point's
 /// specs are in them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SweepResult {
     /// Always `"sweep"`.
     pub kind: SweepKind,
     /// The chanlab version that produced it.
     pub chanlab_version: String,
     /// The scenario with its `[[sweep]]`, self-contained.
+    // MERGE: ScenarioFile is typed in wt-scen
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub scenario: ScenarioFile,
     /// Per point, the values of the axes in order. Points run over the last axis fastest.
     pub points: Vec<Vec<f64>>,
@@ -558,6 +563,7 @@ impl SweepResult {
 /// A sweep result with the figures people read beside it, as `chanlab compare --format
 /// json` writes it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SweepDocument<'a> {
     /// What was run and the mergeable state.
     #[serde(flatten)]

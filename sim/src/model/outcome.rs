@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// The key performance indicators every run reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Kpi {
     /// Sell-through revenue over the horizon.
     SellThrough,

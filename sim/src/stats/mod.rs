@@ -99,29 +99,40 @@ impl Summary {
 }
 
 /// The reported figures of a [`Summary`]. Figures that are undefined for so few values
-/// (the mean with none, the standard error and interval with fewer than two) are `None`.
+/// (the mean with none, the standard error and interval with fewer than two) are `None`
+/// (`null` in JSON).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SummaryReport {
     /// How many finite values were summarised.
     pub n: u64,
     /// How many NaN or infinite values were offered and left out.
     pub non_finite: u64,
     /// The mean.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub mean: Option<f64>,
     /// The standard error of the mean.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub std_error: Option<f64>,
     /// Lower end of the 95 % confidence interval for the mean (Student t).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub ci95_low: Option<f64>,
     /// Upper end of the 95 % confidence interval for the mean.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub ci95_high: Option<f64>,
     /// 5th percentile (sketch, relative error ≤ [`Sketch::RELATIVE_ACCURACY`]).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub p5: Option<f64>,
     /// Median (sketch).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub p50: Option<f64>,
     /// 95th percentile (sketch).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub p95: Option<f64>,
     /// Exact minimum.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub min: Option<f64>,
     /// Exact maximum.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub max: Option<f64>,
 }

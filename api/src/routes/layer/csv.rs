@@ -174,8 +174,7 @@ async fn import_rows<R: CsvResource>(
             let mut refs = Refs::load_for(s, R::REFERENCES, &c, access)?;
             let records = read_records::<R>(s, &rows, &c, access, &mut refs)?;
             R::check_import(s, &records)?;
-            let matched = serde_json::to_value(&refs.matched).expect("matches serialise");
-            let finished = events::import_finished(R::KIND, records.len(), matched);
+            let finished = events::import_finished(R::KIND, records.len(), &refs.matched);
             let (writes, outcome) = csv_io::imported(&records, refs.matched);
             Ok((writes, outcome, vec![finished]))
         },

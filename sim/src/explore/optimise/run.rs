@@ -31,8 +31,10 @@ pub struct Problem {
 
 /// The winner on the confirmation's fresh replications.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Confirmation {
     /// Replication indices `[start, end)`, disjoint from every search replication.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::ReplicationRange))]
     pub replications: (u64, u64),
     /// The objective for the winner.
     pub objective: SummaryReport,
@@ -48,16 +50,20 @@ pub struct Confirmation {
 
 /// A constraint on the confirmed winner.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConstraintReport {
     /// The constraint as written (`rep_attrition <= 20`).
     pub constraint: String,
     /// The KPI's mean and interval for the winner.
     pub value: SummaryReport,
     /// How far the mean is inside the bound (negative: outside).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub margin: Option<f64>,
     /// The margin's 95% interval, low end.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub margin_low: Option<f64>,
     /// The margin's 95% interval, high end.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub margin_high: Option<f64>,
     /// Whether the mean meets the bound.
     pub met: bool,
@@ -65,6 +71,7 @@ pub struct ConstraintReport {
 
 /// Everything a search found.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OptimiseReport {
     /// The spec varied.
     pub spec: String,

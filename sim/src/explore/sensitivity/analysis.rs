@@ -16,6 +16,7 @@ pub const RULE_QUALITY: f64 = 0.8;
 
 /// The derived figures of a [`SensitivityResult`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SensitivityReport {
     /// Points of the design: trajectories × (parameters + 1).
     pub points: usize,
@@ -31,6 +32,7 @@ pub struct SensitivityReport {
 
 /// One compared spec's difference from the baseline on one KPI.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ComparisonSensitivity {
     /// The compared spec.
     pub spec: String,
@@ -39,17 +41,20 @@ pub struct ComparisonSensitivity {
     /// The KPI.
     pub kpi: Kpi,
     /// Mean over the design's points of the mean difference (spec − baseline).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub mean_difference: Option<f64>,
     /// Per varied parameter, largest μ* first.
     pub effects: Vec<ParameterEffect>,
     /// Share of points at which the spec beats the baseline, and where it does not (KPIs
     /// whose better direction depends have none).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub robustness: Option<Robustness>,
 }
 
 /// The elementary effects of one parameter on one difference, in the KPI's unit per whole
 /// plausible range of the parameter.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ParameterEffect {
     /// The parameter.
     pub parameter: String,
@@ -59,21 +64,26 @@ pub struct ParameterEffect {
     pub mu: f64,
     /// σ: standard deviation of the elementary effects over trajectories (interactions and
     /// non-linearity); `None` with fewer than two trajectories.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub sigma: Option<f64>,
     /// Mean over trajectories of the 95 % half-width of the elementary effect's Monte
     /// Carlo error: a μ* below it cannot be told from zero. `None` below two replications.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub noise_floor: Option<f64>,
     /// Whether μ* exceeds the noise floor.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub above_noise: Option<bool>,
 }
 
 /// Where a spec beats the baseline over the design's points.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Robustness {
     /// Share of points at which the spec's mean is better than the baseline's (ties half).
     pub share_better: f64,
     /// The best single-parameter threshold separating the minority outcome (losses when
     /// the spec mostly wins, wins when it mostly loses), if there is one.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub rule: Option<SplitRule>,
     /// The finding in one sentence.
     pub sentence: String,
@@ -81,6 +91,7 @@ pub struct Robustness {
 
 /// "The spec loses when `parameter` > `threshold`": a decision stump over one parameter.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SplitRule {
     /// The parameter split on.
     pub parameter: String,
@@ -100,10 +111,12 @@ pub struct SplitRule {
 
 /// Per KPI, the share of the design's points at which each spec has the best mean.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BestShare {
     /// The KPI.
     pub kpi: Kpi,
     /// Per spec in scenario order: (name, share of points at which it is best).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::openapi::SpecShare>))]
     pub shares: Vec<(String, f64)>,
 }
 

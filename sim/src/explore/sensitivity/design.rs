@@ -13,6 +13,7 @@ pub const DESIGN_STREAM: u64 = 0x5E45_1717_D3A1_6E55;
 
 /// One varied parameter and the range it is varied over.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VariedParameter {
     /// The parameter's name in sim/MODEL.md §7.1 (`commitment_midpoint`, `own_touches.B`).
     pub name: String,
@@ -50,6 +51,7 @@ impl VariedParameter {
 /// One Morris trajectory: a base point on the grid and the order in which each parameter
 /// moves once, by half the grid (Δ = p / (2(p − 1)) of the range), up if it can, else down.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Trajectory {
     /// Grid level (0 ..= levels − 1) of each varied parameter at the first point.
     pub base: Vec<u32>,

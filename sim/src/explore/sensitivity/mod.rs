@@ -81,6 +81,8 @@ impl Default for SensitivityOptions {
 /// can tell it from a run's result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = SensitivityKind))]
 pub enum Kind {
     /// A sensitivity study.
     Sensitivity,
@@ -88,6 +90,7 @@ pub enum Kind {
 
 /// A parameter left out of the design, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SkippedParameter {
     /// The parameter's name.
     pub name: String,
@@ -129,12 +132,15 @@ impl TrajectoryState {
 /// The result of a sensitivity study (or of a shard of its replications): the design and
 /// the mergeable state, serialised with `"kind": "sensitivity"`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SensitivityResult {
     /// Always [`Kind::Sensitivity`].
     pub kind: Kind,
     /// The chanlab version that produced it.
     pub chanlab_version: String,
     /// The scenario, self-contained; `replications` is the number per point.
+    // MERGE: ScenarioFile is typed in wt-scen
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub scenario: ScenarioFile,
     /// The varied parameters, in design order.
     pub parameters: Vec<VariedParameter>,
@@ -145,12 +151,15 @@ pub struct SensitivityResult {
     /// The trajectories.
     pub trajectories: Vec<Trajectory>,
     /// Replication indices covered at every point, `[start, end)` pairs in order.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::openapi::ReplicationRange>))]
     pub replications: Vec<(u64, u64)>,
     /// Index of the baseline spec.
     pub baseline: usize,
     /// Spec names, in scenario order.
     pub specs: Vec<String>,
-    /// Per trajectory, the state.
+    /// Per trajectory, the mergeable state for `chanlab merge` (exact sums of the paired
+    /// differences). Its layout is internal; read the figures in `report`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub state: Vec<TrajectoryState>,
 }
 
@@ -290,6 +299,7 @@ fn coalesce(ranges: &[(u64, u64)]) -> Vec<(u64, u64)> {
 /// The JSON document a sensitivity study is written as: the mergeable result with the
 /// figures people read beside it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SensitivityDocument<'a> {
     /// The design and the mergeable state.
     #[serde(flatten)]

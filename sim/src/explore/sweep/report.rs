@@ -8,6 +8,7 @@ use crate::model::Kpi;
 
 /// The figures of a [`SweepResult`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SweepReport {
     /// Replications summarised at every point.
     pub replications: u64,
@@ -24,6 +25,7 @@ pub struct SweepReport {
 
 /// One point of the surface.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PointReport {
     /// The axes' values at this point.
     pub at: Vec<f64>,
@@ -33,6 +35,7 @@ pub struct PointReport {
 
 /// One spec at one point.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PointSpec {
     /// The spec's name in the scenario.
     pub name: String,
@@ -44,22 +47,30 @@ pub struct PointSpec {
 
 /// One KPI of one spec at one point.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PointKpi {
     /// The KPI.
     pub kpi: Kpi,
     /// Mean over replications.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub mean: Option<f64>,
     /// 95% interval of the mean, low end.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub ci95_low: Option<f64>,
     /// 95% interval of the mean, high end.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub ci95_high: Option<f64>,
     /// Mean paired difference from the baseline at this point (`None` for the baseline).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub difference: Option<f64>,
     /// 95% interval of the paired difference, low end.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub difference_low: Option<f64>,
     /// 95% interval of the paired difference, high end.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub difference_high: Option<f64>,
     /// Share of replications in which the spec did better than the baseline.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub probability_better: Option<f64>,
 }
 
