@@ -33,6 +33,7 @@ pub const MAX_POINTS: usize = 400;
 /// (`spec` and `path`) or a behaviour parameter (`parameter`), and its values (`values` or
 /// `grid`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SweepAxis {
     /// Name of the spec whose field is swept.
@@ -54,6 +55,7 @@ pub struct SweepAxis {
 
 /// `steps` evenly spaced values from `from` to `to`, both included.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Grid {
     /// First value.
