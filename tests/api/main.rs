@@ -28,6 +28,7 @@ mod problems;
 mod protocol;
 mod restart;
 mod runs;
+mod scenario_schema;
 mod scenarios;
 mod scorecards;
 mod shared_runs;
