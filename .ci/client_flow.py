@@ -41,7 +41,7 @@ from chanlab_client.api.simulation import (  # noqa: E402
     get_run_chart,
 )
 from chanlab_client.models import (  # noqa: E402
-    CreateScenarioBody,
+    CompareDocument,
     ImportReport,
     LifecycleStage,
     Partner,
@@ -51,6 +51,7 @@ from chanlab_client.models import (  # noqa: E402
     RunRequest,
     RunStatus,
     RunView,
+    ScenarioFile,
     ScenarioRecord,
     TransitionInput,
 )
@@ -132,9 +133,9 @@ step("Scenario: a bundled scenario, made small, is posted as a typed body")
 toml = subprocess.run([CHANLAB, "scenario", "show", "mid-size"], check=True, capture_output=True, text=True).stdout
 doc = tomllib.loads(toml)
 doc.update(horizon_months=6, replications=8, seed=11)
-body = CreateScenarioBody.from_dict(doc)
+body = ScenarioFile.from_dict(doc)
 scenario = expect(create_scenario.sync_detailed(client=client, body=body), 201, ScenarioRecord)
-assert scenario.scenario is not None
+assert isinstance(scenario.scenario, ScenarioFile) and scenario.scenario.replications == 8
 
 step("Run: the scenario is run and its result read as typed figures")
 run = create_run.sync_detailed(str(scenario.id), client=client, body=RunRequest(replications=8))
@@ -148,6 +149,7 @@ while True:
     assert time.monotonic() < deadline, "the run did not finish in 300 s"
     time.sleep(0.2)
 assert view.status == RunStatus.DONE, view.error
+assert isinstance(view.result, CompareDocument), type(view.result)
 report = view.result.report
 assert report.replications == 8, report
 names = [s.name for s in report.specs]

@@ -57,18 +57,15 @@ pub struct ScenarioRecord {
     /// Partner slots (partners and prospects) per replication.
     pub partner_slots: u64,
     /// The scenario, in the scenario file's schema (`chanlab scenario init`), as JSON.
-    #[schema(value_type = Object)]
     pub scenario: ScenarioFile,
     /// For a scenario built from the records: the method and history behind each estimate
     /// (sim/MODEL.md §12).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
     pub calibration: Option<CalibrationReport>,
     /// For a scenario built with `calibrate`: how each behaviour parameter was fitted, its
     /// estimate, 90% interval and whether the records identify it, and each moment recorded
     /// against simulated (sim/MODEL.md §12.2–12.4).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
     pub fit: Option<FitReport>,
 }
 

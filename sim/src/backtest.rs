@@ -53,8 +53,6 @@ pub struct Backtest {
     /// whole periods).
     pub profile: ProfileCheck,
     /// The calibration behind the forecast.
-    // MERGE: FitReport is typed in wt-scen
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub fit: FitReport,
 }
 

@@ -243,8 +243,6 @@ pub struct RunResult {
     /// The chanlab version that produced it.
     pub chanlab_version: String,
     /// The scenario, self-contained: every spec inline and every parameter in force.
-    // MERGE: ScenarioFile is typed in wt-scen
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub scenario: ScenarioFile,
     /// Replication indices covered, `[start, end)` pairs in order.
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::openapi::ReplicationRange>))]

@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use utoipa::openapi::schema::{ArrayBuilder, ArrayItems, ObjectBuilder, Schema, Type};
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
 use utoipa::openapi::{RefOr, SchemaFormat};
 use utoipa::{PartialSchema, ToSchema};
 
@@ -16,7 +16,8 @@ fn pair(description: &str, items: [Schema; 2]) -> RefOr<Schema> {
     ArrayBuilder::new()
         .description(Some(description))
         .prefix_items(items)
-        .items(ArrayItems::False)
+        // `minItems` = `maxItems` = 2 bounds the array; no `items: false`, which
+        // openapi-python-client cannot read (a boolean schema).
         .min_items(Some(2))
         .max_items(Some(2))
         .into()
@@ -107,5 +108,49 @@ impl PartialSchema for MonthSellThrough {
 impl ToSchema for MonthSellThrough {
     fn name() -> Cow<'static, str> {
         Cow::Borrowed("MonthSellThrough")
+    }
+}
+
+/// `[estimate, standard_error]`: the channel's calibrated sell-through level (a Rust
+/// `(f64, f64)`).
+pub struct LevelEstimate;
+
+impl PartialSchema for LevelEstimate {
+    fn schema() -> RefOr<Schema> {
+        pair(
+            "The channel's sell-through level a month and its standard error.",
+            [
+                number("The level: sell-through revenue a month."),
+                number("Its standard error."),
+            ],
+        )
+    }
+}
+
+impl ToSchema for LevelEstimate {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("LevelEstimate")
+    }
+}
+
+/// `[region, multiplier]`: a region's potential scale (a Rust `(String, f64)`).
+pub struct RegionScale;
+
+impl PartialSchema for RegionScale {
+    fn schema() -> RefOr<Schema> {
+        let name = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("The region's name."))
+            .into();
+        pair(
+            "A region and the multiplier on its partners' potentials.",
+            [name, number("The multiplier.")],
+        )
+    }
+}
+
+impl ToSchema for RegionScale {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("RegionScale")
     }
 }

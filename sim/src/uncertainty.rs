@@ -21,20 +21,23 @@ pub const PARAMETER_STREAM: u64 = 0x9A7A_3E7E_5D12_C0DE;
 
 /// What the records leave uncertain about a scenario, drawn anew in every replication.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Uncertainty {
     /// Parameters drawn per replication, independently.
     #[serde(default)]
     pub parameters: Vec<ParameterDraw>,
-    /// Per explicit partner (in `channel.partners` order), the standard deviation of the log
-    /// of its potential; empty when potentials are taken as known.
+    /// Per explicit partner (in `channel.partners` order, one each), the standard deviation
+    /// of the log of its potential, 0 to 3; empty when potentials are taken as known.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub potential_log_sd: Vec<f64>,
 }
 
 /// One parameter's distribution: normal on a scale that keeps it in range, centred on the
-/// estimate, cut to `[min, max]`.
+/// estimate, cut to `[min, max]`, with `min ≤ estimate ≤ max` inside the parameter's valid
+/// range (a backing's is 0..1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ParameterDraw {
     /// A behaviour parameter (`demand_noise`, `touches_for_half_engagement.A`) or a region's
@@ -43,6 +46,7 @@ pub struct ParameterDraw {
     /// The estimate (the value when the draw is 0).
     pub estimate: f64,
     /// Standard deviation on `scale`.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0))]
     pub sd: f64,
     /// The scale the draw is normal on.
     pub scale: Scale,
@@ -54,6 +58,7 @@ pub struct ParameterDraw {
 
 /// The scale a parameter's draw is normal on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Scale {
     /// Log: positive parameters (noise, months, multipliers).

@@ -29,6 +29,7 @@ mod protocol;
 mod restart;
 mod result_schemas;
 mod runs;
+mod scenario_schema;
 mod scenarios;
 mod scorecards;
 mod shared_runs;

@@ -201,7 +201,7 @@ pub(super) fn record_of(scenario: &Scenario, source: ScenarioSource) -> Scenario
 /// (`specs[1].inline.incentive.cap`). The stored scenario is self-contained: every spec
 /// inline and every behaviour parameter in force.
 #[utoipa::path(post, path = "/scenarios", tag = "simulation", operation_id = "create_scenario",
-    request_body(content = Object, description = "A scenario file as JSON.",
+    request_body(content = chanlab_sim::scenario::ScenarioFile, description = "A scenario file as JSON. Its specs are inline or bundled: a spec `file` is refused (422).",
         example = json!({"name": "Two regions", "horizon_months": 12, "replications": 200, "seed": 7,
             "channel": {"regions": [{"name": "North", "reps": 2, "partners": {"A": 2, "B": 6, "C": 10}, "prospects": 5}]},
             "specs": [{"bundled": "flat-growth"}, {"bundled": "stretch"}]})),

@@ -81,6 +81,7 @@ pub struct Calibration {
 
 /// How each parameter was fitted, and to what.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FitReport {
     /// First month of the history read.
     pub first_month: Month,
@@ -96,9 +97,11 @@ pub struct FitReport {
     pub moments: Vec<MomentFit>,
     /// Channel sell-through level: the sum of the partners' recent deseasonalised levels,
     /// a month, and its standard error.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::LevelEstimate))]
     pub level: (f64, f64),
     /// Per region (by name), the multiplier on its partners' potentials that makes the
     /// scenario sell the region's recorded level over its first six months.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::openapi::RegionScale>))]
     pub potential_scale: Vec<(String, f64)>,
     /// The within-period profile read off the records (first month of a goal period to
     /// last), when the records hold a complete period.
@@ -109,6 +112,7 @@ pub struct FitReport {
 
 /// One parameter's fit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FittedParameter {
     /// The parameter (`demand_noise`, `backing.North`).
     pub parameter: String,
@@ -116,7 +120,8 @@ pub struct FittedParameter {
     pub default: f64,
     /// The value the calibrated scenario uses (the default when not identified).
     pub estimate: f64,
-    /// 90% interval, when identified.
+    /// 90% interval, when identified: lower and upper bound.
+    #[cfg_attr(feature = "openapi", schema(min_items = 2, max_items = 2))]
     pub interval: Option<[f64; 2]>,
     /// Whether the records identify it.
     pub identified: bool,
@@ -130,6 +135,8 @@ pub struct FittedParameter {
 
 /// How a parameter was estimated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = FitMethod))]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
     /// Read off the records by maximum likelihood.
@@ -142,6 +149,7 @@ pub enum Method {
 
 /// One moment: what the records show and what the model gives.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MomentFit {
     /// Its name (`profile.last`).
     pub moment: String,

@@ -33,6 +33,7 @@ pub const MAX_POINTS: usize = 400;
 /// (`spec` and `path`) or a behaviour parameter (`parameter`), and its values (`values` or
 /// `grid`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SweepAxis {
     /// Name of the spec whose field is swept.
@@ -54,6 +55,7 @@ pub struct SweepAxis {
 
 /// `steps` evenly spaced values from `from` to `to`, both included.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Grid {
     /// First value.
@@ -466,8 +468,6 @@ pub struct SweepResult {
     /// The chanlab version that produced it.
     pub chanlab_version: String,
     /// The scenario with its `[[sweep]]`, self-contained.
-    // MERGE: ScenarioFile is typed in wt-scen
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub scenario: ScenarioFile,
     /// Per point, the values of the axes in order. Points run over the last axis fastest.
     pub points: Vec<Vec<f64>>,

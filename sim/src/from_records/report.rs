@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 
 /// How a scenario was estimated from the records (sim/MODEL.md §12).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CalibrationReport {
-    /// The last month of history used; `None` when there was no sales record.
+    /// The last month of history used; none (null in JSON) when there was no sales record.
     pub as_of: Option<Month>,
     /// Months of sales history looked at, ending at `as_of`.
     pub sales_window_months: u32,
@@ -33,6 +34,7 @@ pub struct CalibrationReport {
 
 /// The spec used as the baseline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BaselineReport {
     /// Its id.
     pub process_spec_id: ProcessSpecId,
@@ -44,6 +46,7 @@ pub struct BaselineReport {
 
 /// One region of the built scenario.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegionReport {
     /// The region's id.
     pub region_id: RegionId,
@@ -60,6 +63,7 @@ pub struct RegionReport {
 
 /// One tier's mean potential.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TierReport {
     /// The tier.
     pub tier: Tier,
@@ -77,6 +81,7 @@ pub struct TierReport {
 
 /// How a tier's mean potential was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TierMethod {
     /// The mean of the tier's partners' own estimates.
@@ -89,6 +94,7 @@ pub enum TierMethod {
 
 /// How a partner's potential was estimated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PotentialMethod {
     /// Six months of history or more: level with trend, shrunk towards the tier mean.
@@ -101,6 +107,7 @@ pub enum PotentialMethod {
 
 /// How a partner's starting engagement was estimated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EngagementMethod {
     /// From its logged touches (its owner rep keeps the activity log).
@@ -114,6 +121,7 @@ pub enum EngagementMethod {
 
 /// One partner's estimates.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PartnerReport {
     /// The partner's id.
     pub partner_id: PartnerId,
@@ -127,8 +135,8 @@ pub struct PartnerReport {
     pub stage: LifecycleStage,
     /// Its owner rep.
     pub owner_rep_id: Option<RepId>,
-    /// The owner's seat index in the region; `None` when dealt round-robin (no owner, or an
-    /// owner who left or is in another region).
+    /// The owner's seat index in the region; none (null in JSON) when dealt round-robin (no
+    /// owner, or an owner who left or is in another region).
     pub owner: Option<u32>,
     /// Months with a sales record in the window.
     pub months_of_history: u32,

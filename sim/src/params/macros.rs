@@ -1,5 +1,6 @@
 //! The macro that turns the parameter table (`table.rs`) into the `Behaviour` struct, its
-//! `Default`, its checking `Deserialize` and the listing behind [`super::parameters`].
+//! `Default`, its checking `Deserialize`, the listing behind [`super::parameters`] and, with
+//! the `openapi` feature, its OpenAPI schema.
 //!
 //! A row is `name: type = default, valid [..], plausible [..], unit "..", source "..";`
 //! after its `///` doc. `type` is `f64`, `PerTier` or `[f64; 2]`; the helper macros below
@@ -52,6 +53,29 @@ macro_rules! behaviour_parameters {
                 ));
             )+
             all
+        }
+
+        // By hand, not derived: the bounds, defaults and units are the table's, as the
+        // checking `Deserialize` below reads them (`schema.rs` builds the pieces).
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for Behaviour {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                super::schema::behaviour(vec![$(
+                    (
+                        stringify!($name),
+                        param_schema!($ty, $default, $valid, concat!($($doc),+), $unit),
+                    ),
+                )+])
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for Behaviour {
+            fn schemas(
+                schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>,
+            ) {
+                super::schema::referenced(schemas);
+            }
         }
 
         impl<'de> Deserialize<'de> for Behaviour {
@@ -135,6 +159,30 @@ macro_rules! param_seed {
     };
     ([f64; 2], [[$lo0:expr, $hi0:expr], [$lo1:expr, $hi1:expr]]) => {
         de_checked::Pair([Bounds::new($lo0, $hi0), Bounds::new($lo1, $hi1)])
+    };
+}
+
+/// The OpenAPI schema of one row's property: its type, default, valid range and text.
+#[cfg(feature = "openapi")]
+macro_rules! param_schema {
+    (f64, $d:literal, [$lo:expr, $hi:expr], $doc:expr, $unit:literal) => {
+        super::schema::number($doc, $unit, $d, Bounds::new($lo, $hi))
+    };
+    (PerTier, $d:tt, [$lo:expr, $hi:expr], $doc:expr, $unit:literal) => {
+        super::schema::per_tier(
+            $doc,
+            $unit,
+            param_default!(PerTier, $d),
+            Bounds::new($lo, $hi),
+        )
+    };
+    ([f64; 2], $d:tt, [[$lo0:expr, $hi0:expr], [$lo1:expr, $hi1:expr]], $doc:expr, $unit:literal) => {
+        super::schema::pair(
+            $doc,
+            $unit,
+            param_default!([f64; 2], $d),
+            [Bounds::new($lo0, $hi0), Bounds::new($lo1, $hi1)],
+        )
     };
 }
 

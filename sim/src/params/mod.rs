@@ -16,6 +16,8 @@ use serde::{Deserialize, Serialize};
 #[macro_use]
 mod macros;
 mod de_checked;
+#[cfg(feature = "openapi")]
+mod schema;
 mod table;
 #[cfg(test)]
 mod tests;
@@ -24,6 +26,7 @@ pub use table::{Behaviour, FIELD_NAMES};
 
 /// A value per partner tier.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PerTier {
     /// Tier A.
@@ -181,7 +184,8 @@ impl Behaviour {
         self.check_across()
     }
 
-    /// The rules that tie one parameter's range to another's value.
+    /// The rules that tie one parameter's range to another's value ([`CROSS_FIELD_RULES`]
+    /// says them in words).
     fn check_across(&self) -> Result<(), ValidationError> {
         if self.recovered_above < self.at_risk_below {
             return Err(ValidationError::new(
@@ -200,6 +204,14 @@ impl Behaviour {
         Ok(())
     }
 }
+
+/// The rules [`Behaviour::validate`] checks across fields, in words, for the schema's
+/// description: a schema states each parameter's own range but cannot tie one parameter's
+/// range to another's value.
+pub const CROSS_FIELD_RULES: &str = "Two rules tie parameters together and are not expressed \
+    in this schema: `recovered_above` must be at least `at_risk_below`, and \
+    `max_cover_months` must be at least `cover_months`; a scenario breaking either is \
+    rejected.";
 
 /// Checks `v` is a finite number in `lo..=hi`, naming `field` if not.
 pub(crate) fn check_range(field: &str, v: f64, lo: f64, hi: f64) -> Result<(), ValidationError> {

@@ -139,8 +139,6 @@ pub struct SensitivityResult {
     /// The chanlab version that produced it.
     pub chanlab_version: String,
     /// The scenario, self-contained; `replications` is the number per point.
-    // MERGE: ScenarioFile is typed in wt-scen
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub scenario: ScenarioFile,
     /// The varied parameters, in design order.
     pub parameters: Vec<VariedParameter>,
