@@ -8,8 +8,8 @@
 use serde_json::json;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{
-    AdditionalProperties, AllOfBuilder, ArrayBuilder, KnownFormat, ObjectBuilder, Ref,
-    Schema, SchemaFormat, Type,
+    AdditionalProperties, AllOfBuilder, ArrayBuilder, KnownFormat, ObjectBuilder, Ref, Schema,
+    SchemaFormat, Type,
 };
 use utoipa::{PartialSchema, ToSchema};
 
