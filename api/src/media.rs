@@ -10,7 +10,7 @@
 //! download is labelled octet-stream when the request's `Accept` prefers that to the true
 //! type (no `Accept`, or `*/*`, gets the true type).
 //!
-//! This list is the one declaration: [`document`] adds the alternative to every body of
+//! This list is the one declaration: `document` adds the alternative to every body of
 //! the OpenAPI document with one of these types, and [`is_upload`] and [`answer_type`] are
 //! what the handlers call.
 
