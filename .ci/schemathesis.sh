@@ -17,6 +17,8 @@
 # nothing twice: the simulator is optimised in dev builds too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=.ci/serve.sh
+source .ci/serve.sh
 
 max_examples=${ST_MAX_EXAMPLES:-80}
 seed=${ST_SEED:-7}
@@ -51,29 +53,12 @@ fi
 "$venv/bin/st" --version
 
 work=$(mktemp -d)
-server_pid=
-cleanup() {
-    if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
+trap 'stop_server; rm -rf "$work"' EXIT
 
 echo "-- server"
-token=$("$bin" token create --role admin --label schemathesis --data-dir "$work/data" 2>/dev/null)
 # Runs the fuzzer starts stay small (a million partner-months, well under a second), so
 # the step tests the endpoints rather than the simulator.
-RUST_LOG=info "$bin" serve --bind 127.0.0.1:0 --workers 2 --max-run-partner-months 1000000 --metrics --data-dir "$work/data" 2>"$work/server.log" &
-server_pid=$!
-port=
-for _ in $(seq 1 300); do
-    port=$(sed -n 's/.*port=\([0-9]*\).*/\1/p' "$work/server.log" | head -n 1)
-    [ -n "$port" ] && break
-    kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log"; echo "the server did not start"; exit 1; }
-    sleep 0.1
-done
-[ -n "$port" ] || { cat "$work/server.log"; echo "the server never said where it listens"; exit 1; }
-base=http://127.0.0.1:$port
-echo "listening on $base"
+serve "$bin" "$work" --workers 2 --max-run-partner-months 1000000 --metrics
 
 echo "-- seed"
 python3 .ci/schemathesis_seed.py "$base" "$token" "$work/schemathesis.toml"
@@ -103,13 +88,7 @@ timeout 600 "$venv/bin/st" --config-file "$work/schemathesis.toml" run "$base/op
 elapsed=$(( $(date +%s) - start ))
 
 # The server must still answer, and must not have panicked on anything it was sent.
-if ! python3 -c "import urllib.request, sys; urllib.request.urlopen(sys.argv[1], timeout=10)" "$base/healthz"; then
-    echo "the server stopped answering during the run"; status=1
-fi
-if grep -q "panicked" "$work/server.log"; then
-    grep -B2 -A5 "panicked" "$work/server.log" | head -n 40
-    echo "the server panicked during the run"; status=1
-fi
+server_checks "$work" || status=1
 cp "$work/server.log" "$report/server.log"
 cases=$(sed -n 's/^ *\([0-9]*\) generated.*/\1/p' "$report/output.txt" | tail -n 1)
 requests=$(grep -c ' request request_id=' "$work/server.log" || true)

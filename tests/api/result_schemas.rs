@@ -221,43 +221,7 @@ async fn a_delivery_of_each_event_validates_against_delivery() {
     let hook =
         crate::webhooks::subscribe(&app, "http://127.0.0.1:9/hooks", crate::webhooks::ALL, true)
             .await;
-    let region = app.region("Nordics").await;
-    let rep = app.rep(&region).await;
-    let prospect = app.partner(&region, Some(&rep), "B", "prospect").await;
-    let moved = app
-        .post(
-            &format!("/partners/{prospect}/transitions"),
-            &json!({"to": "negotiating"}),
-        )
-        .await;
-    assert_eq!(moved.status, 200, "{}", moved.text());
-    let spec = app.create("/process-specs", &crate::helpers::rules()).await;
-    let published = app
-        .post(&format!("/process-specs/{spec}/publish"), &json!({}))
-        .await;
-    assert_eq!(published.status, 200, "{}", published.text());
-    let scenario = crate::runs::scenario(&app, &small_scenario(2)).await;
-    crate::runs::finished_run(&app, &scenario).await;
-    let import = app
-        .send(
-            awc::http::Method::POST,
-            "/regions/import",
-            Some(&app.admin),
-            &[],
-            Some((
-                "text/csv",
-                b"name,regional_manager\nImported,Astrid\n".to_vec(),
-            )),
-        )
-        .await;
-    assert_eq!(import.status, 201, "{}", import.text());
-    let session = crate::training::start(&app, &app.admin, "unmeasured-process", 7).await;
-    crate::training::play_out(&app, &app.admin, &session, 0).await;
-    app.create(
-        "/goals",
-        &json!({"scope": {"kind": "rep", "id": rep}, "period": "2026-Q4", "metric": "visits", "target": {"count": 6}, "strategy": "manual"}),
-    )
-    .await;
+    crate::webhooks::cause_every_event(&app).await;
 
     let log = every_delivery(&app, hook["id"].as_str().unwrap()).await;
     let deliveries = validator("Delivery");

@@ -240,14 +240,22 @@ pub(crate) const ALL: &[&str] = &[
     "goal.created",
 ];
 
-#[actix_web::test]
-async fn each_event_type_is_delivered_once_for_its_action_and_signed() {
-    let app = app_retrying_after(Duration::from_millis(200)).await;
-    let receiver = Receiver::start(&[]);
-    let hook = subscribe(&app, &receiver.url, ALL, false).await;
-    let secret = hook["secret"].as_str().unwrap();
-    assert!(secret.starts_with("whsec_"));
+/// What [`cause_every_event`] did, for checking each event's data.
+pub(crate) struct Caused {
+    /// The prospect moved to negotiating (`partner.stage_changed`).
+    pub(crate) partner: String,
+    /// The finished run (`run.finished`).
+    pub(crate) run: String,
+    /// The training session played out (`training.session_finished`).
+    pub(crate) session: Value,
+    /// The goal created (`goal.created`).
+    pub(crate) goal: String,
+}
 
+/// Does one action of each event type in [`ALL`], in its order: a stage change, a spec
+/// published, a run finished, an import of two regions, a training session finished, a
+/// goal created.
+pub(crate) async fn cause_every_event(app: &TestApp) -> Caused {
     let region = app.region("Nordics").await;
     let rep = app.rep(&region).await;
     let prospect = app.partner(&region, Some(&rep), "B", "prospect").await;
@@ -263,8 +271,8 @@ async fn each_event_type_is_delivered_once_for_its_action_and_signed() {
         .post(&format!("/process-specs/{spec}/publish"), &json!({}))
         .await;
     assert_eq!(published.status, 200, "{}", published.text());
-    let scenario = crate::runs::scenario(&app, &crate::scenarios::small_scenario(4)).await;
-    let run = crate::runs::finished_run(&app, &scenario).await;
+    let scenario = crate::runs::scenario(app, &crate::scenarios::small_scenario(4)).await;
+    let run = crate::runs::finished_run(app, &scenario).await;
     let import = app
         .send(
             Method::POST,
@@ -278,14 +286,31 @@ async fn each_event_type_is_delivered_once_for_its_action_and_signed() {
         )
         .await;
     assert_eq!(import.status, 201, "{}", import.text());
-    let session = crate::training::start(&app, &app.admin, "unmeasured-process", 7).await;
-    crate::training::play_out(&app, &app.admin, &session, 0).await;
+    let session = crate::training::start(app, &app.admin, "unmeasured-process", 7).await;
+    crate::training::play_out(app, &app.admin, &session, 0).await;
     let goal = app
         .create(
             "/goals",
             &json!({"scope": {"kind": "rep", "id": rep}, "period": "2026-Q4", "metric": "visits", "target": {"count": 6}, "strategy": "manual"}),
         )
         .await;
+    Caused {
+        partner: prospect,
+        run,
+        session,
+        goal,
+    }
+}
+
+#[actix_web::test]
+async fn each_event_type_is_delivered_once_for_its_action_and_signed() {
+    let app = app_retrying_after(Duration::from_millis(200)).await;
+    let receiver = Receiver::start(&[]);
+    let hook = subscribe(&app, &receiver.url, ALL, false).await;
+    let secret = hook["secret"].as_str().unwrap();
+    assert!(secret.starts_with("whsec_"));
+
+    let caused = cause_every_event(&app).await;
 
     receiver
         .until("one of each event", |g| g.len() >= ALL.len())
@@ -315,22 +340,25 @@ async fn each_event_type_is_delivered_once_for_its_action_and_signed() {
             .unwrap()["data"]
             .clone()
     };
-    assert_eq!(data("partner.stage_changed")["id"], prospect.as_str());
+    assert_eq!(data("partner.stage_changed")["id"], caused.partner.as_str());
     assert_eq!(data("partner.stage_changed")["stage"], "negotiating");
     assert_eq!(data("spec.published")["status"], "published");
-    assert_eq!(data("run.finished")["id"], run.as_str());
+    assert_eq!(data("run.finished")["id"], caused.run.as_str());
     assert_eq!(data("run.finished")["status"], "done");
     assert_eq!(
         data("import.finished"),
         json!({"kind": "region", "count": 2, "matched": []})
     );
-    assert_eq!(data("training.session_finished")["id"], session["id"]);
+    assert_eq!(
+        data("training.session_finished")["id"],
+        caused.session["id"]
+    );
     assert!(
         data("training.session_finished")
             .get("owner_hash")
             .is_none()
     );
-    assert_eq!(data("goal.created")["id"], goal.as_str());
+    assert_eq!(data("goal.created")["id"], caused.goal.as_str());
     // The log says each was delivered at the first attempt.
     let log = settled(&app, hook["id"].as_str().unwrap()).await;
     assert_eq!(log.len(), ALL.len());
