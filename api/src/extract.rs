@@ -105,7 +105,65 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
 }
 
 /// Parses JSON into `T`, mapping errors as [`Body`] describes.
+///
+/// JSON Schema calls `126.0` an integer (2020-12 §6.1.1: any number with a zero fractional
+/// part), and the document's integer fields are JSON Schema integers, so a body refused only
+/// because serde reads such a number as a float is read again with those numbers as
+/// integers. The first error stands when that does not help.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let first = parse_json_strict(bytes);
+    if first.is_ok() {
+        return first;
+    }
+    let Ok(mut value @ serde_json::Value::Object(_)) =
+        serde_json::from_slice::<serde_json::Value>(bytes)
+    else {
+        return first;
+    };
+    if !integral_floats_to_integers(&mut value) {
+        return first;
+    }
+    serde_path_to_error::deserialize::<_, T>(value).or(first)
+}
+
+/// Rewrites every float with a zero fractional part that fits an `i64` or `u64` as an
+/// integer; true when any was rewritten.
+fn integral_floats_to_integers(value: &mut serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            // 2^63 and 2^64 are exact in f64, so the casts below neither wrap nor round.
+            let integer = if f.fract() != 0.0 {
+                None
+            } else if (-(2f64.powi(63))..2f64.powi(63)).contains(&f) {
+                Some(serde_json::Number::from(f as i64))
+            } else if (0.0..2f64.powi(64)).contains(&f) {
+                Some(serde_json::Number::from(f as u64))
+            } else {
+                None
+            };
+            integer.map(|i| *n = i).is_some()
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |any, v| integral_floats_to_integers(v) | any),
+        Value::Object(fields) => fields
+            .values_mut()
+            .fold(false, |any, v| integral_floats_to_integers(v) | any),
+        _ => false,
+    }
+}
+
+fn parse_json_strict<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Every body the API reads is an object, but serde reads a struct from an array too
+    // (`[null, null]` as a request of two fields left out): refuse one at the top.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(ApiError::field(
+            "",
+            "expected a JSON object of named fields, found an array",
+        ));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = match err.path().to_string() {
@@ -159,18 +217,67 @@ fn field_and_message(path: &str, raw: &str) -> (String, String) {
     (path.to_owned(), message.to_owned())
 }
 
-/// The `If-Match` header: `Ok(None)` when absent, `Ok(Some(None))` for `*`,
-/// `Ok(Some(Some(v)))` for an ETag `"v"`, `Err(detail)` for one this server never issued.
+/// What an `If-Match` header may be (RFC 9110 §13.1.1): `*` or a list of entity tags. The
+/// OpenAPI document declares every `If-Match` with this pattern ([`crate::openapi`]).
+pub const IF_MATCH_PATTERN: &str = r#"^(\*|(W/)?"[!#-~]*"([ \t]*,[ \t]*(W/)?"[!#-~]*")*)$"#;
+
+/// A well-formed `If-Match`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Precondition {
+    /// `*`: any current version.
+    Any,
+    /// The versions the list's strong tags name. A weak tag never matches (If-Match compares
+    /// strongly) and a tag this server never issues (not a version number) matches nothing,
+    /// so either leaves the list shorter, possibly empty: a 412.
+    Versions(Vec<u64>),
+}
+
+/// The `If-Match` header: `Ok(None)` when absent, `Err(detail)` when it is not the header's
+/// grammar ([`IF_MATCH_PATTERN`]).
 ///
 /// A malformed header is kept rather than refused here: RFC 9110 §13.2.1 evaluates
 /// preconditions after authorisation and after the target is found, so the handler answers
-/// 403 or 404 first and `routes::check_if_match` answers the 412.
+/// 403 or 404 first and `routes::check_if_match` answers the 400 or 412.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IfMatch(pub Result<Option<Option<u64>>, String>);
+pub struct IfMatch(pub Result<Option<Precondition>, String>);
 
 impl IfMatch {
     /// No `If-Match` header (an unconditional write).
     pub const NONE: IfMatch = IfMatch(Ok(None));
+
+    /// Reads a header value.
+    pub fn parse(text: &str) -> Result<Precondition, String> {
+        let malformed = || {
+            format!(
+                "If-Match {text:?} is not `*` or a list of ETags such as \"3\"; send the ETag a GET answered"
+            )
+        };
+        // HTTP strips a field value's own leading and trailing white space (RFC 9110 §5.5),
+        // so any left is not the grammar; white space around commas is.
+        if text.starts_with([' ', '\t']) || text.ends_with([' ', '\t']) {
+            return Err(malformed());
+        }
+        if text == "*" {
+            return Ok(Precondition::Any);
+        }
+        let mut versions = Vec::new();
+        for tag in text.split(',') {
+            let tag = tag.trim_matches([' ', '\t']);
+            let (weak, quoted) = match tag.strip_prefix("W/") {
+                Some(rest) => (true, rest),
+                None => (false, tag),
+            };
+            let opaque = quoted
+                .strip_prefix('"')
+                .and_then(|t| t.strip_suffix('"'))
+                .filter(|t| t.bytes().all(|b| b == b'!' || (b'#'..=b'~').contains(&b)))
+                .ok_or_else(malformed)?;
+            if let (false, Ok(version)) = (weak, opaque.parse::<u64>()) {
+                versions.push(version);
+            }
+        }
+        Ok(Precondition::Versions(versions))
+    }
 }
 
 impl FromRequest for IfMatch {
@@ -181,16 +288,12 @@ impl FromRequest for IfMatch {
         let Some(value) = req.headers().get(header::IF_MATCH) else {
             return std::future::ready(Ok(IfMatch::NONE));
         };
-        let text = value.to_str().unwrap_or("").trim();
-        let parsed = if text == "*" {
-            Ok(Some(None))
-        } else {
-            let tag = text.trim_start_matches("W/").trim_matches('"');
-            tag.parse::<u64>().map(|v| Some(Some(v))).map_err(|_| {
-                format!(
-                    "If-Match {text:?} is not an ETag this server issued; GET the record for its ETag"
-                )
-            })
+        let parsed = match value.to_str() {
+            Ok(text) => IfMatch::parse(text).map(Some),
+            Err(_) => Err(
+                "If-Match holds bytes outside visible ASCII; send the ETag a GET answered"
+                    .to_owned(),
+            ),
         };
         std::future::ready(Ok(IfMatch(parsed)))
     }
@@ -261,5 +364,51 @@ mod tests {
             (field.as_str(), message.as_str()),
             ("name", "this field is required")
         );
+    }
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    struct Hours {
+        keep: u16,
+        rate: f64,
+        seeds: Vec<u64>,
+    }
+
+    #[test]
+    fn an_integer_written_with_a_zero_fraction_is_an_integer() {
+        let read: Hours =
+            parse_json(br#"{"keep": 126.0, "rate": 2.0, "seeds": [18446744073709549568.0, 3]}"#)
+                .unwrap();
+        assert_eq!(
+            read,
+            Hours {
+                keep: 126,
+                rate: 2.0,
+                seeds: vec![18446744073709549568, 3]
+            }
+        );
+    }
+
+    #[test]
+    fn a_body_is_an_object_not_an_array_of_its_fields() {
+        for body in [r#"[126, 1, []]"#, r#" [126.0, 1.0, [1.0]]"#] {
+            let Err(ApiError::Validation(errors)) = parse_json::<Hours>(body.as_bytes()) else {
+                panic!("{body} was read");
+            };
+            assert!(errors[0].message.contains("object"), "{body}: {errors:?}");
+        }
+    }
+
+    #[test]
+    fn a_fraction_or_an_out_of_range_integer_is_still_refused_with_the_first_error() {
+        for (body, field) in [
+            (r#"{"keep": 126.5, "rate": 1, "seeds": []}"#, "keep"),
+            (r#"{"keep": 70000.0, "rate": 1, "seeds": []}"#, "keep"),
+            (r#"{"keep": 1.0, "rate": 1, "seeds": [-1.0]}"#, "seeds[0]"),
+        ] {
+            let Err(ApiError::Validation(errors)) = parse_json::<Hours>(body.as_bytes()) else {
+                panic!("{body} was read");
+            };
+            assert_eq!(errors[0].field, field, "{body}");
+        }
     }
 }

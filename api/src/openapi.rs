@@ -21,7 +21,13 @@ use crate::routes::{self, responses};
         license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0")
     ),
     servers((url = "/", description = "The server that serves this document (`chanlab serve`); a client sets its own base URL.")),
-    modifiers(&BearerAuth, &RecordResources, &PublicRoutes, &BinaryAlternatives),
+    modifiers(
+        &BearerAuth,
+        &RecordResources,
+        &PublicRoutes,
+        &BinaryAlternatives,
+        &Constraints
+    ),
     tags(
         (name = "health", description = "Liveness and readiness; no token needed."),
         (name = "tokens", description = "Bearer tokens: an admin makes them; every caller lists, rotates and revokes its own (an admin: any)."),
@@ -271,6 +277,113 @@ struct BinaryAlternatives;
 impl Modify for BinaryAlternatives {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         crate::media::document(openapi);
+    }
+}
+
+/// Constraints the server enforces on every operation alike, written into the document in
+/// one place rather than on each declaration: the `If-Match` grammar (and the 400 that
+/// answers a header outside it), and the range each
+/// integer format holds (a `uint32` is 0 to 4,294,967,295: a generator reading only
+/// `format` would otherwise draw values the field cannot take, or miss the ones it can).
+/// Runs last, on the JSON form of each path and component: a walk over utoipa's typed
+/// schema tree would need a case for each of its variants.
+struct Constraints;
+
+impl Modify for Constraints {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        // Only what changed is read back: utoipa cannot read every schema it writes (an
+        // any-value schema such as `FieldChange.before` has no `type` to tell it apart).
+        let paths = &mut openapi.paths.paths;
+        for item in paths.values_mut() {
+            constrain_typed(item);
+        }
+        if let Some(components) = openapi.components.as_mut() {
+            for schema in components.schemas.values_mut() {
+                constrain_typed(schema);
+            }
+            for response in components.responses.values_mut() {
+                constrain_typed(response);
+            }
+        }
+    }
+}
+
+fn constrain_typed<T: serde::Serialize + serde::de::DeserializeOwned>(part: &mut T) {
+    let before = serde_json::to_value(&*part).expect("the document serialises");
+    let mut after = before.clone();
+    constrain(&mut after);
+    if after != before {
+        *part = serde_json::from_value(after).expect("a constrained part reads back");
+    }
+}
+
+/// The range of each integer format the document uses beyond OpenAPI's own `int32`/`int64`.
+const INTEGER_RANGES: [(&str, i128, i128); 6] = [
+    ("int8", i8::MIN as i128, i8::MAX as i128),
+    ("int16", i16::MIN as i128, i16::MAX as i128),
+    ("uint8", 0, u8::MAX as i128),
+    ("uint16", 0, u16::MAX as i128),
+    ("uint32", 0, u32::MAX as i128),
+    ("uint64", 0, u64::MAX as i128),
+];
+
+fn constrain(value: &mut serde_json::Value) {
+    use serde_json::{Value, json};
+    match value {
+        Value::Object(fields) => {
+            if fields.get("in") == Some(&json!("header"))
+                && fields.get("name") == Some(&json!("If-Match"))
+            {
+                fields.insert(
+                    "schema".into(),
+                    json!({
+                        "type": "string",
+                        "pattern": crate::extract::IF_MATCH_PATTERN,
+                        "examples": ["\"1\""],
+                    }),
+                );
+            }
+            // An operation taking If-Match answers 400 to a header outside its grammar.
+            let conditional = fields
+                .get("parameters")
+                .and_then(Value::as_array)
+                .is_some_and(|ps| ps.iter().any(|p| p["name"] == "If-Match"));
+            if conditional && let Some(Value::Object(responses)) = fields.get_mut("responses") {
+                responses
+                    .entry("400")
+                    .or_insert_with(|| json!({"$ref": "#/components/responses/BadRequest"}));
+            }
+            // utoipa 6 writes `KnownFormat::UInt32` as `u-int32` (its kebab-case rename); the
+            // OpenAPI format registry's name is `uint32`.
+            if let Some(Value::String(format)) = fields.get_mut("format")
+                && let Some(registered) = format.strip_prefix("u-int")
+            {
+                *format = format!("uint{registered}");
+            }
+            let format = fields.get("format").and_then(Value::as_str);
+            if let Some(&(_, low, high)) = INTEGER_RANGES.iter().find(|r| Some(r.0) == format) {
+                let bound = |fields: &serde_json::Map<String, Value>, key: &str| {
+                    fields.get(key).and_then(Value::as_f64)
+                };
+                if bound(fields, "minimum").is_none_or(|m| m < low as f64) {
+                    fields.insert("minimum".into(), number(low));
+                }
+                if bound(fields, "maximum").is_none_or(|m| m > high as f64) {
+                    fields.insert("maximum".into(), number(high));
+                }
+            }
+            fields.values_mut().for_each(constrain);
+        }
+        Value::Array(items) => items.iter_mut().for_each(constrain),
+        _ => {}
+    }
+}
+
+fn number(n: i128) -> serde_json::Value {
+    match (i64::try_from(n), u64::try_from(n)) {
+        (Ok(i), _) => i.into(),
+        (_, Ok(u)) => u.into(),
+        _ => unreachable!("every integer format fits an i64 or a u64"),
     }
 }
 

@@ -20,7 +20,7 @@ macro_rules! define_id {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[derive(utoipa::ToSchema)]
         #[serde(try_from = "String", into = "String")]
-        #[schema(value_type = String, format = Uuid, example = $example)]
+        #[schema(value_type = String, format = Uuid, example = $example, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
         pub struct $name(Uuid);
 
         impl $name {

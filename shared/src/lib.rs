@@ -51,5 +51,5 @@ pub use strategy::{
 };
 pub use value::{
     Attainment, ExternalId, Fraction, GrowthRate, Multiplier, Name, Notes, PositiveCount,
-    Probability, Uplift,
+    Probability, TEXT_PATTERN, Uplift,
 };

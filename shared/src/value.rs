@@ -12,21 +12,28 @@ use utoipa::ToSchema;
 
 use crate::error::ValidationError;
 
-/// `text` trimmed, checked to be 1 to `max` characters without control characters: what
-/// [`Name`] and [`ExternalId`] accept.
+/// What [`Name`] and [`ExternalId`] accept, as the OpenAPI document declares it: no control
+/// character (Unicode `Cc`) and at least one character that is not white space (Rust's
+/// `char::is_whitespace`, spelt out: `\s` differs between regex engines). utoipa takes only
+/// a literal, so the schemas repeat it; `value::tests` holds them to this one.
+pub const TEXT_PATTERN: &str = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\x00-\\x1f\\x7f-\\x9f]*$";
+
+/// `text` checked to be 1 to `max` characters without control characters and not only white
+/// space ([`TEXT_PATTERN`]), then trimmed: what [`Name`] and [`ExternalId`] accept. The
+/// checks read the text as sent, so they agree with the document's `maxLength` and pattern.
 fn checked_text(text: &str, max: usize) -> Result<String, ValidationError> {
     let trimmed = text.trim();
     if trimmed.is_empty() {
         return Err(ValidationError::new("", "must not be empty"));
     }
-    let chars = trimmed.chars().count();
+    let chars = text.chars().count();
     if chars > max {
         return Err(ValidationError::new(
             "",
             format!("must be at most {max} characters, found {chars}"),
         ));
     }
-    if trimmed.chars().any(char::is_control) {
+    if text.chars().any(char::is_control) {
         return Err(ValidationError::new(
             "",
             "must not contain control characters such as tabs or newlines",
@@ -38,7 +45,7 @@ fn checked_text(text: &str, max: usize) -> Result<String, ValidationError> {
 /// A display name: trimmed, 1 to 200 characters, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(try_from = "String", into = "String")]
-#[schema(value_type = String, example = "Nordic Distribution AB", min_length = 1, max_length = 200)]
+#[schema(value_type = String, example = "Nordic Distribution AB", min_length = 1, max_length = 200, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\x00-\\x1f\\x7f-\\x9f]*$")]
 pub struct Name(String);
 
 impl Name {
@@ -80,7 +87,7 @@ impl From<Name> for String {
 /// import can name a record by it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(try_from = "String", into = "String")]
-#[schema(value_type = String, example = "CRM-00042", min_length = 1, max_length = 100)]
+#[schema(value_type = String, example = "CRM-00042", min_length = 1, max_length = 100, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\x00-\\x1f\\x7f-\\x9f]*$")]
 pub struct ExternalId(String);
 
 impl ExternalId {

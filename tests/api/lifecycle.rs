@@ -154,6 +154,22 @@ async fn a_partners_stage_history_lists_its_moves_oldest_first_a_page_at_a_time(
         [("contracted".into(), "active".into(), "2025-02-10".into())]
     );
     assert!(second["next"].is_null());
+    // Any text is a position in the history's order: a bare date starts the page there.
+    let from_february = app
+        .get(&format!("/partners/{partner}/transitions?after=2025-02"))
+        .await
+        .json();
+    assert_eq!(
+        moves(&from_february),
+        [
+            (
+                "negotiating".into(),
+                "contracted".into(),
+                "2025-02-10".into()
+            ),
+            ("contracted".into(), "active".into(), "2025-02-10".into())
+        ]
+    );
     assert!(
         first["items"]
             .as_array()
@@ -180,7 +196,9 @@ async fn a_partner_without_moves_has_an_empty_history_and_an_unknown_partner_non
     assert_eq!(empty.status, 200, "{}", empty.text());
     assert_eq!(empty.json(), json!({"items": [], "next": null}));
     unknown.problem(404);
-    bad_cursor.problem(400);
+    // A cursor is a position, as on every list: "nope" sorts after every dated move.
+    assert_eq!(bad_cursor.status, 200, "{}", bad_cursor.text());
+    assert_eq!(bad_cursor.json(), json!({"items": [], "next": null}));
 }
 
 #[actix_web::test]

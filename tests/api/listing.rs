@@ -263,4 +263,10 @@ async fn goals_filter_by_scope_and_period() {
             .json()),
         [g1]
     );
+    // Filters combine as on every list: a goal has one scope, so two scopes match none.
+    let both = app
+        .get(&format!("/goals?rep_id={rep}&region_id={region}"))
+        .await;
+    assert_eq!(both.status, 200, "{}", both.text());
+    assert_eq!(ids(&both.json()), Vec::<String>::new());
 }

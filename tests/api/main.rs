@@ -7,6 +7,7 @@ mod backtests;
 mod backup;
 mod concurrency;
 mod conformance;
+mod constraints;
 mod crash;
 mod crud;
 mod csv;

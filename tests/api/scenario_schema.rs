@@ -16,7 +16,7 @@ use crate::scenarios::{seed, small_scenario};
 
 /// A validator of one component of the generated document. The component is the root and
 /// its `$ref`s resolve against the whole document's components, as a client's would.
-fn validator(component: &str) -> Validator {
+pub(crate) fn validator(component: &str) -> Validator {
     let doc: Value = serde_json::from_str(&chanlab_api::openapi_json()).unwrap();
     let schema = json!({
         "$ref": format!("#/components/schemas/{component}"),

@@ -66,8 +66,10 @@ pub struct ActivityQuery {
     /// Return activities after this id (from the `next` link).
     pub after: Option<String>,
     /// Only activities of this rep.
+    #[param(value_type = Option<chanlab_shared::RepId>)]
     pub rep_id: Option<String>,
     /// Only activities with this partner.
+    #[param(value_type = Option<chanlab_shared::PartnerId>)]
     pub partner_id: Option<String>,
     /// Only activities of this kind (e.g. `visit`).
     #[param(value_type = Option<chanlab_shared::ActivityKind>)]
@@ -79,6 +81,7 @@ pub struct ActivityQuery {
     #[param(value_type = Option<String>, format = Date)]
     pub to: Option<String>,
     /// Only the activity with this external id.
+    #[param(value_type = Option<chanlab_shared::ExternalId>)]
     pub external_id: Option<String>,
 }
 

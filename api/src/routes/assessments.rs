@@ -50,7 +50,7 @@ pub struct AssessmentInput {
 
 page_type!(AssessmentPage, Assessment, "A page of assessments.");
 
-/// Filters of `GET /assessments`: at most one scope filter, and a period.
+/// Filters of `GET /assessments`, all of which must hold: scope filters, a period, an external id.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -61,15 +61,19 @@ pub struct AssessmentQuery {
     /// Return assessments after this id (from the `next` link).
     pub after: Option<String>,
     /// Only assessments of this rep.
+    #[param(value_type = Option<chanlab_shared::RepId>)]
     pub rep_id: Option<String>,
     /// Only assessments of this partner.
+    #[param(value_type = Option<chanlab_shared::PartnerId>)]
     pub partner_id: Option<String>,
     /// Only assessments of this region.
+    #[param(value_type = Option<chanlab_shared::RegionId>)]
     pub region_id: Option<String>,
     /// Only assessments for this period, e.g. `2026-Q4`.
     #[param(value_type = Option<chanlab_shared::Period>)]
     pub period: Option<String>,
     /// Only the assessment with this external id.
+    #[param(value_type = Option<chanlab_shared::ExternalId>)]
     pub external_id: Option<String>,
 }
 

@@ -25,10 +25,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[into_params(parameter_in = Query)]
 pub struct AuditFilter {
     /// Only changes to records of this collection (`partner`, `goal`, `token`, ...).
+    #[param(schema_with = kind_schema)]
     pub kind: Option<String>,
     /// Only changes to this record (needs `kind`).
     pub record_id: Option<String>,
     /// Only changes made with this token (its id), or `command line`.
+    #[param(schema_with = actor_schema)]
     pub actor: Option<String>,
     /// Only changes at or after this time (RFC 3339).
     #[param(format = DateTime)]
@@ -41,6 +43,32 @@ pub struct AuditFilter {
     pub limit: Option<usize>,
     /// Return entries after this id: the `next` link of the previous page carries it.
     pub after: Option<String>,
+}
+
+/// The collections `kind` names, as the storage calls them.
+fn kind_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(Kind::ALL.iter().map(|k| k.name())))
+        .build()
+}
+
+/// A token id or [`COMMAND_LINE`].
+fn actor_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    utoipa::openapi::schema::OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some([COMMAND_LINE])),
+        )
+        .build()
+        .into()
 }
 
 fn time(name: &str, value: &Option<String>) -> Result<Option<DateTime<Utc>>, ApiError> {

@@ -64,8 +64,10 @@ pub struct ContractQuery {
     /// Return contracts after this id (from the `next` link).
     pub after: Option<String>,
     /// Only contracts of this partner.
+    #[param(value_type = Option<chanlab_shared::PartnerId>)]
     pub partner_id: Option<String>,
     /// Only the contract with this external id.
+    #[param(value_type = Option<chanlab_shared::ExternalId>)]
     pub external_id: Option<String>,
 }
 

@@ -49,7 +49,7 @@ pub struct GoalInput {
 
 page_type!(GoalPage, Goal, "A page of goals.");
 
-/// Filters of `GET /goals`: at most one scope filter, and a period.
+/// Filters of `GET /goals`, all of which must hold: scope filters, a period, an external id.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -60,44 +60,43 @@ pub struct GoalQuery {
     /// Return goals after this id (from the `next` link).
     pub after: Option<String>,
     /// Only goals of this rep.
+    #[param(value_type = Option<chanlab_shared::RepId>)]
     pub rep_id: Option<String>,
     /// Only goals of this partner.
+    #[param(value_type = Option<chanlab_shared::PartnerId>)]
     pub partner_id: Option<String>,
     /// Only goals of this region.
+    #[param(value_type = Option<chanlab_shared::RegionId>)]
     pub region_id: Option<String>,
     /// Only goals for this period, e.g. `2026-Q4`.
     #[param(value_type = Option<chanlab_shared::Period>)]
     pub period: Option<String>,
     /// Only the goal with this external id.
+    #[param(value_type = Option<chanlab_shared::ExternalId>)]
     pub external_id: Option<String>,
 }
 
 layer::paged!(GoalQuery);
 
-/// The scope filter of a goals or assessments query, as its index value.
+/// The scope filters of a goals or assessments query, as index values. Filters combine as
+/// on every list (all must hold), so naming two scopes matches nothing: a goal has one.
 pub(crate) fn scope_filter(
     rep: &Option<String>,
     partner: &Option<String>,
     region: &Option<String>,
-) -> Result<Option<String>, ApiError> {
+) -> Result<Vec<String>, ApiError> {
     let rep: Option<RepId> = query_value("rep_id", rep)?;
     let partner: Option<PartnerId> = query_value("partner_id", partner)?;
     let region: Option<RegionId> = query_value("region_id", region)?;
-    let scopes: Vec<Scope> = [
+    Ok([
         rep.map(Scope::Rep),
         partner.map(Scope::Partner),
         region.map(Scope::Region),
     ]
     .into_iter()
     .flatten()
-    .collect();
-    match scopes.as_slice() {
-        [] => Ok(None),
-        [one] => Ok(Some(crate::storage::scope_key(*one))),
-        _ => Err(ApiError::BadRequest(
-            "give at most one of rep_id, partner_id and region_id".to_owned(),
-        )),
-    }
+    .map(crate::storage::scope_key)
+    .collect())
 }
 
 /// The request field of a missing reference in a goal or assessment.
@@ -122,21 +121,21 @@ pub(crate) struct Scoped<R> {
 /// one is given, else the scope index when a scope is given, else the period index; every
 /// filter is checked on every record.
 pub(crate) fn scoped_plan<R: 'static>(
-    scope: Option<String>,
+    scopes: Vec<String>,
     period: Option<Period>,
     external: Option<ExternalId>,
     of: Scoped<R>,
 ) -> ListPlan<R> {
     let index = layer::external_index(&external)
-        .or(scope.clone().map(|v| ("scope", v)))
+        .or(scopes.first().cloned().map(|v| ("scope", v)))
         .or(period.map(|p| ("period", p.to_string())));
     ListPlan {
         index,
         keep: Box::new(move |r| {
             period.is_none_or(|p| (of.period)(r) == p)
-                && scope
-                    .as_ref()
-                    .is_none_or(|s| crate::storage::scope_key((of.scope)(r)) == *s)
+                && scopes
+                    .iter()
+                    .all(|s| crate::storage::scope_key((of.scope)(r)) == *s)
                 && external
                     .as_ref()
                     .is_none_or(|e| (of.external)(r) == Some(e))

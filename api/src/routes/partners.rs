@@ -92,6 +92,7 @@ pub struct PartnerQuery {
     /// Return partners after this id (from the `next` link).
     pub after: Option<String>,
     /// Only partners of this region.
+    #[param(value_type = Option<chanlab_shared::RegionId>)]
     pub region_id: Option<String>,
     /// Only partners of this tier (`A`, `B`, `C`).
     #[param(value_type = Option<chanlab_shared::Tier>)]
@@ -100,8 +101,10 @@ pub struct PartnerQuery {
     #[param(value_type = Option<chanlab_shared::LifecycleStage>)]
     pub stage: Option<String>,
     /// Only partners owned by this rep.
+    #[param(value_type = Option<chanlab_shared::RepId>)]
     pub owner_rep_id: Option<String>,
     /// Only the partner with this external id.
+    #[param(value_type = Option<chanlab_shared::ExternalId>)]
     pub external_id: Option<String>,
 }
 

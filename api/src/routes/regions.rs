@@ -40,10 +40,12 @@ pub struct RegionInput {
 #[into_params(parameter_in = Query)]
 pub struct RegionQuery {
     /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<usize>,
     /// Return regions after this id (from the `next` link).
     pub after: Option<String>,
     /// Only the region with this external id.
+    #[param(value_type = Option<chanlab_shared::ExternalId>)]
     pub external_id: Option<String>,
 }
 

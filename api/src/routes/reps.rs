@@ -65,11 +65,13 @@ pub struct RepQuery {
     /// Return reps after this id (from the `next` link).
     pub after: Option<String>,
     /// Only reps of this region.
+    #[param(value_type = Option<chanlab_shared::RegionId>)]
     pub region_id: Option<String>,
     /// Only reps with this status (`active`, `on_leave`, `departed`).
     #[param(value_type = Option<chanlab_shared::RepStatus>)]
     pub status: Option<String>,
     /// Only the rep with this external id.
+    #[param(value_type = Option<chanlab_shared::ExternalId>)]
     pub external_id: Option<String>,
 }
 

@@ -115,6 +115,7 @@ pub struct SalesRecordQuery {
     /// Return records after this id (from the `next` link).
     pub after: Option<String>,
     /// Only records of this partner.
+    #[param(value_type = Option<chanlab_shared::PartnerId>)]
     pub partner_id: Option<String>,
     /// Only months from this one on (`2026-01`).
     #[param(value_type = Option<chanlab_shared::Month>)]
@@ -123,6 +124,7 @@ pub struct SalesRecordQuery {
     #[param(value_type = Option<chanlab_shared::Month>)]
     pub to: Option<String>,
     /// Only the record with this external id.
+    #[param(value_type = Option<chanlab_shared::ExternalId>)]
     pub external_id: Option<String>,
 }
 

@@ -47,7 +47,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 page_type!(ScenarioPage, ScenarioRecord, "A page of scenarios.");
 
-/// A JSON body that may be left out: an empty body reads as `T::default()`.
+/// A JSON body that may be left out: an empty body, or JSON `null`, reads as `T::default()`
+/// (the document declares such a body as `T` or `null`, not required).
 #[derive(Debug)]
 pub struct OptionalBody<T> {
     /// The parsed value.
@@ -67,7 +68,7 @@ impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalBody<T> {
             let value = if raw.iter().all(u8::is_ascii_whitespace) {
                 T::default()
             } else {
-                parse_json(&raw)?
+                parse_json::<Option<T>>(&raw)?.unwrap_or_default()
             };
             Ok(OptionalBody { value, raw })
         })
@@ -261,7 +262,7 @@ pub async fn create_scenario(
 /// `fit` reports each parameter and moment; records shorter than a calibration needs are
 /// a 409 saying how many months are missing.
 #[utoipa::path(post, path = "/scenarios/from-records", tag = "simulation", operation_id = "scenario_from_records",
-    request_body(content = FromRecordsRequest, description = "Optional; every field has a default."),
+    request_body(content = Option<FromRecordsRequest>, description = "Optional; every field has a default."),
     params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"^[!-~]([ -~]*[!-~])?$", description = "Retrying with the same key returns the first result and creates nothing new.")),
     responses(
         (status = 201, description = "Built and stored.", body = ScenarioRecord, headers(("ETag" = String), ("Location" = String))),
@@ -423,7 +424,7 @@ pub(crate) fn uuid_path(kind: &'static str, text: &str) -> Result<Uuid, ApiError
 #[utoipa::path(post, path = "/scenarios/{id}/runs", tag = "simulation", operation_id = "create_run",
     params(("id" = String, Path, description = "The scenario's id."),
         ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"^[!-~]([ -~]*[!-~])?$", description = "Retrying with the same key returns the first run and starts nothing new.")),
-    request_body(content = RunRequest, description = "Optional overrides."),
+    request_body(content = Option<RunRequest>, description = "Optional overrides."),
     responses(
         (status = 202, description = "Accepted: queued.", body = RunRecord, headers(("ETag" = String), ("Location" = String))),
         (status = 400, response = super::responses::BadRequest),

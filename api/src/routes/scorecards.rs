@@ -27,6 +27,7 @@ pub struct ScorecardQuery {
     #[param(value_type = chanlab_shared::Period)]
     pub period: String,
     /// The process spec whose cadences apply (default: the most recently published one).
+    #[param(value_type = Option<chanlab_shared::ProcessSpecId>)]
     pub process_spec_id: Option<String>,
 }
 

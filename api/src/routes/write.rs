@@ -335,19 +335,25 @@ pub(crate) fn delete_record<T: Record>(
     ))
 }
 
-/// 412 when `If-Match` is malformed or names a version other than `version`. Called once
-/// the record is found and the caller may see it.
+/// 400 when `If-Match` is malformed, 412 when it names no version or others than `version`.
+/// Called once the record is found and the caller may see it.
 pub(crate) fn check_if_match(
     if_match: &IfMatch,
     version: u64,
     kind_name: &str,
     id: &str,
 ) -> Result<(), ApiError> {
+    use crate::extract::Precondition;
     match &if_match.0 {
-        Err(detail) => Err(ApiError::PreconditionFailed(detail.clone())),
-        Ok(Some(Some(expected))) if *expected != version => {
+        Err(detail) => Err(ApiError::BadRequest(detail.clone())),
+        Ok(Some(Precondition::Versions(named))) if !named.contains(&version) => {
+            let named = match named.as_slice() {
+                [] => "no version this server issued".to_owned(),
+                [one] => format!("version \"{one}\""),
+                many => format!("versions {many:?}"),
+            };
             Err(ApiError::PreconditionFailed(format!(
-                "the {kind_name} {id} has changed: If-Match named version \"{expected}\" but it is at \"{version}\"; GET it again and reapply your change"
+                "the {kind_name} {id} has changed: If-Match named {named} but it is at \"{version}\"; GET it again and reapply your change"
             )))
         }
         _ => Ok(()),

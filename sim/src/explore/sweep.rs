@@ -62,7 +62,8 @@ pub struct Grid {
     pub from: f64,
     /// Last value.
     pub to: f64,
-    /// How many values, at least 2.
+    /// How many values, 2 to 50 (`MAX_AXIS_VALUES`).
+    #[cfg_attr(feature = "openapi", schema(minimum = 2, maximum = 50))]
     pub steps: u32,
 }
 

@@ -66,8 +66,8 @@ fn dated_before(partner: PartnerId, latest: NaiveDate, on: NaiveDate) -> String 
 
 /// Lists a partner's stage changes, oldest first (by `on`, then id).
 ///
-/// Paged like the other lists: `after` is the id of the last move of the previous page (its
-/// `next` link). A move is never dated before the partner's latest, so new moves join the
+/// Paged like the other lists: `after` is the position of the last move of the previous page
+/// (`{on}_{id}`, from its `next` link), and any text is a position. A move is never dated before the partner's latest, so new moves join the
 /// end and pages already read stay as they were. A caller who may not read the partner gets
 /// what `GET /partners/{id}` answers.
 #[utoipa::path(get, path = "/partners/{id}/transitions", tag = "partners", operation_id = "list_partner_transitions",
@@ -104,25 +104,19 @@ pub async fn list_partner_transitions(
         .store
         .run(move |s| s.all::<TransitionRecord>(Some(("partner", &id.to_string()))))
         .await??;
-    moves.sort_by_key(|m| (m.on, m.id));
+    // The cursor is a position in the history's order, not a lookup: moves sort by
+    // `{on}_{id}` (ISO dates and UUIDs sort as text in time order), and a page starts after
+    // the cursor wherever it falls, as every other list's `after` does.
+    let position = |m: &TransitionRecord| format!("{}_{}", m.on, m.id);
+    moves.sort_by_cached_key(position);
     let start = match &query.after {
         None => 0,
-        Some(after) => {
-            moves
-                .iter()
-                .position(|m| m.id.to_string() == *after)
-                .ok_or_else(|| {
-                    ApiError::BadRequest(format!(
-                        "query parameter after: partner {id} has no move {after:?}; pass the id of the last move of the previous page (its `next` link)"
-                    ))
-                })?
-                + 1
-        }
+        Some(after) => moves.partition_point(|m| position(m) <= *after),
     };
     let rest = &moves[start..];
     let items: Vec<StageChange> = rest.iter().take(limit).cloned().collect();
     let next = if rest.len() > limit {
-        items.last().map(|m| m.id.to_string())
+        rest.get(limit - 1).map(position)
     } else {
         None
     };
