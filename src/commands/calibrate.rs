@@ -60,9 +60,9 @@ pub(crate) struct CalibrateArgs {
     /// Write the calibrated scenario (JSON, the API's `POST /scenarios` body) to FILE.
     #[arg(long, value_name = "FILE")]
     pub(crate) scenario_out: Option<PathBuf>,
-    /// Output format of the fit report.
-    #[arg(long, value_enum, default_value_t = crate::cli::OutputFormat::Text)]
-    pub(crate) format: crate::cli::OutputFormat,
+    /// The fit report's format.
+    #[command(flatten)]
+    pub(crate) format: crate::cli::FormatArg,
     /// Simulated histories per moment evaluation.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(2..=64))]
     pub(crate) simulations: u32,
@@ -431,7 +431,7 @@ pub(crate) fn calibrate_records(
     if let Some(path) = &args.chart {
         super::simulate::write_file(path, calibrate::chart::svg(&c.fit).as_bytes())?;
     }
-    match args.format {
+    match args.format.format {
         crate::cli::OutputFormat::Json => {
             writeln!(out, "{}", serde_json::to_string_pretty(&c.fit)?)?;
         }
