@@ -116,7 +116,7 @@ pub(crate) struct RestoreArgs {
 fn open(dir: &std::path::Path, what: &str) -> Result<SledStorage, String> {
     open_storage(dir).map_err(|e| {
         let text = e.to_string();
-        if text.contains("lock") {
+        if text.contains("another chanlab process") {
             format!(
                 "error: {}: another process (a running `chanlab serve`?) holds the data directory\n  fix: stop it first, or {what}",
                 dir.display()

@@ -95,8 +95,20 @@ pub(crate) fn run(args: ValidateArgs, out: &mut dyn Write) -> anyhow::Result<Out
         experiments.retain(|e| args.only.contains(&e.file.id));
     }
     if args.list {
-        for e in &experiments {
-            writeln!(out, "{:<20}{}", e.file.id, e.file.title)?;
+        match args.format.format {
+            OutputFormat::Text => {
+                for e in &experiments {
+                    writeln!(out, "{:<20}{}", e.file.id, e.file.title)?;
+                }
+            }
+            OutputFormat::Json => {
+                let list: Vec<_> = experiments
+                    .iter()
+                    .map(|e| serde_json::json!({"id": e.file.id, "title": e.file.title}))
+                    .collect();
+                serde_json::to_writer_pretty(&mut *out, &list)?;
+                writeln!(out)?;
+            }
         }
         return Ok(Outcome::Success);
     }
