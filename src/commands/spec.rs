@@ -154,6 +154,7 @@ fn count(n: usize, noun: &str) -> String {
 fn json_name<T: serde::Serialize>(value: &T) -> String {
     match serde_json::to_value(value) {
         Ok(serde_json::Value::String(s)) => s,
-        other => format!("{other:?}"),
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
     }
 }
