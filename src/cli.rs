@@ -123,7 +123,7 @@ pub(crate) enum Command {
     Restore(crate::commands::store::RestoreArgs),
     /// Check every record decodes and every index and reference count agrees (exit 3 on a
     /// problem, like a failed validation finding).
-    Verify(crate::commands::store::DataDir),
+    Verify(crate::commands::store::VerifyArgs),
     /// Bearer tokens for the records API.
     #[command(subcommand)]
     Token(crate::commands::token::TokenCommand),
@@ -236,10 +236,11 @@ pub(crate) enum ScenarioCommand {
     FromRecords(crate::commands::scenario::FromRecordsArgs),
 }
 
-/// Formats of a simulation result.
+/// Formats of a simulation result (and of a backtest).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum ReportFormat {
-    /// A table for a terminal.
+    /// A table for a terminal (`table` is accepted too).
+    #[value(alias = "table")]
     Text,
     /// The complete result: scenario, seed, version, parameters, mergeable state and figures.
     Json,

@@ -18,6 +18,7 @@ use chanlab_sim::from_records::Options;
 use chanlab_sim::synthesize::synthesize;
 
 use super::Outcome;
+use crate::cli::ReportFormat;
 
 /// Arguments of `chanlab records synthesize`.
 #[derive(Debug, clap::Args)]
@@ -87,22 +88,11 @@ pub(crate) struct BacktestArgs {
     #[arg(long, default_value_t = 0)]
     pub(crate) seed: u64,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = BacktestFormat::Table)]
-    pub(crate) format: BacktestFormat,
+    #[arg(long, value_enum, default_value_t = crate::cli::ReportFormat::Text)]
+    pub(crate) format: crate::cli::ReportFormat,
     /// Also write the chart (forecast fan, recorded history and held-out actuals) as SVG.
     #[arg(long, value_name = "FILE.svg")]
     pub(crate) chart: Option<PathBuf>,
-}
-
-/// Formats of a backtest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum BacktestFormat {
-    /// A table for a terminal.
-    Table,
-    /// The whole result.
-    Json,
-    /// One row per month and region.
-    Csv,
 }
 
 pub(crate) fn synthesize_records(
@@ -559,9 +549,9 @@ pub(crate) fn backtest_records(args: BacktestArgs, out: &mut dyn Write) -> anyho
         super::simulate::write_file(path, svg.as_bytes())?;
     }
     match args.format {
-        BacktestFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&b)?)?,
-        BacktestFormat::Csv => out.write_all(backtest_csv(&b).as_bytes())?,
-        BacktestFormat::Table => out.write_all(backtest_table(&b).as_bytes())?,
+        ReportFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&b)?)?,
+        ReportFormat::Csv => out.write_all(backtest_csv(&b).as_bytes())?,
+        ReportFormat::Text => out.write_all(super::term::fit(&backtest_table(&b)).as_bytes())?,
     }
     Ok(Outcome::Success)
 }

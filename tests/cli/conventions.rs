@@ -380,3 +380,46 @@ fn a_data_directory_in_use_is_named_with_what_to_do() {
     drop(held);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn verify_prints_json_and_exits_3_on_a_problem() {
+    let dir = std::env::temp_dir().join(format!("chanlab-cli-verify-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let dir_arg = dir.to_str().expect("UTF-8 path");
+    let made = chanlab(&[
+        "records",
+        "synthesize",
+        "mid-size",
+        "--months",
+        "3",
+        "--data-dir",
+        dir_arg,
+    ]);
+    assert!(made.status.success(), "{}", made.stderr);
+    let sound = chanlab(&["verify", "--data-dir", dir_arg, "--format", "json"]);
+    assert_eq!(sound.status.code(), Some(0), "{}", sound.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&sound.stdout).expect("JSON");
+    assert_eq!(doc["problems"], serde_json::json!([]), "{doc}");
+    // Damage the store behind chanlab's back: remove one record, leaving its index entries.
+    {
+        let db = sled::open(&dir).expect("sled opens");
+        let tree = db.open_tree("records").expect("records tree");
+        let (key, _) = tree
+            .scan_prefix(b"r\0")
+            .next()
+            .expect("a record")
+            .expect("readable");
+        tree.remove(key).expect("removed");
+        db.flush().expect("flushed");
+    }
+    let damaged = chanlab(&["verify", "--data-dir", dir_arg]);
+    assert_eq!(
+        damaged.status.code(),
+        Some(3),
+        "{}{}",
+        damaged.stdout,
+        damaged.stderr
+    );
+    assert!(damaged.stdout.contains("problem: "), "{}", damaged.stdout);
+    let _ = std::fs::remove_dir_all(&dir);
+}
