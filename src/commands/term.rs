@@ -163,6 +163,14 @@ mod tests {
     }
 
     #[test]
+    fn stripping_keeps_every_character_that_is_not_an_escape() {
+        // What a pipe gets: JSON and records' text pass through unchanged, C1 controls and
+        // multi-byte characters included (serde_json writes those raw).
+        let text = "a\u{9b}b é ★ \u{85} \u{9b}31m x \"\\u001b[31m\"";
+        assert_eq!(plain(text), text);
+    }
+
+    #[test]
     fn colour_escapes_take_no_width() {
         let red = paint(BAD, "FAIL");
         assert_eq!(display_width(&red), 4);
