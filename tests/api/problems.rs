@@ -235,6 +235,13 @@ async fn an_unknown_query_parameter_is_a_422_naming_it_like_an_unknown_body_fiel
         let message = problem["errors"][0]["message"].as_str().unwrap();
         assert!(message.starts_with("unknown query parameter"), "{message}");
         assert!(!message.contains("deserialize"), "{message}");
+        // And the OpenAPI document says so.
+        let doc: serde_json::Value = serde_json::from_str(&chanlab_api::openapi_json()).unwrap();
+        let operation = path.split_once('?').unwrap().0;
+        assert!(
+            doc["paths"][operation]["get"]["responses"]["422"].is_object(),
+            "GET {operation} does not document its 422"
+        );
     }
 }
 
