@@ -425,7 +425,9 @@ pub(crate) fn calibrate_records(
         crate::cli::OutputFormat::Json => {
             writeln!(out, "{}", serde_json::to_string_pretty(&c.fit)?)?;
         }
-        crate::cli::OutputFormat::Text => out.write_all(fit_table(&c.fit).as_bytes())?,
+        crate::cli::OutputFormat::Text => {
+            out.write_all(super::term::fit(&fit_table(&c.fit)).as_bytes())?
+        }
     }
     Ok(Outcome::Success)
 }

@@ -102,7 +102,7 @@ pub(crate) fn run(command: TokenCommand, out: &mut dyn Write) -> anyhow::Result<
                     writeln!(out, "{text}").context("writing the list")?;
                 }
                 OutputFormat::Text => out
-                    .write_all(table(&tokens).as_bytes())
+                    .write_all(super::term::fit(&table(&tokens)).as_bytes())
                     .context("writing the list")?,
             }
             Ok(Outcome::Success)
