@@ -5,13 +5,68 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+/// `chanlab --version`: the package version, the commit and the build date (build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("CHANLAB_COMMIT"),
+    " ",
+    env!("CHANLAB_BUILD_DATE"),
+    ")"
+);
+
+/// The exit codes, for `chanlab --help` (the README has the same list).
+const EXIT_CODES: &str = "\
+Exit status:
+  0  success (also when standard output is closed early, e.g. by `| head`)
+  1  invalid input (a file, a name or a value the command could not use) or another failure
+  2  usage error: an unknown option, a missing or malformed argument, a value out of range
+  3  a check ran and failed: a validation finding not reproduced (`validate`), a problem in
+     the data directory (`verify`), no feasible candidate (`optimise`)
+
+Colour: on a terminal; off under NO_COLOR (any non-empty value) or in a pipe; --color
+always/never overrides both. Tables fit the terminal's width; --width N sets it.";
+
 /// Keep a sales channel's records and try goal-setting strategies and process specs on a
 /// simulated copy of it before rolling them out.
 #[derive(Debug, Parser)]
-#[command(name = "chanlab", version, about, long_about = None, propagate_version = true)]
+#[command(name = "chanlab", version = VERSION, about, long_about = None,
+          propagate_version = true, after_help = EXIT_CODES)]
 pub(crate) struct Args {
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
     #[command(subcommand)]
     pub(crate) command: Command,
+}
+
+/// The whole command-line definition, for the completion scripts and the man page.
+pub(crate) fn command() -> clap::Command {
+    <Args as clap::CommandFactory>::command()
+}
+
+/// Options every command takes: how text output looks on a terminal.
+#[derive(Debug, clap::Args)]
+pub(crate) struct GlobalArgs {
+    /// Colour PASS/FAIL and significance marks: auto (on a terminal, unless NO_COLOR is
+    /// set), always or never.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    pub(crate) color: ColorWhen,
+    /// Fit text tables and notes into N columns, stacking a table's columns when they do not
+    /// fit [default: the terminal's width on a terminal, unlimited otherwise].
+    #[arg(long, global = true, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(20..))]
+    pub(crate) width: Option<u16>,
+}
+
+/// When to colour text output (cargo's `--color`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ColorWhen {
+    /// On a terminal, unless NO_COLOR is set to a non-empty value.
+    Auto,
+    /// Always, even in a pipe or under NO_COLOR.
+    Always,
+    /// Never.
+    Never,
 }
 
 #[derive(Debug, Subcommand)]
@@ -21,6 +76,18 @@ pub(crate) enum Command {
     Spec(SpecCommand),
     /// Print the API's OpenAPI 3.1 document (as committed in openapi/openapi.json).
     Openapi,
+    /// Print a shell completion script, generated from these very definitions.
+    ///
+    /// Example: chanlab completions bash > ~/.local/share/bash-completion/completions/chanlab
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print chanlab's man page (roff), generated from these very definitions.
+    ///
+    /// Example: chanlab man > chanlab.1 && man ./chanlab.1
+    Man,
     /// Simulate a scenario and summarise each process spec on its own.
     Run(SimulateArgs),
     /// Simulate a scenario and compare every process spec with the baseline, side by side; a
@@ -33,7 +100,7 @@ pub(crate) enum Command {
     /// Example: chanlab sensitivity mid-size --chart tornado.svg
     Sensitivity(crate::commands::sensitivity::SensitivityArgs),
     /// Search a spec's fields for the values that make a KPI best within bounds on others,
-    /// and confirm the winner on fresh replications (sim/MODEL.md §13.4). Exits with 2 when
+    /// and confirm the winner on fresh replications (sim/MODEL.md §13.4). Exits with 3 when
     /// no candidate meets every constraint.
     ///
     /// Example: chanlab optimise mid-size --vary goal_setting.strategy.uplift=0.05..0.5
@@ -54,13 +121,13 @@ pub(crate) enum Command {
     ///
     /// Example: chanlab restore backup.jsonl --data-dir ./restored
     Restore(crate::commands::store::RestoreArgs),
-    /// Check every record decodes and every index and reference count agrees (exit 2 on a
+    /// Check every record decodes and every index and reference count agrees (exit 3 on a
     /// problem, like a failed validation finding).
-    Verify(crate::commands::store::DataDir),
+    Verify(crate::commands::store::VerifyArgs),
     /// Bearer tokens for the records API.
     #[command(subcommand)]
     Token(crate::commands::token::TokenCommand),
-    /// Check the simulator reproduces published findings on sales incentives (exit 2 on a
+    /// Check the simulator reproduces published findings on sales incentives (exit 3 on a
     /// FAIL).
     Validate(crate::commands::validate::ValidateArgs),
     /// The training sandbox: play an exercise on a simulated channel, round by round.
@@ -93,8 +160,8 @@ pub(crate) struct SimulateArgs {
     /// A scenario file (TOML, or JSON when it ends in .json) or the name of a bundled
     /// scenario (`chanlab scenario list`).
     pub(crate) scenario: String,
-    /// Replications, overriding the scenario's.
-    #[arg(long)]
+    /// Replications, overriding the scenario's (1 to 1,000,000).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(chanlab_sim::scenario::MAX_REPLICATIONS)))]
     pub(crate) replications: Option<u32>,
     /// Seed, overriding the scenario's.
     #[arg(long)]
@@ -149,14 +216,16 @@ pub(crate) struct MergeArgs {
 pub(crate) enum ScenarioCommand {
     /// List the scenarios bundled with chanlab.
     List {
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-        format: OutputFormat,
+        #[command(flatten)]
+        format: FormatArg,
     },
-    /// Print a bundled scenario as TOML, to copy and edit.
+    /// Print a bundled scenario as TOML, to copy and edit (`--format json`: the parsed
+    /// scenario, the API's `POST /scenarios` body).
     Show {
         /// Name of the bundled scenario, as shown by `chanlab scenario list`.
         name: String,
+        #[command(flatten)]
+        format: FormatArg,
     },
     /// Print a fully commented scenario to start from: chanlab scenario init > my.toml
     Init,
@@ -167,10 +236,11 @@ pub(crate) enum ScenarioCommand {
     FromRecords(crate::commands::scenario::FromRecordsArgs),
 }
 
-/// Formats of a simulation result.
+/// Formats of a simulation result (and of a backtest).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum ReportFormat {
-    /// A table for a terminal.
+    /// A table for a terminal (`table` is accepted too).
+    #[value(alias = "table")]
     Text,
     /// The complete result: scenario, seed, version, parameters, mergeable state and figures.
     Json,
@@ -182,16 +252,18 @@ pub(crate) enum ReportFormat {
 pub(crate) enum SpecCommand {
     /// List the process specs bundled with chanlab.
     List {
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-        format: OutputFormat,
+        #[command(flatten)]
+        format: FormatArg,
     },
-    /// Print a bundled process spec as commented TOML, to copy and edit.
+    /// Print a bundled process spec as commented TOML, to copy and edit (`--format json`:
+    /// the spec in the API's JSON form).
     ///
     /// Example: chanlab spec show potential-based > my-spec.toml
     Show {
         /// Name of the bundled spec, as shown by `chanlab spec list`.
         name: String,
+        #[command(flatten)]
+        format: FormatArg,
     },
     /// Check process spec files (TOML, or JSON when the name ends in .json) and summarise
     /// them. Exits with status 1 if any file is invalid, naming the file, line and field.
@@ -199,11 +271,20 @@ pub(crate) enum SpecCommand {
         /// The files to check.
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Output format: `json` prints each valid spec in the API's JSON form (an array
-        /// when several files are given).
-        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-        format: OutputFormat,
+        /// `--format json` prints each valid spec in the API's JSON form (an array when
+        /// several files are given).
+        #[command(flatten)]
+        format: FormatArg,
     },
+}
+
+/// `--format text|json`, declared once for every command that prints data (simulation
+/// results, which also have CSV, take [`OutputArgs`] instead).
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub(crate) struct FormatArg {
+    /// Output format: text for people, or json for programs.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub(crate) format: OutputFormat,
 }
 
 /// How a command prints its result.

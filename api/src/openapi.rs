@@ -26,6 +26,7 @@ use crate::routes::{self, responses};
         &RecordResources,
         &PublicRoutes,
         &BinaryAlternatives,
+        &QueryProblems,
         &Constraints
     ),
     tags(
@@ -269,6 +270,41 @@ impl Modify for PublicRoutes {
 
 /// Adds the bearer token security scheme every protected operation refers to.
 struct BearerAuth;
+
+/// Documents the 422 every operation with query parameters answers for an unknown one
+/// (`startup::query_error`), where its path did not already. Listed after
+/// [`RecordResources`], whose list operations take queries too.
+struct QueryProblems;
+
+impl Modify for QueryProblems {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::ParameterIn;
+        use utoipa::openapi::{Ref, RefOr};
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let takes_query = operation.parameters.iter().flatten().any(
+                    |p| matches!(p, RefOr::T(p) if matches!(p.parameter_in, ParameterIn::Query)),
+                );
+                if takes_query {
+                    operation
+                        .responses
+                        .responses
+                        .entry("422".to_owned())
+                        .or_insert_with(|| Ref::from_response_name("Unprocessable").into());
+                }
+            }
+        }
+    }
+}
 
 /// Every non-JSON body also as `application/octet-stream` ([`crate::media`]). Listed after
 /// [`RecordResources`], whose CSV operations it covers too.

@@ -306,9 +306,7 @@ pub fn app_config(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCo
             .app_data(web::PathConfig::default().error_handler(|err, _| {
                 ApiError::BadRequest(format!("a path parameter is invalid: {err}")).into()
             }))
-            .app_data(web::QueryConfig::default().error_handler(|err, _| {
-                ApiError::BadRequest(format!("a query parameter is invalid: {err}")).into()
-            }))
+            .app_data(web::QueryConfig::default().error_handler(|err, _| query_error(&err).into()))
             .app_data(
                 web::JsonConfig::default()
                     .limit(crate::extract::JSON_LIMIT)
@@ -328,6 +326,31 @@ pub fn app_config(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCo
                 problem_response(&problem_for_status(actix_web::http::StatusCode::NOT_FOUND))
             }));
     }
+}
+
+/// A query string a handler could not read. An unknown parameter is a 422 naming it in
+/// `errors[]`, as an unknown body field is; a value that does not parse stays a 400 (the
+/// query reader does not say which parameter held it).
+fn query_error(err: &actix_web::error::QueryPayloadError) -> ApiError {
+    let actix_web::error::QueryPayloadError::Deserialize(de) = err else {
+        return ApiError::BadRequest(format!("a query parameter is invalid: {err}"));
+    };
+    let text = de.to_string();
+    if let Some(rest) = text.strip_prefix("unknown field `")
+        && let Some((name, known)) = rest.split_once('`')
+    {
+        let known = known.trim_start_matches(", ");
+        let message = if known.is_empty() || known == "there are no fields" {
+            "unknown query parameter; this operation takes none".to_owned()
+        } else {
+            format!("unknown query parameter, {known}")
+        };
+        return ApiError::Validation(vec![crate::problem::FieldError {
+            field: name.to_owned(),
+            message,
+        }]);
+    }
+    ApiError::BadRequest(format!("a query parameter is invalid: {text}"))
 }
 
 /// Starts the server and blocks until it stops: what `chanlab serve` runs.

@@ -141,7 +141,7 @@ fn file_error(
     column: Option<usize>,
     message: &str,
 ) -> FileError {
-    let mut message = message.to_owned();
+    let mut message = plain_words(message);
     if let Some((head, rest)) = message.split_once(": ") {
         let is_path = !head.is_empty()
             && head.chars().all(|c| {
@@ -161,6 +161,60 @@ fn file_error(
         line,
         column,
         message,
+    }
+}
+
+/// serde's words for a value of the wrong kind (`invalid type: string "twelve", expected
+/// u32`, with Rust's type names) in the user's: `expected a whole number (0 or more), found
+/// the text "twelve"`. Other messages are kept.
+fn plain_words(message: &str) -> String {
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = message.strip_prefix(prefix)
+            && let Some((found, expected)) = rest.rsplit_once(", expected ")
+        {
+            return format!(
+                "expected {}, found {}",
+                expected_words(expected),
+                found_words(found)
+            );
+        }
+    }
+    message.to_owned()
+}
+
+/// What a serde visitor expects, without Rust's type names.
+fn expected_words(expected: &str) -> String {
+    match expected {
+        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => "a whole number (0 or more)".to_owned(),
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => "a whole number".to_owned(),
+        "f32" | "f64" => "a number".to_owned(),
+        "a string" | "a borrowed string" | "a char" | "a character" => "text in quotes".to_owned(),
+        "a sequence" => "a list".to_owned(),
+        "a map" => "a table".to_owned(),
+        "option" => "a value".to_owned(),
+        other if other.starts_with("struct ") || other.starts_with("enum ") => "a table".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+/// What serde found (its `Unexpected`), in words: `string "x"` is the text "x".
+fn found_words(found: &str) -> String {
+    let quoted = |rest: &str| rest.trim_matches('`').to_owned();
+    if let Some(rest) = found.strip_prefix("string ") {
+        format!("the text {rest}")
+    } else if let Some(rest) = found.strip_prefix("integer ") {
+        format!("the number {}", quoted(rest))
+    } else if let Some(rest) = found.strip_prefix("floating point ") {
+        format!("the number {}", quoted(rest))
+    } else if let Some(rest) = found.strip_prefix("boolean ") {
+        quoted(rest)
+    } else {
+        match found {
+            "sequence" => "a list".to_owned(),
+            "map" => "a table".to_owned(),
+            "unit value" | "unit" => "nothing".to_owned(),
+            other => other.to_owned(),
+        }
     }
 }
 

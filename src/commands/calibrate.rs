@@ -18,6 +18,7 @@ use chanlab_sim::from_records::Options;
 use chanlab_sim::synthesize::synthesize;
 
 use super::Outcome;
+use crate::cli::ReportFormat;
 
 /// Arguments of `chanlab records synthesize`.
 #[derive(Debug, clap::Args)]
@@ -60,9 +61,9 @@ pub(crate) struct CalibrateArgs {
     /// Write the calibrated scenario (JSON, the API's `POST /scenarios` body) to FILE.
     #[arg(long, value_name = "FILE")]
     pub(crate) scenario_out: Option<PathBuf>,
-    /// Output format of the fit report.
-    #[arg(long, value_enum, default_value_t = crate::cli::OutputFormat::Text)]
-    pub(crate) format: crate::cli::OutputFormat,
+    /// The fit report's format.
+    #[command(flatten)]
+    pub(crate) format: crate::cli::FormatArg,
     /// Simulated histories per moment evaluation.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(2..=64))]
     pub(crate) simulations: u32,
@@ -87,22 +88,11 @@ pub(crate) struct BacktestArgs {
     #[arg(long, default_value_t = 0)]
     pub(crate) seed: u64,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = BacktestFormat::Table)]
-    pub(crate) format: BacktestFormat,
+    #[arg(long, value_enum, default_value_t = crate::cli::ReportFormat::Text)]
+    pub(crate) format: crate::cli::ReportFormat,
     /// Also write the chart (forecast fan, recorded history and held-out actuals) as SVG.
     #[arg(long, value_name = "FILE.svg")]
     pub(crate) chart: Option<PathBuf>,
-}
-
-/// Formats of a backtest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum BacktestFormat {
-    /// A table for a terminal.
-    Table,
-    /// The whole result.
-    Json,
-    /// One row per month and region.
-    Csv,
 }
 
 pub(crate) fn synthesize_records(
@@ -431,11 +421,13 @@ pub(crate) fn calibrate_records(
     if let Some(path) = &args.chart {
         super::simulate::write_file(path, calibrate::chart::svg(&c.fit).as_bytes())?;
     }
-    match args.format {
+    match args.format.format {
         crate::cli::OutputFormat::Json => {
             writeln!(out, "{}", serde_json::to_string_pretty(&c.fit)?)?;
         }
-        crate::cli::OutputFormat::Text => out.write_all(fit_table(&c.fit).as_bytes())?,
+        crate::cli::OutputFormat::Text => {
+            out.write_all(super::term::fit(&fit_table(&c.fit)).as_bytes())?
+        }
     }
     Ok(Outcome::Success)
 }
@@ -559,9 +551,9 @@ pub(crate) fn backtest_records(args: BacktestArgs, out: &mut dyn Write) -> anyho
         super::simulate::write_file(path, svg.as_bytes())?;
     }
     match args.format {
-        BacktestFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&b)?)?,
-        BacktestFormat::Csv => out.write_all(backtest_csv(&b).as_bytes())?,
-        BacktestFormat::Table => out.write_all(backtest_table(&b).as_bytes())?,
+        ReportFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&b)?)?,
+        ReportFormat::Csv => out.write_all(backtest_csv(&b).as_bytes())?,
+        ReportFormat::Text => out.write_all(super::term::fit(&backtest_table(&b)).as_bytes())?,
     }
     Ok(Outcome::Success)
 }

@@ -12,6 +12,7 @@ mod spec;
 pub(crate) mod store;
 mod sweep;
 mod table;
+pub(crate) mod term;
 pub(crate) mod token;
 pub(crate) mod train;
 pub(crate) mod validate;
@@ -32,7 +33,8 @@ pub(crate) enum Outcome {
     Success,
     /// The command ran but found problems in the user's input, already reported on stderr.
     InvalidInput,
-    /// The command ran and a check it made failed (e.g. a validation finding), as reported.
+    /// The command ran and a check it made failed (e.g. a validation finding), as reported;
+    /// exit status 3, apart from clap's 2 for usage errors.
     ChecksFailed,
 }
 
@@ -41,19 +43,33 @@ impl Outcome {
         match self {
             Outcome::Success => ExitCode::SUCCESS,
             Outcome::InvalidInput => ExitCode::FAILURE,
-            Outcome::ChecksFailed => ExitCode::from(2),
+            Outcome::ChecksFailed => ExitCode::from(3),
         }
     }
 }
 
+/// Runs `command`, writing its output to standard output. Text goes through an
+/// [`anstream::AutoStream`], which drops colour unless it is wanted (see [`term`]).
 pub(crate) fn run(command: Command) -> anyhow::Result<Outcome> {
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
+    let mut out = anstream::AutoStream::auto(io::stdout().lock());
     match command {
         Command::Spec(spec) => spec::run(spec, &mut out),
         Command::Openapi => {
             out.write_all(chanlab_api::openapi_json().as_bytes())
                 .context("writing the OpenAPI document")?;
+            Ok(Outcome::Success)
+        }
+        Command::Completions { shell } => {
+            // Generated into memory first: clap_complete panics on a failed write.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut crate::cli::command(), "chanlab", &mut script);
+            out.write_all(&script)?;
+            Ok(Outcome::Success)
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(crate::cli::command()).render(&mut page)?;
+            out.write_all(&page)?;
             Ok(Outcome::Success)
         }
         Command::Run(args) => simulate::run(args, simulate::View::Each, &mut out),
@@ -102,16 +118,22 @@ fn list_bundled(
     Ok(Outcome::Success)
 }
 
-/// Prints the bundled file called `name`, or says which names exist.
+/// Prints the bundled file called `name` as written, or `as_json` of it, or says which
+/// names exist.
 fn show_bundled(
     kind: &str,
     name: &str,
     items: &[Bundled],
+    format: OutputFormat,
+    as_json: &dyn Fn(&str) -> anyhow::Result<String>,
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
     match items.iter().find(|item| item.name == name) {
         Some(item) => {
-            out.write_all(item.text.as_bytes())?;
+            match format {
+                OutputFormat::Text => out.write_all(item.text.as_bytes())?,
+                OutputFormat::Json => out.write_all(as_json(item.text)?.as_bytes())?,
+            }
             Ok(Outcome::Success)
         }
         None => {

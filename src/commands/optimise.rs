@@ -148,7 +148,7 @@ pub(crate) fn run(args: OptimiseArgs, out: &mut dyn Write) -> anyhow::Result<Out
             serde_json::to_writer_pretty(&mut *out, &report)?;
             writeln!(out)?;
         }
-        OutputFormat::Text => out.write_all(text(&report).as_bytes())?,
+        OutputFormat::Text => out.write_all(super::term::fit(&text(&report)).as_bytes())?,
     }
     if !report.feasible {
         writeln!(

@@ -39,7 +39,7 @@ pub(crate) struct FromRecordsArgs {
     #[arg(long, default_value_t = 12)]
     pub(crate) horizon_months: u32,
     /// Replications.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=i64::from(chanlab_sim::scenario::MAX_REPLICATIONS)))]
     pub(crate) replications: u32,
     /// Seed.
     #[arg(long, default_value_t = 0)]
@@ -67,9 +67,20 @@ pub(crate) enum ScenarioFormat {
 pub(crate) fn run(command: ScenarioCommand, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     match command {
         ScenarioCommand::FromRecords(args) => from_records(args, out),
-        ScenarioCommand::List { format } => super::list_bundled(bundled::scenarios(), format, out),
-        ScenarioCommand::Show { name } => {
-            super::show_bundled("scenario", &name, bundled::scenarios(), out)
+        ScenarioCommand::List { format } => {
+            super::list_bundled(bundled::scenarios(), format.format, out)
+        }
+        ScenarioCommand::Show { name, format } => {
+            // The parsed scenario, specs inline: what `POST /scenarios` takes.
+            let as_json = |text: &str| -> anyhow::Result<String> {
+                let no_files = |p: &str| Err(format!("bundled scenarios cannot refer to {p}"));
+                let scenario =
+                    chanlab_sim::scenario::parse(text, chanlab_sim::files::Format::Toml, &no_files)
+                        .map_err(|e| anyhow!("bundled scenario {name}: {}", e.message))?;
+                Ok(serde_json::to_string_pretty(scenario.file())? + "\n")
+            };
+            let scenarios = bundled::scenarios();
+            super::show_bundled("scenario", &name, scenarios, format.format, &as_json, out)
         }
         ScenarioCommand::Init => {
             out.write_all(template().as_bytes())?;

@@ -44,7 +44,7 @@ pub(crate) struct SensitivityArgs {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_SAMPLES)]
     pub(crate) samples: u32,
     /// Replications per parameter set [default: the scenario's, at most 64].
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(chanlab_sim::scenario::MAX_REPLICATIONS)))]
     pub(crate) replications: Option<u32>,
     /// Seed, overriding the scenario's (it also seeds the design).
     #[arg(long)]
@@ -178,7 +178,7 @@ fn write_result(
             text
         }
         ReportFormat::Csv => csv(&document.report),
-        ReportFormat::Text => text_report(result, &document.report, kpi),
+        ReportFormat::Text => super::term::fit(&text_report(result, &document.report, kpi)),
     };
     // Render everything before writing anything, so a failure leaves no partial set.
     if let Some(path) = &output.chart {

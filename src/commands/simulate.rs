@@ -219,6 +219,14 @@ pub(crate) fn merge_sweeps(
 /// Writes through a temporary file beside `path` and a rename, so a failed write never
 /// leaves half a file, and two runs writing to one folder never share a temporary file.
 pub(super) fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    // A file never gets colour, whatever --color says (text is rendered with escapes in).
+    let stripped;
+    let bytes = if bytes.contains(&0x1b) {
+        stripped = anstream::adapter::strip_bytes(bytes).into_vec();
+        &stripped[..]
+    } else {
+        bytes
+    };
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -14,9 +14,23 @@ use crate::cli::{OutputFormat, SpecCommand};
 
 pub(crate) fn run(command: SpecCommand, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     match command {
-        SpecCommand::List { format } => super::list_bundled(bundled::specs(), format, out),
-        SpecCommand::Show { name } => super::show_bundled("spec", &name, bundled::specs(), out),
-        SpecCommand::Check { files, format } => check(&files, format, out),
+        SpecCommand::List { format } => super::list_bundled(bundled::specs(), format.format, out),
+        SpecCommand::Show { name, format } => {
+            let as_json = |text: &str| -> anyhow::Result<String> {
+                let rules = files::parse_rules(text, Format::Toml)
+                    .map_err(|e| anyhow::anyhow!("bundled spec {name}: {}", e.message))?;
+                Ok(serde_json::to_string_pretty(&rules)? + "\n")
+            };
+            super::show_bundled(
+                "spec",
+                &name,
+                bundled::specs(),
+                format.format,
+                &as_json,
+                out,
+            )
+        }
+        SpecCommand::Check { files, format } => check(&files, format.format, out),
     }
 }
 
@@ -140,6 +154,7 @@ fn count(n: usize, noun: &str) -> String {
 fn json_name<T: serde::Serialize>(value: &T) -> String {
     match serde_json::to_value(value) {
         Ok(serde_json::Value::String(s)) => s,
-        other => format!("{other:?}"),
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
     }
 }

@@ -114,17 +114,19 @@ pub(crate) struct RestoreArgs {
 
 /// Opens `dir` for a command, or says why not and what to do.
 fn open(dir: &std::path::Path, what: &str) -> Result<SledStorage, String> {
-    open_storage(dir).map_err(|e| {
-        let text = e.to_string();
-        if text.contains("lock") {
-            format!(
-                "error: {}: another process (a running `chanlab serve`?) holds the data directory\n  fix: stop it first, or {what}",
-                dir.display()
-            )
-        } else {
-            format!("error: {}: cannot open the records: {text}", dir.display())
-        }
-    })
+    open_storage(dir).map_err(|e| open_error(dir, what, &e.to_string()))
+}
+
+/// Why `dir` could not be opened, `text` being the storage's words, and what to do.
+fn open_error(dir: &std::path::Path, what: &str, text: &str) -> String {
+    if text.contains("another chanlab process") {
+        format!(
+            "error: {}: another process (a running `chanlab serve`?) holds the data directory\n  fix: stop it first, or {what}",
+            dir.display()
+        )
+    } else {
+        format!("error: {}: cannot open the records: {text}", dir.display())
+    }
 }
 
 /// Whether `dir` holds a store; if not, says so (a command that reads must not create one).
@@ -224,15 +226,54 @@ pub(crate) fn restore(args: RestoreArgs, out: &mut dyn Write) -> anyhow::Result<
     }
 }
 
-pub(crate) fn verify(args: DataDir, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let Some((store, _)) =
-        open_existing(&args, "run it on a copy restored from `GET /admin/backup`")?
-    else {
-        return Ok(Outcome::InvalidInput);
+/// `chanlab verify`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct VerifyArgs {
+    #[command(flatten)]
+    pub(crate) dir: DataDir,
+    /// `--format json`: the counts and every problem, as one object.
+    #[command(flatten)]
+    pub(crate) format: crate::cli::FormatArg,
+}
+
+pub(crate) fn verify(args: VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let what = "run it on a copy restored from `GET /admin/backup`";
+    let report = if args.dir.database_url.is_some() {
+        let Some((store, _)) = open_existing(&args.dir, what)? else {
+            return Ok(Outcome::InvalidInput);
+        };
+        store.verify()?
+    } else {
+        // Not `open_existing`: that refuses a damaged store, whose problems are what
+        // `verify` is for.
+        let dir = &args.dir.data_dir;
+        if !holds_records(dir)? {
+            return Ok(Outcome::InvalidInput);
+        }
+        match SledStorage::verify_dir(dir) {
+            Ok(report) => report,
+            Err(e) => {
+                writeln!(io::stderr().lock(), "{}", open_error(dir, what, &e.message))?;
+                return Ok(Outcome::InvalidInput);
+            }
+        }
     };
-    let report = store.verify()?;
+    let outcome = if report.problems.is_empty() {
+        Outcome::Success
+    } else {
+        Outcome::ChecksFailed
+    };
+    if args.format.format == crate::cli::OutputFormat::Json {
+        serde_json::to_writer_pretty(&mut *out, &report)?;
+        writeln!(out)?;
+        return Ok(outcome);
+    }
     for problem in &report.problems {
-        writeln!(out, "problem: {problem}")?;
+        writeln!(
+            out,
+            "{}: {problem}",
+            super::term::paint(super::term::BAD, "problem")
+        )?;
     }
     writeln!(
         out,
@@ -246,11 +287,7 @@ pub(crate) fn verify(args: DataDir, out: &mut dyn Write) -> anyhow::Result<Outco
             format!("{} problems; restore from a backup", report.problems.len())
         }
     )?;
-    Ok(if report.problems.is_empty() {
-        Outcome::Success
-    } else {
-        Outcome::ChecksFailed
-    })
+    Ok(outcome)
 }
 
 fn restore_postgres(url: &str, file: File, out: &mut dyn Write) -> anyhow::Result<Outcome> {

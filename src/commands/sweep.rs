@@ -86,7 +86,7 @@ pub(crate) fn write(
             text
         }
         ReportFormat::Csv => csv(&report),
-        ReportFormat::Text => text(result, &report),
+        ReportFormat::Text => super::term::fit(&text(result, &report)),
     };
     if let Some(path) = &output.chart {
         let svg = sweep_chart::sweep_svg(

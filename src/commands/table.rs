@@ -6,6 +6,8 @@ use chanlab_sim::engine::{RunReport, RunResult, SpecReport};
 use chanlab_sim::model::{Kpi, Unit};
 use chanlab_sim::stats::SummaryReport;
 
+use super::term;
+
 /// Specs side by side: the baseline's mean, each other spec's mean and its paired difference
 /// from the baseline with a 95% interval; ★ marks a KPI's winner when the interval excludes 0.
 pub(crate) fn compare(result: &RunResult, report: &RunReport) -> String {
@@ -26,7 +28,12 @@ pub(crate) fn compare(result: &RunResult, report: &RunReport) -> String {
         let winner = winner(report, kpi);
         let mut row = vec![kpi.label().to_owned()];
         for (i, s) in report.specs.iter().enumerate() {
-            let mark = if winner == Some(i) { " ★" } else { "" };
+            let star = term::paint(term::MARK, "★");
+            let mark = if winner == Some(i) {
+                format!(" {star}")
+            } else {
+                String::new()
+            };
             let value = fmt_value(kpi, mean(s, kpi));
             let cell = match s.vs_baseline.iter().find(|c| c.kpi == kpi) {
                 Some(c) => format!("{value}  {}{mark}", fmt_diff(kpi, &c.difference, base_mean)),
@@ -77,7 +84,7 @@ pub(crate) fn compare(result: &RunResult, report: &RunReport) -> String {
         }
     }
     out.push_str(&parameter_shares(report));
-    out
+    term::fit(&out)
 }
 
 /// For a calibrated scenario, how much of each spec's sell-through and margin P5–P95 range
@@ -137,7 +144,7 @@ pub(crate) fn each(result: &RunResult, report: &RunReport) -> String {
         }
         out.push_str(&layout(&rows));
     }
-    out
+    term::fit(&out)
 }
 
 /// One row per spec and KPI, with the paired comparison where there is one.
@@ -297,31 +304,93 @@ pub(crate) fn csv_field(text: &str) -> String {
     }
 }
 
-/// Left-aligns the first column and right-aligns the rest, two spaces apart.
+/// Left-aligns the first column and right-aligns the rest, two spaces apart, within
+/// [`term::width`]: a table too wide is split into column groups, each led by the first
+/// column, and one too wide even for a single column is stacked (one `header: cell` line
+/// per cell under each row's label).
 pub(crate) fn layout(rows: &[Vec<String>]) -> String {
+    layout_to(rows, term::width())
+}
+
+/// [`layout`] within `limit` columns (`None`: unlimited).
+pub(crate) fn layout_to(rows: &[Vec<String>], limit: Option<usize>) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let width = |c: usize| {
         rows.iter()
             .filter_map(|r| r.get(c))
-            .map(|s| s.chars().count())
+            .map(|s| term::display_width(s))
             .max()
             .unwrap_or(0)
     };
     let widths: Vec<usize> = (0..cols).map(width).collect();
+    let Some(limit) = limit else {
+        return grid(rows, &widths, &(0..cols).collect::<Vec<_>>());
+    };
+    let total: usize = widths.iter().skip(1).map(|w| w + 2).sum::<usize>() + widths[0];
+    if total <= limit || cols < 2 {
+        return term::fit_to(&grid(rows, &widths, &(0..cols).collect::<Vec<_>>()), limit);
+    }
+    let widest = widths.iter().skip(1).max().copied().unwrap_or(0);
+    if widths[0] + 2 + widest > limit {
+        return term::fit_to(&stacked(rows), limit);
+    }
+    // Column groups: as many columns after the first as fit beside it.
     let mut out = String::new();
+    let mut group = vec![0];
+    let mut used = widths[0];
+    for c in 1..cols {
+        if used + 2 + widths[c] > limit {
+            out.push_str(&grid(rows, &widths, &group));
+            out.push('\n');
+            group = vec![0];
+            used = widths[0];
+        }
+        group.push(c);
+        used += 2 + widths[c];
+    }
+    out.push_str(&grid(rows, &widths, &group));
+    out
+}
+
+/// The columns `columns` of `rows` as a grid.
+fn grid(rows: &[Vec<String>], widths: &[usize], columns: &[usize]) -> String {
+    let mut out = String::new();
+    let empty = String::new();
     for row in rows {
-        for (c, cell) in row.iter().enumerate() {
-            let pad = widths[c] - cell.chars().count();
+        let mut line = String::new();
+        for &c in columns {
+            let cell = row.get(c).unwrap_or(&empty);
+            let pad = " ".repeat(widths[c] - term::display_width(cell));
             if c == 0 {
-                out.push_str(cell);
-                out.push_str(&" ".repeat(pad));
+                line.push_str(cell);
+                line.push_str(&pad);
             } else {
-                out.push_str("  ");
-                out.push_str(&" ".repeat(pad));
-                out.push_str(cell);
+                line.push_str("  ");
+                line.push_str(&pad);
+                line.push_str(cell);
             }
         }
+        out.push_str(line.trim_end());
         out.push('\n');
+    }
+    out
+}
+
+/// Each row after the first (the header) as its label, then `  header: cell` lines.
+fn stacked(rows: &[Vec<String>]) -> String {
+    let Some((head, body)) = rows.split_first() else {
+        return String::new();
+    };
+    let mut out = String::new();
+    for row in body {
+        out.push_str(row.first().map(String::as_str).unwrap_or(""));
+        out.push('\n');
+        for (c, cell) in row.iter().enumerate().skip(1) {
+            match head.get(c).filter(|h| !h.is_empty()) {
+                Some(h) => out.push_str(&format!("  {h}: {cell}\n")),
+                None => out.push_str(&format!("  {cell}\n")),
+            }
+        }
     }
     out
 }

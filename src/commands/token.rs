@@ -62,9 +62,9 @@ pub(crate) struct CreateArgs {
 /// `token list`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ListArgs {
-    /// text (a table) or json (one array).
-    #[arg(long, value_enum, default_value = "text")]
-    pub(crate) format: OutputFormat,
+    /// `--format json`: one array.
+    #[command(flatten)]
+    pub(crate) format: crate::cli::FormatArg,
     /// The server's records.
     #[command(flatten)]
     pub(crate) store: super::store::DataDir,
@@ -95,14 +95,14 @@ pub(crate) fn run(command: TokenCommand, out: &mut dyn Write) -> anyhow::Result<
         TokenCommand::Create(args) => create(args, out),
         TokenCommand::List(args) => {
             let tokens = list_tokens_blocking(&open(&args.store)?).map_err(explain)?;
-            match args.format {
+            match args.format.format {
                 OutputFormat::Json => {
                     let text =
                         serde_json::to_string_pretty(&tokens).context("encoding the list")?;
                     writeln!(out, "{text}").context("writing the list")?;
                 }
                 OutputFormat::Text => out
-                    .write_all(table(&tokens).as_bytes())
+                    .write_all(super::term::fit(&table(&tokens)).as_bytes())
                     .context("writing the list")?,
             }
             Ok(Outcome::Success)

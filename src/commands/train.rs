@@ -8,23 +8,27 @@ use chanlab_sim::training::{self, Debrief, Exercise, RoundReport, Session};
 use chanlab_sim::validate::Display;
 
 use super::Outcome;
-use crate::cli::OutputFormat;
+use crate::cli::{FormatArg, OutputFormat};
 
 /// The training sandbox's subcommands.
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum TrainCommand {
     /// List the exercises.
     List {
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-        format: OutputFormat,
+        #[command(flatten)]
+        format: FormatArg,
     },
-    /// Print an exercise's briefing and the decisions it asks for.
+    /// Print an exercise's briefing and the decisions it asks for (`--format json`: what
+    /// `GET /exercises/{id}` answers).
     Show {
         /// Exercise id, as `chanlab train list` shows it.
         exercise: String,
+        #[command(flatten)]
+        format: FormatArg,
     },
-    /// Play an exercise round by round; ends with the score and a debrief.
+    /// Play an exercise round by round; ends with the score and a debrief. With `--format
+    /// json` the questions go to standard error and standard output gets one JSON document:
+    /// the choices and figures of every round and the debrief.
     Play {
         /// Exercise id, as `chanlab train list` shows it.
         exercise: String,
@@ -34,15 +38,26 @@ pub(crate) enum TrainCommand {
         /// Simulated channels per round (more: a tighter band, slower).
         #[arg(long, value_parser = clap::value_parser!(u32).range(2..=2000))]
         replications: Option<u32>,
+        #[command(flatten)]
+        format: FormatArg,
     },
 }
 
 pub(crate) fn run(command: TrainCommand, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     match command {
-        TrainCommand::List { format } => list(format, out),
-        TrainCommand::Show { exercise } => match find(&exercise)? {
+        TrainCommand::List { format } => list(format.format, out),
+        TrainCommand::Show { exercise, format } => match find(&exercise)? {
             Some(e) => {
-                briefing(&e, out)?;
+                match format.format {
+                    OutputFormat::Text => briefing(&e, out)?,
+                    OutputFormat::Json => {
+                        serde_json::to_writer_pretty(
+                            &mut *out,
+                            &chanlab_api::training::detail_of(&e),
+                        )?;
+                        writeln!(out)?;
+                    }
+                }
                 Ok(Outcome::Success)
             }
             None => Ok(Outcome::InvalidInput),
@@ -51,8 +66,18 @@ pub(crate) fn run(command: TrainCommand, out: &mut dyn Write) -> anyhow::Result<
             exercise,
             seed,
             replications,
+            format,
         } => match find(&exercise)? {
-            Some(e) => play(&e, seed, replications, &mut io::stdin().lock(), out),
+            Some(e) => {
+                let input = &mut io::stdin().lock();
+                match format.format {
+                    OutputFormat::Text => play(&e, seed, replications, input, out),
+                    OutputFormat::Json => {
+                        let mut transcript = io::stderr().lock();
+                        play_json(&e, seed, replications, input, &mut transcript, out)
+                    }
+                }
+            }
             None => Ok(Outcome::InvalidInput),
         },
     }
@@ -107,6 +132,23 @@ fn briefing(e: &Exercise, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
+/// A session played to the end, as `train play --format json` prints it.
+#[derive(serde::Serialize)]
+struct Played {
+    exercise: String,
+    seed: u64,
+    replications: u32,
+    rounds: Vec<PlayedRound>,
+    debrief: Debrief,
+}
+
+/// One round: the choice id of each decision, and what happened.
+#[derive(serde::Serialize)]
+struct PlayedRound {
+    choices: std::collections::BTreeMap<String, String>,
+    report: RoundReport,
+}
+
 /// Plays `e` reading answers from `input`; the transcript goes to `out`.
 pub(crate) fn play(
     e: &Exercise,
@@ -115,13 +157,45 @@ pub(crate) fn play(
     input: &mut dyn BufRead,
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
+    Ok(match session(e, seed, replications, input, out)? {
+        Some(_) => Outcome::Success,
+        None => Outcome::InvalidInput,
+    })
+}
+
+/// Plays `e` with the questions and figures on `transcript` and one JSON document on `out`.
+fn play_json(
+    e: &Exercise,
+    seed: Option<u64>,
+    replications: Option<u32>,
+    input: &mut dyn BufRead,
+    transcript: &mut dyn Write,
+    out: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    let Some(played) = session(e, seed, replications, input, transcript)? else {
+        return Ok(Outcome::InvalidInput);
+    };
+    serde_json::to_writer_pretty(&mut *out, &played)?;
+    writeln!(out)?;
+    Ok(Outcome::Success)
+}
+
+/// Plays a session; `None` when it could not start (reported on stderr).
+fn session(
+    e: &Exercise,
+    seed: Option<u64>,
+    replications: Option<u32>,
+    input: &mut dyn BufRead,
+    out: &mut dyn Write,
+) -> anyhow::Result<Option<Played>> {
     let mut session = match Session::new(e, seed, replications) {
         Ok(s) => s,
         Err(err) => {
             writeln!(io::stderr().lock(), "error: {err}")?;
-            return Ok(Outcome::InvalidInput);
+            return Ok(None);
         }
     };
+    let mut rounds = Vec::new();
     briefing(e, out)?;
     writeln!(
         out,
@@ -184,13 +258,28 @@ pub(crate) fn play(
         }
         let report = session.play(&policy)?;
         round_report(&report, out)?;
+        let choices = e
+            .file
+            .decisions
+            .iter()
+            .zip(&policy)
+            .map(|(d, &c)| (d.id.clone(), d.choices[c].id.clone()))
+            .collect();
+        rounds.push(PlayedRound { choices, report });
     }
     writeln!(
         io::stderr().lock(),
         "Scoring your run against every fixed policy…"
     )?;
-    debrief(&session.debrief()?, out)?;
-    Ok(Outcome::Success)
+    let summary = session.debrief()?;
+    debrief(&summary, out)?;
+    Ok(Some(Played {
+        exercise: e.file.id.clone(),
+        seed: session.seed(),
+        replications: session.replications(),
+        rounds,
+        debrief: summary,
+    }))
 }
 
 fn round_report(r: &RoundReport, out: &mut dyn Write) -> io::Result<()> {

@@ -11,8 +11,8 @@ use chanlab_sim::validate::{
 };
 use serde::Serialize;
 
-use super::Outcome;
 use super::simulate::{progress_bar, write_file};
+use super::{Outcome, term};
 use crate::cli::OutputFormat;
 
 /// Which experiments to run and how to report them.
@@ -34,9 +34,8 @@ pub(crate) struct ValidateArgs {
     /// List the experiments and exit.
     #[arg(long)]
     list: bool,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    format: OutputFormat,
+    #[command(flatten)]
+    format: crate::cli::FormatArg,
     /// Write one SVG chart per experiment into DIR (created if missing).
     #[arg(long, value_name = "DIR")]
     chart: Option<PathBuf>,
@@ -96,8 +95,20 @@ pub(crate) fn run(args: ValidateArgs, out: &mut dyn Write) -> anyhow::Result<Out
         experiments.retain(|e| args.only.contains(&e.file.id));
     }
     if args.list {
-        for e in &experiments {
-            writeln!(out, "{:<20}{}", e.file.id, e.file.title)?;
+        match args.format.format {
+            OutputFormat::Text => {
+                for e in &experiments {
+                    writeln!(out, "{:<20}{}", e.file.id, e.file.title)?;
+                }
+            }
+            OutputFormat::Json => {
+                let list: Vec<_> = experiments
+                    .iter()
+                    .map(|e| serde_json::json!({"id": e.file.id, "title": e.file.title}))
+                    .collect();
+                serde_json::to_writer_pretty(&mut *out, &list)?;
+                writeln!(out)?;
+            }
         }
         return Ok(Outcome::Success);
     }
@@ -144,7 +155,7 @@ pub(crate) fn run(args: ValidateArgs, out: &mut dyn Write) -> anyhow::Result<Out
             .collect(),
         None => Vec::new(),
     };
-    let text = match args.format {
+    let text = match args.format.format {
         OutputFormat::Json => {
             let doc = Document {
                 chanlab_version: env!("CARGO_PKG_VERSION"),
@@ -153,7 +164,7 @@ pub(crate) fn run(args: ValidateArgs, out: &mut dyn Write) -> anyhow::Result<Out
             };
             serde_json::to_string_pretty(&doc)? + "\n"
         }
-        OutputFormat::Text => table(&reports, &experiments),
+        OutputFormat::Text => super::term::fit(&table(&reports, &experiments)),
     };
     if let Some(dir) = &args.chart {
         fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -216,7 +227,11 @@ fn table(reports: &[ExperimentReport], experiments: &[Experiment]) -> String {
     for (r, e) in reports.iter().zip(experiments) {
         s.push_str(&format!(
             "{}  {:<20} {}\n",
-            if r.passed { "PASS" } else { "FAIL" },
+            if r.passed {
+                term::paint(term::GOOD, "PASS")
+            } else {
+                term::paint(term::BAD, "FAIL")
+            },
             r.id,
             r.title
         ));
@@ -227,7 +242,11 @@ fn table(reports: &[ExperimentReport], experiments: &[Experiment]) -> String {
         for c in &r.checks {
             s.push_str(&format!(
                 "      {} {:<58} {:<34} needs {}\n",
-                if c.passed { "✓" } else { "✗" },
+                if c.passed {
+                    term::paint(term::GOOD, "✓")
+                } else {
+                    term::paint(term::BAD, "✗")
+                },
                 c.label,
                 estimate(c),
                 expectation(&c.expect, c.unit)

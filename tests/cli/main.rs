@@ -2,6 +2,7 @@
 //! would, and checks what it prints and how it exits.
 
 mod calibrate;
+mod conventions;
 mod helpers;
 mod openapi;
 mod optimise;

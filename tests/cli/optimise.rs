@@ -62,7 +62,7 @@ fn optimise_names_the_constraint_nobody_can_meet() {
             "sell_through >= 1e15",
         ],
     ));
-    assert_eq!(run.status.code(), Some(2), "{}", run.stderr);
+    assert_eq!(run.status.code(), Some(3), "{}", run.stderr);
     assert!(
         run.stderr
             .contains("sell_through >= 1000000000000000: no candidate met it"),

@@ -141,8 +141,9 @@ fn bad_shard_and_replication_arguments_are_rejected() {
     let threads = chanlab(&small_args("run", &["--threads", "100000"]));
     assert_eq!(threads.status.code(), Some(2));
     assert!(threads.stderr.contains("--threads"), "{}", threads.stderr);
+    // A value out of range is a usage error, like a malformed shard (clap's value parser).
     let reps = chanlab(&["run", "dual-authority", "--replications", "0", "--quiet"]);
-    assert_eq!(reps.status.code(), Some(1));
+    assert_eq!(reps.status.code(), Some(2));
     assert!(reps.stderr.contains("--replications"), "{}", reps.stderr);
 }
 

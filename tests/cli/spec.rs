@@ -4,9 +4,13 @@ use crate::helpers::{Scratch, chanlab};
 fn version_and_help_describe_the_tool() {
     let version = chanlab(&["--version"]);
     assert!(version.status.success());
-    assert_eq!(
-        version.stdout.trim(),
-        format!("chanlab {}", env!("CARGO_PKG_VERSION"))
+    // The commit and build date follow (tests/cli/conventions.rs checks them).
+    assert!(
+        version
+            .stdout
+            .starts_with(&format!("chanlab {} (", env!("CARGO_PKG_VERSION"))),
+        "{}",
+        version.stdout
     );
 
     let help = chanlab(&["--help"]);

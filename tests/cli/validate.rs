@@ -118,7 +118,7 @@ expect = { below = 0.0 }
 "#;
 
 #[test]
-fn a_users_experiment_runs_and_a_failed_check_exits_2() {
+fn a_users_experiment_runs_and_a_failed_check_exits_3() {
     let scratch = Scratch::new("validate-own");
     let path = scratch.write("own.toml", OWN);
     let run = chanlab(&[
@@ -129,7 +129,7 @@ fn a_users_experiment_runs_and_a_failed_check_exits_2() {
         "--only",
         "own",
     ]);
-    assert_eq!(run.status.code(), Some(2), "{}", run.stderr);
+    assert_eq!(run.status.code(), Some(3), "{}", run.stderr);
     assert!(run.stdout.contains("FAIL  own"), "{}", run.stdout);
     assert!(run.stdout.contains("0 of 1 findings reproduced."));
 }

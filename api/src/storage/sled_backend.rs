@@ -257,10 +257,20 @@ impl SledStorage {
 
 /// Opens sled in `dir` and syncs what it created.
 fn open_db(dir: &Path, closes: &Arc<CloseWatch>) -> Result<(Open, Durable), StorageError> {
-    let db = sled::Config::new()
-        .path(dir)
-        .open()
-        .map_err(|e| StorageError::new(format!("opening {}: {e}", dir.display())))?;
+    let db = sled::Config::new().path(dir).open().map_err(|e| match &e {
+        // sled words a held lock as `could not acquire lock on "..": Os { code: 11, .. }`.
+        // The message keeps the word "lock": the retries on a reopen look for it.
+        sled::Error::Io(io) if io.to_string().starts_with("could not acquire lock") => {
+            StorageError::new(format!(
+                "another chanlab process is using the data directory {} and holds its lock \
+                 (a running `chanlab serve`, or another command on it); stop it and try \
+                 again, or, with the server running, use its API instead",
+                dir.display()
+            ))
+        }
+        sled::Error::Io(io) => StorageError::io(io, &format!("opening {}", dir.display())),
+        _ => StorageError::new(format!("opening {}: {e}", dir.display())),
+    })?;
     let tree = db.open_tree("records").map_err(storage)?;
     bulk::recover(&tree)?;
     let open = Open::new(db, tree, closes.clone());

@@ -5,9 +5,37 @@ use std::fs::File;
 use std::path::Path;
 
 use super::{Fault, REOPEN_EVERY, SledStorage, key, open_db, storage};
-use crate::storage::StorageError;
+use crate::storage::{StorageError, VerifyReport};
 
 impl SledStorage {
+    /// What `chanlab verify` reports on a data directory: [`SledStorage::open`] and the
+    /// integrity check of [`SledStorage::open_checked`], without refusing a damaged store,
+    /// so every problem is listed; a file sled cannot read is one such problem. Errors only
+    /// when the directory cannot be opened at all (another process holds it, I/O).
+    pub fn verify_dir(dir: &Path) -> Result<VerifyReport, StorageError> {
+        let db = dir.join("db");
+        let unreadable = |problem: String| VerifyReport {
+            problems: vec![problem],
+            ..VerifyReport::default()
+        };
+        let store = match quiet_unwind(|| SledStorage::open(dir)) {
+            Ok(opened) => opened?,
+            Err(panic) => {
+                return Ok(unreadable(format!(
+                    "sled could not read {}: {panic}",
+                    db.display()
+                )));
+            }
+        };
+        match quiet_unwind(|| store.verify()) {
+            Ok(report) => report,
+            Err(panic) => Ok(unreadable(format!(
+                "sled failed reading {}: {panic}",
+                db.display()
+            ))),
+        }
+    }
+
     /// Opens the store to serve it: [`SledStorage::open`], with a panic inside sled on a
     /// damaged file turned into an error, then the whole integrity check of `chanlab
     /// verify` (every record decodes; every index entry, unique value and reference count
