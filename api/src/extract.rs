@@ -109,7 +109,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
 /// JSON Schema calls `126.0` an integer (2020-12 §6.1.1: any number with a zero fractional
 /// part), and the document's integer fields are JSON Schema integers, so a body refused only
 /// because serde reads such a number as a float is read again with those numbers as
-/// integers. The first error stands when that does not help.
+/// integers. When that read fails too its error is the one answered: it names what is
+/// wrong once the integers are read as the document means them.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let first = parse_json_strict(bytes);
     if first.is_ok() {
@@ -123,7 +124,24 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if !integral_floats_to_integers(&mut value) {
         return first;
     }
-    serde_path_to_error::deserialize::<_, T>(value).or(first)
+    serde_path_to_error::deserialize::<_, T>(value).map_err(json_error)
+}
+
+/// A deserialisation error as the answer: a 422 naming the field for a value of the wrong
+/// shape, a 400 for text that is not JSON.
+fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = match err.path().to_string() {
+        p if p == "." => String::new(),
+        p => p,
+    };
+    let inner = err.into_inner();
+    match inner.classify() {
+        serde_json::error::Category::Data => {
+            let (field, message) = field_and_message(&path, &inner.to_string());
+            ApiError::field(field, message)
+        }
+        _ => ApiError::BadRequest(format!("the body is not valid JSON: {inner}")),
+    }
 }
 
 /// Rewrites every float with a zero fractional part that fits an `i64` or `u64` as an
@@ -165,20 +183,7 @@ fn parse_json_strict<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         ));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
-        let path = match err.path().to_string() {
-            p if p == "." => String::new(),
-            p => p,
-        };
-        let inner = err.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => {
-                let (field, message) = field_and_message(&path, &inner.to_string());
-                ApiError::field(field, message)
-            }
-            _ => ApiError::BadRequest(format!("the body is not valid JSON: {inner}")),
-        }
-    })?;
+    let value = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
     de.end()
         .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
     Ok(value)
@@ -399,7 +404,7 @@ mod tests {
     }
 
     #[test]
-    fn a_fraction_or_an_out_of_range_integer_is_still_refused_with_the_first_error() {
+    fn a_fraction_or_an_out_of_range_integer_is_still_refused_naming_it() {
         for (body, field) in [
             (r#"{"keep": 126.5, "rate": 1, "seeds": []}"#, "keep"),
             (r#"{"keep": 70000.0, "rate": 1, "seeds": []}"#, "keep"),

@@ -187,7 +187,7 @@ async fn if_match_takes_a_list_of_strong_etags_or_a_star() {
                 &format!("/regions/{north}"),
                 Some(&app.admin),
                 &[("If-Match", tag)],
-                body(&format!("North {tag}")),
+                body(&format!("North {version}")),
             )
             .await;
         assert_eq!(answer.status, status, "If-Match {tag:?}: {}", answer.text());
