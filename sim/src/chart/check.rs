@@ -132,8 +132,34 @@ fn characters(escaped: &str) -> usize {
 fn text_boxes(svg: &str, default_size: f64) -> Vec<TextBox> {
     let mut out = Vec::new();
     let mut rest = svg;
-    while let Some(start) = rest.find("<text") {
+    // The translation of each open <g>, so text inside a translated group is placed.
+    let mut groups: Vec<(f64, f64)> = Vec::new();
+    while let Some(start) = rest.find('<') {
         rest = &rest[start..];
+        if rest.starts_with("</g>") {
+            groups.pop();
+            rest = &rest[4..];
+            continue;
+        }
+        if rest.starts_with("<g>") || rest.starts_with("<g ") {
+            let tag = &rest[..rest.find('>').expect("end of <g> tag")];
+            if !tag.ends_with('/') {
+                groups.push(
+                    attribute(tag, "transform")
+                        .and_then(translation)
+                        .unwrap_or((0.0, 0.0)),
+                );
+            }
+            rest = &rest[tag.len()..];
+            continue;
+        }
+        if !rest.starts_with("<text") {
+            rest = &rest[1..];
+            continue;
+        }
+        let (gx, gy) = groups
+            .iter()
+            .fold((0.0, 0.0), |(x, y), (dx, dy)| (x + dx, y + dy));
         let tag_end = rest.find('>').expect("end of <text> tag");
         let tag = &rest[..tag_end];
         let close = rest.find("</text>").expect("</text>");
@@ -206,8 +232,8 @@ fn text_boxes(svg: &str, default_size: f64) -> Vec<TextBox> {
             }
             None => corners,
         };
-        let xs = corners.map(|c| c.0);
-        let ys = corners.map(|c| c.1);
+        let xs = corners.map(|c| c.0 + gx);
+        let ys = corners.map(|c| c.1 + gy);
         out.push(TextBox {
             content,
             left: xs.iter().copied().fold(f64::INFINITY, f64::min),
@@ -217,6 +243,24 @@ fn text_boxes(svg: &str, default_size: f64) -> Vec<TextBox> {
         });
     }
     out
+}
+
+/// `translate(dx dy)` (or `translate(dx)`).
+fn translation(transform: &str) -> Option<(f64, f64)> {
+    let inner = transform
+        .trim()
+        .strip_prefix("translate(")?
+        .strip_suffix(')')?;
+    let numbers: Vec<f64> = inner
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().ok())
+        .collect::<Option<_>>()?;
+    match numbers[..] {
+        [dx] => Some((dx, 0.0)),
+        [dx, dy] => Some((dx, dy)),
+        _ => None,
+    }
 }
 
 /// `rotate(angle cx cy)` (or `rotate(angle)` about the origin).

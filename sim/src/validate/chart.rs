@@ -284,6 +284,8 @@ mod tests {
             }],
         };
         let svg = experiment_svg(&report, "EUR");
+        crate::chart::check::assert_text_fits(&svg);
+        crate::chart::check::assert_renders(&svg);
         assert!(svg.contains("PASS · A &lt;test&gt; &amp; more"));
         // Three curve points and one check.
         assert_eq!(svg.matches("<circle").count(), 4);
