@@ -11,7 +11,7 @@
 //! The SVG is written by hand as text: no dependency, no clock, no randomness, so the same
 //! report always gives byte-identical output. Every piece of text from the report or the
 //! caller is escaped, and a missing figure (`None`) leaves its mark out instead of failing.
-//! Text is laid out with a conservative width estimate ([`CHAR_EM`] of the font size per
+//! Text is laid out with a conservative width estimate (`CHAR_EM` of the font size per
 //! character) and wrapped rather than cut; the chart tests check every `<text>` stays on the
 //! canvas by the same estimate and render every chart kind with resvg.
 //!
@@ -523,7 +523,7 @@ fn month_axis(
     let at = |m: usize| context.start.plus(m as i32);
     let aligned_at = |m: usize| {
         at(m).is_some_and(|month| {
-            (month.month() as usize - 1) % month_step.min(12) == 0
+            (month.month() as usize - 1).is_multiple_of(month_step.min(12))
                 && (month_step <= 12 || month.year().rem_euclid(month_step as i32 / 12) == 0)
         })
     };
