@@ -2,8 +2,10 @@
 
 use super::check::{assert_renders, assert_text_fits};
 use super::*;
-use crate::engine::{KpiReport, RunOptions};
+use crate::engine::{ComparisonReport, KpiReport, RunOptions, SpecReport};
 use crate::files::Format;
+use crate::model::Unit;
+use crate::stats::SummaryReport;
 
 fn summary(mean: f64, spread: f64) -> SummaryReport {
     SummaryReport {
