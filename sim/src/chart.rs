@@ -112,9 +112,6 @@ pub fn comparison_svg(report: &RunReport, context: &ChartContext<'_>) -> String 
          than the spreads suggest.",
         "Thick bars: 95% interval of a mean (where the average over many more runs would lie). \
          Thin bars: 5th–95th percentile of replications (9 in 10 simulated outcomes).",
-        "The first goal period is a warm-up: the simulated channel starts with no deals owed from \
-         an earlier period end, so its first months are not held down by repaying a pull-in and \
-         its period-end spike is larger than later ones (sim/MODEL.md §9.2).",
     ];
     for note in notes {
         for line in wrap(note, WIDTH - 2.0 * MARGIN, 11.0, false) {
