@@ -453,8 +453,7 @@ impl Finished {
         match self {
             Finished::Compare(r) => Some(chart::comparison_svg(
                 &r.report(),
-                r.scenario.name.as_str(),
-                r.scenario.currency.code(),
+                &chart::ChartContext::of(&r.scenario),
             )),
             Finished::Sweep(r) => {
                 let report = r.report();

@@ -189,7 +189,7 @@ pub fn svg(backtest: &Backtest, currency: &str) -> String {
     svg
 }
 
-/// The key, top right: swatches and lines, no circles (those are the actuals).
+/// The key, above the plot: swatches and lines, no circles (those are the actuals).
 fn legend(svg: &mut String) {
     let entries: [(&str, &str); 5] = [
         ("band15", "forecast P5–P95"),
@@ -199,10 +199,10 @@ fn legend(svg: &mut String) {
         ("actual", "recorded, held out"),
     ];
     let fan = colour(0);
-    // Each entry as wide as its label (about 6.5 px a character at 11 px) plus its swatch.
-    let mut x0 = 370.0;
+    // Each entry as wide as its label (by the charts' text-width estimate) plus its swatch.
+    let mut x0 = LEFT;
     for (kind, label) in entries.iter() {
-        let y0 = 84.0;
+        let y0 = 106.0;
         match *kind {
             "band15" | "band30" => svg.push_str(&format!(
                 "<rect x=\"{x0:.1}\" y=\"{:.1}\" width=\"16\" height=\"10\" fill=\"{fan}\" \
@@ -227,7 +227,7 @@ fn legend(svg: &mut String) {
             }
         }
         text(svg, x0 + 20.0, y0, "tick", label);
-        x0 += 30.0 + 6.5 * label.chars().count() as f64;
+        x0 += 30.0 + crate::chart::text_width(label.chars().count(), 11.0, false);
     }
 }
 
@@ -383,6 +383,8 @@ mod tests {
     #[test]
     fn the_chart_is_an_svg_with_one_point_per_held_out_month_and_the_month_labels() {
         let svg = svg(&backtest(), "EUR");
+        crate::chart::check::assert_text_fits(&svg);
+        crate::chart::check::assert_renders(&svg);
 
         assert!(svg.starts_with("<?xml"), "{svg}");
         assert!(svg.contains("<svg xmlns=\"http://www.w3.org/2000/svg\""));
@@ -416,6 +418,8 @@ mod tests {
         b.rows.truncate(1);
         b.history.clear();
         let svg = svg(&b, "EUR");
+        crate::chart::check::assert_text_fits(&svg);
+        crate::chart::check::assert_renders(&svg);
         assert_eq!(svg.matches("<circle").count(), 1);
         assert!(svg.contains(">2028-01</text>"));
         assert!(svg.trim_end().ends_with("</svg>"));

@@ -157,13 +157,10 @@ fn write_result(
         },
     };
     // Render everything before writing anything, so a failure leaves no partial set.
-    let svg = output.chart.as_ref().map(|_| {
-        chart::comparison_svg(
-            &report,
-            result.scenario.name.as_str(),
-            result.scenario.currency.code(),
-        )
-    });
+    let svg = output
+        .chart
+        .as_ref()
+        .map(|_| chart::comparison_svg(&report, &chart::ChartContext::of(&result.scenario)));
     if let (Some(path), Some(svg)) = (&output.chart, &svg) {
         write_file(path, svg.as_bytes())?;
     }

@@ -187,6 +187,8 @@ mod tests {
         ]));
         assert!(s.starts_with("<svg"));
         assert!(s.trim_end().ends_with("</svg>"));
+        crate::chart::check::assert_text_fits(&s);
+        crate::chart::check::assert_renders(&s);
         assert_eq!(
             s.matches("rotate(45").count(),
             2,

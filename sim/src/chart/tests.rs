@@ -1,8 +1,11 @@
 //! Tests of the comparison chart: well-formed XML, escaping, determinism, missing figures.
 
+use super::check::{assert_renders, assert_text_fits};
 use super::*;
-use crate::engine::{KpiReport, RunOptions};
+use crate::engine::{ComparisonReport, KpiReport, RunOptions, SpecReport};
 use crate::files::Format;
+use crate::model::Unit;
+use crate::stats::SummaryReport;
 
 fn summary(mean: f64, spread: f64) -> SummaryReport {
     SummaryReport {
@@ -55,7 +58,42 @@ fn spec(name: &str, baseline: bool, lift: f64) -> SpecReport {
     }
 }
 
-fn report(specs: Vec<SpecReport>) -> RunReport {
+fn context<'a>(title: &'a str, currency: &'a str) -> ChartContext<'a> {
+    let start = Month::new(2027, 1).expect("a month");
+    ChartContext {
+        title,
+        currency,
+        start,
+        fiscal_year_start: start,
+    }
+}
+
+/// The specs with their paired differences from the first baseline among them: the
+/// difference of means, an interval a tenth of the spread either side, and a chance of
+/// beating the baseline that grows with the difference.
+fn report(mut specs: Vec<SpecReport>) -> RunReport {
+    if let Some(base) = specs.iter().find(|s| s.baseline).cloned() {
+        for s in specs.iter_mut().filter(|s| !s.baseline) {
+            s.vs_baseline = s
+                .kpis
+                .iter()
+                .zip(&base.kpis)
+                .filter_map(|(k, b)| {
+                    let d = k.summary.mean? - b.summary.mean?;
+                    let spread = k.summary.p95? - k.summary.mean?;
+                    let mut difference = summary(d, spread);
+                    (difference.p5, difference.p50, difference.p95) = (None, None, None);
+                    (difference.ci95_low, difference.ci95_high) =
+                        (Some(d - spread / 10.0), Some(d + spread / 10.0));
+                    Some(ComparisonReport {
+                        kpi: k.kpi,
+                        difference,
+                        probability_better: if d > 0.0 { 0.98 } else { 0.02 },
+                    })
+                })
+                .collect();
+        }
+    }
     RunReport {
         replications: 50,
         specs,
@@ -142,7 +180,10 @@ fn chart_is_well_formed_and_names_every_spec_and_headline_kpi() {
         .iter()
         .enumerate()
         .map(|(i, n)| spec(n, i == 0, 1.0 + 0.05 * i as f64));
-    let svg = comparison_svg(&report(specs.collect()), "Four goal strategies", "EUR");
+    let svg = comparison_svg(
+        &report(specs.collect()),
+        &context("Four goal strategies", "EUR"),
+    );
     assert_well_formed(&svg);
     for name in names {
         assert!(svg.contains(name), "missing spec {name}");
@@ -165,7 +206,7 @@ fn chart_escapes_markup_in_names_title_and_currency() {
         spec("Base", true, 1.0),
         spec("Goals <&> \"quotas\"", false, 1.1),
     ];
-    let svg = comparison_svg(&report(specs), "A & B <test>", "€<");
+    let svg = comparison_svg(&report(specs), &context("A & B <test>", "€<"));
     assert_well_formed(&svg);
     assert!(svg.contains("Goals &lt;&amp;&gt; &quot;quotas&quot;"));
     assert!(!svg.contains("<&>"));
@@ -176,8 +217,8 @@ fn chart_escapes_markup_in_names_title_and_currency() {
 fn chart_is_the_same_bytes_for_the_same_report() {
     let r = report(vec![spec("Base", true, 1.0), spec("Other", false, 0.9)]);
     assert_eq!(
-        comparison_svg(&r, "T", "EUR"),
-        comparison_svg(&r.clone(), "T", "EUR")
+        comparison_svg(&r, &context("T", "EUR")),
+        comparison_svg(&r.clone(), &context("T", "EUR"))
     );
 }
 
@@ -196,10 +237,10 @@ fn chart_skips_missing_figures_without_failing() {
         report(vec![gappy, blank.clone()]),
         report(vec![]),
     ] {
-        let svg = comparison_svg(&r, "Missing", "USD");
+        let svg = comparison_svg(&r, &context("Missing", "USD"));
         assert_well_formed(&svg);
     }
-    let svg = comparison_svg(&report(vec![blank]), "Missing", "USD");
+    let svg = comparison_svg(&report(vec![blank]), &context("Missing", "USD"));
     assert!(svg.contains("No monthly data") && svg.contains(">no data<"));
     assert!(
         svg.contains(">50 replications<"),
@@ -245,8 +286,10 @@ fn chart_of_an_engine_run_is_well_formed() {
         shard: None,
     };
     let run = crate::engine::run(&scenario, &options, &|| {}).expect("run");
-    let svg = comparison_svg(&run.report(), scenario.file().name.as_str(), "EUR");
+    let svg = comparison_svg(&run.report(), &ChartContext::of(scenario.file()));
     assert_well_formed(&svg);
+    assert_text_fits(&svg);
+    assert_renders(&svg);
     for s in &run.report().specs {
         assert!(svg.contains(&escape(&s.name)));
     }
@@ -254,4 +297,109 @@ fn chart_of_an_engine_run_is_well_formed() {
     if let Some(path) = std::env::var_os("CHANLAB_CHART_SVG") {
         std::fs::write(path, &svg).expect("write chart");
     }
+}
+
+#[test]
+fn the_paired_panel_shows_the_compare_tables_differences() {
+    let specs = vec![
+        spec("Flat growth", true, 1.0),
+        spec("Potential-based", false, 1.06),
+        spec("Ratchet", false, 0.97),
+    ];
+    let r = report(specs);
+    let svg = comparison_svg(&r, &context("Goal strategies", "EUR"));
+    let paired_end = svg
+        .find("Monthly sell-through")
+        .expect("the fan chart follows");
+    let paired = &svg[..paired_end];
+    for kpi in HEADLINE {
+        let figures = paired_figures(&r, kpi);
+        assert_eq!(figures.len(), 2, "{}", kpi.label());
+        for f in figures {
+            let c = r
+                .specs
+                .iter()
+                .find(|s| s.name == f.spec)
+                .and_then(|s| s.vs_baseline.iter().find(|c| c.kpi == kpi))
+                .expect("the report's comparison");
+            // The figure is the report's difference, scaled as the table scales it.
+            let base = r.specs[0].kpis.iter().find(|k| k.kpi == kpi).unwrap();
+            let scale = match kpi.unit() {
+                Unit::Money | Unit::Count => 100.0 / base.summary.mean.unwrap().abs(),
+                Unit::Share => 100.0,
+                Unit::Ratio => 1.0,
+            };
+            let close = |a: f64, b: Option<f64>| (a - b.unwrap() * scale).abs() < 1e-9;
+            assert!(close(f.mean, c.difference.mean), "{f:?}");
+            assert!(close(f.low, c.difference.ci95_low), "{f:?}");
+            assert!(close(f.high, c.difference.ci95_high), "{f:?}");
+            assert_eq!(f.probability_better, c.probability_better);
+            let label = f.label();
+            let (mean, interval) = label.split_once(' ').expect("mean and interval");
+            let shown = format!(
+                "{mean} <tspan class=\"note\">{interval} · beats it in {:.0}%</tspan>",
+                100.0 * c.probability_better
+            );
+            assert!(paired.contains(&shown), "missing {shown}");
+        }
+    }
+    // Sell-through +6.0% of the baseline, as the table would print it.
+    assert!(paired.contains(">+6.0% <tspan"), "{paired}");
+    assert!(paired.contains("beats it in 98%") && paired.contains("beats it in 2%"));
+    assert!(paired.contains("Difference from the baseline, Flat growth"));
+}
+
+#[test]
+fn the_month_axis_shows_calendar_months_and_fiscal_years() {
+    let mut base = spec("Base", true, 1.0);
+    base.monthly_sell_through = (0..36)
+        .map(|m| summary(8.0e5 + 1.0e3 * m as f64, 9.0e4))
+        .collect();
+    let mut c = context("Three years", "EUR");
+    c.start = Month::new(2027, 4).unwrap();
+    c.fiscal_year_start = Month::new(2027, 4).unwrap();
+    let svg = comparison_svg(&report(vec![base]), &c);
+    // Half-yearly ticks on calendar half-years, and the scenario's start.
+    for label in ["Apr 27", "Jul 27", "Jan 28", "Jul 28", "Jan 30"] {
+        assert!(svg.contains(&format!(">{label}<")), "missing tick {label}");
+    }
+    assert!(!svg.contains(">Month<") && !svg.contains(">36<"));
+    assert!(svg.contains(">FY from Apr 28<") && svg.contains(">FY from Apr 29<"));
+    // The data sit far from zero, and the axis says it does not start there.
+    assert!(svg.contains("axis does not start at zero"));
+}
+
+#[test]
+fn long_names_and_titles_wrap_inside_the_canvas_and_render() {
+    let long = "Potential-based goals with quarterly bonuses pacing the reps and a ratchet";
+    let specs = vec![
+        spec("Flat growth, the baseline we have always used", true, 1.0),
+        spec(long, false, 1.05),
+        spec("Stretch", false, 0.98),
+    ];
+    let title = "A very long scenario title that goes on to describe the channel, its tiers,                  its regions and everything else a planner wanted to say";
+    let svg = comparison_svg(&report(specs), &context(title, "EUR"));
+    assert_well_formed(&svg);
+    assert_text_fits(&svg);
+    assert_renders(&svg);
+    // The legend holds every word of the full name.
+    let legend = &svg[svg.find("Monthly sell-through").unwrap()..];
+    for word in long.split(' ') {
+        assert!(legend.contains(word), "legend lost {word}");
+    }
+    assert!(!legend[..legend.find("Each spec").unwrap()].contains('…'));
+}
+
+#[test]
+fn wrapping_keeps_every_word_and_each_line_fits() {
+    let text = "one two three four five six seven eight nine ten eleven twelve";
+    let lines = wrap(text, 100.0, 12.0, false);
+    assert!(lines.len() > 1);
+    assert_eq!(lines.join(" "), text);
+    for l in &lines {
+        assert!(text_width(l.chars().count(), 12.0, false) <= 100.0, "{l}");
+    }
+    assert_eq!(wrap("", 100.0, 12.0, false), [""]);
+    let split = wrap("abcdefghijklmnopqrstuvwxyz", 50.0, 12.0, false);
+    assert_eq!(split.concat(), "abcdefghijklmnopqrstuvwxyz");
 }

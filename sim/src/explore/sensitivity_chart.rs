@@ -31,13 +31,7 @@ pub fn tornado_svg(report: &SensitivityReport, kpi: Kpi, title: &str, currency: 
         .iter()
         .map(|c| HEAD + rows(c) * ROW + AXIS + GAP)
         .sum();
-    let height = 90.0 + body + 60.0;
-    let mut svg = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" \
-         width=\"{WIDTH}\" height=\"{height}\" viewBox=\"0 0 {WIDTH} {height}\">\n\
-         <style>{STYLE}</style>\n<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n"
-    );
-    text(&mut svg, 40.0, 36.0, "title", title);
+    let titles = crate::chart::wrap(title, WIDTH - 80.0, 20.0, true);
     let unit = match kpi.unit() {
         crate::model::Unit::Money => currency.to_owned(),
         crate::model::Unit::Share => "percentage points".to_owned(),
@@ -53,8 +47,22 @@ pub fn tornado_svg(report: &SensitivityReport, kpi: Kpi, title: &str, currency: 
         report.points,
         report.replications_per_point
     );
-    text(&mut svg, 40.0, 58.0, "sub", &sub);
-    let mut y = 90.0;
+    let subs = crate::chart::wrap(&sub, WIDTH - 80.0, 13.0, false);
+    let head = 90.0 + 24.0 * (titles.len() - 1) as f64 + 17.0 * (subs.len() - 1) as f64;
+    let height = head + body + 60.0;
+    let mut svg = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" \
+         width=\"{WIDTH}\" height=\"{height}\" viewBox=\"0 0 {WIDTH} {height}\">\n\
+         <style>{STYLE}</style>\n<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n"
+    );
+    for (i, line) in titles.iter().enumerate() {
+        text(&mut svg, 40.0, 36.0 + 24.0 * i as f64, "title", line);
+    }
+    let sub_top = 58.0 + 24.0 * (titles.len() - 1) as f64;
+    for (i, line) in subs.iter().enumerate() {
+        text(&mut svg, 40.0, sub_top + 17.0 * i as f64, "sub", line);
+    }
+    let mut y = head;
     for (i, c) in panels.iter().enumerate() {
         y = panel(&mut svg, c, i + 1, y) + GAP;
     }
@@ -72,9 +80,6 @@ pub fn tornado_svg(report: &SensitivityReport, kpi: Kpi, title: &str, currency: 
     svg
 }
 
-/// Characters per line of a panel's sentence, which is longer than the chart is wide.
-const WRAP: usize = 150;
-
 fn sentence(c: &ComparisonSensitivity) -> String {
     match &c.robustness {
         Some(r) => r.sentence.clone(),
@@ -84,23 +89,12 @@ fn sentence(c: &ComparisonSensitivity) -> String {
 
 /// The panel's title and its wrapped sentence.
 fn head_height(c: &ComparisonSensitivity) -> f64 {
-    HEAD + 14.0 * (wrap(&sentence(c), WRAP).len().max(1) - 1) as f64
+    HEAD + 14.0 * (wrap(&sentence(c)).len().max(1) - 1) as f64
 }
 
-/// `text` broken at spaces into lines of at most `width` characters (a longer word stays
-/// whole).
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines: Vec<String> = Vec::new();
-    for word in text.split(' ') {
-        match lines.last_mut() {
-            Some(line) if line.chars().count() + 1 + word.chars().count() <= width => {
-                line.push(' ');
-                line.push_str(word);
-            }
-            _ => lines.push(word.to_owned()),
-        }
-    }
-    lines
+/// `text` broken into lines of notes that fit the chart's width.
+fn wrap(text: &str) -> Vec<String> {
+    crate::chart::wrap(text, WIDTH - 80.0, 11.0, false)
 }
 
 /// One spec's panel from `top`; returns its bottom.
@@ -112,7 +106,7 @@ fn panel(svg: &mut String, c: &ComparisonSensitivity, index: usize, top: f64) ->
         escape(&c.spec),
         escape(&c.baseline)
     ));
-    for (i, part) in wrap(&head, WRAP).iter().enumerate() {
+    for (i, part) in wrap(&head).iter().enumerate() {
         text(svg, 40.0, top + 32.0 + 14.0 * i as f64, "note", part);
     }
     let effects: Vec<_> = c.effects.iter().take(TORNADO_ROWS).collect();
@@ -218,6 +212,8 @@ mod tests {
         ]);
         let svg = tornado_svg(&r, Kpi::SellThrough, "t", "EUR");
         assert_eq!(svg, tornado_svg(&r, Kpi::SellThrough, "t", "EUR"));
+        crate::chart::check::assert_text_fits(&svg);
+        crate::chart::check::assert_renders(&svg);
         assert!(svg.contains("A &lt;&amp;&gt;") && !svg.contains("A <&>"));
         assert_eq!(svg.matches("stroke-width=\"12\"").count(), 2);
         assert!(svg.ends_with("</svg>\n"));
@@ -225,8 +221,9 @@ mod tests {
 
     #[test]
     fn long_sentences_wrap_inside_the_chart() {
-        let lines = wrap(&"word ".repeat(100), WRAP);
-        assert!(lines.len() > 1 && lines.iter().all(|l| l.chars().count() <= WRAP));
+        let lines = wrap(&"word ".repeat(100));
+        let fits = |l: &String| crate::chart::text_width(l.chars().count(), 11.0, false) <= 880.0;
+        assert!(lines.len() > 1 && lines.iter().all(fits));
     }
 
     #[test]

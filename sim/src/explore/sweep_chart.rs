@@ -26,13 +26,19 @@ pub fn sweep_svg(
     title: &str,
     currency: &str,
 ) -> String {
-    let height = BOTTOM + 110.0;
+    // A long title wraps, and everything below it moves down as a group.
+    let titles = crate::chart::wrap(title, WIDTH - 80.0, 20.0, true);
+    let shift = 24.0 * (titles.len() - 1) as f64;
+    let height = BOTTOM + 110.0 + shift;
     let mut svg = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" \
          width=\"{WIDTH}\" height=\"{height}\" viewBox=\"0 0 {WIDTH} {height}\">\n\
          <style>{STYLE}</style>\n<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n"
     );
-    text(&mut svg, 40.0, 36.0, "title", title);
+    for (i, line) in titles.iter().enumerate() {
+        text(&mut svg, 40.0, 36.0 + 24.0 * i as f64, "title", line);
+    }
+    svg.push_str(&format!("<g transform=\"translate(0 {shift})\">\n"));
     let money = if kpi.unit() == Unit::Money {
         format!(" ({currency})")
     } else {
@@ -50,7 +56,7 @@ pub fn sweep_svg(
     } else {
         bands(&mut svg, report, kpi);
     }
-    svg.push_str("</svg>\n");
+    svg.push_str("</g>\n</svg>\n");
     svg
 }
 
@@ -253,22 +259,24 @@ fn heat_map(svg: &mut String, report: &SweepReport, kpi: Kpi, spec: usize) {
         .first()
         .and_then(|p| p.specs.get(spec))
         .map_or("", |s| s.name.as_str());
-    text(svg, RIGHT + 20.0, TOP + 14.0, "head", name);
-    text(
-        svg,
-        RIGHT + 20.0,
-        TOP + 34.0,
-        "note",
+    // The key beside the map, wrapped to the space right of it.
+    let room = WIDTH - 10.0 - (RIGHT + 20.0);
+    let mut y = TOP + 14.0;
+    for line in crate::chart::wrap(name, room, 14.0, true) {
+        text(svg, RIGHT + 20.0, y, "head", &line);
+        y += 18.0;
+    }
+    y += 2.0;
+    for note in [
         "blue: better than the baseline",
-    );
-    text(svg, RIGHT + 20.0, TOP + 50.0, "note", "orange: worse");
-    text(
-        svg,
-        RIGHT + 20.0,
-        TOP + 66.0,
-        "note",
+        "orange: worse",
         "dot: 95% interval excludes 0",
-    );
+    ] {
+        for line in crate::chart::wrap(note, room, 11.0, false) {
+            text(svg, RIGHT + 20.0, y, "note", &line);
+            y += 16.0;
+        }
+    }
     text(
         svg,
         40.0,

@@ -34,6 +34,12 @@ use super::world::{World, lognormal_unit_mean};
 use crate::params::Behaviour;
 use crate::seed::ReplicationRng;
 
+/// Goal periods simulated before month 1 to find what each generated partner owes at the
+/// start (sim/MODEL.md §9.2). One is not enough: its own first month owes nothing, so its
+/// period end pulls in more than later ones and the first simulated period would open owing
+/// more than usual; after two the owed amount is within the range of later periods.
+pub(super) const WARM_UP_PERIODS: usize = 2;
+
 /// Simulates on `world` for `horizon` months, drawing shocks from `rng`, under `plans[k]` in
 /// months `[k·round_months, (k+1)·round_months)` (the last plan stays in force after its
 /// round). One plan and `round_months` ≥ horizon is the ordinary run; several are a training
@@ -51,6 +57,112 @@ pub(crate) fn simulate<O: Observer>(
         anchor: world.months_from_anchor,
         horizon: world.market.len(),
     };
+    let (mut reps, mut partners) = state::open(world, b, plans[0].bonuses.len());
+    warm_up(world, plans[0], b, rng, &calendar, &mut partners);
+    if O::WANTS_OPENING {
+        observe_opening(&reps, &partners, observer);
+    }
+    let mut ledger = Ledger::open(world, &reps, &partners, calendar.horizon);
+    let stretch = Stretch {
+        calendar,
+        months: calendar.horizon,
+        market: &world.market,
+    };
+    let run = Run {
+        reps: &mut reps,
+        partners: &mut partners,
+        ledger: &mut ledger,
+        rng,
+        observer,
+    };
+    run_months(world, plans, round_months, b, &stretch, run);
+    ledger.finish(&partners, b)
+}
+
+/// Months simulated in one go: the calendar they are numbered in (its horizon counts every
+/// month after them that deals may be pulled from) and the market multiplier of each.
+struct Stretch<'a> {
+    calendar: Calendar,
+    months: usize,
+    market: &'a [f64],
+}
+
+/// The state a stretch of months moves, and where its draws and events come from and go.
+struct Run<'a, O> {
+    reps: &'a mut Vec<Rep>,
+    partners: &'a mut Vec<Partner>,
+    ledger: &'a mut Ledger,
+    rng: &'a mut ReplicationRng,
+    observer: &'a mut O,
+}
+
+/// The warm-up (sim/MODEL.md §9.2): `WARM_UP_PERIODS` goal periods of the first plan (and
+/// the months of a period the start cuts into) simulated before month 1 on a copy of the
+/// opening state, from a stream of their own (the replication's stream jumped 2¹⁹² draws
+/// ahead, so specs stay paired and the run's own draws are untouched). Only what each
+/// generated partner selling at the start still owes is kept; everything else the warm-up
+/// did is discarded, so month 1 opens on the channel as drawn.
+fn warm_up(
+    world: &World,
+    plan: &Plan,
+    b: &Behaviour,
+    rng: &ReplicationRng,
+    calendar: &Calendar,
+    partners: &mut [Partner],
+) {
+    if !world.partners.iter().any(|p| p.warm_up) {
+        return;
+    }
+    let period = plan.period_months.max(1) as usize;
+    let months = WARM_UP_PERIODS * period + calendar.phase(0, period);
+    let mut warm_rng = rng.clone();
+    warm_rng.long_jump();
+    let market: Vec<f64> = (0..months)
+        .map(|_| lognormal_unit_mean(b.market_volatility, warm_rng.sample(StandardNormal)))
+        .collect();
+    let stretch = Stretch {
+        calendar: Calendar {
+            anchor: calendar.anchor - months as i64,
+            horizon: months + calendar.horizon,
+        },
+        months,
+        market: &market,
+    };
+    let (mut reps, mut warm) = state::open(world, b, plan.bonuses.len());
+    let mut ledger = Ledger::open(world, &reps, &warm, months);
+    let run = Run {
+        reps: &mut reps,
+        partners: &mut warm,
+        ledger: &mut ledger,
+        rng: &mut warm_rng,
+        observer: &mut (),
+    };
+    run_months(world, &[plan], usize::MAX, b, &stretch, run);
+    debug_assert_eq!(partners.len(), world.partners.len());
+    for ((p, w), draw) in partners.iter_mut().zip(&warm).zip(&world.partners) {
+        if draw.warm_up && p.stage.is_selling() {
+            p.carry = w.carry;
+        }
+    }
+}
+
+/// Simulates the months of `stretch` on `run`'s state (sim/MODEL.md §3, in its order).
+fn run_months<O: Observer>(
+    world: &World,
+    plans: &[&Plan],
+    round_months: usize,
+    b: &Behaviour,
+    stretch: &Stretch<'_>,
+    run: Run<'_, O>,
+) {
+    let Run {
+        reps,
+        partners,
+        ledger,
+        rng,
+        observer,
+    } = run;
+    let calendar = stretch.calendar;
     let round_months = round_months.max(1);
     let plan_at = |t: usize| plans[(t / round_months).min(plans.len() - 1)];
     let mut plan = plan_at(0);
@@ -58,11 +170,6 @@ pub(crate) fn simulate<O: Observer>(
     // x^β on the effort search's grid, once per simulation (sim/MODEL.md §3.6).
     let effort_grid = EffortGrid::new(b);
     let rates = Turnover::of(b);
-    let (mut reps, mut partners) = state::open(world, b, plan.bonuses.len());
-    if O::WANTS_OPENING {
-        observe_opening(&reps, &partners, observer);
-    }
-    let mut ledger = Ledger::open(world, &reps, &partners, calendar.horizon);
     // Per-seat scratch for the month and the month's partner draws, reused.
     let mut seats: Vec<SeatMonth> = Vec::with_capacity(reps.len());
     // Each seat's territory as the next month opens, summed during the partners' month
@@ -72,7 +179,7 @@ pub(crate) fn simulate<O: Observer>(
     let mut windows: Vec<WindowView> = Vec::with_capacity(plan.bonuses.len());
     let mut shocks: Vec<(f64, f64)> = Vec::with_capacity(partners.len());
 
-    for t in 0..calendar.horizon {
+    for t in 0..stretch.months {
         if !std::ptr::eq(plan, plan_at(t)) {
             plan = plan_at(t);
             // A new round's plan: its bonus windows start now.
@@ -85,12 +192,12 @@ pub(crate) fn simulate<O: Observer>(
         let target = calendar.target_month(t, plan.target_period_months.max(1) as usize);
         if goal.starts {
             for rep in reps.iter_mut() {
-                set_goal(rep, plan, b, &partners, t, period, goal.len);
+                set_goal(rep, plan, b, partners, t, period, goal.len);
                 ledger.goal_set(rep.goal);
             }
         }
         if target.starts {
-            set_partner_targets(&mut partners, b, target.months_left);
+            set_partner_targets(partners, b, target.months_left);
         }
 
         // Reps size up their territories and choose.
@@ -118,12 +225,12 @@ pub(crate) fn simulate<O: Observer>(
             &territories,
             &mut seats,
             &mut windows,
-            &mut ledger,
+            ledger,
         );
 
         // Partners are served, sell and order.
         let terms = MonthTerms {
-            market: world.market[t],
+            market: stretch.market[t],
             floor: engagement_floor(plan, b),
             target_months_left: target.months_left,
             last_target_month: target.ends,
@@ -132,38 +239,29 @@ pub(crate) fn simulate<O: Observer>(
         let inventory = partners_month(
             &month,
             &terms,
-            &mut reps,
-            &mut partners,
+            reps,
+            partners,
             &seats,
             &mut territories,
             rng,
             &mut shocks,
-            &mut ledger,
+            ledger,
             observer,
         );
         ledger.partners_done(t, plan);
 
         // Reps come and go; bonus windows that end are settled.
-        staff_and_windows(
-            &month,
-            &mut reps,
-            &seats,
-            &rates,
-            rng,
-            &mut ledger,
-            observer,
-        );
+        staff_and_windows(&month, reps, &seats, &rates, rng, ledger, observer);
 
         if goal.ends {
-            settle_periods(&mut reps, plan, t, goal.first_month, &mut ledger, observer);
+            settle_periods(reps, plan, t, goal.first_month, ledger, observer);
         }
         if target.ends {
-            ledger.rebates(&partners, plan);
+            ledger.rebates(partners, plan);
         }
-        debug_check(&partners);
+        debug_check(partners);
         ledger.month_done(inventory, plan, b);
     }
-    ledger.finish(&partners, b)
 }
 
 /// The terms of a month every seat shares.

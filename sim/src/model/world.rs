@@ -61,6 +61,10 @@ pub(crate) struct PartnerDraw {
     pub(crate) responsiveness: f64,
     /// Sell-through pulled in before the start and still owed.
     pub(crate) owed: f64,
+    /// Whether what it owes at the start comes from the warm-up (a generated partner, so
+    /// each spec's own period-end timing sets it, sim/MODEL.md §9.2) rather than from `owed`
+    /// (a partner the file lists, whose `owed` a scenario from records sets).
+    pub(crate) warm_up: bool,
 }
 
 /// Everything drawn once per replication.
@@ -157,6 +161,7 @@ impl World {
                 );
                 p.potential = explicit.potential * draw.potential_factor[file_index];
                 p.owed = explicit.owed * draw.potential_factor[file_index];
+                p.warm_up = false;
                 let owner = explicit.owner.map_or(index % n_reps, |o| o as usize);
                 by_rep[first_rep + owner].push(p);
             }
@@ -210,6 +215,7 @@ fn draw_partner(
         stage,
         responsiveness: u_resp,
         owed: 0.0,
+        warm_up: true,
     }
 }
 

@@ -99,6 +99,29 @@ pub struct Sweep {
     pub values: Vec<f64>,
 }
 
+impl Sweep {
+    /// The swept parameter in words for a chart's axis: a known spec field by what it
+    /// means, any other by its last path segments in words ("goal setting: uplift").
+    pub fn axis_label(&self) -> String {
+        match self.path.as_str() {
+            "goal_setting.strategy.uplift" => {
+                "Stretch uplift over each territory's expected level".to_owned()
+            }
+            "goal_setting.strategy.growth" => "Goal growth over last year's actual".to_owned(),
+            "incentive.commission_rate" => "Commission rate".to_owned(),
+            path => {
+                let words = |s: &str| s.replace('_', " ");
+                let mut parts: Vec<&str> = path.split('.').collect();
+                let last = parts.pop().unwrap_or(path);
+                match parts.first() {
+                    Some(first) => format!("{}: {}", words(first), words(last)),
+                    None => words(last),
+                }
+            }
+        }
+    }
+}
+
 /// A statistic and what the finding says about it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -112,6 +135,30 @@ pub struct Check {
     /// How the value is shown.
     #[serde(default)]
     pub unit: Display,
+    /// The published figure this statistic corresponds to, when the source gives one in the
+    /// same unit: the chart draws it beside the simulated interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<Published>,
+}
+
+/// A published figure: one value or a range.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Published {
+    /// One value, e.g. Oyer's +9%.
+    Value(f64),
+    /// A range, e.g. Larkin's 6–8% of revenue.
+    Between([f64; 2]),
+}
+
+impl Published {
+    /// The lowest and highest published value.
+    pub fn range(self) -> (f64, f64) {
+        match self {
+            Published::Value(v) => (v, v),
+            Published::Between([a, b]) => (a.min(b), a.max(b)),
+        }
+    }
 }
 
 /// A number computed from each replication's outcomes; its mean and 95% interval over

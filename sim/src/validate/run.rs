@@ -63,6 +63,9 @@ pub struct CheckReport {
     pub ci95_high: Option<f64>,
     /// The condition for PASS.
     pub expect: Expect,
+    /// The published figure, when the experiment gives one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub published: Option<super::Published>,
     /// Whether it held.
     pub passed: bool,
     /// A sentence with the figures behind the verdict.
@@ -381,7 +384,7 @@ fn report(
                     .file
                     .sweep
                     .as_ref()
-                    .map_or(String::new(), |s| s.path.clone()),
+                    .map_or(String::new(), super::Sweep::axis_label),
                 unit: check.unit,
                 series: vec![Series {
                     name: e
@@ -410,6 +413,7 @@ fn report(
                 ci95_low: rise.map(|r| r.0),
                 ci95_high: rise.map(|r| r.1),
                 expect: check.expect.clone(),
+                published: check.published,
                 passed,
                 detail,
                 non_finite: values.iter().map(Moments::non_finite).sum(),
@@ -454,6 +458,7 @@ fn report(
                 ci95_low: interval.map(|i| i.0),
                 ci95_high: interval.map(|i| i.1),
                 expect: check.expect.clone(),
+                published: check.published,
                 passed,
                 detail,
                 non_finite: m.non_finite(),

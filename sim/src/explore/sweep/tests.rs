@@ -267,3 +267,24 @@ fn a_scenario_without_a_sweep_serialises_as_before() {
             .contains("\"sweep\"")
     );
 }
+
+#[test]
+fn one_and_two_axis_sweep_charts_keep_their_text_on_the_canvas_and_render() {
+    use crate::chart::check::{assert_renders, assert_text_fits};
+    use crate::explore::sweep_chart::sweep_svg;
+    let uplift = format!("{UPLIFT}values = [0.1, 0.3, 0.45]\n");
+    let one = sweep(&scenario(&uplift), &one_thread());
+    let two = sweep(&scenario(&format!("{uplift}{MIDPOINT}")), &one_thread());
+    for result in [one, two] {
+        let report = result.report();
+        let svg = sweep_svg(
+            &report,
+            Kpi::MarginAfterIncentives,
+            result.charted_spec(&report),
+            "A sweep of stretch uplift, with a title long enough to need more than one line of the chart",
+            "EUR",
+        );
+        assert_text_fits(&svg);
+        assert_renders(&svg);
+    }
+}
