@@ -221,7 +221,7 @@ fn run_months<O: Observer>(
         }
         choose_all(
             &month,
-            &reps,
+            reps,
             &territories,
             &mut seats,
             &mut windows,
