@@ -243,9 +243,13 @@ pub enum RevenueBasis {
 pub struct IncentivePlan {
     basis: RevenueBasis,
     commission_rate: Fraction,
+    // `default` here only tells the schema what `IncentivePlanFields` accepts: the two
+    // lists may be left out (deserialisation goes through `try_from`).
+    #[serde(default)]
     accelerators: Vec<Accelerator>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cap: Option<Attainment>,
+    #[serde(default)]
     threshold_bonuses: Vec<ThresholdBonus>,
 }
 
@@ -391,6 +395,8 @@ pub struct ProgramRebateTier {
 #[serde(try_from = "PartnerProgramFields")]
 pub struct PartnerProgram {
     base_margin: Fraction,
+    // As in `IncentivePlan`: the schema's view of `PartnerProgramFields`.
+    #[serde(default)]
     rebate_tiers: Vec<ProgramRebateTier>,
     target_period: PeriodLength,
 }

@@ -3,7 +3,6 @@
 //! parameter's range in the schema is the one the parser enforces, and documents the server
 //! refuses field by field (an unknown key, a value out of its range) fail them too.
 
-use chanlab_shared::ProcessRules;
 use chanlab_sim::bundled;
 use chanlab_sim::files::Format;
 use chanlab_sim::params::{self, Behaviour};
@@ -56,19 +55,6 @@ fn no_files(path: &str) -> Result<String, String> {
     Err(format!("no spec files here ({path})"))
 }
 
-/// Rewrites each inline spec as serde writes it (every list present). The spec's schema is
-/// `ProcessRules`', the shared crate's, whose `IncentivePlan` and `PartnerProgram` still
-/// mark lists required that the parser lets a file leave out; this test checks the
-/// scenario's own schemas, not that one.
-fn as_serde_writes_inline_specs(scenario: &mut Value) {
-    for entry in scenario["specs"].as_array_mut().unwrap() {
-        if let Some(inline) = entry.get_mut("inline") {
-            let rules: ProcessRules = serde_json::from_value(inline.clone()).unwrap();
-            *inline = serde_json::to_value(rules).unwrap();
-        }
-    }
-}
-
 #[test]
 fn bundled_scenarios_validate_against_the_openapi_schema_as_written_and_as_stored() {
     let schema = validator("ScenarioFile");
@@ -76,7 +62,6 @@ fn bundled_scenarios_validate_against_the_openapi_schema_as_written_and_as_store
         // As a person writes it: bundled spec references, most fields left to defaults.
         let written: toml::Value = toml::from_str(text).unwrap();
         let mut written = serde_json::to_value(written).unwrap();
-        as_serde_writes_inline_specs(&mut written);
         assert_valid(&schema, &written, &format!("{name} as written"));
         // As the server stores it: every spec inline, every behaviour parameter present.
         let parsed = scenario::parse(text, Format::Toml, &no_files).unwrap();

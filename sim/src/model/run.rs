@@ -219,14 +219,7 @@ fn run_months<O: Observer>(
             );
             territory_plan = Some(plan);
         }
-        choose_all(
-            &month,
-            reps,
-            &territories,
-            &mut seats,
-            &mut windows,
-            ledger,
-        );
+        choose_all(&month, reps, &territories, &mut seats, &mut windows, ledger);
 
         // Partners are served, sell and order.
         let terms = MonthTerms {
