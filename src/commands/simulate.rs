@@ -255,7 +255,7 @@ pub(super) fn load(arg: &str) -> anyhow::Result<Result<Scenario, String>> {
         };
         return Ok(
             scenario::parse(&text, super::input_format(&path, &text), &resolve)
-                .map_err(|e| report(arg, &e))
+                .map_err(|e| report(arg, &e)),
         );
     }
     if let Some(bundled) = bundled::find_scenario(arg) {

@@ -67,7 +67,8 @@ pub(crate) fn run(args: ValidateArgs, out: &mut dyn Write) -> anyhow::Result<Out
                 Ok(Outcome::Success)
             }
             None => {
-                let known: Vec<String> = validate::bundled().into_iter().map(|e| e.file.id).collect();
+                let known: Vec<String> =
+                    validate::bundled().into_iter().map(|e| e.file.id).collect();
                 writeln!(
                     io::stderr().lock(),
                     "error: --show: no bundled experiment is called {id:?}\n  fix: use one of: {}",
