@@ -223,7 +223,7 @@ fn field_and_message(path: &str, raw: &str) -> (String, String) {
 }
 
 /// What an `If-Match` header may be (RFC 9110 §13.1.1): `*` or a list of entity tags. The
-/// OpenAPI document declares every `If-Match` with this pattern ([`crate::openapi`]).
+/// OpenAPI document declares every `If-Match` with this pattern (`api/src/openapi.rs`).
 pub const IF_MATCH_PATTERN: &str = r#"^(\*|(W/)?"[!#-~]*"([ \t]*,[ \t]*(W/)?"[!#-~]*")*)$"#;
 
 /// A well-formed `If-Match`.

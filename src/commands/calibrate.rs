@@ -107,8 +107,7 @@ pub(crate) fn synthesize_records(
         }
     };
     if let Some(path) = &args.behaviour {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
+        let text = super::read_input(path)?;
         let mut file = scenario.file().clone();
         let mut base = toml::Value::try_from(&file.behaviour).context("behaviour")?;
         let patch: toml::Value = match toml::from_str(&text) {

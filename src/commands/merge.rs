@@ -2,11 +2,9 @@
 //! search. Every part says what it is (`"kind"`; a plain run's has none), so the parts are
 //! read once here and handed, all of one kind, to the module that wrote them.
 
-use std::fs;
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-use anyhow::Context;
 use serde_json::Value;
 
 use super::Outcome;
@@ -63,8 +61,7 @@ pub(crate) fn decode_all<T: serde::de::DeserializeOwned>(
 pub(crate) fn run(args: MergeArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let mut parts: Vec<Part> = Vec::with_capacity(args.parts.len());
     for path in &args.parts {
-        let text =
-            fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let text = super::read_input(path)?;
         match serde_json::from_str::<Value>(&text) {
             Ok(value) => parts.push((path.clone(), value)),
             Err(e) => {

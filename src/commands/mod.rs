@@ -167,3 +167,40 @@ fn file_error_report(file: &str, problem: &FileError, hint: &str) -> String {
         problem.message
     )
 }
+
+/// The path that names standard input wherever a command reads a file.
+const STDIN: &str = "-";
+
+/// Whether `path` is `-`, standard input.
+fn is_stdin(path: &std::path::Path) -> bool {
+    path.as_os_str() == STDIN
+}
+
+/// The text of the file at `path`, or of standard input when `path` is `-`, so that every
+/// file a command reads can come from a pipe (`chanlab spec show stretch | chanlab spec
+/// check -`).
+fn read_input(path: &std::path::Path) -> anyhow::Result<String> {
+    if is_stdin(path) {
+        let mut text = String::new();
+        io::Read::read_to_string(&mut io::stdin().lock(), &mut text)
+            .context("cannot read standard input")?;
+        return Ok(text);
+    }
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// The format of `text` read from `path`: by the extension for a file; for standard input,
+/// which has none, JSON when the text starts with `{` (a TOML document cannot) and TOML
+/// otherwise.
+fn input_format(path: &std::path::Path, text: &str) -> chanlab_sim::files::Format {
+    use chanlab_sim::files::Format;
+    if is_stdin(path) {
+        if text.trim_start().starts_with('{') {
+            Format::Json
+        } else {
+            Format::Toml
+        }
+    } else {
+        Format::from_path(path)
+    }
+}

@@ -2,7 +2,6 @@
 //! it as a spec file.
 
 use std::fmt::Write as _;
-use std::fs;
 use std::io::{self, Write};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -208,8 +207,7 @@ fn refuse_flag(e: &ExploreError) -> anyhow::Result<Outcome> {
 
 /// The search state at `path`, or a refusal naming the file and the fix.
 fn read_state(path: &Path) -> anyhow::Result<Result<OptimiseState, anyhow::Result<Outcome>>> {
-    let text = fs::read_to_string(path)
-        .with_context(|| format!("--state: cannot read {}", path.display()))?;
+    let text = super::read_input(path).context("--state")?;
     Ok(serde_json::from_str(&text).map_err(|e| {
         refuse(
             &format!(

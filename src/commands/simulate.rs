@@ -241,9 +241,9 @@ pub(super) fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 /// already worded for the user.
 pub(super) fn load(arg: &str) -> anyhow::Result<Result<Scenario, String>> {
     let path = PathBuf::from(arg);
-    if path.exists() {
-        let text =
-            fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    // `-` is standard input; its spec files are found from the current directory.
+    if super::is_stdin(&path) || path.exists() {
+        let text = super::read_input(&path)?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let resolve = |spec: &str| -> Result<String, String> {
             let spec_path = dir.join(spec);
@@ -251,7 +251,8 @@ pub(super) fn load(arg: &str) -> anyhow::Result<Result<Scenario, String>> {
                 .map_err(|e| format!("cannot read {}: {e}", spec_path.display()))
         };
         return Ok(
-            scenario::parse(&text, Format::from_path(&path), &resolve).map_err(|e| report(arg, &e))
+            scenario::parse(&text, super::input_format(&path, &text), &resolve)
+                .map_err(|e| report(arg, &e)),
         );
     }
     if let Some(bundled) = bundled::find_scenario(arg) {

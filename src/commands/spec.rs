@@ -1,10 +1,8 @@
 //! `chanlab spec ...`: the bundled process specs, and checking spec files.
 
-use std::fs;
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-use anyhow::Context;
 use chanlab_shared::{GoalStrategy, ProcessRules};
 use chanlab_sim::bundled;
 use chanlab_sim::files::{self, Format};
@@ -39,9 +37,8 @@ fn check(paths: &[PathBuf], format: OutputFormat, out: &mut dyn Write) -> anyhow
     let mut any_invalid = false;
     let mut err = io::stderr().lock();
     for path in paths {
-        let text =
-            fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        match files::parse_rules(&text, Format::from_path(path)) {
+        let text = super::read_input(path)?;
+        match files::parse_rules(&text, super::input_format(path, &text)) {
             Ok(rules) => {
                 if format == OutputFormat::Text {
                     writeln!(out, "ok: {}: {}", path.display(), summary(&rules))?;

@@ -27,13 +27,17 @@ pub(crate) struct ValidateArgs {
     /// Run only the experiment with this id (repeat for several).
     #[arg(long, value_name = "ID")]
     only: Vec<String>,
-    /// Also run an experiment of your own from this TOML file (repeatable; format in
-    /// sim/MODEL.md §10.2; the bundled ones are in sim/validation/).
+    /// Also run an experiment of your own from this TOML file, `-` for standard input
+    /// (repeatable; format in sim/MODEL.md §10.2; `--show ID` prints a bundled one to start
+    /// from).
     #[arg(long, value_name = "FILE")]
     experiment: Vec<PathBuf>,
     /// List the experiments and exit.
     #[arg(long)]
     list: bool,
+    /// Print the bundled experiment ID's TOML file and exit.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["list", "only", "experiment"])]
+    show: Option<String>,
     #[command(flatten)]
     format: crate::cli::FormatArg,
     /// Write one SVG chart per experiment into DIR (created if missing).
@@ -56,10 +60,27 @@ struct Document<'a> {
 }
 
 pub(crate) fn run(args: ValidateArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    if let Some(id) = &args.show {
+        return match validate::bundled_text(id) {
+            Some(text) => {
+                out.write_all(text.as_bytes())?;
+                Ok(Outcome::Success)
+            }
+            None => {
+                let known: Vec<String> =
+                    validate::bundled().into_iter().map(|e| e.file.id).collect();
+                writeln!(
+                    io::stderr().lock(),
+                    "error: --show: no bundled experiment is called {id:?}\n  fix: use one of: {}",
+                    known.join(", ")
+                )?;
+                Ok(Outcome::InvalidInput)
+            }
+        };
+    }
     let mut experiments = validate::bundled();
     for path in &args.experiment {
-        let text =
-            fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let text = super::read_input(path)?;
         match validate::load(&text) {
             Ok(e) => experiments.push(e),
             Err(e) => {

@@ -53,3 +53,35 @@ impl Drop for Scratch {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// Runs `chanlab` with `args` from the repository root, `stdin` on its standard input.
+pub(crate) fn chanlab_with_stdin(args: &[&str], stdin: &str) -> Run {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chanlab"))
+        .args(args)
+        .current_dir(repo_root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the chanlab binary runs");
+    let mut pipe = child.stdin.take().expect("stdin is piped");
+    let text = stdin.to_owned();
+    // Written from a thread so that a command printing before it reads cannot deadlock.
+    let writer = std::thread::spawn(move || pipe.write_all(text.as_bytes()));
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = child.wait_with_output().expect("chanlab ends");
+    writer
+        .join()
+        .expect("writer thread")
+        .expect("stdin written");
+    Run {
+        status,
+        stdout: String::from_utf8(stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(stderr).expect("stderr is UTF-8"),
+    }
+}

@@ -10,6 +10,7 @@ mod scenario;
 mod sensitivity;
 mod simulate;
 mod spec;
+mod stdin;
 mod sweep;
 mod train;
 mod validate;

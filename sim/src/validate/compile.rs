@@ -66,6 +66,14 @@ pub fn bundled() -> Vec<Experiment> {
         .collect()
 }
 
+/// The TOML text of the bundled experiment whose id is `id`: a template for one's own.
+pub fn bundled_text(id: &str) -> Option<&'static str> {
+    BUNDLED
+        .iter()
+        .copied()
+        .find(|text| load(text).is_ok_and(|e| e.file.id == id))
+}
+
 /// Loads an experiment from TOML text.
 pub fn load(text: &str) -> Result<Experiment, ValidateError> {
     let file: ExperimentFile = files::parse(text, Format::Toml)?;

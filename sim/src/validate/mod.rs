@@ -28,7 +28,7 @@ use crate::model::Kpi;
 
 pub use chart::experiment_svg;
 pub(crate) use compile::merge;
-pub use compile::{Arm, Experiment, bundled, load};
+pub use compile::{Arm, Experiment, bundled, bundled_text, load};
 pub use run::{CheckReport, ExperimentReport, Panel, Point, RunOptions, Series, run};
 
 /// An experiment as written in a file (TOML).
