@@ -61,7 +61,7 @@ fn bundled_scenarios_validate_against_the_openapi_schema_as_written_and_as_store
     for (name, text) in bundled_scenarios() {
         // As a person writes it: bundled spec references, most fields left to defaults.
         let written: toml::Value = toml::from_str(text).unwrap();
-        let mut written = serde_json::to_value(written).unwrap();
+        let written = serde_json::to_value(written).unwrap();
         assert_valid(&schema, &written, &format!("{name} as written"));
         // As the server stores it: every spec inline, every behaviour parameter present.
         let parsed = scenario::parse(text, Format::Toml, &no_files).unwrap();
