@@ -112,7 +112,8 @@ FIELDS = {
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429"]
 
 # Operations whose input obeys rules that JSON Schema cannot state, and the statuses those
-# rules answer. Each reason names the rules; tests/api asserts each of them.
+# rules answer, with the rules (the handlers' own checks, each answered naming the field).
+# Only what is listed is allowed: any other refusal of a schema-valid request fails the run.
 REFS = "references must name records that exist and that the caller may write for"
 SEMANTIC = {
     **{f"POST /{p}/import": (["400", "422"], "the body is declared as bytes; whether they are "

@@ -249,23 +249,29 @@ struct PublicRoutes;
 impl Modify for PublicRoutes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let anonymous = vec![utoipa::openapi::security::SecurityRequirement::default()];
-        for item in openapi.paths.paths.values_mut() {
-            for operation in [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                if operation.security.as_ref() == Some(&anonymous) {
-                    operation.security = Some(Vec::new());
-                }
+        for operation in operations_mut(openapi) {
+            if operation.security.as_ref() == Some(&anonymous) {
+                operation.security = Some(Vec::new());
             }
         }
     }
+}
+
+/// Every operation of the document, to change in place.
+fn operations_mut(
+    openapi: &mut utoipa::openapi::OpenApi,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    openapi.paths.paths.values_mut().flat_map(|item| {
+        [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+    })
 }
 
 /// Adds the bearer token security scheme every protected operation refers to.
@@ -280,27 +286,17 @@ impl Modify for QueryProblems {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::path::ParameterIn;
         use utoipa::openapi::{Ref, RefOr};
-        for item in openapi.paths.paths.values_mut() {
-            for operation in [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                let takes_query = operation.parameters.iter().flatten().any(
+        for operation in operations_mut(openapi) {
+            let takes_query =
+                operation.parameters.iter().flatten().any(
                     |p| matches!(p, RefOr::T(p) if matches!(p.parameter_in, ParameterIn::Query)),
                 );
-                if takes_query {
-                    operation
-                        .responses
-                        .responses
-                        .entry("422".to_owned())
-                        .or_insert_with(|| Ref::from_response_name("Unprocessable").into());
-                }
+            if takes_query {
+                operation
+                    .responses
+                    .responses
+                    .entry("422".to_owned())
+                    .or_insert_with(|| Ref::from_response_name("Unprocessable").into());
             }
         }
     }
