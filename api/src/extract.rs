@@ -265,21 +265,35 @@ impl IfMatch {
         if text == "*" {
             return Ok(Precondition::Any);
         }
+        // A tag's opaque part may hold commas, so the list is read tag by tag, not split.
+        let blank = [' ', '\t'];
         let mut versions = Vec::new();
-        for tag in text.split(',') {
-            let tag = tag.trim_matches([' ', '\t']);
-            let (weak, quoted) = match tag.strip_prefix("W/") {
-                Some(rest) => (true, rest),
-                None => (false, tag),
+        let mut rest = text;
+        loop {
+            let (weak, tag) = match rest.strip_prefix("W/") {
+                Some(after) => (true, after),
+                None => (false, rest),
             };
-            let opaque = quoted
-                .strip_prefix('"')
-                .and_then(|t| t.strip_suffix('"'))
-                .filter(|t| t.bytes().all(|b| b == b'!' || (b'#'..=b'~').contains(&b)))
-                .ok_or_else(malformed)?;
+            let tag = tag.strip_prefix('"').ok_or_else(malformed)?;
+            let end = tag.find('"').ok_or_else(malformed)?;
+            let opaque = &tag[..end];
+            if !opaque
+                .bytes()
+                .all(|b| b == b'!' || (b'#'..=b'~').contains(&b))
+            {
+                return Err(malformed());
+            }
             if let (false, Ok(version)) = (weak, opaque.parse::<u64>()) {
                 versions.push(version);
             }
+            rest = tag[end + 1..].trim_start_matches(blank);
+            if rest.is_empty() {
+                break;
+            }
+            rest = rest
+                .strip_prefix(',')
+                .ok_or_else(malformed)?
+                .trim_start_matches(blank);
         }
         Ok(Precondition::Versions(versions))
     }

@@ -249,6 +249,9 @@ async fn the_spec_declares_the_if_match_grammar_the_server_reads() {
         "\"a\"b\"",
         "\"é\"",
         " \"1\"",
+        "\"a,b\"",
+        "\"1\",\"a,b\" , W/\",\"",
+        "\"1\"\"2\"",
     ] {
         assert_eq!(
             pattern.is_valid(&json!(text)),

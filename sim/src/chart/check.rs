@@ -245,18 +245,22 @@ fn text_boxes(svg: &str, default_size: f64) -> Vec<TextBox> {
     out
 }
 
-/// `translate(dx dy)` (or `translate(dx)`).
-fn translation(transform: &str) -> Option<(f64, f64)> {
-    let inner = transform
+/// The numbers of an SVG transform `name(a, b ...)`, if `transform` is one.
+fn arguments(transform: &str, name: &str) -> Option<Vec<f64>> {
+    transform
         .trim()
-        .strip_prefix("translate(")?
-        .strip_suffix(')')?;
-    let numbers: Vec<f64> = inner
+        .strip_prefix(name)?
+        .strip_prefix('(')?
+        .strip_suffix(')')?
         .split(|c: char| c == ',' || c.is_whitespace())
         .filter(|s| !s.is_empty())
         .map(|s| s.parse().ok())
-        .collect::<Option<_>>()?;
-    match numbers[..] {
+        .collect()
+}
+
+/// `translate(dx dy)` (or `translate(dx)`).
+fn translation(transform: &str) -> Option<(f64, f64)> {
+    match arguments(transform, "translate")?[..] {
         [dx] => Some((dx, 0.0)),
         [dx, dy] => Some((dx, dy)),
         _ => None,
@@ -265,16 +269,7 @@ fn translation(transform: &str) -> Option<(f64, f64)> {
 
 /// `rotate(angle cx cy)` (or `rotate(angle)` about the origin).
 fn rotation(transform: &str) -> Option<(f64, f64, f64)> {
-    let inner = transform
-        .trim()
-        .strip_prefix("rotate(")?
-        .strip_suffix(')')?;
-    let numbers: Vec<f64> = inner
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse().ok())
-        .collect::<Option<_>>()?;
-    match numbers[..] {
+    match arguments(transform, "rotate")?[..] {
         [a] => Some((a, 0.0, 0.0)),
         [a, cx, cy] => Some((a, cx, cy)),
         _ => None,
